@@ -1,0 +1,196 @@
+"""Istio's own unreachable-rule checks (IST0130, IST0131), reproduced -- and then fact-checked.
+
+Why this module exists: users compare our output with ``istioctl analyze``.  Istio's algorithm
+(``analyzeUnreachableHTTPRules`` and the TCP/TLS variants, spec/analysis.md A2-A3) is reproduced
+here to get the same codes and texts, but each finding is kept only when it is true: the
+prefix-overlap check has known false positives (A3.2), so an overlap is kept only when
+:func:`~kubectl_meshctl.coverage.covers` proves it and the earlier match applies wherever the
+later one does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..coverage import covers
+from ..findings import rule_label
+from ..model import HTTPMatch, HTTPRule, L4Rule, StringMatch, VirtualService
+from ..translation import resolve_gateway_name, translate_match
+
+
+@dataclass(frozen=True, slots=True)
+class IstioRuleFinding:
+    """A structured IST0130/IST0131 so that our own rules can tell which rule/match Istio named."""
+
+    code: str
+    section: str
+    rule_index: int
+    match_index: int | None
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Descriptor:
+    rule: HTTPRule
+    match: HTTPMatch
+    match_index: int
+    prefix: str
+    port: int
+    method: str
+    authority: str
+    headers: tuple[tuple[str, str], ...]
+    query: tuple[tuple[str, str], ...]
+    without: tuple[tuple[str, str], ...]
+
+
+def _tagged(sm: StringMatch | None) -> str:
+    if sm is None or sm.kind not in ("exact", "prefix"):
+        return ""
+    return f"{sm.kind}:{sm.value}"
+
+
+def _tagged_map(items: tuple[tuple[str, StringMatch], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((k, _tagged(v)) for k, v in items)
+
+
+def _descriptor(rule: HTTPRule, match: HTTPMatch, index: int) -> _Descriptor:
+    method = _tagged(match.method) or "exact:GET"  # Istio's assumption (false positive #1)
+    return _Descriptor(
+        rule,
+        match,
+        index,
+        match.uri.value if match.uri else "",
+        match.port,
+        method,
+        _tagged(match.authority),
+        _tagged_map(match.headers),
+        _tagged_map(match.query_params),
+        _tagged_map(match.without_headers),
+    )
+
+
+def _map_covers(a: tuple[tuple[str, str], ...], b: tuple[tuple[str, str], ...]) -> bool:
+    if len(a) != len(b):
+        return False
+    bd = dict(b)
+    return all(k in bd and (v == bd[k] or v.startswith(bd[k])) for k, v in a)
+
+
+def _istio_overlaps(a: _Descriptor, b: _Descriptor) -> bool:
+    return (
+        b.prefix.startswith(a.prefix)
+        and a.port == b.port
+        and (a.method == b.method or a.method.startswith(b.method))
+        and (a.authority == b.authority or a.authority.startswith(b.authority))
+        and _map_covers(a.headers, b.headers)
+        and _map_covers(a.query, b.query)
+        and _map_covers(a.without, b.without)
+    )
+
+
+def _applies_wherever(a: HTTPMatch, b: HTTPMatch, namespace: str) -> bool:
+    """``a`` is kept by istiod at every (gateway, port, proxy) where ``b`` is kept."""
+    if a.port and a.port != b.port:
+        return False
+    if a.gateways:
+        if not b.gateways:
+            return False
+        mine = {resolve_gateway_name(g, namespace) for g in a.gateways}
+        return all(resolve_gateway_name(g, namespace) in mine for g in b.gateways)
+    if not a.source_labels and not a.source_namespace:
+        return True
+    if b.gateways:
+        return False  # b ignores source filters when it names gateways; a does not
+    if a.source_namespace and a.source_namespace != b.source_namespace:
+        return False
+    return set(a.source_labels) <= set(b.source_labels)
+
+
+def truly_covers(a: HTTPMatch, b: HTTPMatch, namespace: str) -> bool:
+    """Every request ``b`` would take, at every place ``b`` exists, ``a`` takes first."""
+    return _applies_wherever(a, b, namespace) and covers(translate_match(a), translate_match(b))
+
+
+def http_rule_findings(vs: VirtualService) -> Iterator[IstioRuleFinding]:
+    """``analyzeUnreachableHTTPRules`` with its untrue overlap findings removed."""
+    seen: dict[HTTPMatch, int] = {}
+    empty_rule_seen = -1
+    descriptors: list[_Descriptor] = []
+    for rule in vs.http:
+        name = rule_label(rule.name, rule.index)
+        if not rule.matches:
+            if empty_rule_seen >= 0 and vs.http[empty_rule_seen].delegate is None:
+                yield IstioRuleFinding("IST0130", "http", rule.index, None, (name, "only the last rule can have no matches"))
+            empty_rule_seen = rule.index
+            continue
+        duplicates = 0
+        for mi, match in enumerate(rule.matches):
+            if empty_rule_seen >= 0:
+                # A delegating rule without match is no catch-all at runtime: Istio's claim is then untrue.
+                if vs.http[empty_rule_seen].delegate is None:
+                    yield IstioRuleFinding("IST0130", "http", rule.index, None, (name, "route without matches defined before"))
+                continue
+            key = match.duplicate_key()
+            if key in seen:
+                first = vs.http[seen[key]]
+                yield IstioRuleFinding(
+                    "IST0131",
+                    "http",
+                    rule.index,
+                    mi,
+                    (name, rule_label(match.name, mi), rule_label(first.name, first.index)),
+                )
+                duplicates += 1
+                continue
+            seen[key] = rule.index
+            if match.uri is not None and match.uri.kind == "prefix" and match.uri.value:
+                descriptors.append(_descriptor(rule, match, mi))
+        if duplicates == len(rule.matches):
+            yield IstioRuleFinding("IST0130", "http", rule.index, None, (name, "all matches used by prior rules"))
+    for i, a in enumerate(descriptors):
+        for b in descriptors[i + 1 :]:
+            if b.prefix == a.prefix or not _istio_overlaps(a, b):
+                continue
+            if not truly_covers(a.match, b.match, vs.meta.namespace):
+                continue  # one of Istio's known false positives: not reported
+            yield IstioRuleFinding(
+                "IST0131",
+                "http",
+                b.rule.index,
+                b.match_index,
+                (
+                    rule_label(b.rule.name, b.rule.index),
+                    f"{rule_label(b.match.name, b.match_index)} of prefix {b.prefix}",
+                    f"{rule_label(a.match.name, a.match_index)} of prefix {a.prefix} on {rule_label(a.rule.name, a.rule.index)}",
+                ),
+            )
+
+
+def l4_rule_findings(rules: tuple[L4Rule, ...], section: str) -> Iterator[IstioRuleFinding]:
+    """``analyzeUnreachableTCPRules``/``TLSRules``: duplicates and match-less rules only."""
+    seen: dict[object, int] = {}
+    empty_rule_seen = -1
+    for rule in rules:
+        name = f"#{rule.index}"
+        if not rule.matches:
+            if empty_rule_seen >= 0:
+                yield IstioRuleFinding("IST0130", section, rule.index, None, (name, "only the last rule can have no matches"))
+            empty_rule_seen = rule.index
+            continue
+        duplicates = 0
+        for mi, match in enumerate(rule.matches):
+            if empty_rule_seen >= 0:
+                yield IstioRuleFinding("IST0130", section, rule.index, None, (name, "route without matches defined before"))
+                continue
+            if match in seen:
+                yield IstioRuleFinding("IST0131", section, rule.index, mi, (name, f"#{mi}", f"#{seen[match]}"))
+                duplicates += 1
+                continue
+            seen[match] = rule.index
+        if duplicates == len(rule.matches):
+            yield IstioRuleFinding("IST0130", section, rule.index, None, (name, "all matches used by prior rules"))
+
+
+def istio_rule_findings(vs: VirtualService) -> list[IstioRuleFinding]:
+    return [*http_rule_findings(vs), *l4_rule_findings(vs.tcp, "tcp"), *l4_rule_findings(vs.tls, "tls")]

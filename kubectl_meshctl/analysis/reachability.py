@@ -1,0 +1,288 @@
+"""The project's own rules: routes no request can reach, and gateway wiring that silently fails.
+
+Why this module exists: Istio only compares matches of one VirtualService structurally.  Here the
+snapshot is run through :mod:`~kubectl_meshctl.translation` -- the same model of istiod that
+``routes --predict`` prints -- for every gateway proxy (real pods when the input has them, else one
+hypothetical proxy per Gateway selector) and for the mesh, and each emitted route is checked
+against the routes Envoy would try before it.  A rule is reported only when, everywhere it exists,
+an earlier certain route covers it (MSH0101/MSH0102).  MSH0103, MSH0201 and MSH0202 report
+bindings that never take effect.  Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..coverage import ascii_lower, covers
+from ..findings import Finding, finding, go_list, rule_label
+from ..model import Gateway, Snapshot, VirtualService, labels_match
+from ..translation import (
+    GatewayProxy,
+    Route,
+    RouteSource,
+    build_vs_routes,
+    host_subset_of,
+    make_index,
+    resolve_gateway_name,
+    routes_for_proxy,
+    sanitize_server_hosts,
+    vs_gateways,
+    vs_visibility,
+)
+from .istio_rules import IstioRuleFinding
+
+_Key = tuple[str, str, int, int | None]  # (vs namespace, vs name, rule index, match index)
+
+
+def gateway_proxies(snapshot: Snapshot) -> list[GatewayProxy]:
+    """Real gateway pods (deduplicated by what istiod looks at), else one made-up proxy per selector."""
+    proxies: dict[tuple[object, ...], GatewayProxy] = {}
+    covered: set[str] = set()
+    selectors = [g for g in snapshot.gateways if g.selector]
+    for pod in snapshot.pods:
+        matched = [g for g in selectors if labels_match(g.selector, pod.labels)]
+        if not matched:
+            continue
+        covered.update(g.meta.full_name for g in matched)
+        named = tuple((p.name, p.container_port) for p in pod.container_ports if p.name)
+        key = (pod.meta.namespace, pod.labels, pod.unprivileged, named)
+        proxies.setdefault(key, GatewayProxy(pod.meta.name, pod.meta.namespace, pod.labels, False, pod.unprivileged, named))
+    for g in snapshot.gateways:
+        if g.meta.full_name in covered:
+            continue
+        key = ("?", g.selector)
+        proxies.setdefault(key, GatewayProxy(f"<pod selected by {g.meta.full_name}>", None, g.selector, hypothetical=True))
+    return list(proxies.values())
+
+
+class _EarlierRoutes:
+    """The certain routes Envoy tries before the current one, indexed by what could cover a path."""
+
+    def __init__(self) -> None:
+        self.prefixes: dict[str, list[Route]] = {}
+        self.ci_prefixes: dict[str, list[Route]] = {}
+        self.exact: dict[str, list[Route]] = {}
+        self.other: list[Route] = []
+
+    def add(self, route: Route) -> None:
+        p = route.match.path
+        if p.kind == "regex":
+            self.other.append(route)
+        elif p.case_sensitive is False:
+            self.ci_prefixes.setdefault(ascii_lower(p.value), []).append(route)
+        elif p.kind == "prefix":
+            self.prefixes.setdefault(p.value, []).append(route)
+        else:
+            self.exact.setdefault(p.value, []).append(route)
+
+    def _candidates(self, route: Route) -> Iterable[Route]:
+        p = route.match.path
+        value = p.value if p.kind != "regex" else ""
+        lowered = ascii_lower(value)
+        found: list[Route] = []
+        for i in range(len(value) + 1):
+            found.extend(self.prefixes.get(value[:i], ()))
+            found.extend(self.ci_prefixes.get(lowered[:i], ()))
+        if p.kind == "regex":
+            found.extend(self.prefixes.get("/", ()))
+        found.extend(self.exact.get(value, ()))
+        found.extend(self.other)
+        return found
+
+    def first_cover(self, route: Route) -> Route | None:
+        best: Route | None = None
+        best_pos = -1
+        for cand in self._candidates(route):
+            if covers(cand.match, route.match):
+                pos = self.position[id(cand)]
+                if best is None or pos < best_pos:
+                    best, best_pos = cand, pos
+        return best
+
+    position: dict[int, int]
+
+
+@dataclass
+class _Outcomes:
+    alive: set[_Key] = field(default_factory=set)
+    dead: dict[_Key, Route] = field(default_factory=dict)
+
+    def record(self, source: RouteSource, killer: Route | None) -> None:
+        key = (source.namespace, source.name, source.rule_index, source.match_index)
+        if killer is None:
+            self.alive.add(key)
+        else:
+            self.dead.setdefault(key, killer)
+
+
+def _walk_routes(routes: list[Route], outcomes: _Outcomes) -> None:
+    earlier = _EarlierRoutes()
+    earlier.position = {}
+    for pos, route in enumerate(routes):
+        if not route.certain:
+            outcomes.record(route.source, None)
+            continue
+        outcomes.record(route.source, earlier.first_cover(route))
+        earlier.position[id(route)] = pos
+        earlier.add(route)
+
+
+def describe_killer(killer: Route, victim: VirtualService) -> str:
+    src = killer.source
+    rule = rule_label(src.rule_name, src.rule_index)
+    if src.match_index is None:
+        text = f"rule {rule} (no match)"
+    else:
+        text = f"rule {rule} match {rule_label(src.match_name, src.match_index)} ({killer.match.describe()})"
+    if (src.namespace, src.name) != (victim.meta.namespace, victim.meta.name):
+        text = f"VirtualService {src.namespace}/{src.name} {text}"
+    return text
+
+
+@dataclass
+class Reachability:
+    """Per rule/match verdicts over every proxy and the mesh."""
+
+    outcomes: _Outcomes
+    served: dict[tuple[str, int], list[tuple[bool, bool]]]
+    """(gateway, server index) -> [(served by a VS, some routed vhost could take its hosts)] per proxy."""
+
+
+def compute_reachability(snapshot: Snapshot) -> Reachability:
+    index = make_index(snapshot)
+    outcomes = _Outcomes()
+    served: dict[tuple[str, int], list[tuple[bool, bool]]] = {}
+    gateways = {g.meta.full_name: g for g in snapshot.gateways}
+    for proxy in gateway_proxies(snapshot):
+        result = routes_for_proxy(snapshot, proxy, index=index)
+        routed_domains: dict[str, list[str]] = {}
+        for rc in result.route_configurations:
+            for vh in rc.virtual_hosts:
+                _walk_routes(vh.routes, outcomes)
+                if vh.routes:
+                    routed_domains.setdefault(rc.name, []).extend(vh.domains)
+        for t in result.truncations:
+            outcomes.record(t.source, t.by)
+        for (gname, server_index), (rc_name, has_routes) in result.servers.items():
+            gw = gateways[gname]
+            hosts = sanitize_server_hosts(gw.servers[server_index], gw.meta.namespace)
+            names = [h.partition("/")[2] if "/" in h else h for h in hosts]
+            overlap = any(host_subset_of(h, d) or host_subset_of(d, h) for h in names for d in routed_domains.get(rc_name, ()))
+            served.setdefault((gname, server_index), []).append((has_routes, overlap))
+    sidecar = GatewayProxy("<sidecar>", None, (), hypothetical=True)
+    for vs in index.virtual_services:
+        if "mesh" not in index.resolved_gateways[id(vs)]:
+            continue
+        ports = sorted({m.port for r in vs.http for m in r.matches if m.port} | {0})
+        for port in ports:
+            routes, truncations = build_vs_routes(index, vs, gateway="mesh", port=port, proxy=sidecar)
+            ordered = [r for r in routes if not r.match.is_catch_all] + [r for r in routes if r.match.is_catch_all]
+            _walk_routes(ordered, outcomes)
+            for t in truncations:
+                outcomes.record(t.source, t.by)
+    return Reachability(outcomes, served)
+
+
+def unreachable_rule_findings(
+    snapshot: Snapshot, reach: Reachability, istio: dict[tuple[str, str], list[IstioRuleFinding]]
+) -> list[Finding]:
+    out: list[Finding] = []
+    o = reach.outcomes
+    for vs in snapshot.virtual_services:
+        reported = istio.get((vs.meta.namespace, vs.meta.name), [])
+        ist0130 = {f.rule_index for f in reported if f.code == "IST0130" and f.section == "http"}
+        ist0131 = {(f.rule_index, f.match_index) for f in reported if f.code == "IST0131" and f.section == "http"}
+        ns, name = vs.meta.namespace, vs.meta.name
+        for rule in vs.http:
+            keys: list[_Key] = [(ns, name, rule.index, None)] if not rule.matches else [
+                (ns, name, rule.index, i) for i in range(len(rule.matches))
+            ]
+            if any(k in o.alive for k in keys):
+                for k in keys:
+                    if k in o.dead and k not in o.alive and (rule.index, k[3]) not in ist0131:
+                        m = rule.matches[k[3]] if k[3] is not None else None
+                        out.append(
+                            finding(
+                                "MSH0102",
+                                vs.meta,
+                                rule_label(rule.name, rule.index),
+                                rule_label(m.name if m else "", k[3] or 0),
+                                describe_killer(o.dead[k], vs),
+                            )
+                        )
+                continue
+            killer = next((o.dead[k] for k in keys if k in o.dead), None)
+            if killer is not None and rule.index not in ist0130:
+                out.append(finding("MSH0101", vs.meta, rule_label(rule.name, rule.index), describe_killer(killer, vs)))
+    return out
+
+
+def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
+    """MSH0103: matches whose ``gateways`` or ``port`` fit none of the VirtualService's gateways."""
+    gateways = {g.meta.full_name: g for g in snapshot.gateways}
+    out = []
+    for vs in snapshot.virtual_services:
+        bound = vs_gateways(vs)
+        ns = vs.meta.namespace
+        for rule in vs.http:
+            for mi, m in enumerate(rule.matches):
+                why = ""
+                if m.gateways:
+                    named = [resolve_gateway_name(g, ns) for g in m.gateways]
+                    if not any(g in bound for g in named):
+                        why = f"match.gateways {go_list(m.gateways)} names none of {go_list(bound)}"
+                if not why and m.port and "mesh" not in bound:
+                    applicable = [g for g in bound if not m.gateways or g in {resolve_gateway_name(x, ns) for x in m.gateways}]
+                    if applicable and all(g in gateways for g in applicable):
+                        if not any(s.port and s.port.number == m.port for g in applicable for s in gateways[g].servers):
+                            why = f"no server of {', '.join(applicable)} listens on port {m.port}"
+                if why:
+                    out.append(
+                        finding(
+                            "MSH0103",
+                            vs.meta,
+                            rule_label(rule.name, rule.index),
+                            rule_label(m.name, mi),
+                            why,
+                            field=f"spec.http[{rule.index}].match[{mi}]",
+                        )
+                    )
+    return out
+
+
+def unserved_server_findings(snapshot: Snapshot, reach: Reachability) -> list[Finding]:
+    """MSH0201: an HTTP/HTTPS server no VirtualService routes, whose hosts no routed vhost serves."""
+    out = []
+    for gw in snapshot.gateways:
+        for server in gw.servers:
+            if server.port is None or (server.tls is not None and server.tls.https_redirect):
+                continue
+            results = reach.served.get((gw.meta.full_name, server.index))
+            if not results or any(has or overlap for has, overlap in results):
+                continue
+            hosts = ",".join(server.hosts)
+            out.append(
+                finding("MSH0201", gw.meta, gw.meta.full_name, server.port.number, hosts, field=f"spec.servers[{server.index}]")
+            )
+    return out
+
+
+def hidden_binding_findings(snapshot: Snapshot) -> list[Finding]:
+    """MSH0202: bound to a gateway whose pods (in the input) cannot see the VirtualService."""
+    if not snapshot.has_pods:
+        return []
+    gateways: dict[str, Gateway] = {g.meta.full_name: g for g in snapshot.gateways}
+    out = []
+    for vs in snapshot.virtual_services:
+        if not vs.hosts:
+            continue
+        for gname in dict.fromkeys(vs_gateways(vs)):
+            gw = gateways.get(gname)
+            if gw is None:
+                continue
+            namespaces = sorted({p.meta.namespace for p in snapshot.pods if labels_match(gw.selector, p.labels)})
+            for pod_ns in namespaces:
+                if vs_visibility(vs, pod_ns) == "hidden":
+                    out.append(finding("MSH0202", vs.meta, vs.meta.full_name, gname, go_list(vs.export_to), pod_ns, field="spec.exportTo"))
+    return out

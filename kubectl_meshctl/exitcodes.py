@@ -1,0 +1,37 @@
+"""The plugin's exit codes: one enum, documented in the README and in ``--help``.
+
+Why this module exists: CI pipelines branch on these numbers, so they are fixed in one place
+(values follow istioctl and BSD sysexits where those define one) and only ``cli.py`` uses them.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 64
+    DATA = 65
+    UNAVAILABLE = 69
+    TEMPFAIL = 75
+    NOPERM = 77
+    FINDINGS = 79
+
+
+MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success; findings below --failure-threshold do not change it",
+    ExitCode.ERROR: "unexpected error (run again with --debug and report it)",
+    ExitCode.USAGE: "bad flags or arguments (EX_USAGE)",
+    ExitCode.DATA: "some input could not be parsed or has an unknown kind; the rest was still analysed (EX_DATAERR)",
+    ExitCode.UNAVAILABLE: "the API server or the Istio CRDs could not be reached (EX_UNAVAILABLE)",
+    ExitCode.TEMPFAIL: "a request timed out (--request-timeout) (EX_TEMPFAIL)",
+    ExitCode.NOPERM: "credentials refused or RBAC denied a read (EX_NOPERM)",
+    ExitCode.FINDINGS: "a finding reached --failure-threshold, in every output format (as istioctl analyze)",
+}
+
+
+def describe_exit_codes() -> str:
+    """The table shown in ``--help`` and copied into the README."""
+    return "\n".join(f"{int(c):>3}  {MEANINGS[c]}" for c in ExitCode)

@@ -1,0 +1,220 @@
+"""Findings: the one result type every analyzer returns, and the catalogue of codes.
+
+Why this module exists: Istio's codes (ISTxxxx) must keep Istio's exact levels and message
+templates, the project's own codes (MSHxxxx) have their own; both are defined here once so that
+analyzers only pick a code and fill in arguments, and renderers never guess a level or a URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from .model import ObjectMeta, Origin
+
+ISTIO_DOCS_VERSION = "1.24"
+PROJECT_CODES_URL = "https://github.com/kubectl-meshctl/kubectl-meshctl/blob/main/docs/codes.md"
+
+
+class Level(IntEnum):
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+    @property
+    def word(self) -> str:
+        return self.name.capitalize()
+
+    @classmethod
+    def parse(cls, text: str) -> Level:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(f"{text!r} is not a level (Info, Warning, Error)") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    code: str
+    name: str
+    level: Level
+    template: str
+
+
+_CATALOGUE = (
+    Code("IST0101", "ReferencedResourceNotFound", Level.ERROR, "Referenced {} not found: {}"),
+    Code(
+        "IST0109",
+        "ConflictingMeshGatewayVirtualServiceHosts",
+        Level.ERROR,
+        "The VirtualServices {} associated with mesh gateway define the same host {} which can lead to"
+        " undefined behavior. This can be fixed by merging the conflicting VirtualServices into a single resource.",
+    ),
+    Code(
+        "IST0112",
+        "VirtualServiceDestinationPortSelectorRequired",
+        Level.ERROR,
+        "This VirtualService routes to a service {} that exposes multiple ports {}. Specifying a port in the"
+        " destination is required to disambiguate.",
+    ),
+    Code("IST0130", "VirtualServiceUnreachableRule", Level.WARNING, "VirtualService rule {} not used ({})."),
+    Code(
+        "IST0131",
+        "VirtualServiceIneffectiveMatch",
+        Level.INFO,
+        "VirtualService rule {} match {} is not used (duplicate/overlapping match in rule {}).",
+    ),
+    Code(
+        "IST0132",
+        "VirtualServiceHostNotFoundInGateway",
+        Level.WARNING,
+        "one or more host {} defined in VirtualService {} not found in Gateway {}.",
+    ),
+    Code(
+        "IST0145",
+        "ConflictingGateways",
+        Level.ERROR,
+        "Conflict with gateways {} (workload selector {}, port {}, hosts {}).",
+    ),
+    Code(
+        "IST0162",
+        "GatewayPortNotDefinedOnService",
+        Level.WARNING,
+        "The gateway is listening on a target port (port {}) that is not defined in the Service associated with"
+        " its workload instances (Pod selector {}). If you need to access the gateway port through the gateway"
+        " Service, it will not be available.",
+    ),
+    Code(
+        "IST0165",
+        "ReferencedInternalGateway",
+        Level.WARNING,
+        "Gateway reference in VirtualService {} is to an implementation-generated internal Gateway: {}.",
+    ),
+    Code(
+        "MSH0101",
+        "UnreachableRule",
+        Level.WARNING,
+        "VirtualService rule {} is never reached: every request it matches is taken first by {}.",
+    ),
+    Code(
+        "MSH0102",
+        "UnreachableMatch",
+        Level.INFO,
+        "VirtualService rule {} match {} is never reached: every request it matches is taken first by {}.",
+    ),
+    Code(
+        "MSH0103",
+        "MatchAppliesToNoGateway",
+        Level.WARNING,
+        "VirtualService rule {} match {} applies to none of the VirtualService's gateways ({}).",
+    ),
+    Code(
+        "MSH0201",
+        "GatewayServerWithoutRoutes",
+        Level.INFO,
+        "Gateway {} server port {} has no VirtualService bound: requests to hosts {} get 404.",
+    ),
+    Code(
+        "MSH0202",
+        "VirtualServiceHiddenFromGateway",
+        Level.WARNING,
+        "VirtualService {} is bound to gateway {} but exportTo {} hides it from the gateway pods in namespace {}.",
+    ),
+)
+
+CODES: dict[str, Code] = {c.code: c for c in _CATALOGUE}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    level: Level
+    message: str
+    kind: str
+    namespace: str
+    name: str
+    origin: Origin | None = None
+    field: str = ""
+    """Dotted field path (``spec.gateways[0]``) whose line the reference should show; ``""`` = the document's first line."""
+    line: int | None = None
+    """Resolved by the shell from ``field`` for file inputs; ``None`` until then."""
+
+    @property
+    def origin_text(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+    @property
+    def reference(self) -> str | None:
+        if self.origin is None or self.origin.source == "cluster":
+            return None
+        line = self.line if self.line is not None else self.origin.line
+        return self.origin.source if line is None else f"{self.origin.source}:{line}"
+
+    @property
+    def documentation_url(self) -> str:
+        if self.code.startswith("MSH"):
+            return f"{PROJECT_CODES_URL}#{self.code.lower()}"
+        return f"https://istio.io/v{ISTIO_DOCS_VERSION}/docs/reference/config/analysis/{self.code.lower()}/?ref=istioctl-analyze"
+
+    def sort_key(self) -> tuple[int, str, str, str, str, str]:
+        # istioctl: level (Error first), code, origin as Kind/name/namespace, then the message string.
+        return (-int(self.level), self.code, self.kind, self.name, self.namespace, self.message)
+
+
+def finding(code: str, meta: ObjectMeta, *args: object, field: str = "") -> Finding:
+    spec = CODES[code]
+    return Finding(
+        code=code,
+        level=spec.level,
+        message=spec.template.format(*args),
+        kind=meta.kind,
+        namespace=meta.namespace,
+        name=meta.name,
+        origin=meta.origin,
+        field=field,
+    )
+
+
+def go_quote(text: str) -> str:
+    """Go's ``%q`` (strconv.Quote) for the strings Istio quotes in messages."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\a":
+            out.append("\\a")
+        elif ch == "\b":
+            out.append("\\b")
+        elif ch == "\f":
+            out.append("\\f")
+        elif ch == "\v":
+            out.append("\\v")
+        elif ch.isprintable():
+            out.append(ch)
+        elif code < 0x80:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def go_list(items: object) -> str:
+    """Go's ``%v`` of a slice: ``[a b]``."""
+    return "[" + " ".join(str(i) for i in items) + "]"  # type: ignore[attr-defined]
+
+
+def rule_label(name: str, index: int) -> str:
+    """Istio's rule/match naming: the quoted name, or ``#<index>``."""
+    return go_quote(name) if name else f"#{index}"

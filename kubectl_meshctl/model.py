@@ -1,0 +1,293 @@
+"""Typed, immutable objects for the Istio and Kubernetes resources the plugin reads.
+
+Why this module exists: raw dicts are parsed exactly once, at the edge (``parse.py``), into these
+frozen dataclasses.  Everything past that edge -- translation, analysis, rendering -- works on a
+:class:`Snapshot` and can rely on the invariants stated here instead of re-checking dict shapes.
+
+Normalisation rules (they make structural equality mean what Istio's duplicate check means):
+
+* absent strings are ``""``, absent numbers ``0``, absent lists ``()``;
+* maps (headers, query parameters, labels) are tuples of ``(key, value)`` pairs sorted by key;
+* lists that Istio compares order-sensitively (``gateways``) keep the order as written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+StringMatchKind = Literal["exact", "prefix", "regex", ""]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an object came from: a file (with the document's first line) or the cluster."""
+
+    source: str
+    """The path as given on the command line, ``-`` for stdin, or ``cluster``."""
+    line: int | None = None
+    """1-based first line of the YAML document; ``None`` for JSON and cluster objects."""
+    document: int = 0
+    """0-based index of the document in its file (to find field lines later)."""
+    item: str = ""
+    """Path prefix inside the document for objects unwrapped from a ``kind: List`` (``items[2]``)."""
+
+    def reference(self) -> str | None:
+        if self.source == "cluster":
+            return None
+        if self.line is None:
+            return self.source
+        return f"{self.source}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectMeta:
+    kind: str
+    name: str
+    namespace: str
+    origin: Origin
+    api_version: str = ""
+    creation_timestamp: str = ""
+    """RFC 3339 as served by the API server; ``""`` for file objects (istiod then orders by name)."""
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    order: int = 0
+    """Position in the input (file order); only a tie-breaker of last resort."""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    def annotation(self, key: str) -> str | None:
+        for k, v in self.annotations:
+            if k == key:
+                return v
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class StringMatch:
+    """Istio StringMatch.  ``kind == ""`` is a present-but-empty match (``{}``)."""
+
+    kind: StringMatchKind
+    value: str = ""
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.value}" if self.kind else "any"
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPMatch:
+    name: str = ""
+    uri: StringMatch | None = None
+    scheme: StringMatch | None = None
+    method: StringMatch | None = None
+    authority: StringMatch | None = None
+    headers: tuple[tuple[str, StringMatch], ...] = ()
+    without_headers: tuple[tuple[str, StringMatch], ...] = ()
+    query_params: tuple[tuple[str, StringMatch], ...] = ()
+    ignore_uri_case: bool = False
+    port: int = 0
+    gateways: tuple[str, ...] = ()
+    source_labels: tuple[tuple[str, str], ...] = ()
+    source_namespace: str = ""
+    stat_prefix: str = ""
+
+    def duplicate_key(self) -> HTTPMatch:
+        """Istio compares matches as JSON with the name blanked (analysis.md A2.2)."""
+        return replace(self, name="") if self.name else self
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    host: str = ""
+    subset: str = ""
+    port: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDestination:
+    destination: Destination | None
+    weight: int = 0
+    path: str = ""
+    """Field path of ``destination.host`` for line lookup, e.g. ``spec.http[0].route[1].destination.host``."""
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPRule:
+    index: int
+    name: str = ""
+    matches: tuple[HTTPMatch, ...] = ()
+    route: tuple[RouteDestination, ...] = ()
+    mirrors: tuple[RouteDestination, ...] = ()
+    redirect: bool = False
+    direct_response: bool = False
+    delegate: tuple[str, str] | None = None
+    timeout: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class L4Match:
+    """A TCP or TLS match; compared structurally as a whole (no names in Istio)."""
+
+    port: int = 0
+    gateways: tuple[str, ...] = ()
+    sni_hosts: tuple[str, ...] = ()
+    destination_subnets: tuple[str, ...] = ()
+    source_labels: tuple[tuple[str, str], ...] = ()
+    source_namespace: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class L4Rule:
+    index: int
+    matches: tuple[L4Match, ...] = ()
+    route: tuple[RouteDestination, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualService:
+    meta: ObjectMeta
+    hosts: tuple[str, ...] = ()
+    gateways: tuple[str, ...] = ()
+    export_to: tuple[str, ...] = ()
+    http: tuple[HTTPRule, ...] = ()
+    tcp: tuple[L4Rule, ...] = ()
+    tls: tuple[L4Rule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServerPort:
+    number: int
+    name: str = ""
+    protocol: str = ""
+    target_port: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTLS:
+    mode: str = ""
+    credential_name: str = ""
+    https_redirect: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    index: int
+    port: ServerPort | None
+    hosts: tuple[str, ...] = ()
+    bind: str = ""
+    name: str = ""
+    tls: ServerTLS | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    meta: ObjectMeta
+    selector: tuple[tuple[str, str], ...] = ()
+    servers: tuple[Server, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    port: int
+    name: str = ""
+    protocol: str = ""
+    """As written; ``""`` when absent in a file (the API server would default it to TCP)."""
+    target_port: int | str = 0
+    """0 when absent, an int, or a named container port."""
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    meta: ObjectMeta
+    selector: tuple[tuple[str, str], ...] | None = None
+    """``None`` when the Service has no selector at all."""
+    ports: tuple[ServicePort, ...] = ()
+    type: str = ""
+    external_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPort:
+    container_port: int
+    name: str = ""
+    protocol: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    meta: ObjectMeta
+    container_ports: tuple[ContainerPort, ...] = ()
+    phase: str = ""
+    ready_containers: int = 0
+    total_containers: int = 0
+    pod_ip: str = ""
+    node_name: str = ""
+    unprivileged: bool = False
+
+    @property
+    def labels(self) -> tuple[tuple[str, str], ...]:
+        return self.meta.labels
+
+
+@dataclass(frozen=True, slots=True)
+class Subset:
+    name: str
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationRule:
+    meta: ObjectMeta
+    host: str = ""
+    subsets: tuple[Subset, ...] = ()
+    export_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEntry:
+    meta: ObjectMeta
+    hosts: tuple[str, ...] = ()
+    export_to: tuple[str, ...] = ()
+    ports: tuple[ServicePort, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KubeGateway:
+    """A Gateway API ``gateway.networking.k8s.io`` Gateway: only what VirtualService checks need."""
+
+    meta: ObjectMeta
+    listener_hostnames: tuple[str, ...] = ()
+    """One entry per listener; ``""`` for a listener without hostname (matches every host)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one run reads, read once.  Tuples keep input order."""
+
+    gateways: tuple[Gateway, ...] = ()
+    virtual_services: tuple[VirtualService, ...] = ()
+    destination_rules: tuple[DestinationRule, ...] = ()
+    service_entries: tuple[ServiceEntry, ...] = ()
+    services: tuple[Service, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    kube_gateways: tuple[KubeGateway, ...] = ()
+    default_namespace: str = "default"
+    has_pods: bool = field(default=False)
+    """True when Pods were part of the input (then selector checks can run)."""
+    has_services: bool = field(default=False)
+    """True when Services were part of the input (then host checks can run)."""
+
+
+def labels_match(selector: tuple[tuple[str, str], ...], labels: tuple[tuple[str, str], ...]) -> bool:
+    """Equality-based selector: every key/value of ``selector`` is in ``labels``."""
+    if not selector:
+        return True
+    present = dict(labels)
+    return all(present.get(k) == v for k, v in selector)
+
+
+def selector_string(selector: tuple[tuple[str, str], ...]) -> str:
+    """Kubernetes ``labels.SelectorFromSet(...).String()``: sorted ``k=v`` joined by commas."""
+    return ",".join(f"{k}={v}" for k, v in sorted(selector))

@@ -1,0 +1,130 @@
+"""Turning findings into what istioctl prints: order, de-duplication, suppression, log/JSON/YAML.
+
+Why this module exists: byte-compatibility with ``istioctl analyze`` output is a feature; the
+rules for it (spec/analysis.md A6) live here as pure string-building functions, so the CLI only
+chooses a format and writes the result.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import yaml
+
+from .findings import CODES, Finding, Level
+from .model import Snapshot
+
+SUPPRESS_ANNOTATION = "galley.istio.io/analyze-suppress"
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    code: str
+    pattern: str
+
+    @classmethod
+    def parse(cls, text: str) -> Suppression:
+        if text.count("=") != 1:
+            raise ValueError(f"{text} is not a valid suppression value. See kubectl meshctl analyze --help")
+        code, pattern = text.split("=")
+        return cls(code.strip(), pattern.strip())
+
+    @property
+    def known(self) -> bool:
+        return self.code in CODES
+
+    def applies(self, f: Finding) -> bool:
+        return f.code == self.code and fnmatch.fnmatchcase(f.origin_text, self.pattern)
+
+
+def annotation_suppressions(snapshot: Snapshot) -> dict[tuple[str, str, str], frozenset[str]]:
+    """(kind, namespace, name) -> codes suppressed by ``galley.istio.io/analyze-suppress``."""
+    out: dict[tuple[str, str, str], frozenset[str]] = {}
+    objects: Iterable[object] = (
+        *snapshot.gateways,
+        *snapshot.virtual_services,
+        *snapshot.destination_rules,
+        *snapshot.services,
+        *snapshot.pods,
+    )
+    for obj in objects:
+        meta = obj.meta  # type: ignore[attr-defined]
+        value = meta.annotation(SUPPRESS_ANNOTATION)
+        if value:
+            out[(meta.kind, meta.namespace, meta.name)] = frozenset(value.split(","))
+    return out
+
+
+def suppress(
+    findings: Iterable[Finding],
+    rules: Iterable[Suppression],
+    annotations: Mapping[tuple[str, str, str], frozenset[str]],
+) -> list[Finding]:
+    rule_list = list(rules)
+    kept = []
+    for f in findings:
+        codes = annotations.get((f.kind, f.namespace, f.name))
+        if codes is not None and ("*" in codes or f.code in codes):
+            continue
+        if any(r.applies(f) for r in rule_list):
+            continue
+        kept.append(f)
+    return kept
+
+
+def log_line(f: Finding, *, color: bool = False) -> str:
+    level = f.level.word
+    if color and f.level is Level.ERROR:
+        level = f"\x1b[1;31m{level}\x1b[0m"
+    elif color and f.level is Level.WARNING:
+        level = f"\x1b[33m{level}\x1b[0m"
+    ref = f.reference
+    origin = f"{f.origin_text} {ref}" if ref else f.origin_text
+    return f"{level} [{f.code}] ({origin}) {f.message}"
+
+
+def arrange(findings: Iterable[Finding]) -> list[Finding]:
+    """istioctl's order (level, code, origin, message), then identical log lines removed."""
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for f in sorted(findings, key=Finding.sort_key):
+        text = log_line(f)
+        if text not in seen:
+            seen.add(text)
+            out.append(f)
+    return out
+
+
+def _as_dict(f: Finding) -> dict[str, str]:
+    d = {
+        "code": f.code,
+        "documentationUrl": f.documentation_url,
+        "level": f.level.word,
+        "message": f.message,
+        "origin": f.origin_text,
+    }
+    if f.reference:
+        d["reference"] = f.reference
+    return d
+
+
+def render_log(findings: list[Finding], *, color: bool = False) -> str:
+    return "\n".join(log_line(f, color=color) for f in findings) + "\n"
+
+
+def render_json(findings: list[Finding]) -> str:
+    text = json.dumps([_as_dict(f) for f in findings], indent="\t", ensure_ascii=False)
+    # Go's encoding/json escapes these (HTML safety); istioctl's output carries the escapes.
+    for ch, esc in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text + "\n"
+
+
+def render_yaml(findings: list[Finding]) -> str:
+    if not findings:
+        return "[]\n\n"
+    body = yaml.safe_dump([_as_dict(f) for f in findings], sort_keys=True, allow_unicode=True, width=1 << 30)
+    return body + "\n"

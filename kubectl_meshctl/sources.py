@@ -1,0 +1,286 @@
+"""Sources: where resources come from.  Each reads once and returns one immutable snapshot.
+
+Why this module exists: the core never reads a file or talks to a server; a Source does that and
+hands over a :class:`~kubectl_meshctl.model.Snapshot` plus the per-input errors it met.  Errors
+never abort the read: a broken document is reported and every other document is still used.
+Tests substitute an in-memory source (any object with ``read()``), as pip-tools does with its
+repository fakes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import yaml
+
+from .model import (
+    DestinationRule,
+    Gateway,
+    KubeGateway,
+    Origin,
+    Pod,
+    Service,
+    ServiceEntry,
+    Snapshot,
+    VirtualService,
+)
+from .parse import InvalidObject, Resource, UnknownKind, describe_object, parse_object
+
+try:  # the C loader is what makes reading 100k rules fast; fall back where libyaml is missing
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+_DOC_START = re.compile(r"^---(?:[ \t].*)?$", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class InputError:
+    """One input that could not be used.  ``unknown_kind`` errors can be waived with --ignore-unknown."""
+
+    source: str
+    message: str
+    line: int | None = None
+    unknown_kind: bool = False
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ReadResult:
+    snapshot: Snapshot
+    errors: list[InputError] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    """The file arguments as given (for istioctl's success line)."""
+    _documents: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
+
+    def field_line(self, origin: Origin | None, path: str) -> int | None:
+        """Line of ``path`` (``spec.gateways[0]``) in the document ``origin`` points at, if known."""
+        if origin is None or origin.line is None:
+            return None
+        doc = self._documents.get((origin.source, origin.document))
+        if doc is None or not path:
+            return origin.line
+        start, text = doc
+        full = f"{origin.item}.{path}" if origin.item else path
+        try:
+            node = yaml.compose(text, Loader=_Loader)
+        except yaml.YAMLError:
+            return origin.line
+        found = _walk(node, full)
+        return origin.line if found is None else start + found.start_mark.line
+
+
+class Source(Protocol):
+    def read(self) -> ReadResult: ...
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _walk(node: yaml.Node | None, path: str) -> yaml.Node | None:
+    for name, index in _PATH_PART.findall(path):
+        if node is None:
+            return None
+        if index:
+            if not isinstance(node, yaml.SequenceNode) or int(index) >= len(node.value):
+                return None
+            node = node.value[int(index)]
+        else:
+            if not isinstance(node, yaml.MappingNode):
+                return None
+            node = next((v for k, v in node.value if getattr(k, "value", None) == name), None)
+    return node
+
+
+def split_documents(text: str) -> Iterator[tuple[int, str]]:
+    """Yield ``(first line number of the chunk, chunk text)`` for each ``---``-separated document.
+
+    A ``---`` at the start of a line is always a document marker in YAML, so splitting here lets
+    every document parse (and fail) on its own.
+    """
+    starts = [0]
+    starts.extend(m.end() + 1 for m in _DOC_START.finditer(text))
+    line = 1
+    previous = 0
+    for begin, end in zip(starts, [m.start() for m in _DOC_START.finditer(text)] + [len(text)]):
+        line += text.count("\n", previous, begin)
+        previous = begin
+        yield line, text[begin:end] if begin <= end else ""
+
+
+def _first_content_line(chunk: str, start: int) -> int:
+    for offset, line in enumerate(chunk.split("\n", 64)):
+        if line.strip():
+            return start + offset
+    return start
+
+
+class FileSource:
+    """Reads files, directories (recursively, .yaml/.yml/.json) and ``-`` (stdin)."""
+
+    def __init__(self, paths: Iterable[str], *, default_namespace: str = "default", stdin: Any = None) -> None:
+        self.paths = list(paths)
+        self.default_namespace = default_namespace
+        self.stdin = stdin if stdin is not None else sys.stdin
+
+    def read(self) -> ReadResult:
+        builder = _SnapshotBuilder(self.default_namespace)
+        result = ReadResult(snapshot=Snapshot(), sources=list(self.paths))
+        for arg in self.paths:
+            for name, text, error in self._inputs(arg):
+                if error is not None:
+                    result.errors.append(InputError(name, error))
+                    continue
+                assert text is not None
+                self._read_text(name, text, builder, result)
+        result.snapshot = builder.build()
+        return result
+
+    def _inputs(self, arg: str) -> Iterator[tuple[str, str | None, str | None]]:
+        if arg == "-":
+            data = self.stdin.buffer.read() if hasattr(self.stdin, "buffer") else self.stdin.read()
+            yield ("-", *_decode(data))
+            return
+        if os.path.isdir(arg):
+            found = False
+            for root, dirs, files in os.walk(arg):
+                dirs.sort()
+                for f in sorted(files):
+                    if f.endswith(YAML_SUFFIXES):
+                        found = True
+                        yield from self._file(os.path.join(root, f))
+            if not found:
+                yield arg, None, "no .yaml, .yml or .json files in this directory"
+            return
+        yield from self._file(arg)
+
+    @staticmethod
+    def _file(path: str) -> Iterator[tuple[str, str | None, str | None]]:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            yield path, None, exc.strerror or str(exc)
+            return
+        yield (path, *_decode(data))
+
+    def _read_text(self, name: str, text: str, builder: _SnapshotBuilder, result: ReadResult) -> None:
+        if not text.strip():
+            result.errors.append(InputError(name, "empty file: no Kubernetes objects"))
+            return
+        if name.endswith(".json"):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                result.errors.append(InputError(name, f"invalid JSON: {exc.msg}", exc.lineno))
+                return
+            builder.add_raw(data, Origin(name, None, 0), result.errors)
+            return
+        for index, (start, chunk) in enumerate(split_documents(text)):
+            if not chunk.strip():
+                continue
+            try:
+                data = yaml.load(chunk, Loader=_Loader)  # noqa: S506 - CSafeLoader/SafeLoader only
+            except yaml.MarkedYAMLError as exc:
+                mark = exc.problem_mark or exc.context_mark
+                line = start + mark.line if mark is not None else start
+                result.errors.append(InputError(name, f"invalid YAML: {exc.problem or exc.context}", line))
+                continue
+            except yaml.YAMLError as exc:
+                result.errors.append(InputError(name, f"invalid YAML: {exc}", start))
+                continue
+            if data is None:
+                continue
+            result._documents[(name, index)] = (start, chunk)
+            builder.add_raw(data, Origin(name, _first_content_line(chunk, start), index), result.errors, result)
+
+
+def _decode(data: bytes | str) -> tuple[str | None, str | None]:
+    if isinstance(data, str):
+        return data, None
+    if b"\x00" in data:
+        return None, "binary data, not YAML or JSON"
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text (byte {exc.start})"
+
+
+class _SnapshotBuilder:
+    def __init__(self, default_namespace: str) -> None:
+        self.default_namespace = default_namespace
+        self.objects: list[Resource] = []
+        self.seen_pods = False
+        self.seen_services = False
+
+    def add_raw(self, data: object, origin: Origin, errors: list[InputError], result: ReadResult | None = None) -> None:
+        if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
+            for i, item in enumerate(data["items"]):
+                item_origin = Origin(origin.source, origin.line, origin.document, f"items[{i}]")
+                self._add(item, item_origin, errors, result)
+            return
+        if isinstance(data, list) and origin.line is None:  # a JSON array of objects
+            for i, item in enumerate(data):
+                self._add(item, origin, errors, result, what=f"item {i}")
+            return
+        self._add(data, origin, errors, result)
+
+    def _add(
+        self, data: object, origin: Origin, errors: list[InputError], result: ReadResult | None, what: str = ""
+    ) -> None:
+        try:
+            obj = parse_object(data, origin=origin, default_namespace=self.default_namespace, order=len(self.objects))
+        except UnknownKind as exc:
+            errors.append(InputError(origin.source, f"{exc}", origin.line, unknown_kind=True))
+            return
+        except InvalidObject as exc:
+            label = describe_object(data) or what or "document"
+            line = result.field_line(origin, exc.path) if result is not None else origin.line
+            errors.append(InputError(origin.source, f"{label}: {exc}", line))
+            return
+        if obj is None:
+            return
+        if isinstance(obj, Pod):
+            self.seen_pods = True
+        elif isinstance(obj, Service):
+            self.seen_services = True
+        self.objects.append(obj)
+
+    def build(self) -> Snapshot:
+        return snapshot_of(
+            self.objects,
+            default_namespace=self.default_namespace,
+            has_pods=self.seen_pods,
+            has_services=self.seen_services,
+        )
+
+
+def snapshot_of(
+    objects: Iterable[Resource], *, default_namespace: str = "default", has_pods: bool = False, has_services: bool = False
+) -> Snapshot:
+    """Group parsed objects by kind into a snapshot."""
+    buckets: dict[type, list[Any]] = {t: [] for t in (Gateway, VirtualService, DestinationRule, ServiceEntry, Service, Pod, KubeGateway)}
+    for obj in objects:
+        buckets[type(obj)].append(obj)
+    return Snapshot(
+        gateways=tuple(buckets[Gateway]),
+        virtual_services=tuple(buckets[VirtualService]),
+        destination_rules=tuple(buckets[DestinationRule]),
+        service_entries=tuple(buckets[ServiceEntry]),
+        services=tuple(buckets[Service]),
+        pods=tuple(buckets[Pod]),
+        kube_gateways=tuple(buckets[KubeGateway]),
+        default_namespace=default_namespace,
+        has_pods=has_pods or bool(buckets[Pod]),
+        has_services=has_services or bool(buckets[Service]),
+    )

@@ -1,0 +1,627 @@
+"""What istiod would send an ingress-gateway proxy: Gateway + VirtualService -> RouteConfigurations.
+
+Why this module exists: it is the project's one model of istiod (spec/translation.md).  The
+``routes --predict`` table and the reachability analysis both read its output, so a rule the
+analysis calls unreachable is exactly a rule whose Envoy route is missing or shadowed here.
+
+Where the input cannot tell what istiod would do (a hypothetical proxy whose labels or namespace
+are unknown, a delegate rule), routes are kept but marked ``certain=False``: they never shadow
+another route and never get a verdict of their own.  Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .model import (
+    Gateway,
+    HTTPMatch,
+    HTTPRule,
+    Server,
+    Service,
+    Snapshot,
+    StringMatch,
+    VirtualService,
+    labels_match,
+)
+
+DOMAIN_SUFFIX = "cluster.local"
+HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})
+PASSTHROUGH_MODES = frozenset({"PASSTHROUGH", "AUTO_PASSTHROUGH"})
+MATCH_ALL_REGEXES = frozenset({".*", "^.*$", "^.*", ".*$", "(.*)", "^(.*)$", "(?s).*"})
+
+Applies = Literal["yes", "no", "maybe"]
+
+
+# --------------------------------------------------------------------------- Envoy-side route data
+
+
+@dataclass(frozen=True, slots=True)
+class PathSpec:
+    kind: Literal["prefix", "path", "regex"]
+    value: str
+    case_sensitive: bool | None = None
+    """``None`` when istiod omits the field (rules without match)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ValueMatcher:
+    kind: Literal["exact", "prefix", "regex", "present"]
+    value: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMatcher:
+    name: str
+    matcher: ValueMatcher
+    invert: bool = False
+    treat_missing_as_empty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueryMatcher:
+    name: str
+    matcher: ValueMatcher
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    path: PathSpec
+    headers: tuple[HeaderMatcher, ...] = ()
+    query: tuple[QueryMatcher, ...] = ()
+
+    @property
+    def is_catch_all(self) -> bool:
+        """istiod's ``IsCatchAllRoute``: matches every path and has no header or query matcher."""
+        if self.headers or self.query:
+            return False
+        p = self.path
+        return (p.kind == "prefix" and p.value == "/") or (p.kind == "regex" and p.value == ".*")
+
+    def describe(self) -> str:
+        kind = {"path": "exact", "prefix": "prefix", "regex": "regex"}[self.path.kind]
+        return f"{kind} {self.path.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSource:
+    """The VirtualService rule and match a route was built from."""
+
+    namespace: str
+    name: str
+    rule_index: int
+    rule_name: str = ""
+    match_index: int | None = None
+    """``None`` for a rule without ``match``."""
+    match_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteAction:
+    kind: Literal["route", "redirect", "direct_response", "delegate"]
+    clusters: tuple[tuple[str, int], ...] = ()
+    timeout: str = "0s"
+
+
+@dataclass(eq=False, slots=True)
+class Route:
+    """One Envoy route.  Identity equality: istiod collapses vhosts holding the *same* route objects."""
+
+    match: RouteMatch
+    source: RouteSource
+    gateway: str
+    action: RouteAction
+    certain: bool = True
+    name: str = ""
+
+
+@dataclass(slots=True)
+class VirtualHost:
+    name: str
+    domains: list[str]
+    routes: list[Route] = field(default_factory=list)
+    require_tls: bool = False
+    include_request_attempt_count: bool = True
+
+
+@dataclass(slots=True)
+class RouteConfiguration:
+    name: str
+    virtual_hosts: list[VirtualHost] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Truncation:
+    """A rule/match that istiod never translated because an earlier catch-all of its VS stopped it."""
+
+    source: RouteSource
+    by: Route
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayProxy:
+    """An ingress-gateway pod as istiod sees it.  ``hypothetical``: made up from a Gateway selector."""
+
+    name: str
+    namespace: str | None
+    """``None`` when unknown (hypothetical proxy)."""
+    labels: tuple[tuple[str, str], ...]
+    hypothetical: bool = False
+    unprivileged: bool = False
+    container_ports: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(slots=True)
+class ProxyRoutes:
+    proxy: GatewayProxy
+    route_configurations: list[RouteConfiguration]
+    truncations: list[Truncation]
+    contexts: list[tuple[str, int, str]]
+    """Every (gateway, gateway port, VS full name) pair whose routes were built."""
+    servers: dict[tuple[str, int], tuple[str, bool]] = field(default_factory=dict)
+    """(gateway full name, server index) -> (route configuration name, whether any VS routes it)."""
+
+
+# --------------------------------------------------------------------------- names and hosts
+
+
+def creation_key(meta_ts: str, name: str, namespace: str) -> tuple[str, str, str]:
+    return (meta_ts, name, namespace)
+
+
+def resolve_gateway_name(ref: str, vs_namespace: str) -> str:
+    """istiod's gateway reference resolution (translation.md §4.1)."""
+    if ref == "mesh":
+        return ref
+    if "/" in ref:
+        ns, _, name = ref.partition("/")
+        return f"{vs_namespace}/{name}" if ns == "." else ref
+    if "." in ref:
+        parts = ref.split(".")
+        return f"{parts[1]}/{parts[0]}"
+    return f"{vs_namespace}/{ref}"
+
+
+def vs_gateways(vs: VirtualService) -> tuple[str, ...]:
+    if not vs.gateways:
+        return ("mesh",)
+    return tuple(resolve_gateway_name(g, vs.meta.namespace) for g in vs.gateways)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve_host(host: str, namespace: str) -> str:
+    """Short-name expansion (``member`` -> ``member.<ns>.svc.cluster.local``)."""
+    if "." in host or host == "*" or not host or _is_ip(host):
+        return host
+    return f"{host}.{namespace}.svc.{DOMAIN_SUFFIX}"
+
+
+def host_subset_of(a: str, b: str) -> bool:
+    """Istio's ``SubsetOf``: every name matched by ``a`` is matched by ``b``."""
+    if b == "*":
+        return True
+    a_wild, b_wild = a.startswith("*"), b.startswith("*")
+    if not b_wild:
+        return not a_wild and a == b
+    if a_wild:
+        return a[1:].endswith(b[1:])
+    return a.endswith(b[1:])
+
+
+def intersect_hosts(server_hosts: tuple[str, ...], vs_hosts: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for h in server_hosts:
+        for o in vs_hosts:
+            pick = h if host_subset_of(h, o) else o if host_subset_of(o, h) else None
+            if pick is not None and pick not in out:
+                out.append(pick)
+    return out
+
+
+def sanitize_server_hosts(server: Server, gateway_namespace: str) -> tuple[str, ...]:
+    out = []
+    for h in server.hosts:
+        if h == "*/*":
+            return ("*",)
+        if h.startswith("./"):
+            out.append(f"{gateway_namespace}/{h[2:]}")
+        elif h.startswith("*/"):
+            out.append(h[2:])
+        else:
+            out.append(h)
+    return tuple(out)
+
+
+def server_hosts_for_namespace(hosts: tuple[str, ...], vs_namespace: str) -> tuple[str, ...]:
+    out = []
+    for h in hosts:
+        if "/" in h:
+            ns, _, name = h.partition("/")
+            if ns in (vs_namespace, "*"):
+                out.append(name)
+        else:
+            out.append(h)
+    return tuple(out)
+
+
+def vhost_name(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host and _is_ip(host) else f"{host}:{port}"
+
+
+# --------------------------------------------------------------------------- match translation
+
+
+def _value_matcher(sm: StringMatch, *, headers: bool) -> ValueMatcher:
+    if not sm.kind or (sm.kind == "regex" and sm.value == "*"):
+        return ValueMatcher("present")
+    if headers and sm.kind == "exact" and sm.value == "":
+        return ValueMatcher("present")
+    return ValueMatcher(sm.kind, sm.value)
+
+
+def translate_match(match: HTTPMatch | None) -> RouteMatch:
+    """Istio HTTPMatchRequest -> Envoy RouteMatch (translation.md §6.4)."""
+    if match is None:
+        return RouteMatch(PathSpec("prefix", "/"))
+    case_sensitive = not match.ignore_uri_case
+    uri = match.uri
+    if uri is None or not uri.kind:
+        path = PathSpec("prefix", "/", case_sensitive)
+    elif uri.kind == "exact":
+        path = PathSpec("path", uri.value, case_sensitive)
+    elif uri.kind == "prefix":
+        path = PathSpec("prefix", uri.value, case_sensitive)
+    else:
+        path = PathSpec("regex", uri.value, case_sensitive)
+    headers: list[HeaderMatcher] = []
+    for name, sm in match.headers:
+        headers.append(HeaderMatcher(name.lower(), _value_matcher(sm, headers=True)))
+    for name, sm in match.without_headers:
+        vm = _value_matcher(sm, headers=True)
+        headers.append(HeaderMatcher(name.lower(), vm, invert=True, treat_missing_as_empty=vm.kind != "present"))
+    headers.sort(key=lambda h: h.name)
+    for pseudo, sm_or_none in ((":method", match.method), (":authority", match.authority), (":scheme", match.scheme)):
+        if sm_or_none is not None:
+            headers.append(HeaderMatcher(pseudo, _value_matcher(sm_or_none, headers=True)))
+    query = tuple(QueryMatcher(name, _value_matcher(sm, headers=False)) for name, sm in match.query_params)
+    return RouteMatch(path, tuple(headers), query)
+
+
+# --------------------------------------------------------------------------- the proxy's view
+
+
+class _Index:
+    """Per-snapshot lookups shared by every proxy."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.gateways = sorted(
+            snapshot.gateways, key=lambda g: creation_key(g.meta.creation_timestamp, g.meta.name, g.meta.namespace)
+        )
+        self.virtual_services = sorted(
+            (vs for vs in snapshot.virtual_services if vs.hosts),
+            key=lambda v: creation_key(v.meta.creation_timestamp, v.meta.name, v.meta.namespace),
+        )
+        self.services_by_host: dict[str, list[Service]] = {}
+        for svc in snapshot.services:
+            host = f"{svc.meta.name}.{svc.meta.namespace}.svc.{DOMAIN_SUFFIX}"
+            self.services_by_host.setdefault(host, []).append(svc)
+        self.resolved_hosts = {id(vs): tuple(resolve_host(h, vs.meta.namespace) for h in vs.hosts) for vs in self.virtual_services}
+        self.resolved_gateways = {id(vs): vs_gateways(vs) for vs in self.virtual_services}
+        self.by_gateway: dict[str, list[VirtualService]] = {}
+        for vs in self.virtual_services:
+            for g in self.resolved_gateways[id(vs)]:
+                self.by_gateway.setdefault(g, []).append(vs)
+
+
+def vs_visibility(vs: VirtualService, proxy_namespace: str | None) -> Literal["private", "exported", "public", "hidden", "unknown"]:
+    export_to = vs.export_to or ("*",)
+    if "~" in export_to:
+        return "hidden"
+    if "*" in export_to:
+        return "public"
+    namespaces = {vs.meta.namespace if e == "." else e for e in export_to}
+    if proxy_namespace is None:
+        return "unknown"
+    if proxy_namespace not in namespaces:
+        return "hidden"
+    return "private" if proxy_namespace == vs.meta.namespace else "exported"
+
+
+def _virtual_services_for_gateway(index: _Index, proxy: GatewayProxy, gateway: str) -> list[tuple[VirtualService, bool]]:
+    """VSs bound to ``gateway`` in istiod's order, each with whether its visibility is certain."""
+    groups: dict[str, list[tuple[VirtualService, bool]]] = {"private": [], "exported": [], "public": []}
+    for vs in index.by_gateway.get(gateway, ()):
+        vis = vs_visibility(vs, proxy.namespace)
+        if vis == "hidden":
+            continue
+        groups["public" if vis == "unknown" else vis].append((vs, vis != "unknown"))
+    return groups["private"] + groups["exported"] + groups["public"]
+
+
+def match_applies(match: HTTPMatch, *, gateway: str, port: int, proxy: GatewayProxy, vs_namespace: str) -> Applies:
+    """Would istiod keep this match for (gateway, gateway port, proxy)?  (translation.md §6.1)"""
+    if match.port and match.port != port:
+        return "no"
+    if match.gateways:
+        return "yes" if any(resolve_gateway_name(g, vs_namespace) == gateway for g in match.gateways) else "no"
+    verdict: Applies = "yes"
+    if match.source_labels and not labels_match(match.source_labels, proxy.labels):
+        if not proxy.hypothetical:
+            return "no"
+        verdict = "maybe"
+    if match.source_namespace:
+        if proxy.namespace is None:
+            verdict = "maybe"
+        elif match.source_namespace != proxy.namespace:
+            return "no"
+    return verdict
+
+
+def _cluster_port(index: _Index, host: str, port: int, gateway_port: int) -> int:
+    if port:
+        return port
+    services = index.services_by_host.get(host, [])
+    if services and len(services[0].ports) == 1:
+        return services[0].ports[0].port
+    return gateway_port
+
+
+def _action(index: _Index, vs: VirtualService, rule: HTTPRule, gateway_port: int) -> RouteAction:
+    if rule.delegate is not None:
+        return RouteAction("delegate")
+    if rule.redirect:
+        return RouteAction("redirect")
+    if rule.direct_response:
+        return RouteAction("direct_response")
+    clusters = []
+    for rd in rule.route:
+        d = rd.destination
+        if d is None:
+            continue
+        if len(rule.route) > 1 and rd.weight == 0:
+            continue
+        host = resolve_host(d.host, vs.meta.namespace) if d.host else "UnknownService"
+        port = _cluster_port(index, host, d.port, gateway_port)
+        clusters.append((f"outbound|{port}|{d.subset}|{host}", rd.weight))
+    return RouteAction("route", tuple(clusters), rule.timeout or "0s")
+
+
+def build_vs_routes(
+    index: _Index, vs: VirtualService, *, gateway: str, port: int, proxy: GatewayProxy, certain: bool = True
+) -> tuple[list[Route], list[Truncation]]:
+    """``BuildHTTPRoutesForVirtualService`` for one (gateway, gateway port)."""
+    routes: list[Route] = []
+    truncations: list[Truncation] = []
+    stopped_by: Route | None = None
+    sure = certain
+    ns, name = vs.meta.namespace, vs.meta.name
+    for rule in vs.http:
+        action = _action(index, vs, rule, port)
+        if stopped_by is not None:
+            if not rule.matches:
+                truncations.append(Truncation(RouteSource(ns, name, rule.index, rule.name), stopped_by))
+            for mi, m in enumerate(rule.matches):
+                if match_applies(m, gateway=gateway, port=port, proxy=proxy, vs_namespace=ns) != "no":
+                    truncations.append(Truncation(RouteSource(ns, name, rule.index, rule.name, mi, m.name), stopped_by))
+            continue
+        if rule.delegate is not None:
+            # Delegated rules are merged from another VS; what follows them is no longer certain.
+            sure = False
+            continue
+        if not rule.matches:
+            route = Route(
+                translate_match(None), RouteSource(ns, name, rule.index, rule.name), gateway, action, sure, rule.name
+            )
+            routes.append(route)
+            if sure:
+                stopped_by = route
+            else:
+                break
+            continue
+        for mi, m in enumerate(rule.matches):
+            if stopped_by is not None:
+                if match_applies(m, gateway=gateway, port=port, proxy=proxy, vs_namespace=ns) != "no":
+                    truncations.append(Truncation(RouteSource(ns, name, rule.index, rule.name, mi, m.name), stopped_by))
+                continue
+            applies = match_applies(m, gateway=gateway, port=port, proxy=proxy, vs_namespace=ns)
+            if applies == "no":
+                continue
+            rmatch = translate_match(m)
+            route_name = f"{rule.name}.{m.name}" if m.name else rule.name
+            route = Route(
+                rmatch, RouteSource(ns, name, rule.index, rule.name, mi, m.name), gateway, action, sure and applies == "yes", route_name
+            )
+            routes.append(route)
+            if rmatch.is_catch_all:
+                if route.certain:
+                    stopped_by = route
+                else:
+                    sure = False  # it may or may not be there: everything after is uncertain
+    return routes, truncations
+
+
+def _service_targets(index: _Index, proxy: GatewayProxy) -> list[tuple[Service, int, int]]:
+    """(service, service port, target port) of Services in the proxy's namespace that select it."""
+    if proxy.namespace is None:
+        return []
+    named = dict(proxy.container_ports)
+    out = []
+    for svc in index.snapshot.services:
+        if svc.meta.namespace != proxy.namespace or not svc.selector:
+            continue
+        if not labels_match(svc.selector, proxy.labels):
+            continue
+        if svc.meta.annotation("experimental.istio.io/disable-gateway-port-translation") is not None:
+            continue
+        if dict(svc.meta.labels).get("experimental.istio.io/disable-gateway-port-translation") is not None:
+            continue
+        for p in svc.ports:
+            if isinstance(p.target_port, str):
+                target = named.get(p.target_port, p.port)
+            else:
+                target = p.target_port or p.port
+            out.append((svc, p.port, target))
+    return out
+
+
+def applicable_gateways(index: _Index, proxy: GatewayProxy) -> list[Gateway]:
+    return [g for g in index.gateways if labels_match(g.selector, proxy.labels)]
+
+
+@dataclass(slots=True)
+class _PortState:
+    protocol: str
+    plaintext: bool
+    tls_hosts: list[str] = field(default_factory=list)
+
+
+def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[tuple[Gateway, Server, tuple[str, ...]]]]:
+    """``mergeGateways``: route configuration name -> [(gateway, server, sanitised hosts)] in merge order."""
+    targets = _service_targets(index, proxy)
+    ports: dict[tuple[int, str], _PortState] = {}
+    by_route: dict[str, list[tuple[Gateway, Server, tuple[str, ...]]]] = {}
+    for gw in applicable_gateways(index, proxy):
+        for server in gw.servers:
+            if server.port is None:
+                continue
+            gport = server.port.number
+            listen = next((t for _, p, t in targets if p == gport), gport)
+            if proxy.unprivileged and listen < 1024:
+                continue
+            proto = server.port.protocol.upper()
+            is_http = proto in HTTP_PROTOCOLS
+            tls_mode = (server.tls.mode.upper() if server.tls else "") or "SIMPLE"
+            terminates = proto == "HTTPS" and tls_mode not in PASSTHROUGH_MODES
+            hosts = sanitize_server_hosts(server, gw.meta.namespace)
+            key = (listen, server.bind)
+            state = ports.get(key)
+            if state is not None:
+                if state.plaintext:
+                    if not is_http:
+                        continue  # a later non-HTTP server on an HTTP port is dropped
+                elif not (proto in ("HTTPS", "TLS") and state.protocol in ("HTTPS", "TLS")):
+                    continue  # TCP vs TLS vs HTTP: the first by creation order wins
+            if server.tls is not None:
+                if any(h in (state.tls_hosts if state else []) for h in hosts):
+                    continue
+            if state is None:
+                state = ports[key] = _PortState(proto, is_http)
+            if server.tls is not None:
+                state.tls_hosts.extend(hosts)
+            suffix = f".{server.bind}" if server.bind else ""
+            if is_http:
+                by_route.setdefault(f"http.{listen}{suffix}", []).append((gw, server, hosts))
+            elif terminates:
+                route_name = f"https.{gport}.{server.port.name}.{gw.meta.name}.{gw.meta.namespace}{suffix}"
+                if route_name not in by_route:
+                    by_route[route_name] = [(gw, server, hosts)]
+    return by_route
+
+
+def _most_specific_first(host: str) -> tuple[bool, int, str]:
+    return (host.startswith("*"), -len(host), host)
+
+
+def build_route_configuration(
+    index: _Index,
+    proxy: GatewayProxy,
+    name: str,
+    servers: list[tuple[Gateway, Server, tuple[str, ...]]], served: dict[tuple[str, int], tuple[str, bool]]) -> tuple[RouteConfiguration, list[Truncation], list[tuple[str, int, str]]]:
+    vhosts: dict[str, VirtualHost] = {}
+    cache: dict[tuple[str, str], tuple[list[Route], list[Truncation]]] = {}
+    truncations: list[Truncation] = []
+    contexts: list[tuple[str, int, str]] = []
+    for gw, server, hosts in servers:
+        assert server.port is not None
+        gport = server.port.number
+        gname = gw.meta.full_name
+        redirect = bool(server.tls and server.tls.https_redirect)
+        served[(gname, server.index)] = (name, False)
+        for vs, visible_for_sure in _virtual_services_for_gateway(index, proxy, gname):
+            s_hosts = server_hosts_for_namespace(hosts, vs.meta.namespace)
+            common = intersect_hosts(s_hosts, index.resolved_hosts[id(vs)])
+            if not common:
+                continue
+            key = (gname, vs.meta.full_name)
+            if key not in cache:
+                built = build_vs_routes(index, vs, gateway=gname, port=gport, proxy=proxy, certain=visible_for_sure)
+                if not built[0] and not built[1]:
+                    continue
+                cache[key] = built
+                truncations.extend(built[1])
+                contexts.append((gname, gport, vs.meta.full_name))
+            routes = cache[key][0]
+            if not routes:
+                continue
+            served[(gname, server.index)] = (name, True)
+            for host in common:
+                h = host.lower()
+                vh = vhosts.get(h)
+                if vh is None:
+                    vh = vhosts[h] = VirtualHost(vhost_name(h, gport), [h], list(routes))
+                else:
+                    vh.routes.extend(routes)
+                if redirect:
+                    vh.require_tls = True
+        if redirect:
+            for host in hosts:
+                h = host.lower()
+                if h in vhosts:
+                    vhosts[h].require_tls = True
+                else:
+                    vhosts[h] = VirtualHost(vhost_name(h, gport), [h], [], require_tls=True)
+    rc = RouteConfiguration(name)
+    if not vhosts:
+        first_port = servers[0][1].port.number if servers and servers[0][1].port else 0
+        rc.virtual_hosts.append(VirtualHost(f"blackhole:{first_port}", ["*"], [], include_request_attempt_count=False))
+        return rc, truncations, contexts
+    kept: list[VirtualHost] = []
+    for host in sorted(vhosts, key=_most_specific_first):
+        vh = vhosts[host]
+        twin = next(
+            (
+                k
+                for k in kept
+                if k.require_tls == vh.require_tls
+                and len(k.routes) == len(vh.routes)
+                and all(a is b for a, b in zip(k.routes, vh.routes))
+            ),
+            None,
+        )
+        if twin is not None and vh.routes:
+            twin.domains.extend(vh.domains)
+        else:
+            kept.append(vh)
+    for vh in kept:
+        vh.routes = [r for r in vh.routes if not r.match.is_catch_all] + [r for r in vh.routes if r.match.is_catch_all]
+    rc.virtual_hosts = sorted(kept, key=lambda v: v.name)
+    return rc, truncations, contexts
+
+
+def routes_for_proxy(snapshot: Snapshot, proxy: GatewayProxy, *, index: _Index | None = None) -> ProxyRoutes:
+    """All dynamic route configurations istiod would send ``proxy`` (in ``http.*`` then ``https.*`` order)."""
+    idx = index or _Index(snapshot)
+    configs = []
+    truncations: list[Truncation] = []
+    contexts: list[tuple[str, int, str]] = []
+    served: dict[tuple[str, int], tuple[str, bool]] = {}
+    for name, servers in merged_servers(idx, proxy).items():
+        rc, t, c = build_route_configuration(idx, proxy, name, servers, served)
+        configs.append(rc)
+        truncations.extend(t)
+        contexts.extend(c)
+    return ProxyRoutes(proxy, configs, truncations, contexts, served)
+
+
+def make_index(snapshot: Snapshot) -> _Index:
+    return _Index(snapshot)
