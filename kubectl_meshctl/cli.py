@@ -43,7 +43,13 @@ def kubectl_options(func: F) -> F:
         click.option("--context", "kube_context", metavar="NAME", help="The kubeconfig context to use."),
         click.option("-n", "--namespace", metavar="NS", help="Namespace (files: namespace for objects without one)."),
         click.option("-A", "--all-namespaces", is_flag=True, help="All namespaces."),
-        click.option("--request-timeout", metavar="DURATION", default="0", show_default=True, help="Per-request timeout (e.g. 5s, 1m; 0 = none)."),
+        click.option(
+            "--request-timeout",
+            metavar="DURATION",
+            default="0",
+            show_default=True,
+            help="Per-request timeout (e.g. 5s, 1m; 0 = none).",
+        ),
         click.option("--debug", is_flag=True, help="Show tracebacks for errors."),
     ]
     for option in reversed(options):
@@ -80,9 +86,13 @@ def _level(_ctx: click.Context, _param: click.Parameter, value: str) -> Any:
 
 
 @cli.command(epilog=EPILOG)
-@click.option("-f", "--filename", "filenames", multiple=True, metavar="FILE|DIR|-", help="Files, directories (recursive) or - for stdin.")
+@click.option(
+    "-f", "--filename", "filenames", multiple=True, metavar="FILE|DIR|-", help="Files, directories (recursive) or - for stdin."
+)
 @click.argument("paths", nargs=-1, metavar="[FILE|DIR|-]...")
-@click.option("-o", "--output", type=click.Choice(["log", "json", "yaml"]), default="log", show_default=True, help="Output format.")
+@click.option(
+    "-o", "--output", type=click.Choice(["log", "json", "yaml"]), default="log", show_default=True, help="Output format."
+)
 @click.option(
     "--failure-threshold",
     default="Error",
@@ -105,7 +115,7 @@ def _level(_ctx: click.Context, _param: click.Parameter, value: str) -> Any:
 @click.option("--color/--no-color", default=None, help="Colour the level words (default: on a terminal).")
 @kubectl_options
 @click.pass_context
-def analyze(ctx: click.Context, filenames: tuple[str, ...], paths: tuple[str, ...], **opts: Any) -> None:
+def analyze(ctx: click.Context, /, filenames: tuple[str, ...], paths: tuple[str, ...], **opts: Any) -> None:
     """Find unreachable routing rules and gateway misconfigurations.
 
     Reports Istio's own findings (IST codes, istioctl's texts, without its known false
@@ -132,7 +142,9 @@ def analyze(ctx: click.Context, filenames: tuple[str, ...], paths: tuple[str, ..
         raise PluginError(str(exc), ExitCode.USAGE) from None
     for rule in rules:
         if not rule.known:
-            click.echo(f"Warning: Supplied message code '{rule.code}' is an unknown message code and will not have any effect.", err=True)
+            click.echo(
+                f"Warning: Supplied message code '{rule.code}' is an unknown message code and will not have any effect.", err=True
+            )
     namespace = opts["namespace"] or "default"
     result = FileSource(files, default_namespace=namespace).read()
     errors = [e for e in result.errors if not (opts["ignore_unknown"] and e.unknown_kind)]
@@ -153,6 +165,7 @@ def analyze(ctx: click.Context, filenames: tuple[str, ...], paths: tuple[str, ..
         if color is None:
             color = sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
         click.echo(render_log(shown, color=color), nl=False)
+    sys.stdout.flush()  # keep stdout before the stderr summary when both go to a terminal
     target = "all namespaces" if opts["all_namespaces"] else f"namespace: {namespace}"
     if not shown and output == "log":
         click.echo(_success_line(files, target, len(errors)), err=True)
@@ -203,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(int(ExitCode.OK))
-    except Exception as exc:  # noqa: BLE001 - the one boundary that turns bugs into one line
+    except Exception as exc:
         if debug:
             raise
         click.echo(f"Error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)

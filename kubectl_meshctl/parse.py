@@ -80,8 +80,21 @@ _IGNORED_GROUPS = (
     "install.istio.io",
 )
 _CORE_KINDS = frozenset(
-    "Namespace ConfigMap Secret ServiceAccount Endpoints Node PersistentVolume PersistentVolumeClaim"
-    " LimitRange ResourceQuota ReplicationController Event PodTemplate".split()
+    [
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+        "ServiceAccount",
+        "Endpoints",
+        "Node",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "LimitRange",
+        "ResourceQuota",
+        "ReplicationController",
+        "Event",
+        "PodTemplate",
+    ]
 )
 
 
@@ -348,7 +361,9 @@ def parse_destination_rule(raw: Mapping[str, Any], meta: ObjectMeta) -> Destinat
     subsets = []
     for i, s in enumerate(_list(spec.get("subsets"), "spec.subsets")):
         sm = _map(s, f"spec.subsets[{i}]")
-        subsets.append(Subset(_str(sm.get("name"), f"spec.subsets[{i}].name"), _str_map(sm.get("labels"), f"spec.subsets[{i}].labels")))
+        subsets.append(
+            Subset(_str(sm.get("name"), f"spec.subsets[{i}].name"), _str_map(sm.get("labels"), f"spec.subsets[{i}].labels"))
+        )
     return DestinationRule(
         meta=meta,
         host=_str(spec.get("host"), "spec.host"),
@@ -454,7 +469,9 @@ _ISTIO_KINDS: dict[str, _ParseFn] = {
     "ServiceEntry": parse_service_entry,
 }
 _CORE_PARSERS: dict[str, _ParseFn] = {"Service": parse_service, "Pod": parse_pod}
-_CLUSTER_SCOPED = frozenset({"Namespace", "Node", "PersistentVolume", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"})
+_CLUSTER_SCOPED = frozenset(
+    {"Namespace", "Node", "PersistentVolume", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
+)
 
 
 def kind_parser(api_version: str, kind: str) -> _ParseFn | None:
@@ -502,7 +519,8 @@ def describe_object(raw: object) -> str:
     if not isinstance(raw, dict):
         return ""
     kind = raw.get("kind") if isinstance(raw.get("kind"), str) else "object"
-    md = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    md_raw = raw.get("metadata")
+    md: dict[str, Any] = md_raw if isinstance(md_raw, dict) else {}
     name = md.get("name") if isinstance(md.get("name"), str) else ""
     ns = md.get("namespace") if isinstance(md.get("namespace"), str) else ""
     if not name:

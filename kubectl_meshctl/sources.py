@@ -112,7 +112,7 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
     starts.extend(m.end() + 1 for m in _DOC_START.finditer(text))
     line = 1
     previous = 0
-    for begin, end in zip(starts, [m.start() for m in _DOC_START.finditer(text)] + [len(text)]):
+    for begin, end in zip(starts, [m.start() for m in _DOC_START.finditer(text)] + [len(text)], strict=True):
         line += text.count("\n", previous, begin)
         previous = begin
         yield line, text[begin:end] if begin <= end else ""
@@ -190,10 +190,11 @@ class FileSource:
             if not chunk.strip():
                 continue
             try:
-                data = yaml.load(chunk, Loader=_Loader)  # noqa: S506 - CSafeLoader/SafeLoader only
+                data = yaml.load(chunk, Loader=_Loader)
             except yaml.MarkedYAMLError as exc:
                 mark = exc.problem_mark or exc.context_mark
-                line = start + mark.line if mark is not None else start
+                last = chunk.rstrip("\n").count("\n")  # libyaml reports end-of-input one line past the text
+                line = start + min(mark.line, last) if mark is not None else start
                 result.errors.append(InputError(name, f"invalid YAML: {exc.problem or exc.context}", line))
                 continue
             except yaml.YAMLError as exc:
@@ -235,9 +236,7 @@ class _SnapshotBuilder:
             return
         self._add(data, origin, errors, result)
 
-    def _add(
-        self, data: object, origin: Origin, errors: list[InputError], result: ReadResult | None, what: str = ""
-    ) -> None:
+    def _add(self, data: object, origin: Origin, errors: list[InputError], result: ReadResult | None, what: str = "") -> None:
         try:
             obj = parse_object(data, origin=origin, default_namespace=self.default_namespace, order=len(self.objects))
         except UnknownKind as exc:
@@ -269,7 +268,9 @@ def snapshot_of(
     objects: Iterable[Resource], *, default_namespace: str = "default", has_pods: bool = False, has_services: bool = False
 ) -> Snapshot:
     """Group parsed objects by kind into a snapshot."""
-    buckets: dict[type, list[Any]] = {t: [] for t in (Gateway, VirtualService, DestinationRule, ServiceEntry, Service, Pod, KubeGateway)}
+    buckets: dict[type, list[Any]] = {
+        t: [] for t in (Gateway, VirtualService, DestinationRule, ServiceEntry, Service, Pod, KubeGateway)
+    }
     for obj in objects:
         buckets[type(obj)].append(obj)
     return Snapshot(

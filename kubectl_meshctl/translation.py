@@ -315,7 +315,9 @@ class _Index:
         for svc in snapshot.services:
             host = f"{svc.meta.name}.{svc.meta.namespace}.svc.{DOMAIN_SUFFIX}"
             self.services_by_host.setdefault(host, []).append(svc)
-        self.resolved_hosts = {id(vs): tuple(resolve_host(h, vs.meta.namespace) for h in vs.hosts) for vs in self.virtual_services}
+        self.resolved_hosts = {
+            id(vs): tuple(resolve_host(h, vs.meta.namespace) for h in vs.hosts) for vs in self.virtual_services
+        }
         self.resolved_gateways = {id(vs): vs_gateways(vs) for vs in self.virtual_services}
         self.by_gateway: dict[str, list[VirtualService]] = {}
         for vs in self.virtual_services:
@@ -323,7 +325,9 @@ class _Index:
                 self.by_gateway.setdefault(g, []).append(vs)
 
 
-def vs_visibility(vs: VirtualService, proxy_namespace: str | None) -> Literal["private", "exported", "public", "hidden", "unknown"]:
+def vs_visibility(
+    vs: VirtualService, proxy_namespace: str | None
+) -> Literal["private", "exported", "public", "hidden", "unknown"]:
     export_to = vs.export_to or ("*",)
     if "~" in export_to:
         return "hidden"
@@ -419,9 +423,7 @@ def build_vs_routes(
             sure = False
             continue
         if not rule.matches:
-            route = Route(
-                translate_match(None), RouteSource(ns, name, rule.index, rule.name), gateway, action, sure, rule.name
-            )
+            route = Route(translate_match(None), RouteSource(ns, name, rule.index, rule.name), gateway, action, sure, rule.name)
             routes.append(route)
             if sure:
                 stopped_by = route
@@ -439,7 +441,12 @@ def build_vs_routes(
             rmatch = translate_match(m)
             route_name = f"{rule.name}.{m.name}" if m.name else rule.name
             route = Route(
-                rmatch, RouteSource(ns, name, rule.index, rule.name, mi, m.name), gateway, action, sure and applies == "yes", route_name
+                rmatch,
+                RouteSource(ns, name, rule.index, rule.name, mi, m.name),
+                gateway,
+                action,
+                sure and applies == "yes",
+                route_name,
             )
             routes.append(route)
             if rmatch.is_catch_all:
@@ -511,9 +518,8 @@ def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[tuple[G
                         continue  # a later non-HTTP server on an HTTP port is dropped
                 elif not (proto in ("HTTPS", "TLS") and state.protocol in ("HTTPS", "TLS")):
                     continue  # TCP vs TLS vs HTTP: the first by creation order wins
-            if server.tls is not None:
-                if any(h in (state.tls_hosts if state else []) for h in hosts):
-                    continue
+            if server.tls is not None and state is not None and any(h in state.tls_hosts for h in hosts):
+                continue  # a TLS-bearing server repeating a host of an earlier one is dropped whole
             if state is None:
                 state = ports[key] = _PortState(proto, is_http)
             if server.tls is not None:
@@ -536,7 +542,9 @@ def build_route_configuration(
     index: _Index,
     proxy: GatewayProxy,
     name: str,
-    servers: list[tuple[Gateway, Server, tuple[str, ...]]], served: dict[tuple[str, int], tuple[str, bool]]) -> tuple[RouteConfiguration, list[Truncation], list[tuple[str, int, str]]]:
+    servers: list[tuple[Gateway, Server, tuple[str, ...]]],
+    served: dict[tuple[str, int], tuple[str, bool]],
+) -> tuple[RouteConfiguration, list[Truncation], list[tuple[str, int, str]]]:
     vhosts: dict[str, VirtualHost] = {}
     cache: dict[tuple[str, str], tuple[list[Route], list[Truncation]]] = {}
     truncations: list[Truncation] = []
@@ -594,7 +602,7 @@ def build_route_configuration(
                 for k in kept
                 if k.require_tls == vh.require_tls
                 and len(k.routes) == len(vh.routes)
-                and all(a is b for a, b in zip(k.routes, vh.routes))
+                and all(a is b for a, b in zip(k.routes, vh.routes, strict=True))
             ),
             None,
         )

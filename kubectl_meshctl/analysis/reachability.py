@@ -51,8 +51,7 @@ def gateway_proxies(snapshot: Snapshot) -> list[GatewayProxy]:
     for g in snapshot.gateways:
         if g.meta.full_name in covered:
             continue
-        key = ("?", g.selector)
-        proxies.setdefault(key, GatewayProxy(f"<pod selected by {g.meta.full_name}>", None, g.selector, hypothetical=True))
+        proxies.setdefault(("?", g.selector), GatewayProxy(f"<pod selected by {g.meta.full_name}>", None, g.selector, hypothetical=True))
     return list(proxies.values())
 
 
@@ -195,9 +194,11 @@ def unreachable_rule_findings(
         ist0131 = {(f.rule_index, f.match_index) for f in reported if f.code == "IST0131" and f.section == "http"}
         ns, name = vs.meta.namespace, vs.meta.name
         for rule in vs.http:
-            keys: list[_Key] = [(ns, name, rule.index, None)] if not rule.matches else [
-                (ns, name, rule.index, i) for i in range(len(rule.matches))
-            ]
+            keys: list[_Key] = (
+                [(ns, name, rule.index, None)]
+                if not rule.matches
+                else [(ns, name, rule.index, i) for i in range(len(rule.matches))]
+            )
             if any(k in o.alive for k in keys):
                 for k in keys:
                     if k in o.dead and k not in o.alive and (rule.index, k[3]) not in ist0131:
@@ -234,9 +235,9 @@ def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
                         why = f"match.gateways {go_list(m.gateways)} names none of {go_list(bound)}"
                 if not why and m.port and "mesh" not in bound:
                     applicable = [g for g in bound if not m.gateways or g in {resolve_gateway_name(x, ns) for x in m.gateways}]
-                    if applicable and all(g in gateways for g in applicable):
-                        if not any(s.port and s.port.number == m.port for g in applicable for s in gateways[g].servers):
-                            why = f"no server of {', '.join(applicable)} listens on port {m.port}"
+                    known = bool(applicable) and all(g in gateways for g in applicable)
+                    if known and not any(s.port and s.port.number == m.port for g in applicable for s in gateways[g].servers):
+                        why = f"no server of {', '.join(applicable)} listens on port {m.port}"
                 if why:
                     out.append(
                         finding(
@@ -284,5 +285,9 @@ def hidden_binding_findings(snapshot: Snapshot) -> list[Finding]:
             namespaces = sorted({p.meta.namespace for p in snapshot.pods if labels_match(gw.selector, p.labels)})
             for pod_ns in namespaces:
                 if vs_visibility(vs, pod_ns) == "hidden":
-                    out.append(finding("MSH0202", vs.meta, vs.meta.full_name, gname, go_list(vs.export_to), pod_ns, field="spec.exportTo"))
+                    out.append(
+                        finding(
+                            "MSH0202", vs.meta, vs.meta.full_name, gname, go_list(vs.export_to), pod_ns, field="spec.exportTo"
+                        )
+                    )
     return out

@@ -1,0 +1,50 @@
+"""Shared test helpers: running the CLI in-process exactly as the console script does."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kubectl_meshctl.cli import main
+
+TESTS = Path(__file__).parent
+REPO = TESTS.parent
+SHARED = REPO.parent / "shared"
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(args: list[str], *, cwd: Path | None = None, stdin: str | bytes | None = None) -> Run:
+    """Run ``kubectl-meshctl ARGS`` through :func:`main` (the real error boundary) in-process."""
+    runner = CliRunner()
+    old = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    code = 0
+    try:
+        with runner.isolation(input=stdin) as streams:
+            try:
+                main(args)
+            except SystemExit as exc:
+                code = int(exc.code or 0)
+            out = streams[0].getvalue().decode()
+            err = streams[1].getvalue().decode()
+    finally:
+        os.chdir(old)
+    return Run(code, out, err)
+
+
+def shared_path(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not available (shared reference data missing)")
+    return path
