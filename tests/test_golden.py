@@ -51,3 +51,16 @@ def test_upstream_assertions_are_in_goldens() -> None:
             origin = origin if "/" in origin else f"default/{origin}"
             wanted = f"[{code}] (VirtualService {origin} "
             assert any(wanted in line and line.endswith(message) for line in log), (case, code, origin)
+
+
+KIALI = sorted((TESTS / "testdata" / "kiali").glob("*.yaml"))
+LOG_LINE = re.compile(r"^(Error|Warning|Info) \[(IST|MSH)\d{4}\] \((\w+) [\w.-]+/[\w.-]+ [\w.-]+\.yaml:\d+\) .+$")
+
+
+@pytest.mark.parametrize("path", KIALI, ids=lambda p: p.name)
+def test_kiali_fixtures_do_not_crash(path: Path) -> None:
+    result = run_cli(["analyze", "-f", path.name], cwd=path.parent)
+    assert result.code in (0, 79), result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    for line in result.stdout.splitlines():
+        assert LOG_LINE.match(line), line

@@ -1,0 +1,26 @@
+"""Docs tied to the code: the README's exit-code table and the codes documented in docs/codes.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kubectl_meshctl.exitcodes import MEANINGS
+from kubectl_meshctl.findings import CODES
+
+REPO = Path(__file__).parent.parent
+
+
+def test_readme_exit_codes_match_the_enum() -> None:
+    readme = (REPO / "README.md").read_text()
+    rows = dict(re.findall(r"^\| (\d+) \| (.+) \|$", readme, flags=re.MULTILINE))
+    assert {int(k): v for k, v in rows.items()} == {int(c): m for c, m in MEANINGS.items()}
+
+
+def test_every_code_is_documented() -> None:
+    doc = (REPO / "docs" / "codes.md").read_text()
+    headings = set(re.findall(r"^## (\w+\d{4})", doc, flags=re.MULTILINE))
+    assert set(CODES) <= headings
+    for code, spec in CODES.items():
+        section = doc.split(f"## {code}", 1)[1].split("\n## ", 1)[0]
+        assert spec.level.word in section, code
