@@ -1,0 +1,190 @@
+"""The istiod model against upstream's own expectations (spec/translation.md §13, §14)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from kubectl_meshctl.model import Snapshot
+from kubectl_meshctl.sources import FileSource
+from kubectl_meshctl.translation import GatewayProxy, routes_for_proxy
+
+PROXY = GatewayProxy("gw-pod", "not-default", (("istio", "ingressgateway"),))
+
+GATEWAYS = {
+    "gateway-redirect": "hosts: [example.org]\n    port: {name: http, number: 80, protocol: HTTP}\n    tls: {httpsRedirect: true}",
+    "gateway-redirect-noroutes": "hosts: [example.org]\n    port: {name: http, number: 80, protocol: HTTP}\n    tls: {httpsRedirect: true}",
+    "gateway": "hosts: [example.org]\n    port: {name: http, number: 80, protocol: HTTP}",
+    "case-insensitive-gateway": "hosts: [Example.org]\n    port: {name: http, number: 80, protocol: HTTP}",
+}
+VIRTUAL_SERVICES = {
+    "virtual-service": ("[example.org]", "[gateway, gateway-redirect]"),
+    "virtual-service-copy": ("[example.org]", "[gateway, gateway-redirect]"),
+    "virtual-service-case-insensitive": ("[Example.org]", "[case-insensitive-gateway, gateway-redirect]"),
+    "virtual-service-wildcard": ('["*.org"]', "[gateway, gateway-redirect]"),
+}
+
+
+def _snapshot(tmp_path, gateways: list[str], virtual_services: list[str], extra: str = "") -> Snapshot:  # type: ignore[no-untyped-def]
+    docs = []
+    for i, name in enumerate(gateways):
+        docs.append(
+            f"apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {{name: {name}, namespace: default, "
+            f"creationTimestamp: '2020-01-01T00:00:0{i}Z'}}\nspec:\n  selector: {{istio: ingressgateway}}\n  servers:\n  - "
+            + GATEWAYS[name]
+        )
+    for i, name in enumerate(virtual_services):
+        hosts, gws = VIRTUAL_SERVICES[name]
+        docs.append(
+            f"apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: {name}, namespace: default, "
+            f"creationTimestamp: '2020-01-01T00:00:0{i}Z'}}\nspec:\n  hosts: {hosts}\n  gateways: {gws}\n"
+            "  http:\n  - route:\n    - destination: {host: example.org, port: {number: 80}}"
+        )
+    path = tmp_path / "in.yaml"
+    path.write_text("\n---\n".join(docs) + ("\n---\n" + textwrap.dedent(extra) if extra else ""))
+    result = FileSource([str(path)]).read()
+    assert not result.errors, result.errors
+    return result.snapshot
+
+
+# (gateways, virtual services, vhost name, domains, number of routes, require_tls) from TestGatewayHTTPRouteConfig
+CASES = [
+    (["gateway"], [], "blackhole:80", ["*"], 0, False),
+    (["gateway-redirect-noroutes"], ["virtual-service"], "example.org:80", ["example.org"], 0, True),
+    (["gateway-redirect"], ["virtual-service"], "example.org:80", ["example.org"], 1, True),
+    (["gateway-redirect", "gateway"], ["virtual-service", "virtual-service-copy"], "example.org:80", ["example.org"], 4, True),
+    (["gateway", "gateway-redirect"], ["virtual-service", "virtual-service-copy"], "example.org:80", ["example.org"], 4, True),
+    (
+        ["gateway", "gateway-redirect-noroutes"],
+        ["virtual-service", "virtual-service-copy"],
+        "example.org:80",
+        ["example.org"],
+        2,
+        True,
+    ),
+    (
+        ["gateway-redirect-noroutes", "gateway"],
+        ["virtual-service", "virtual-service-copy"],
+        "example.org:80",
+        ["example.org"],
+        2,
+        True,
+    ),
+    (["gateway"], ["virtual-service"], "example.org:80", ["example.org"], 1, False),
+    (["gateway"], ["virtual-service", "virtual-service-copy"], "example.org:80", ["example.org"], 2, False),
+    (
+        ["gateway", "case-insensitive-gateway"],
+        ["virtual-service", "virtual-service-case-insensitive"],
+        "example.org:80",
+        ["example.org"],
+        2,
+        False,
+    ),
+    (["gateway"], ["virtual-service", "virtual-service-wildcard"], "example.org:80", ["example.org"], 2, False),
+]
+
+
+@pytest.mark.parametrize(("gateways", "vss", "vhost", "domains", "routes", "tls"), CASES)
+def test_gateway_http_route_config(tmp_path, gateways, vss, vhost, domains, routes, tls) -> None:  # type: ignore[no-untyped-def]
+    result = routes_for_proxy(_snapshot(tmp_path, gateways, vss), PROXY)
+    assert [rc.name for rc in result.route_configurations] == ["http.80"]
+    (vh,) = result.route_configurations[0].virtual_hosts
+    assert (vh.name, vh.domains, len(vh.routes), vh.require_tls) == (vhost, domains, routes, tls)
+
+
+def test_port_translation_and_seed_truncation() -> None:
+    seed = FileSource(["examples/seed.yaml"]).read().snapshot
+    service = FileSource(["-"], stdin=_Stdin(DEFAULT_PROFILE_SERVICE)).read().snapshot
+    snapshot = Snapshot(gateways=seed.gateways, virtual_services=seed.virtual_services, services=service.services)
+    proxy = GatewayProxy("istio-ingressgateway-1", "istio-system", (("app", "istio-ingressgateway"), ("istio", "ingressgateway")))
+    result = routes_for_proxy(snapshot, proxy)
+    (rc,) = result.route_configurations
+    assert rc.name == "http.8080"
+    (vh,) = rc.virtual_hosts
+    assert (vh.name, vh.domains) == ("*:80", ["*"])
+    assert [r.action.clusters for r in vh.routes] == [(("outbound|9000||bk-gateway.default.svc.cluster.local", 0),)]
+    assert [(t.source.rule_index, t.by.source.rule_index) for t in result.truncations] == [(1, 0)]
+
+
+def test_catch_all_of_older_vs_moves_behind_newer_routes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "merge.yaml"
+    path.write_text(MERGE)
+    snapshot = FileSource([str(path)]).read().snapshot
+    result = routes_for_proxy(snapshot, GatewayProxy("p", "istio-system", (("istio", "ingressgateway"),)))
+    names = {rc.name: [r.match.describe() for vh in rc.virtual_hosts for r in vh.routes] for rc in result.route_configurations}
+    assert names == {
+        "http.80": ["exact /hello", "prefix /"],
+        "https.443.https.web-api-gateway.istio-system": ["exact /hello", "prefix /"],
+    }
+
+
+def test_export_to_dot_hides_vs_from_gateway_pod_namespace(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "merge.yaml"
+    older_only = MERGE.split("---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: helloworld")[0]
+    path.write_text(
+        older_only.replace(
+            "  hosts: [istioinaction.io]\n  gateways: [istio-system/web-api-gateway]\n  http:\n  - route",
+            "  hosts: [istioinaction.io]\n  gateways: [istio-system/web-api-gateway]\n  exportTo: ['.']\n  http:\n  - route",
+        )
+    )
+    snapshot = FileSource([str(path)]).read().snapshot
+    result = routes_for_proxy(snapshot, GatewayProxy("p", "istio-system", (("istio", "ingressgateway"),)))
+    vhosts = {rc.name: [(vh.name, len(vh.routes)) for vh in rc.virtual_hosts] for rc in result.route_configurations}
+    assert vhosts == {"http.80": [("blackhole:80", 0)], "https.443.https.web-api-gateway.istio-system": [("blackhole:443", 0)]}
+
+
+class _Stdin:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def read(self) -> str:
+        return self.text
+
+
+DEFAULT_PROFILE_SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec:
+  selector: {app: istio-ingressgateway, istio: ingressgateway}
+  ports:
+  - {name: status-port, port: 15021, targetPort: 15021, protocol: TCP}
+  - {name: http2, port: 80, targetPort: 8080, protocol: TCP}
+  - {name: https, port: 443, targetPort: 8443, protocol: TCP}
+"""
+
+MERGE = """\
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: web-api-gateway, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [istioinaction.io]
+  - port: {number: 443, name: https, protocol: HTTPS}
+    tls: {mode: SIMPLE, credentialName: cert}
+    hosts: [istioinaction.io]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web-api-gw-vs, namespace: istioinaction, creationTimestamp: "2024-01-01T00:00:00Z"}
+spec:
+  hosts: [istioinaction.io]
+  gateways: [istio-system/web-api-gateway]
+  http:
+  - route:
+    - destination: {host: web-api.istioinaction.svc.cluster.local, port: {number: 80}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: helloworld, namespace: istioinaction, creationTimestamp: "2024-01-02T00:00:00Z"}
+spec:
+  hosts: [istioinaction.io]
+  gateways: [istio-system/web-api-gateway]
+  http:
+  - match: [{uri: {exact: /hello}}]
+    route:
+    - destination: {host: helloworld, port: {number: 5000}}
+"""
