@@ -160,7 +160,7 @@ def analyze(ctx: click.Context, /, filenames: tuple[str, ...], paths: tuple[str,
         click.echo(render_json(shown), nl=False)
     elif output == "yaml":
         click.echo(render_yaml(shown), nl=False)
-    elif shown:
+    else:  # istioctl prints the joined lines and a newline: an empty line when there is nothing
         color = opts["color"]
         if color is None:
             color = sys.stdout.isatty() and os.environ.get("TERM") != "dumb"

@@ -11,6 +11,7 @@ Envoy's matching that the property tests check :func:`covers` against.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -29,14 +30,23 @@ def _has_ascii_letters(text: str) -> bool:
     return any(c.isascii() and c.isalpha() for c in text)
 
 
+# Constructs Python's ``re`` accepts but RE2 rejects or reads differently: lookaround, atomic and
+# possessive groups, backreferences (also named and conditional), comments, ``\Z``/``\z``, Python's
+# ``{,n}`` (a literal in RE2), POSIX classes (a nested set to Python) and Python-only escapes.
+_RE2_DIFFERENT = re.compile(r"\(\?[=!<>#(]|\(\?P=|\\[0-9zZuUN]|[*+?}]\+|\{,|\[:")
+_INLINE_IGNORECASE = re.compile(r"\(\?[a-zA-Z]*i")
+
+
 @lru_cache(maxsize=4096)
 def _compile(pattern: str) -> re.Pattern[str] | None:
     # Envoy uses RE2; only patterns without constructs whose meaning differs between the engines
-    # are trusted (no backreferences, lookaround or possessive/atomic groups -- RE2 rejects them).
-    if any(tok in pattern for tok in ("(?=", "(?!", "(?<", "(?>", "\\1", "\\2", "*+", "++", "?+", "\\Z", "\\z")):
+    # are trusted.  re.ASCII: RE2's \d, \w, \s and \b are ASCII-only.
+    if _RE2_DIFFERENT.search(pattern):
         return None
     try:
-        return re.compile(pattern)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return re.compile(pattern, re.ASCII)
     except (re.error, RecursionError, OverflowError):
         return None
 
@@ -46,6 +56,12 @@ def regex_fullmatch(pattern: str, text: str) -> bool | None:
     compiled = _compile(pattern)
     if compiled is None:
         return None
+    if "\n" in text and "$" in pattern:
+        return None  # Python's $ also matches before a final newline, RE2's does not
+    if "\x0b" in text and ("\\s" in pattern or "\\S" in pattern):
+        return None  # RE2's \s has no vertical tab
+    if not (pattern.isascii() and text.isascii()) and _INLINE_IGNORECASE.search(pattern):
+        return None  # RE2 folds Unicode case, re.ASCII only ASCII
     return compiled.fullmatch(text) is not None
 
 
@@ -53,11 +69,14 @@ def regex_fullmatch(pattern: str, text: str) -> bool | None:
 
 
 def path_covers(a: PathSpec, b: PathSpec) -> bool:
+    """Every request path ``b`` matches, ``a`` matches (Envoy ignores ``case_sensitive`` for regexes)."""
     a_ci = a.case_sensitive is False
     b_ci = b.case_sensitive is False
     if a.kind == "regex":
         if a.value in _PATH_MATCH_ALL:
             return True
+        if b.kind == "regex":
+            return a.value == b.value
         if b.kind != "path" or (b_ci and _has_ascii_letters(b.value)):
             return False
         return regex_fullmatch(a.value, b.value) is True
@@ -81,11 +100,17 @@ def path_covers(a: PathSpec, b: PathSpec) -> bool:
 # --------------------------------------------------------------------------- values
 
 
-def _subset(b: ValueMatcher, a: ValueMatcher) -> bool:
-    """Every value matched by ``b`` is matched by ``a`` (both for a present header)."""
-    if a.kind == "present":
+def _universal(m: ValueMatcher, *, newlines: bool = False) -> bool:
+    """``m`` matches every value.  ``newlines``: values may contain a line feed (decoded query
+    parameters can; header values cannot), which ``.`` does not match without ``(?s)``."""
+    if m.kind == "present" or (m.kind == "prefix" and m.value == ""):
         return True
-    if a.kind == "regex" and a.value in MATCH_ALL_REGEXES:
+    return m.kind == "regex" and m.value in MATCH_ALL_REGEXES and (not newlines or m.value.startswith("(?s)"))
+
+
+def _subset(b: ValueMatcher, a: ValueMatcher, *, newlines: bool = False) -> bool:
+    """Every value matched by ``b`` is matched by ``a`` (both for a present header or parameter)."""
+    if _universal(a, newlines=newlines):
         return True
     if b.kind == "present":
         return False
@@ -127,25 +152,47 @@ def _matches_empty(m: ValueMatcher) -> bool | None:
     return regex_fullmatch(m.value, "")
 
 
+# --------------------------------------------------------------------------- headers
+#
+# Envoy's HeaderUtility::matchHeaders: a present_match answers whether the header is there
+# (inverted: absent).  Any other matcher on a *missing* header answers false -- inverted or not --
+# unless treat_missing_header_as_empty, when the value is "" and invert_match flips the result.
+# So one header matcher is two independent parts: its answer for a missing header, and the set of
+# present values it accepts (the matcher's values, or their complement when inverted).
+
+
+def _on_missing(h: HeaderMatcher) -> bool | None:
+    """``h``'s answer for a request without the header; ``None`` when it cannot be told."""
+    if h.matcher.kind == "present":
+        return None if h.treat_missing_as_empty else h.invert
+    if not h.treat_missing_as_empty:
+        return False
+    empty = _matches_empty(h.matcher)
+    return None if empty is None else empty != h.invert
+
+
+def _values_within(h: HeaderMatcher, a: HeaderMatcher) -> bool:
+    """Every value of a present header that ``h`` accepts, ``a`` accepts."""
+    hm, am = h.matcher, a.matcher
+    if h.invert and _universal(hm):
+        return True  # h accepts no present value at all
+    if not a.invert and _universal(am):
+        return True
+    if not h.invert:
+        return _disjoint(hm, am) if a.invert else _subset(hm, am)
+    # h accepts the complement of hm: a must accept it as well.
+    return a.invert and _subset(am, hm)
+
+
 def header_implied(a: HeaderMatcher, b_headers: tuple[HeaderMatcher, ...]) -> bool:
     """Every request satisfying all of ``b_headers`` satisfies ``a``."""
     same = [h for h in b_headers if h.name == a.name]
-    if not a.invert:
-        return any(not h.invert and _subset(h.matcher, a.matcher) for h in same)
-    if a.matcher.kind == "present":
-        # a demands the header be absent: only b demanding the same guarantees it.
-        return any(h.invert and h.matcher.kind == "present" for h in same)
-    # a: value (missing counts as "") must not match a.matcher.
-    for h in same:
-        if h.invert:
-            if h.matcher.kind == "present":
-                if _matches_empty(a.matcher) is False:
-                    return True
-            elif h.treat_missing_as_empty == a.treat_missing_as_empty and _subset(a.matcher, h.matcher):
-                return True
-        elif _disjoint(h.matcher, a.matcher):
-            return True
-    return False
+    if a in same:
+        return True
+    # Requests without the header: a accepts them, or b rejects them.
+    missing_ok = _on_missing(a) is True or any(_on_missing(h) is False for h in same)
+    # Requests with the header: every value b accepts, a accepts.
+    return missing_ok and any(_values_within(h, a) for h in same)
 
 
 def covers(a: RouteMatch, b: RouteMatch) -> bool:
@@ -154,10 +201,8 @@ def covers(a: RouteMatch, b: RouteMatch) -> bool:
         return False
     if not all(header_implied(h, b.headers) for h in a.headers):
         return False
-    for q in a.query:
-        if not any(p.name == q.name and _subset(p.matcher, q.matcher) for p in b.query):
-            return False
-    return True
+    # A query parameter matcher requires the parameter; decoded values may hold a line feed.
+    return all(any(p.name == q.name and _subset(p.matcher, q.matcher, newlines=True) for p in b.query) for q in a.query)
 
 
 # --------------------------------------------------------------------------- requests
@@ -183,9 +228,15 @@ def _value_matches(m: ValueMatcher, value: str) -> bool:
 
 
 def request_matches(m: RouteMatch, request: Request) -> bool:
-    """Envoy's route matching for the matchers istiod emits (used by tests as the definition)."""
+    """Envoy's route matching for the matchers istiod emits (used by tests as the definition).
+
+    Path matchers see the path without query string and fragment (Envoy's ``PathMatcher``); a
+    case-insensitive ``prefix``/``path`` compares ASCII letters without case; a regex ignores
+    ``case_sensitive``.  Header matchers follow ``HeaderUtility::matchHeaders`` (see above); a query
+    parameter matcher requires the parameter.
+    """
     p = m.path
-    path = request.path.split("?", 1)[0]
+    path = re.split(r"[?#]", request.path, maxsplit=1)[0]
     if p.kind == "regex":
         if regex_fullmatch(p.value, path) is not True:
             return False
@@ -198,12 +249,12 @@ def request_matches(m: RouteMatch, request: Request) -> bool:
     for h in m.headers:
         value = request.headers.get(h.name)
         if h.matcher.kind == "present":
-            result = value is not None
+            ok = (value is not None) != h.invert
         elif value is None and not h.treat_missing_as_empty:
-            result = False
+            ok = False  # not inverted: Envoy answers false for a missing header either way
         else:
-            result = _value_matches(h.matcher, value or "")
-        if result == h.invert:
+            ok = _value_matches(h.matcher, value or "") != h.invert
+        if not ok:
             return False
     for q in m.query:
         if q.name not in request.query:

@@ -28,7 +28,7 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.UNAVAILABLE: "the API server or the Istio CRDs could not be reached (EX_UNAVAILABLE)",
     ExitCode.TEMPFAIL: "a request timed out (--request-timeout) (EX_TEMPFAIL)",
     ExitCode.NOPERM: "credentials refused or RBAC denied a read (EX_NOPERM)",
-    ExitCode.FINDINGS: "a finding reached --failure-threshold, in every output format (as istioctl analyze)",
+    ExitCode.FINDINGS: "a finding reached --failure-threshold, in every output format (istioctl: only with -o log)",
 }
 
 

@@ -44,13 +44,6 @@ class Code:
 _CATALOGUE = (
     Code("IST0101", "ReferencedResourceNotFound", Level.ERROR, "Referenced {} not found: {}"),
     Code(
-        "IST0109",
-        "ConflictingMeshGatewayVirtualServiceHosts",
-        Level.ERROR,
-        "The VirtualServices {} associated with mesh gateway define the same host {} which can lead to"
-        " undefined behavior. This can be fixed by merging the conflicting VirtualServices into a single resource.",
-    ),
-    Code(
         "IST0112",
         "VirtualServiceDestinationPortSelectorRequired",
         Level.ERROR,

@@ -112,6 +112,7 @@ def _as_dict(f: Finding) -> dict[str, str]:
 
 
 def render_log(findings: list[Finding], *, color: bool = False) -> str:
+    """istioctl's ``fmt.Fprintln`` of the joined lines (so a single newline when there is nothing)."""
     return "\n".join(log_line(f, color=color) for f in findings) + "\n"
 
 

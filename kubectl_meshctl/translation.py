@@ -81,8 +81,19 @@ class RouteMatch:
         return (p.kind == "prefix" and p.value == "/") or (p.kind == "regex" and p.value == ".*")
 
     def describe(self) -> str:
+        """``prefix /api``, followed by every other condition (``, method exact GET``, ``, query v present``)."""
         kind = {"path": "exact", "prefix": "prefix", "regex": "regex"}[self.path.kind]
-        return f"{kind} {self.path.value}"
+        parts = [f"{kind} {self.path.value}"]
+        if self.path.case_sensitive is False:
+            parts.append("any case")
+        for h in self.headers:
+            name = h.name.lstrip(":") if h.name in (":method", ":authority", ":scheme") else f"header {h.name}"
+            cond = "present" if h.matcher.kind == "present" else f"{h.matcher.kind} {h.matcher.value}"
+            parts.append(f"{name} not {cond}" if h.invert else f"{name} {cond}")
+        for q in self.query:
+            cond = "present" if q.matcher.kind == "present" else f"{q.matcher.kind} {q.matcher.value}"
+            parts.append(f"query {q.name} {cond}")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ def test_failure_threshold_gives_79_in_every_format() -> None:
 
 def test_output_threshold_filters_but_failure_uses_all() -> None:
     result = run_cli(["analyze", "-f", str(SEED), "--output-threshold", "Error", "--failure-threshold", "Warning"])
-    assert result.stdout == ""
+    assert result.stdout == "\n"
     assert result.code == ExitCode.FINDINGS
 
 
@@ -80,14 +80,14 @@ def test_project_rule_and_documentation_url(tmp_path: Path) -> None:
 def test_suppress_flag_and_annotation(tmp_path: Path) -> None:
     (tmp_path / "vs.yaml").write_text(SHADOWED)
     flag = run_cli(["analyze", "-f", "vs.yaml", "-S", "MSH0101=VirtualService default/*"], cwd=tmp_path)
-    assert flag.stdout == ""
+    assert flag.stdout == "\n"
     assert "No validation issues found when analyzing vs.yaml." in flag.stderr
     annotated = SHADOWED.replace(
         "metadata: {name: vs, namespace: default}",
         "metadata: {name: vs, namespace: default, annotations: {galley.istio.io/analyze-suppress: MSH0101}}",
     )
     (tmp_path / "vs.yaml").write_text(annotated)
-    assert run_cli(["analyze", "-f", "vs.yaml"], cwd=tmp_path).stdout == ""
+    assert run_cli(["analyze", "-f", "vs.yaml"], cwd=tmp_path).stdout == "\n"
 
 
 def test_bad_suppression_is_a_usage_error() -> None:

@@ -51,7 +51,9 @@ def gateway_proxies(snapshot: Snapshot) -> list[GatewayProxy]:
     for g in snapshot.gateways:
         if g.meta.full_name in covered:
             continue
-        proxies.setdefault(("?", g.selector), GatewayProxy(f"<pod selected by {g.meta.full_name}>", None, g.selector, hypothetical=True))
+        proxies.setdefault(
+            ("?", g.selector), GatewayProxy(f"<pod selected by {g.meta.full_name}>", None, g.selector, hypothetical=True)
+        )
     return list(proxies.values())
 
 
