@@ -1,0 +1,398 @@
+"""The cluster Source: reads Istio and Kubernetes objects from the API server, read-only.
+
+Why this module exists: it is the only place that talks to a cluster.  It resolves the kubeconfig
+the way kubectl does (the Python client's own merge lets the *last* KUBECONFIG file pick the
+current context and writes refreshed tokens back; kubectl lets the *first* file win and never
+writes), finds which networking.istio.io version is served, lists with paging and server-side
+selectors, fetches independent lists concurrently, and hands raw JSON straight to ``parse.py``:
+the client's typed models are never built (they cost more than the listing itself).
+Every failure becomes a :class:`ClusterError` with one line of text and an exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .exitcodes import ExitCode
+from .model import Origin
+from .parse import ISTIO_VERSIONS, InvalidObject, Resource, UnknownKind, describe_object, parse_object
+from .sources import InputError, ReadResult, snapshot_of
+
+ISTIO_GROUP = "networking.istio.io"
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+PAGE_SIZE = 500
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
+
+
+class ClusterError(Exception):
+    """One line for the user, the exit code, and the HTTP status when the API server answered."""
+
+    def __init__(self, message: str, code: ExitCode, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+def parse_duration(text: str) -> float | None:
+    """kubectl's --request-timeout: ``0`` (none), ``30``, ``5s``, ``1m``, ``1h``, ``250ms``, ``1m30s``."""
+    text = text.strip()
+    if text in ("", "0"):
+        return None
+    total = 0.0
+    pos = 0
+    for m in _DURATION.finditer(text):
+        if m.start() != pos:
+            break
+        value, unit = float(m.group(1)), m.group(2) or "s"
+        total += value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+        pos = m.end()
+    if pos != len(text) or total <= 0:
+        raise ValueError(f"invalid --request-timeout {text!r}: use e.g. 5s, 1m or 0")
+    return total
+
+
+# --------------------------------------------------------------------------- kubeconfig
+
+
+_PATH_KEYS = {
+    "cluster": ("certificate-authority",),
+    "user": ("client-certificate", "client-key", "tokenFile"),
+}
+
+
+def _absolutise(entry: dict[str, Any], section: str, base: str) -> dict[str, Any]:
+    body = dict(entry.get(section) or {})
+    for key in _PATH_KEYS[section]:
+        value = body.get(key)
+        if isinstance(value, str) and value and not os.path.isabs(value):
+            body[key] = os.path.join(base, value)
+    return {**entry, section: body}
+
+
+def merge_kubeconfigs(paths: Sequence[str]) -> dict[str, Any]:
+    """kubectl's merge: the first file to set a value (or define a name) wins; relative paths made absolute."""
+    merged: dict[str, Any] = {"clusters": [], "contexts": [], "users": []}
+    seen: dict[str, set[str]] = {"clusters": set(), "contexts": set(), "users": set()}
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = yaml.safe_load(fh) or {}
+        except FileNotFoundError:
+            continue
+        except (OSError, yaml.YAMLError) as exc:
+            raise ClusterError(f"cannot read kubeconfig {path}: {exc}", ExitCode.USAGE) from None
+        if not isinstance(data, dict):
+            raise ClusterError(f"kubeconfig {path} is not a kubeconfig object", ExitCode.USAGE)
+        base = os.path.dirname(os.path.abspath(path))
+        if data.get("current-context") and not merged.get("current-context"):
+            merged["current-context"] = data["current-context"]
+        for section, inner in (("clusters", "cluster"), ("users", "user"), ("contexts", "context")):
+            for entry in data.get(section) or []:
+                if not isinstance(entry, dict) or entry.get("name") in seen[section]:
+                    continue
+                seen[section].add(str(entry.get("name")))
+                merged[section].append(entry if inner == "context" else _absolutise(entry, inner, base))
+    return merged
+
+
+def kubeconfig_paths(explicit: str | None) -> list[str]:
+    if explicit:
+        return [explicit]
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return [p for p in env.split(os.pathsep) if p]
+    return [os.path.expanduser("~/.kube/config")]
+
+
+@dataclass
+class Connection:
+    """A configured API client plus what kubectl would show as the target."""
+
+    api_client: Any
+    server: str
+    namespace: str
+    context: str
+    timeout: float | None
+    user: str = ""
+
+
+def connect(*, kubeconfig: str | None, context: str | None, namespace: str | None, timeout: float | None) -> Connection:
+    from kubernetes import client, config
+
+    paths = kubeconfig_paths(kubeconfig)
+    if kubeconfig and not os.path.exists(kubeconfig):
+        raise ClusterError(f"kubeconfig {kubeconfig} does not exist", ExitCode.USAGE)
+    merged = merge_kubeconfigs(paths)
+    configuration = client.Configuration()
+    if merged["contexts"] or merged["clusters"]:
+        chosen = context or merged.get("current-context")
+        if not chosen:
+            raise ClusterError("no context: the kubeconfig sets no current-context (use --context)", ExitCode.USAGE)
+        ctx = next((c for c in merged["contexts"] if c.get("name") == chosen), None)
+        if ctx is None:
+            raise ClusterError(f'context "{chosen}" does not exist in the kubeconfig', ExitCode.USAGE)
+        temp_dir = tempfile.mkdtemp(prefix="kubectl-meshctl-")
+        try:
+            config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]
+                merged, context=chosen, client_configuration=configuration, persist_config=False, temp_file_path=temp_dir
+            )
+        except config.ConfigException as exc:
+            raise ClusterError(f"invalid kubeconfig: {exc}", ExitCode.USAGE) from None
+        default_ns = (ctx.get("context") or {}).get("namespace") or "default"
+        context_name = str(chosen)
+    elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+        try:
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        except config.ConfigException as exc:
+            raise ClusterError(f"in-cluster configuration failed: {exc}", ExitCode.USAGE) from None
+        try:
+            with open(os.path.join(SERVICE_ACCOUNT_DIR, "namespace"), encoding="utf-8") as fh:
+                default_ns = fh.read().strip() or "default"
+        except OSError:
+            default_ns = "default"
+        context_name = "in-cluster"
+    else:
+        raise ClusterError(
+            "no kubeconfig found (looked at " + ", ".join(paths) + ") and not running in a cluster", ExitCode.USAGE
+        )
+    configuration.retries = False
+    api_client = client.ApiClient(configuration)
+    return Connection(api_client, configuration.host, namespace or default_ns, context_name, timeout)
+
+
+# --------------------------------------------------------------------------- requests
+
+
+@dataclass
+class Api:
+    """Raw GETs through the client's REST layer: JSON in, dicts out, errors as ClusterError."""
+
+    conn: Connection
+    requests: int = field(default=0)
+
+    def get(self, path: str, query: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError, ReadTimeoutError, SSLError
+
+        self.requests += 1
+        try:
+            response = self.conn.api_client.call_api(
+                path,
+                "GET",
+                query_params=list((query or {}).items()),
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=self.conn.timeout,
+            )
+        except ApiException as exc:
+            raise _status_error(exc.status, exc.body, path, self.conn) from None
+        except ReadTimeoutError:
+            raise ClusterError(
+                f"request to {self.conn.server} timed out after {self.conn.timeout:g}s (--request-timeout)", ExitCode.TEMPFAIL
+            ) from None
+        except MaxRetryError as exc:
+            reason = exc.reason
+            if isinstance(reason, ReadTimeoutError):
+                raise ClusterError(
+                    f"request to {self.conn.server} timed out after {self.conn.timeout:g}s (--request-timeout)", ExitCode.TEMPFAIL
+                ) from None
+            if isinstance(reason, SSLError):
+                raise ClusterError(f"TLS with {self.conn.server} failed: {_short(reason)}", ExitCode.UNAVAILABLE) from None
+            raise ClusterError(
+                f"cannot reach the API server {self.conn.server}: {_short(reason)}", ExitCode.UNAVAILABLE
+            ) from None
+        except (SSLError, ProtocolError, HTTPError, OSError) as exc:
+            raise ClusterError(f"cannot reach the API server {self.conn.server}: {_short(exc)}", ExitCode.UNAVAILABLE) from None
+        data = response[0].data if isinstance(response, tuple) else response.data
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise ClusterError(f"the API server answered {path} with something that is not JSON", ExitCode.UNAVAILABLE) from None
+        if not isinstance(body, dict):
+            raise ClusterError(f"the API server answered {path} with a JSON {type(body).__name__}", ExitCode.UNAVAILABLE)
+        return body
+
+
+def _short(exc: object) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "certificate verify failed", "Name or service not known", "timed out"):
+        if marker in text:
+            tail = text[text.index(marker) :].split(")")[0].split("'")[0]
+            return tail
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _status_error(status: int, body: object, path: str, conn: Connection) -> ClusterError:
+    message = ""
+    try:
+        parsed = json.loads(body) if isinstance(body, (str, bytes)) else None
+        if isinstance(parsed, dict):
+            message = str(parsed.get("message") or "")
+    except ValueError:
+        pass
+    if status == 401:
+        text = f"the API server {conn.server} rejected the credentials of context {conn.context} (401 Unauthorized)"
+        return ClusterError(text, ExitCode.NOPERM, status)
+    if status == 403:
+        need = _permission_for(path)
+        return ClusterError(f"{message or 'forbidden'} (needs RBAC permission: {need})", ExitCode.NOPERM, status)
+    if status == 404:
+        return ClusterError(message or f"not found: {path}", ExitCode.UNAVAILABLE, status)
+    if status == 410:
+        return ClusterError(message or "list expired (410 Gone)", ExitCode.UNAVAILABLE, status)
+    text = f"the API server answered {status} for {path}: {message or 'no message'}"
+    return ClusterError(text, ExitCode.UNAVAILABLE, status)
+
+
+def _permission_for(path: str) -> str:
+    parts = path.strip("/").split("/")
+    group = "" if parts[0] == "api" else parts[1]
+    rest = parts[2:] if parts[0] == "api" else parts[3:]
+    namespace = ""
+    if len(rest) >= 2 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    resource = rest[0] if rest else "namespaces"
+    verb = "get" if len(rest) >= 2 else "list"
+    where = f" in namespace {namespace}" if namespace else " cluster-wide"
+    full = f"{resource}.{group}" if group else resource
+    return f"{verb} {full}{where}"
+
+
+# --------------------------------------------------------------------------- lists
+
+
+def list_objects(
+    api: Api,
+    group: str,
+    version: str,
+    resource: str,
+    *,
+    namespace: str | None,
+    label_selector: str = "",
+    field_selector: str = "",
+) -> Iterator[dict[str, Any]]:
+    """Every item of a list, page by page; a 410 while paging restarts the list once from the start."""
+    prefix = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+    path = f"{prefix}/namespaces/{namespace}/{resource}" if namespace else f"{prefix}/{resource}"
+    for attempt in range(3):
+        items: list[dict[str, Any]] = []
+        token = ""
+        try:
+            while True:
+                query: dict[str, str | int] = {"limit": PAGE_SIZE}
+                if token:
+                    query["continue"] = token
+                if label_selector:
+                    query["labelSelector"] = label_selector
+                if field_selector:
+                    query["fieldSelector"] = field_selector
+                page = api.get(path, query)
+                kind = str(page.get("kind", ""))
+                api_version = str(page.get("apiVersion", ""))
+                for item in page.get("items") or []:
+                    if isinstance(item, dict):
+                        # list items carry no kind/apiVersion on the wire
+                        item.setdefault("kind", kind[:-4] if kind.endswith("List") else kind)
+                        item.setdefault("apiVersion", api_version)
+                        items.append(item)
+                token = str((page.get("metadata") or {}).get("continue") or "")
+                if not token:
+                    break
+        except ClusterError as exc:
+            if exc.status == 410 and attempt < 2:
+                continue  # the snapshot expired while paging: list again from the start
+            raise
+        yield from items
+        return
+
+
+def istio_version(api: Api) -> str:
+    """The networking.istio.io version to read: v1, then v1beta1, then v1alpha3."""
+    try:
+        group = api.get(f"/apis/{ISTIO_GROUP}")
+    except ClusterError as exc:
+        if exc.status == 404:
+            raise ClusterError(
+                f"Istio CRDs not found: the API server {api.conn.server} does not serve {ISTIO_GROUP} (is Istio installed?)",
+                ExitCode.UNAVAILABLE,
+            ) from None
+        raise
+    served = {str(v.get("version")) for v in group.get("versions") or [] if isinstance(v, dict)}
+    for version in ISTIO_VERSIONS:
+        if version in served:
+            return version
+    raise ClusterError(
+        f"Istio CRDs not found: {ISTIO_GROUP} serves {', '.join(sorted(served)) or 'no version'}, none of {', '.join(ISTIO_VERSIONS)}",
+        ExitCode.UNAVAILABLE,
+    )
+
+
+ISTIO_RESOURCES = {"Gateway": "gateways", "VirtualService": "virtualservices", "DestinationRule": "destinationrules"}
+
+
+class ClusterSource:
+    """Reads the kinds asked for, concurrently, into one snapshot (origin ``cluster``)."""
+
+    def __init__(
+        self,
+        api: Api,
+        *,
+        namespace: str | None,
+        kinds: Sequence[str] = ("Gateway", "VirtualService", "DestinationRule", "Service", "Pod"),
+        pod_selector: str = "",
+        label_selector: str = "",
+    ) -> None:
+        self.api = api
+        self.namespace = namespace
+        self.kinds = list(kinds)
+        self.pod_selector = pod_selector
+        self.label_selector = label_selector
+
+    def read(self) -> ReadResult:
+        istio_kinds = [k for k in self.kinds if k in ISTIO_RESOURCES]
+        version = istio_version(self.api) if istio_kinds else ""
+        jobs: list[tuple[str, str, str, str, str | None, str]] = []
+        for kind in istio_kinds:
+            jobs.append((kind, ISTIO_GROUP, version, ISTIO_RESOURCES[kind], self.namespace, self.label_selector))
+        if "Service" in self.kinds:
+            jobs.append(("Service", "", "v1", "services", self.namespace, ""))
+        if "Pod" in self.kinds:
+            # Gateways select pods in any namespace (as istiod does), so pods are listed cluster-wide.
+            jobs.append(("Pod", "", "v1", "pods", None, self.pod_selector))
+
+        def fetch(job: tuple[str, str, str, str, str | None, str]) -> list[dict[str, Any]]:
+            _, group, version, resource, namespace, selector = job
+            return list(list_objects(self.api, group, version, resource, namespace=namespace, label_selector=selector))
+
+        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+            results = list(pool.map(fetch, jobs))
+        objects: list[Resource] = []
+        errors: list[InputError] = []
+        order = 0
+        for raw_items in results:
+            for raw in raw_items:
+                order += 1
+                try:
+                    obj = parse_object(raw, origin=Origin("cluster"), default_namespace="default", order=order)
+                except (InvalidObject, UnknownKind) as exc:
+                    errors.append(InputError("cluster", f"{describe_object(raw)}: {exc}"))
+                    continue
+                if obj is not None:
+                    objects.append(obj)
+        snapshot = snapshot_of(
+            objects,
+            default_namespace=self.namespace or "default",
+            has_pods="Pod" in self.kinds,
+            has_services="Service" in self.kinds,
+        )
+        return ReadResult(snapshot=snapshot, errors=errors, sources=["cluster"])
