@@ -113,6 +113,12 @@ def _level(_ctx: click.Context, _param: click.Parameter, value: str) -> Any:
 )
 @click.option("--ignore-unknown", is_flag=True, help="Skip objects of unknown kinds instead of failing with exit 65.")
 @click.option("--color/--no-color", default=None, help="Colour the level words (default: on a terminal).")
+@click.option(
+    "-k",
+    "--use-kube/--no-use-kube",
+    default=None,
+    help="Read the cluster too (default: only when no -f is given; with -f, files override cluster objects).",
+)
 @kubectl_options
 @click.pass_context
 def analyze(ctx: click.Context, /, filenames: tuple[str, ...], paths: tuple[str, ...], **opts: Any) -> None:
@@ -134,8 +140,6 @@ def analyze(ctx: click.Context, /, filenames: tuple[str, ...], paths: tuple[str,
     from .sources import FileSource
 
     files = [*filenames, *paths]
-    if not files:
-        raise PluginError("no input: give files with -f FILE|DIR|- (live-cluster analysis is not available yet)", ExitCode.USAGE)
     try:
         rules = [Suppression.parse(s) for s in opts["suppressions"]]
     except ValueError as exc:
@@ -145,12 +149,30 @@ def analyze(ctx: click.Context, /, filenames: tuple[str, ...], paths: tuple[str,
             click.echo(
                 f"Warning: Supplied message code '{rule.code}' is an unknown message code and will not have any effect.", err=True
             )
-    namespace = opts["namespace"] or "default"
-    result = FileSource(files, default_namespace=namespace).read()
+    use_kube = opts["use_kube"] if opts["use_kube"] is not None else not files
+    cluster = None
+    if use_kube:
+        conn = _connect(opts)
+        namespace = conn.namespace
+        cluster = _read_cluster(conn, opts, kinds=("Gateway", "VirtualService", "DestinationRule", "Service", "Pod"))
+    else:
+        namespace = opts["namespace"] or "default"
+    result = FileSource(files, default_namespace=namespace).read() if files else None
+    if cluster is not None and result is not None:
+        from .sources import overlay
+
+        result.snapshot = overlay(cluster.snapshot, result.snapshot)
+        result.errors = cluster.errors + result.errors
+    elif cluster is not None:
+        result = cluster
+    assert result is not None
     errors = [e for e in result.errors if not (opts["ignore_unknown"] and e.unknown_kind)]
     for error in errors:
         click.echo(f"Error: {error}", err=True)
     findings = suppress(run_analysis(result.snapshot), rules, annotation_suppressions(result.snapshot))
+    if use_kube and not opts["all_namespaces"]:
+        # as istioctl: findings on resources outside the selected namespace are dropped unless -A
+        findings = [f for f in findings if f.namespace in (namespace, "")]
     findings = arrange(findings)
     failed = any(f.level >= opts["failure_threshold"] for f in findings)
     shown = [f for f in findings if f.level >= opts["output_threshold"]]
@@ -168,7 +190,7 @@ def analyze(ctx: click.Context, /, filenames: tuple[str, ...], paths: tuple[str,
     sys.stdout.flush()  # keep stdout before the stderr summary when both go to a terminal
     target = "all namespaces" if opts["all_namespaces"] else f"namespace: {namespace}"
     if not shown and output == "log":
-        click.echo(_success_line(files, target, len(errors)), err=True)
+        click.echo(_success_line([] if use_kube else files, target, len(errors)), err=True)
     if failed:
         click.echo(f"Error: Analyzers found issues when analyzing {target}.", err=True)
         click.echo(f"See {ISTIO_ANALYSIS_DOCS} for more information about causes and resolutions.", err=True)
@@ -188,6 +210,8 @@ def _with_line(f: Any, result: Any) -> Any:
 def _success_line(files: Sequence[str], target: str, unparsed: int) -> str:
     if unparsed:
         return f"No validation issues found when analyzing {target} (but {unparsed} file(s) could not be parsed)."
+    if not files:
+        return f"\u2714 No validation issues found when analyzing {target}."
     if len(files) == 1:
         return f"\u2714 No validation issues found when analyzing {files[0]}."
     return "\u2714 No validation issues found when analyzing:\n" + "\n".join(f"  - {f}" for f in files)
@@ -226,3 +250,273 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# --------------------------------------------------------------------------- live cluster
+
+
+def _connect(opts: dict[str, Any]) -> Any:
+    from .cluster import ClusterError, connect, parse_duration
+
+    try:
+        timeout = parse_duration(opts["request_timeout"])
+    except ValueError as exc:
+        raise PluginError(str(exc), ExitCode.USAGE) from None
+    try:
+        return connect(kubeconfig=opts["kubeconfig"], context=opts["kube_context"], namespace=opts["namespace"], timeout=timeout)
+    except ClusterError as exc:
+        raise PluginError(str(exc), exc.code) from None
+
+
+def _read_cluster(conn: Any, opts: dict[str, Any], *, kinds: Sequence[str], selectors: dict[str, str] | None = None) -> Any:
+    from .cluster import Api, ClusterError, ClusterSource
+
+    source = ClusterSource(
+        Api(conn), namespace=None if opts["all_namespaces"] else conn.namespace, kinds=kinds, selectors=selectors
+    )
+    try:
+        result = source.read()
+    except ClusterError as exc:
+        raise PluginError(str(exc), exc.code) from None
+    for note in source.notes:
+        click.echo(f"Note: {note}", err=True)
+    return result
+
+
+def _now() -> Any:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
+def _emit_objects(kind: str, plural: str, items: list[dict[str, Any]], output: str) -> None:
+    import json
+
+    import yaml
+
+    if output == "name":
+        for item in items:
+            click.echo(f"{plural}/{item['name']}")
+        return
+    doc = {"apiVersion": "v1", "kind": "List", "items": [{"kind": kind, **i} for i in items]}
+    if output == "json":
+        click.echo(json.dumps(doc, indent=4))
+    else:
+        click.echo(yaml.safe_dump(doc, sort_keys=False), nl=False)
+
+
+def _print_table(rows: list[list[str]]) -> None:
+    from .tabwriter import table
+
+    if len(rows) == 1:
+        return
+    click.echo(table(rows), nl=False)
+
+
+def _not_found(kind: str, namespace: str | None) -> None:
+    where = f" in {namespace} namespace" if namespace else ""
+    click.echo(f"No {kind} found{where}.", err=True)
+
+
+LIST_OUTPUT = click.Choice(["wide", "json", "yaml", "name"])
+
+
+@cli.command("gateways")
+@click.argument("name", required=False)
+@click.option("-l", "--selector", default="", metavar="SELECTOR", help="Label selector for the Gateways (server-side).")
+@click.option("-o", "--output", type=LIST_OUTPUT, default=None, help="wide, json, yaml or name.")
+@kubectl_options
+def gateways_command(name: str | None, selector: str, output: str | None, **opts: Any) -> None:
+    """List Gateways: selector, servers, ready pods, bound VirtualServices (alias: gw).
+
+    \b
+    Examples:
+      kubectl meshctl gateways -A
+      kubectl meshctl gw gt-gateway -n default -o wide
+    """
+    from .analysis import analyze as run_analysis
+    from .views import gateway_rows, gateway_views, summary_line
+
+    conn = _connect(opts)
+    result = _read_cluster(
+        conn, opts, kinds=("Gateway", "VirtualService", "DestinationRule", "Service", "Pod"), selectors={"Gateway": selector}
+    )
+    for error in result.errors:
+        click.echo(f"Warning: {error}", err=True)
+    namespace = None if opts["all_namespaces"] else conn.namespace
+    views = [v for v in gateway_views(result.snapshot) if namespace is None or v.gateway.meta.namespace == namespace]
+    if name is not None:
+        views = [v for v in views if v.gateway.meta.name == name]
+        if not views:
+            raise PluginError(f'gateways.networking.istio.io "{name}" not found', ExitCode.UNAVAILABLE)
+    if output in ("json", "yaml", "name"):
+        _emit_objects("Gateway", "gateway.networking.istio.io", [_gateway_item(v) for v in views], output)
+    elif not views:
+        _not_found("gateways", namespace)
+    else:
+        _print_table(gateway_rows(views, now=_now(), all_namespaces=namespace is None, wide=output == "wide"))
+    shown = {(v.gateway.meta.namespace, v.gateway.meta.name) for v in views}
+    bound = {(vs.meta.namespace, vs.meta.name) for v in views for vs in v.virtual_services}
+    findings = [f for f in run_analysis(result.snapshot) if (f.namespace, f.name) in shown | bound]
+    line = summary_line(findings, all_namespaces=namespace is None)
+    if line:
+        click.echo(line, err=True)
+
+
+def _gateway_item(view: Any) -> dict[str, Any]:
+    from .model import selector_string
+    from .views import describe_server
+
+    g = view.gateway
+    return {
+        "name": g.meta.name,
+        "namespace": g.meta.namespace,
+        "selector": selector_string(g.selector),
+        "servers": [describe_server(s) for s in g.servers],
+        "pods": {
+            "ready": sum(1 for p in view.pods if p.ready_containers == p.total_containers and p.total_containers),
+            "total": len(view.pods),
+            "names": [f"{p.meta.name}.{p.meta.namespace}" for p in view.pods],
+        },
+        "virtualServices": [vs.meta.full_name for vs in view.virtual_services],
+        "creationTimestamp": g.meta.creation_timestamp,
+    }
+
+
+cli.add_command(gateways_command, "gw")
+
+
+@cli.command("virtualservices")
+@click.argument("name", required=False)
+@click.option("-l", "--selector", default="", metavar="SELECTOR", help="Label selector for the VirtualServices (server-side).")
+@click.option("-o", "--output", type=LIST_OUTPUT, default=None, help="wide, json, yaml or name.")
+@kubectl_options
+def virtualservices_command(name: str | None, selector: str, output: str | None, **opts: Any) -> None:
+    """List VirtualServices with their gateways, hosts, rules and findings (alias: vs).
+
+    \b
+    Examples:
+      kubectl meshctl vs -A
+      kubectl meshctl vs vs-gateway -n default -o wide
+    """
+    from .analysis import analyze as run_analysis
+    from .views import summary_line, virtual_service_rows
+
+    conn = _connect(opts)
+    result = _read_cluster(
+        conn,
+        opts,
+        kinds=("Gateway", "VirtualService", "DestinationRule", "Service", "Pod"),
+        selectors={"VirtualService": selector},
+    )
+    for error in result.errors:
+        click.echo(f"Warning: {error}", err=True)
+    namespace = None if opts["all_namespaces"] else conn.namespace
+    from dataclasses import replace
+
+    vss = tuple(
+        v
+        for v in result.snapshot.virtual_services
+        if (namespace is None or v.meta.namespace == namespace) and (name is None or v.meta.name == name)
+    )
+    if name is not None and not vss:
+        raise PluginError(f'virtualservices.networking.istio.io "{name}" not found', ExitCode.UNAVAILABLE)
+    findings = [
+        f
+        for f in run_analysis(result.snapshot)
+        if f.kind == "VirtualService" and any((f.namespace, f.name) == (v.meta.namespace, v.meta.name) for v in vss)
+    ]
+    if output in ("json", "yaml", "name"):
+        items = [
+            {
+                "name": v.meta.name,
+                "namespace": v.meta.namespace,
+                "gateways": list(v.gateways),
+                "hosts": list(v.hosts),
+                "rules": len(v.http) + len(v.tcp) + len(v.tls),
+                "findings": [
+                    {"code": f.code, "level": f.level.word, "message": f.message}
+                    for f in findings
+                    if (f.namespace, f.name) == (v.meta.namespace, v.meta.name)
+                ],
+                "creationTimestamp": v.meta.creation_timestamp,
+            }
+            for v in vss
+        ]
+        _emit_objects("VirtualService", "virtualservice.networking.istio.io", items, output)
+    elif not vss:
+        _not_found("virtualservices", namespace)
+    else:
+        rows = virtual_service_rows(
+            replace(result.snapshot, virtual_services=vss),
+            findings,
+            now=_now(),
+            all_namespaces=namespace is None,
+            wide=output == "wide",
+        )
+        _print_table(rows)
+    line = summary_line(findings, all_namespaces=namespace is None)
+    if line:
+        click.echo(line, err=True)
+
+
+cli.add_command(virtualservices_command, "vs")
+
+
+@cli.command("pods")
+@click.option(
+    "-l",
+    "--selector",
+    default="istio=ingressgateway",
+    show_default=True,
+    metavar="SELECTOR",
+    help="Label selector for the gateway pods.",
+)
+@click.option("--gateway", "gateway_ref", metavar="NS/NAME", help="Use this Gateway's selector instead of -l.")
+@click.option("-o", "--output", type=LIST_OUTPUT, default=None, help="wide, json, yaml or name.")
+@kubectl_options
+def pods_command(selector: str, gateway_ref: str | None, output: str | None, **opts: Any) -> None:
+    """List ingress gateway pods (all namespaces unless -n) and the argument for `routes`.
+
+    \b
+    Examples:
+      kubectl meshctl pods
+      kubectl meshctl pods --gateway default/gt-gateway
+    """
+    from .model import selector_string
+    from .views import pod_rows
+
+    conn = _connect(opts)
+    if gateway_ref:
+        from .translation import resolve_gateway_name
+
+        gw_full = resolve_gateway_name(gateway_ref, conn.namespace)
+        gws = _read_cluster(conn, {**opts, "all_namespaces": True}, kinds=("Gateway",)).snapshot.gateways
+        gw = next((g for g in gws if g.meta.full_name == gw_full), None)
+        if gw is None:
+            raise PluginError(f'gateways.networking.istio.io "{gw_full}" not found', ExitCode.UNAVAILABLE)
+        selector = selector_string(gw.selector)
+    explicit_ns = opts["namespace"] is not None and not opts["all_namespaces"]
+    result = _read_cluster(conn, {**opts, "all_namespaces": not explicit_ns}, kinds=("Pod",), selectors={"Pod": selector})
+    pods = [p for p in result.snapshot.pods if not explicit_ns or p.meta.namespace == conn.namespace]
+    for error in result.errors:
+        click.echo(f"Warning: {error}", err=True)
+    if output in ("json", "yaml", "name"):
+        items = [
+            {
+                "name": p.meta.name,
+                "namespace": p.meta.namespace,
+                "ready": f"{p.ready_containers}/{p.total_containers}",
+                "status": p.phase,
+                "ip": p.pod_ip,
+                "node": p.node_name,
+                "routesArg": f"{p.meta.name}.{p.meta.namespace}",
+                "creationTimestamp": p.meta.creation_timestamp,
+            }
+            for p in pods
+        ]
+        _emit_objects("Pod", "pod", items, output)
+    elif not pods:
+        _not_found(f"pods matching {selector or 'everything'}", conn.namespace if explicit_ns else None)
+    else:
+        _print_table(pod_rows(pods, now=_now()))

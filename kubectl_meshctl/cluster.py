@@ -349,30 +349,36 @@ class ClusterSource:
         *,
         namespace: str | None,
         kinds: Sequence[str] = ("Gateway", "VirtualService", "DestinationRule", "Service", "Pod"),
-        pod_selector: str = "",
-        label_selector: str = "",
+        selectors: Mapping[str, str] | None = None,
     ) -> None:
         self.api = api
         self.namespace = namespace
+        """Where to fall back to when RBAC forbids listing cluster-wide (``None`` with -A)."""
         self.kinds = list(kinds)
-        self.pod_selector = pod_selector
-        self.label_selector = label_selector
+        self.selectors = dict(selectors or {})
+        self.notes: list[str] = []
 
     def read(self) -> ReadResult:
         istio_kinds = [k for k in self.kinds if k in ISTIO_RESOURCES]
         version = istio_version(self.api) if istio_kinds else ""
-        jobs: list[tuple[str, str, str, str, str | None, str]] = []
-        for kind in istio_kinds:
-            jobs.append((kind, ISTIO_GROUP, version, ISTIO_RESOURCES[kind], self.namespace, self.label_selector))
+        jobs: list[tuple[str, str, str, str]] = [(k, ISTIO_GROUP, version, ISTIO_RESOURCES[k]) for k in istio_kinds]
         if "Service" in self.kinds:
-            jobs.append(("Service", "", "v1", "services", self.namespace, ""))
+            jobs.append(("Service", "", "v1", "services"))
         if "Pod" in self.kinds:
-            # Gateways select pods in any namespace (as istiod does), so pods are listed cluster-wide.
-            jobs.append(("Pod", "", "v1", "pods", None, self.pod_selector))
+            jobs.append(("Pod", "", "v1", "pods"))
 
-        def fetch(job: tuple[str, str, str, str, str | None, str]) -> list[dict[str, Any]]:
-            _, group, version, resource, namespace, selector = job
-            return list(list_objects(self.api, group, version, resource, namespace=namespace, label_selector=selector))
+        def fetch(job: tuple[str, str, str, str]) -> list[dict[str, Any]]:
+            # Cluster-wide, as istiod sees it: Gateways select pods in every namespace and VirtualServices
+            # bind Gateways of other namespaces.  Narrowed to the namespace only when RBAC says no.
+            kind, group, version, resource = job
+            selector = self.selectors.get(kind, "")
+            try:
+                return list(list_objects(self.api, group, version, resource, namespace=None, label_selector=selector))
+            except ClusterError as exc:
+                if exc.status != 403 or self.namespace is None:
+                    raise
+                self.notes.append(f"cannot list {resource} cluster-wide; reading namespace {self.namespace} only")
+                return list(list_objects(self.api, group, version, resource, namespace=self.namespace, label_selector=selector))
 
         with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
             results = list(pool.map(fetch, jobs))

@@ -285,3 +285,45 @@ def snapshot_of(
         has_pods=has_pods or bool(buckets[Pod]),
         has_services=has_services or bool(buckets[Service]),
     )
+
+
+def overlay(base: Snapshot, top: Snapshot) -> Snapshot:
+    """``base`` with every object of ``top`` added, replacing base objects of the same kind, namespace and name.
+
+    As istioctl does when files are analysed together with the cluster: the files win.
+    """
+    replaced = {
+        (obj.meta.kind, obj.meta.namespace, obj.meta.name)
+        for group in (
+            top.gateways,
+            top.virtual_services,
+            top.destination_rules,
+            top.service_entries,
+            top.services,
+            top.pods,
+            top.kube_gateways,
+        )
+        for obj in group
+    }
+
+    def keep(objs: tuple[Any, ...]) -> list[Any]:
+        return [o for o in objs if (o.meta.kind, o.meta.namespace, o.meta.name) not in replaced]
+
+    objects: list[Resource] = []
+    for group_base, group_top in (
+        (base.gateways, top.gateways),
+        (base.virtual_services, top.virtual_services),
+        (base.destination_rules, top.destination_rules),
+        (base.service_entries, top.service_entries),
+        (base.services, top.services),
+        (base.pods, top.pods),
+        (base.kube_gateways, top.kube_gateways),
+    ):
+        objects.extend(keep(group_base))
+        objects.extend(group_top)
+    return snapshot_of(
+        objects,
+        default_namespace=base.default_namespace,
+        has_pods=base.has_pods or top.has_pods,
+        has_services=base.has_services or top.has_services,
+    )
