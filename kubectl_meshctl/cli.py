@@ -348,7 +348,7 @@ def gateways_command(name: str | None, selector: str, output: str | None, **opts
     if name is not None:
         views = [v for v in views if v.gateway.meta.name == name]
         if not views:
-            raise PluginError(f'gateways.networking.istio.io "{name}" not found', ExitCode.UNAVAILABLE)
+            raise PluginError(f'gateways.networking.istio.io "{name}" not found', ExitCode.NOT_FOUND)
     if output in ("json", "yaml", "name"):
         _emit_objects("Gateway", "gateway.networking.istio.io", [_gateway_item(v) for v in views], output)
     elif not views:
@@ -400,6 +400,7 @@ def virtualservices_command(name: str | None, selector: str, output: str | None,
       kubectl meshctl vs vs-gateway -n default -o wide
     """
     from .analysis import analyze as run_analysis
+    from .report import arrange
     from .views import summary_line, virtual_service_rows
 
     conn = _connect(opts)
@@ -420,7 +421,7 @@ def virtualservices_command(name: str | None, selector: str, output: str | None,
         if (namespace is None or v.meta.namespace == namespace) and (name is None or v.meta.name == name)
     )
     if name is not None and not vss:
-        raise PluginError(f'virtualservices.networking.istio.io "{name}" not found', ExitCode.UNAVAILABLE)
+        raise PluginError(f'virtualservices.networking.istio.io "{name}" not found', ExitCode.NOT_FOUND)
     findings = [
         f
         for f in run_analysis(result.snapshot)
@@ -494,7 +495,7 @@ def pods_command(selector: str, gateway_ref: str | None, output: str | None, **o
         gws = _read_cluster(conn, {**opts, "all_namespaces": True}, kinds=("Gateway",)).snapshot.gateways
         gw = next((g for g in gws if g.meta.full_name == gw_full), None)
         if gw is None:
-            raise PluginError(f'gateways.networking.istio.io "{gw_full}" not found', ExitCode.UNAVAILABLE)
+            raise PluginError(f'gateways.networking.istio.io "{gw_full}" not found', ExitCode.NOT_FOUND)
         selector = selector_string(gw.selector)
     explicit_ns = opts["namespace"] is not None and not opts["all_namespaces"]
     result = _read_cluster(conn, {**opts, "all_namespaces": not explicit_ns}, kinds=("Pod",), selectors={"Pod": selector})

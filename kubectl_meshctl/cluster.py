@@ -191,7 +191,8 @@ class Api:
                 query_params=list((query or {}).items()),
                 header_params={"Accept": "application/json"},
                 auth_settings=["BearerToken"],
-                _preload_content=False,
+                _preload_content=False,  # raw bytes: the client's typed models are never built
+                _return_http_data_only=True,
                 _request_timeout=self.conn.timeout,
             )
         except ApiException as exc:

@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     ERROR = 1
     USAGE = 64
     DATA = 65
+    NOT_FOUND = 66
     UNAVAILABLE = 69
     TEMPFAIL = 75
     NOPERM = 77
@@ -25,6 +26,7 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.ERROR: "unexpected error (run again with --debug and report it)",
     ExitCode.USAGE: "bad flags or arguments (EX_USAGE)",
     ExitCode.DATA: "some input could not be parsed or has an unknown kind; the rest was still analysed (EX_DATAERR)",
+    ExitCode.NOT_FOUND: "the named object does not exist (EX_NOINPUT)",
     ExitCode.UNAVAILABLE: "the API server or the Istio CRDs could not be reached (EX_UNAVAILABLE)",
     ExitCode.TEMPFAIL: "a request timed out (--request-timeout) (EX_TEMPFAIL)",
     ExitCode.NOPERM: "credentials refused or RBAC denied a read (EX_NOPERM)",
