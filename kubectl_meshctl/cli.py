@@ -400,7 +400,6 @@ def virtualservices_command(name: str | None, selector: str, output: str | None,
       kubectl meshctl vs vs-gateway -n default -o wide
     """
     from .analysis import analyze as run_analysis
-    from .report import arrange
     from .views import summary_line, virtual_service_rows
 
     conn = _connect(opts)

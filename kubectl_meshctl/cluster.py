@@ -142,7 +142,7 @@ def connect(*, kubeconfig: str | None, context: str | None, namespace: str | Non
             raise ClusterError(f'context "{chosen}" does not exist in the kubeconfig', ExitCode.USAGE)
         temp_dir = tempfile.mkdtemp(prefix="kubectl-meshctl-")
         try:
-            config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]
+            config.load_kube_config_from_dict(
                 merged, context=chosen, client_configuration=configuration, persist_config=False, temp_file_path=temp_dir
             )
         except config.ConfigException as exc:
@@ -151,7 +151,7 @@ def connect(*, kubeconfig: str | None, context: str | None, namespace: str | Non
         context_name = str(chosen)
     elif os.environ.get("KUBERNETES_SERVICE_HOST"):
         try:
-            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            config.load_incluster_config(client_configuration=configuration)
         except config.ConfigException as exc:
             raise ClusterError(f"in-cluster configuration failed: {exc}", ExitCode.USAGE) from None
         try:

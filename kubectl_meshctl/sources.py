@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from .gcpause import paused_gc
 from .model import (
     DestinationRule,
     Gateway,
@@ -134,6 +135,10 @@ class FileSource:
         self.stdin = stdin if stdin is not None else sys.stdin
 
     def read(self) -> ReadResult:
+        with paused_gc():
+            return self._read()
+
+    def _read(self) -> ReadResult:
         builder = _SnapshotBuilder(self.default_namespace)
         result = ReadResult(snapshot=Snapshot(), sources=list(self.paths))
         for arg in self.paths:

@@ -330,6 +330,7 @@ class _Index:
             id(vs): tuple(resolve_host(h, vs.meta.namespace) for h in vs.hosts) for vs in self.virtual_services
         }
         self.resolved_gateways = {id(vs): vs_gateways(vs) for vs in self.virtual_services}
+        self.translated: dict[HTTPMatch, RouteMatch] = {}
         self.by_gateway: dict[str, list[VirtualService]] = {}
         for vs in self.virtual_services:
             for g in self.resolved_gateways[id(vs)]:
@@ -449,7 +450,9 @@ def build_vs_routes(
             applies = match_applies(m, gateway=gateway, port=port, proxy=proxy, vs_namespace=ns)
             if applies == "no":
                 continue
-            rmatch = translate_match(m)
+            rmatch = index.translated.get(m)
+            if rmatch is None:
+                rmatch = index.translated[m] = translate_match(m)
             route_name = f"{rule.name}.{m.name}" if m.name else rule.name
             route = Route(
                 rmatch,
@@ -605,19 +608,11 @@ def build_route_configuration(
         rc.virtual_hosts.append(VirtualHost(f"blackhole:{first_port}", ["*"], [], include_request_attempt_count=False))
         return rc, truncations, contexts
     kept: list[VirtualHost] = []
+    twins: dict[tuple[bool, tuple[int, ...]], VirtualHost] = {}  # (require_tls, identities of the routes)
     for host in sorted(vhosts, key=_most_specific_first):
         vh = vhosts[host]
-        twin = next(
-            (
-                k
-                for k in kept
-                if k.require_tls == vh.require_tls
-                and len(k.routes) == len(vh.routes)
-                and all(a is b for a, b in zip(k.routes, vh.routes, strict=True))
-            ),
-            None,
-        )
-        if twin is not None and vh.routes:
+        twin = twins.setdefault((vh.require_tls, tuple(map(id, vh.routes))), vh) if vh.routes else vh
+        if twin is not vh:
             twin.domains.extend(vh.domains)
         else:
             kept.append(vh)

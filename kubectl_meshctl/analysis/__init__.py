@@ -9,6 +9,7 @@ Nothing here reads files, talks to a cluster, prints or exits.
 from __future__ import annotations
 
 from ..findings import Finding, finding
+from ..gcpause import paused_gc
 from ..model import Snapshot
 from .istio_rules import IstioRuleFinding, istio_rule_findings
 from .reachability import (
@@ -23,6 +24,11 @@ from .references import analyze_references
 
 def analyze(snapshot: Snapshot) -> list[Finding]:
     """All findings for ``snapshot``, unsorted (see :func:`kubectl_meshctl.report.arrange`)."""
+    with paused_gc():
+        return _analyze(snapshot)
+
+
+def _analyze(snapshot: Snapshot) -> list[Finding]:
     findings: list[Finding] = []
     istio: dict[tuple[str, str], list[IstioRuleFinding]] = {}
     for vs in snapshot.virtual_services:

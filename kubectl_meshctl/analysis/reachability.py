@@ -11,9 +11,9 @@ bindings that never take effect.  Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..coverage import _PATH_MATCH_ALL as PATH_MATCH_ALL
 from ..coverage import ascii_lower, covers
 from ..findings import Finding, finding, go_list, rule_label
 from ..model import Gateway, Snapshot, VirtualService, labels_match
@@ -57,51 +57,100 @@ def gateway_proxies(snapshot: Snapshot) -> list[GatewayProxy]:
     return list(proxies.values())
 
 
+_REGEX_META = frozenset(".[](){}*+?|\\^$")
+
+
+def regex_literal_prefix(pattern: str) -> str | None:
+    """A prefix every string fully matching ``pattern`` starts with (``""`` if none is known),
+    or ``None`` when the pattern has an alternation (it may match strings with no common prefix)."""
+    if "|" in pattern:
+        return None
+    body = pattern[1:] if pattern.startswith("^") else pattern
+    literal: list[str] = []
+    for i, ch in enumerate(body):
+        if ch in _REGEX_META:
+            if ch in "*?{" and literal:
+                literal.pop()  # the last literal character is optional or repeated
+            break
+        literal.append(ch)
+        if i + 1 < len(body) and body[i + 1] in "*?{":
+            literal.pop()
+            break
+    return "".join(literal)
+
+
 class _EarlierRoutes:
-    """The certain routes Envoy tries before the current one, indexed by what could cover a path."""
+    """The certain routes Envoy tries before the current one, indexed by what could cover a path.
+
+    Only routes that :func:`~kubectl_meshctl.coverage.path_covers` could accept are candidates:
+    a prefix of the victim's path, the same exact path, a match-all regex, or a regex whose literal
+    prefix is a prefix of the victim's exact path.  That keeps a vhost with thousands of routes linear.
+    """
 
     def __init__(self) -> None:
+        self.position: dict[int, int] = {}
         self.prefixes: dict[str, list[Route]] = {}
         self.ci_prefixes: dict[str, list[Route]] = {}
         self.exact: dict[str, list[Route]] = {}
-        self.other: list[Route] = []
+        self.regex_all: list[Route] = []
+        self.regex_same: dict[str, list[Route]] = {}
+        self.regex_by_literal: dict[str, list[Route]] = {}
+        self.lengths: set[int] = set()
+        self.ci_lengths: set[int] = set()
+        self.regex_lengths: set[int] = set()
 
-    def add(self, route: Route) -> None:
+    def add(self, route: Route, position: int) -> None:
+        self.position[id(route)] = position
         p = route.match.path
         if p.kind == "regex":
-            self.other.append(route)
+            if p.value in PATH_MATCH_ALL:
+                self.regex_all.append(route)
+                return
+            self.regex_same.setdefault(p.value, []).append(route)
+            literal = regex_literal_prefix(p.value)
+            key = literal or ""
+            self.regex_by_literal.setdefault(key, []).append(route)
+            self.regex_lengths.add(len(key))
         elif p.case_sensitive is False:
-            self.ci_prefixes.setdefault(ascii_lower(p.value), []).append(route)
+            key = ascii_lower(p.value)
+            self.ci_prefixes.setdefault(key, []).append(route)
+            self.ci_lengths.add(len(key))
         elif p.kind == "prefix":
             self.prefixes.setdefault(p.value, []).append(route)
+            self.lengths.add(len(p.value))
         else:
             self.exact.setdefault(p.value, []).append(route)
 
-    def _candidates(self, route: Route) -> Iterable[Route]:
+    def _candidates(self, route: Route) -> list[Route]:
         p = route.match.path
-        value = p.value if p.kind != "regex" else ""
-        lowered = ascii_lower(value)
-        found: list[Route] = []
-        for i in range(len(value) + 1):
-            found.extend(self.prefixes.get(value[:i], ()))
-            found.extend(self.ci_prefixes.get(lowered[:i], ()))
+        found: list[Route] = list(self.regex_all)
         if p.kind == "regex":
+            found.extend(self.prefixes.get("", ()))
             found.extend(self.prefixes.get("/", ()))
+            found.extend(self.ci_prefixes.get("", ()))
+            found.extend(self.ci_prefixes.get("/", ()))
+            found.extend(self.regex_same.get(p.value, ()))
+            return found
+        value = p.value
+        for n in self.lengths:
+            if n <= len(value):
+                found.extend(self.prefixes.get(value[:n], ()))
+        if self.ci_lengths:
+            lowered = ascii_lower(value)
+            for n in self.ci_lengths:
+                if n <= len(lowered):
+                    found.extend(self.ci_prefixes.get(lowered[:n], ()))
         found.extend(self.exact.get(value, ()))
-        found.extend(self.other)
+        if p.kind == "path":
+            for n in self.regex_lengths:
+                if n <= len(value):
+                    found.extend(self.regex_by_literal.get(value[:n], ()))
         return found
 
     def first_cover(self, route: Route) -> Route | None:
-        best: Route | None = None
-        best_pos = -1
-        for cand in self._candidates(route):
-            if covers(cand.match, route.match):
-                pos = self.position[id(cand)]
-                if best is None or pos < best_pos:
-                    best, best_pos = cand, pos
-        return best
-
-    position: dict[int, int]
+        candidates = self._candidates(route)
+        candidates.sort(key=lambda c: self.position[id(c)])
+        return next((c for c in candidates if covers(c.match, route.match)), None)
 
 
 @dataclass
@@ -119,14 +168,12 @@ class _Outcomes:
 
 def _walk_routes(routes: list[Route], outcomes: _Outcomes) -> None:
     earlier = _EarlierRoutes()
-    earlier.position = {}
     for pos, route in enumerate(routes):
         if not route.certain:
             outcomes.record(route.source, None)
             continue
         outcomes.record(route.source, earlier.first_cover(route))
-        earlier.position[id(route)] = pos
-        earlier.add(route)
+        earlier.add(route, pos)
 
 
 def describe_killer(killer: Route, victim: VirtualService) -> str:
