@@ -400,6 +400,7 @@ def virtualservices_command(name: str | None, selector: str, output: str | None,
       kubectl meshctl vs vs-gateway -n default -o wide
     """
     from .analysis import analyze as run_analysis
+    from .report import arrange
     from .views import summary_line, virtual_service_rows
 
     conn = _connect(opts)
@@ -421,10 +422,9 @@ def virtualservices_command(name: str | None, selector: str, output: str | None,
     )
     if name is not None and not vss:
         raise PluginError(f'virtualservices.networking.istio.io "{name}" not found', ExitCode.NOT_FOUND)
+    shown = {(v.meta.namespace, v.meta.name) for v in vss}
     findings = [
-        f
-        for f in run_analysis(result.snapshot)
-        if f.kind == "VirtualService" and any((f.namespace, f.name) == (v.meta.namespace, v.meta.name) for v in vss)
+        f for f in arrange(run_analysis(result.snapshot)) if f.kind == "VirtualService" and (f.namespace, f.name) in shown
     ]
     if output in ("json", "yaml", "name"):
         items = [

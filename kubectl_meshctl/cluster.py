@@ -193,9 +193,17 @@ class Api:
                 auth_settings=["BearerToken"],
                 _preload_content=False,  # raw bytes: the client's typed models are never built
                 _return_http_data_only=True,
-                _request_timeout=self.conn.timeout,
+                # the 35.x client ignores a float timeout; a (connect, read) pair is honoured
+                _request_timeout=None if self.conn.timeout is None else (self.conn.timeout, self.conn.timeout),
             )
         except ApiException as exc:
+            if not exc.status:  # the client wraps transport failures (TLS among them) as status 0
+                reason = str(exc.reason or "")
+                if "SSL" in reason or "CERTIFICATE" in reason:
+                    raise ClusterError(f"TLS with {self.conn.server} failed: {_short(reason)}", ExitCode.UNAVAILABLE) from None
+                raise ClusterError(
+                    f"cannot reach the API server {self.conn.server}: {_short(reason)}", ExitCode.UNAVAILABLE
+                ) from None
             raise _status_error(exc.status, exc.body, path, self.conn) from None
         except ReadTimeoutError:
             raise ClusterError(
@@ -228,8 +236,8 @@ def _short(exc: object) -> str:
     text = str(exc)
     for marker in ("Connection refused", "certificate verify failed", "Name or service not known", "timed out"):
         if marker in text:
-            tail = text[text.index(marker) :].split(")")[0].split("'")[0]
-            return tail
+            tail = text[text.index(marker) :].split("'")[0]
+            return re.sub(r"\s*\(_ssl\.c:\d+\)?.*$", "", tail).rstrip(")")
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 

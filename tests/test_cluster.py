@@ -1,0 +1,267 @@
+"""Live-cluster commands against the fake API server: output, paging, errors, kubeconfig, read-only."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, run_cli
+from fakeapi.fixtures import fake_api, fake_api_factory, fake_kubeconfig, find_kubectl  # noqa: F401
+from fakeapi.server import FakeApiServer
+from kubectl_meshctl.exitcodes import ExitCode
+
+POD = "istio-ingressgateway-5d7f9b8c4-x2x7q"
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_kubeconfig(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+def _cells(line: str) -> list[str]:
+    return re.split(r"\s{2,}", line.strip())
+
+
+def test_gateways_table(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    result = run_cli(["gateways", "-A", "--kubeconfig", str(fake_kubeconfig)])
+    assert result.code == 0, result.stderr
+    header, row = result.stdout.splitlines()
+    assert _cells(header) == ["NAMESPACE", "NAME", "SELECTOR", "SERVERS", "PODS", "VIRTUALSERVICES", "AGE"]
+    assert _cells(row)[:6] == ["default", "gt-gateway", "istio=ingressgateway", "80/HTTP *", "1/1", "1"]
+    assert result.stderr.strip() == "1 warning in default/vs-gateway: run kubectl meshctl analyze -A"
+
+
+def test_gateways_wide_and_alias(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    result = run_cli(["gw", "gt-gateway", "-o", "wide", "--kubeconfig", str(fake_kubeconfig)])
+    header, row = result.stdout.splitlines()
+    assert _cells(header)[-2:] == ["POD NAMES", "BOUND VIRTUALSERVICES"]
+    assert _cells(row)[-2:] == [f"{POD}.istio-system", "default/vs-gateway"]
+
+
+def test_gateway_not_found(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    result = run_cli(["gateways", "nope", "--kubeconfig", str(fake_kubeconfig)])
+    assert result.code == ExitCode.NOT_FOUND
+    assert result.stderr.strip() == 'Error: gateways.networking.istio.io "nope" not found'
+
+
+def test_virtualservices_table_and_json(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    result = run_cli(["vs", "--kubeconfig", str(fake_kubeconfig)])
+    header, row = result.stdout.splitlines()
+    assert _cells(header) == ["NAME", "GATEWAYS", "HOSTS", "RULES", "FINDINGS", "AGE"]
+    assert _cells(row)[:5] == ["vs-gateway", "gt-gateway", "*", "2", "1 warning"]
+    as_json = yaml.safe_load(run_cli(["virtualservices", "-o", "json", "--kubeconfig", str(fake_kubeconfig)]).stdout)
+    (item,) = as_json["items"]
+    assert [f["code"] for f in item["findings"]] == ["IST0130", "IST0131"]
+    names = run_cli(["vs", "-o", "name", "--kubeconfig", str(fake_kubeconfig)]).stdout
+    assert names == "virtualservice.networking.istio.io/vs-gateway\n"
+
+
+def test_pods_default_selector_and_gateway_flag(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    for args in (["pods"], ["pods", "--gateway", "default/gt-gateway"]):
+        result = run_cli([*args, "--kubeconfig", str(fake_kubeconfig)])
+        header, row = result.stdout.splitlines()
+        assert _cells(header) == ["NAMESPACE", "NAME", "READY", "STATUS", "IP", "NODE", "AGE", "ROUTES-ARG"]
+        cells = _cells(row)
+        assert cells[:4] == ["istio-system", POD, "1/1", "Running"]
+        assert cells[-1] == f"{POD}.istio-system"
+    pods = [r for r in fake_api.requests if r.path == "/api/v1/pods"]
+    assert pods and all(r.param("labelSelector") == "istio=ingressgateway" for r in pods)
+
+
+def test_analyze_cluster_and_namespace_filter(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    result = run_cli(["analyze", "--kubeconfig", str(fake_kubeconfig)])
+    assert result.stdout.splitlines() == [
+        "Warning [IST0130] (VirtualService default/vs-gateway) VirtualService rule #1 not used (all matches used by prior rules).",
+        "Info [IST0131] (VirtualService default/vs-gateway) VirtualService rule #1 match #0 is not used "
+        "(duplicate/overlapping match in rule #0).",
+    ]
+    other = run_cli(["analyze", "-n", "istio-system", "--kubeconfig", str(fake_kubeconfig)])
+    assert other.stdout == "\n"
+    assert "No validation issues found when analyzing namespace: istio-system." in other.stderr
+
+
+def test_files_override_cluster_objects(fake_api: FakeApiServer, fake_kubeconfig: Path, tmp_path: Path) -> None:
+    seed = list(yaml.safe_load_all((REPO / "examples" / "seed.yaml").read_text()))
+    fixed = seed[1]
+    fixed["spec"]["http"] = fixed["spec"]["http"][:1]
+    (tmp_path / "vs.yaml").write_text(yaml.safe_dump(fixed))
+    result = run_cli(["analyze", "--use-kube", "-f", str(tmp_path / "vs.yaml"), "--kubeconfig", str(fake_kubeconfig)])
+    assert result.stdout == "\n", result.stdout
+
+
+def test_plugin_only_reads(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    for args in (["gateways", "-A"], ["vs", "-A"], ["pods"], ["analyze", "-A"]):
+        run_cli([*args, "--kubeconfig", str(fake_kubeconfig)])
+    assert fake_api.requests
+    assert {r.method for r in fake_api.requests} == {"GET"}
+
+
+def test_paging_and_restart_after_410(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    gateways = [
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": f"gw-{i:04d}", "namespace": "bulk"},
+            "spec": {
+                "selector": {"istio": "ingressgateway"},
+                "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": [f"h{i}.example.com"]}],
+            },
+        }
+        for i in range(1200)
+    ]
+    fake_api.add_objects(gateways)
+    fake_api.expire_next_continue()
+    result = run_cli(["gateways", "-n", "bulk", "-o", "name", "--kubeconfig", str(fake_kubeconfig)])
+    assert result.code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 1200
+    listed = [r for r in fake_api.requests if r.path == "/apis/networking.istio.io/v1/gateways"]
+    assert any(r.param("continue") for r in listed)
+    assert sum(1 for r in listed if not r.param("continue")) == 2  # the 410 restarted the list once
+
+
+def test_bad_objects_are_reported_and_the_rest_listed(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    fake_api.add_object(
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "VirtualService",
+            "metadata": {"name": "broken", "namespace": "default"},
+            "spec": {"http": {"not": "a list"}},
+        }
+    )
+    result = run_cli(["vs", "--kubeconfig", str(fake_kubeconfig)])
+    assert result.code == 0
+    assert "Warning: cluster: VirtualService default/broken: spec.http: expected a list, got object" in result.stderr
+    assert "vs-gateway" in result.stdout
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_unreachable_api_server(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = yaml.safe_load(fake_kubeconfig.read_text())
+    config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{port}"
+    fake_kubeconfig.write_text(yaml.safe_dump(config))
+    result = run_cli(["gateways", "--kubeconfig", str(fake_kubeconfig)])
+    assert result.code == ExitCode.UNAVAILABLE
+    assert result.stderr.startswith(f"Error: cannot reach the API server https://127.0.0.1:{port}")
+    assert result.stderr.count("\n") == 1
+
+
+def test_tls_failure(fake_api: FakeApiServer, fake_kubeconfig: Path, tmp_path: Path) -> None:
+    import base64
+
+    from fakeapi.certs import generate_bundle
+
+    stranger = generate_bundle(tmp_path / "other-ca")  # a CA that did not sign the server's certificate
+    config = yaml.safe_load(fake_kubeconfig.read_text())
+    config["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(stranger.ca_pem).decode()
+    fake_kubeconfig.write_text(yaml.safe_dump(config))
+    result = run_cli(["gateways", "--kubeconfig", str(fake_kubeconfig)])
+    assert result.code == ExitCode.UNAVAILABLE
+    assert "TLS" in result.stderr
+
+
+def test_bad_token_is_401(fake_api: FakeApiServer, tmp_path: Path) -> None:
+    kubeconfig = fake_api.write_kubeconfig(tmp_path / "kc", token="wrong")
+    result = run_cli(["gateways", "--kubeconfig", str(kubeconfig)])
+    assert result.code == ExitCode.NOPERM
+    assert "rejected the credentials of context fakeapi (401 Unauthorized)" in result.stderr
+
+
+def test_rbac_denial_names_the_permission(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    fake_api.deny("list", "gateways")
+    fake_api.deny("list", "gateways", namespace="default")
+    result = run_cli(["gateways", "--kubeconfig", str(fake_kubeconfig)])
+    assert result.code == ExitCode.NOPERM
+    (line,) = result.stderr.splitlines()[-1:]
+    assert 'cannot list resource "gateways" in API group "networking.istio.io"' in line
+    assert line.endswith("(needs RBAC permission: list gateways.networking.istio.io in namespace default)")
+
+
+def test_cluster_wide_denial_falls_back_to_the_namespace(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    # a Role in some other namespace only: the cluster-scope list is denied, namespace "default" is allowed
+    fake_api.deny("list", "gateways", namespace="kube-system")
+    result = run_cli(["gateways", "--kubeconfig", str(fake_kubeconfig)])
+    assert result.code == 0, result.stderr
+    assert "Note: cannot list gateways cluster-wide; reading namespace default only" in result.stderr
+    assert "gt-gateway" in result.stdout
+
+
+def test_istio_crds_missing(fake_api_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = fake_api_factory(istio_versions=(), seed=False)
+    result = run_cli(["gateways", "--kubeconfig", str(server.write_kubeconfig(tmp_path / "kc"))])
+    assert result.code == ExitCode.UNAVAILABLE
+    assert "Istio CRDs not found" in result.stderr
+
+
+def test_only_v1alpha3_served(fake_api_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = fake_api_factory(istio_versions=("v1alpha3",))
+    result = run_cli(["gateways", "-A", "--kubeconfig", str(server.write_kubeconfig(tmp_path / "kc"))])
+    assert "gt-gateway" in result.stdout
+    assert any("/v1alpha3/" in r.path for r in server.requests)
+    assert not any("/networking.istio.io/v1/" in r.path for r in server.requests)
+
+
+def test_request_timeout(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    fake_api.latency = 3.0
+    result = run_cli(["gateways", "--request-timeout", "1s", "--kubeconfig", str(fake_kubeconfig)])
+    assert result.code == ExitCode.TEMPFAIL
+    assert "timed out after 1s (--request-timeout)" in result.stderr
+    assert run_cli(["gateways", "--request-timeout", "soon", "--kubeconfig", str(fake_kubeconfig)]).code == ExitCode.USAGE
+
+
+# ----------------------------------------------------------------------------- kubeconfig
+
+
+def test_kubeconfig_list_first_current_context_wins(
+    fake_api: FakeApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = fake_api.write_kubeconfig(tmp_path / "a", context="ctx-a", namespace="istio-system")
+    second = fake_api.write_kubeconfig(tmp_path / "b", context="ctx-b", namespace="default", user="other", cluster="other")
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join([str(first), str(second)]))
+    # ctx-a (first file) selects istio-system: no gateway there
+    assert "No gateways found in istio-system namespace." in run_cli(["gateways"]).stderr
+    assert "gt-gateway" in run_cli(["gateways", "--context", "ctx-b"]).stdout
+    assert "gt-gateway" in run_cli(["gateways", "-n", "default"]).stdout
+    missing = run_cli(["gateways", "--context", "nope"])
+    assert missing.code == ExitCode.USAGE and 'context "nope" does not exist' in missing.stderr
+
+
+def test_no_kubeconfig_at_all() -> None:
+    result = run_cli(["gateways"])
+    assert result.code == ExitCode.USAGE
+    assert "no kubeconfig found" in result.stderr
+
+
+# ----------------------------------------------------------------------------- through kubectl
+
+
+def test_through_real_kubectl(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    kubectl = find_kubectl()
+    if kubectl is None:
+        pytest.skip("kubectl is not on PATH")
+    import shutil
+
+    if shutil.which("kubectl-meshctl") is None:
+        pytest.skip("kubectl-meshctl is not installed on PATH")
+    env = {**os.environ, "KUBECONFIG": str(fake_kubeconfig)}
+    done = subprocess.run(
+        [kubectl, "meshctl", "gateways", "-A"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert _cells(done.stdout.splitlines()[1])[:2] == ["default", "gt-gateway"]
+    native = subprocess.run(
+        [kubectl, "get", "gateways.networking.istio.io", "-A"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert "gt-gateway" in native.stdout
