@@ -198,11 +198,11 @@ class Api:
             )
         except ApiException as exc:
             if not exc.status:  # the client wraps transport failures (TLS among them) as status 0
-                reason = str(exc.reason or "")
-                if "SSL" in reason or "CERTIFICATE" in reason:
-                    raise ClusterError(f"TLS with {self.conn.server} failed: {_short(reason)}", ExitCode.UNAVAILABLE) from None
+                text = str(exc.reason or "")
+                if "SSL" in text or "CERTIFICATE" in text:
+                    raise ClusterError(f"TLS with {self.conn.server} failed: {_short(text)}", ExitCode.UNAVAILABLE) from None
                 raise ClusterError(
-                    f"cannot reach the API server {self.conn.server}: {_short(reason)}", ExitCode.UNAVAILABLE
+                    f"cannot reach the API server {self.conn.server}: {_short(text)}", ExitCode.UNAVAILABLE
                 ) from None
             raise _status_error(exc.status, exc.body, path, self.conn) from None
         except ReadTimeoutError:

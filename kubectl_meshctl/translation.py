@@ -331,6 +331,7 @@ class _Index:
         }
         self.resolved_gateways = {id(vs): vs_gateways(vs) for vs in self.virtual_services}
         self.translated: dict[HTTPMatch, RouteMatch] = {}
+        self.actions: dict[tuple[int, int, int], RouteAction] = {}
         self.by_gateway: dict[str, list[VirtualService]] = {}
         for vs in self.virtual_services:
             for g in self.resolved_gateways[id(vs)]:
@@ -422,7 +423,10 @@ def build_vs_routes(
     sure = certain
     ns, name = vs.meta.namespace, vs.meta.name
     for rule in vs.http:
-        action = _action(index, vs, rule, port)
+        action_key = (id(vs), rule.index, port)
+        action = index.actions.get(action_key)
+        if action is None:
+            action = index.actions[action_key] = _action(index, vs, rule, port)
         if stopped_by is not None:
             if not rule.matches:
                 truncations.append(Truncation(RouteSource(ns, name, rule.index, rule.name), stopped_by))

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from kubectl_meshctl.cli import main
 
+pytest_plugins = ["fakeapi.fixtures"]  # fake_api, fake_api_factory, fake_kubeconfig
+
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
 SHARED = REPO.parent / "shared"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, run_cli
-from fakeapi.fixtures import fake_api, fake_api_factory, fake_kubeconfig, find_kubectl  # noqa: F401
+from fakeapi.fixtures import find_kubectl
 from fakeapi.server import FakeApiServer
+
 from kubectl_meshctl.exitcodes import ExitCode
 
 POD = "istio-ingressgateway-5d7f9b8c4-x2x7q"

@@ -112,16 +112,28 @@ def truly_covers(a: HTTPMatch, b: HTTPMatch, namespace: str) -> bool:
     return _applies_wherever(a, b, namespace) and covers(translate_match(a), translate_match(b))
 
 
+class _LazyLabel:
+    """A rule label computed only when a finding needs it (most rules have none)."""
+
+    __slots__ = ("index", "name")
+
+    def __init__(self, name: str, index: int) -> None:
+        self.name, self.index = name, index
+
+    def __str__(self) -> str:
+        return rule_label(self.name, self.index)
+
+
 def http_rule_findings(vs: VirtualService) -> Iterator[IstioRuleFinding]:
     """``analyzeUnreachableHTTPRules`` with its untrue overlap findings removed."""
     seen: dict[HTTPMatch, int] = {}
     empty_rule_seen = -1
     descriptors: list[_Descriptor] = []
     for rule in vs.http:
-        name = rule_label(rule.name, rule.index)
+        name = _LazyLabel(rule.name, rule.index)
         if not rule.matches:
             if empty_rule_seen >= 0 and vs.http[empty_rule_seen].delegate is None:
-                yield IstioRuleFinding("IST0130", "http", rule.index, None, (name, "only the last rule can have no matches"))
+                yield IstioRuleFinding("IST0130", "http", rule.index, None, (str(name), "only the last rule can have no matches"))
             empty_rule_seen = rule.index
             continue
         duplicates = 0
@@ -129,7 +141,9 @@ def http_rule_findings(vs: VirtualService) -> Iterator[IstioRuleFinding]:
             if empty_rule_seen >= 0:
                 # A delegating rule without match is no catch-all at runtime: Istio's claim is then untrue.
                 if vs.http[empty_rule_seen].delegate is None:
-                    yield IstioRuleFinding("IST0130", "http", rule.index, None, (name, "route without matches defined before"))
+                    yield IstioRuleFinding(
+                        "IST0130", "http", rule.index, None, (str(name), "route without matches defined before")
+                    )
                 continue
             key = match.duplicate_key()
             if key in seen:
@@ -139,7 +153,7 @@ def http_rule_findings(vs: VirtualService) -> Iterator[IstioRuleFinding]:
                     "http",
                     rule.index,
                     mi,
-                    (name, rule_label(match.name, mi), rule_label(first.name, first.index)),
+                    (str(name), rule_label(match.name, mi), rule_label(first.name, first.index)),
                 )
                 duplicates += 1
                 continue
@@ -147,7 +161,7 @@ def http_rule_findings(vs: VirtualService) -> Iterator[IstioRuleFinding]:
             if match.uri is not None and match.uri.kind == "prefix" and match.uri.value:
                 descriptors.append(_descriptor(rule, match, mi))
         if duplicates == len(rule.matches):
-            yield IstioRuleFinding("IST0130", "http", rule.index, None, (name, "all matches used by prior rules"))
+            yield IstioRuleFinding("IST0130", "http", rule.index, None, (str(name), "all matches used by prior rules"))
     for i, a in enumerate(descriptors):
         for b in descriptors[i + 1 :]:
             if b.prefix == a.prefix or not _istio_overlaps(a, b):
