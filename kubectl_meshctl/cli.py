@@ -36,12 +36,49 @@ class _Exit(Exception):
         self.code = code
 
 
+def _complete_from_cluster(ctx: click.Context, path: str, incomplete: str) -> list[str]:
+    """Names served at ``path`` (e.g. ``/api/v1/namespaces``) for shell completion; nothing on any failure."""
+    try:
+        from .cluster import Api, connect
+
+        params = ctx.params
+        conn = connect(
+            kubeconfig=params.get("kubeconfig"),
+            context=params.get("kube_context"),
+            namespace=params.get("namespace"),
+            timeout=2.0,
+        )
+        body = Api(conn).get(path.format(namespace=conn.namespace), {"limit": 500})
+    except Exception:  # completion must never print an error into the user's shell
+        return []
+    names = [str((i.get("metadata") or {}).get("name", "")) for i in body.get("items") or [] if isinstance(i, dict)]
+    return sorted(n for n in names if n.startswith(incomplete))
+
+
+def _complete_namespaces(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    return _complete_from_cluster(ctx, "/api/v1/namespaces", incomplete)
+
+
+def _complete_gateways(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    return _complete_from_cluster(ctx, "/apis/networking.istio.io/v1/namespaces/{namespace}/gateways", incomplete)
+
+
+def _complete_virtual_services(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    return _complete_from_cluster(ctx, "/apis/networking.istio.io/v1/namespaces/{namespace}/virtualservices", incomplete)
+
+
 def kubectl_options(func: F) -> F:
     """The flags every kubectl plugin command accepts, in kubectl's spelling."""
     options = [
         click.option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file (else KUBECONFIG, ~/.kube/config)."),
         click.option("--context", "kube_context", metavar="NAME", help="The kubeconfig context to use."),
-        click.option("-n", "--namespace", metavar="NS", help="Namespace (files: namespace for objects without one)."),
+        click.option(
+            "-n",
+            "--namespace",
+            metavar="NS",
+            shell_complete=_complete_namespaces,
+            help="Namespace (files: namespace for objects without one).",
+        ),
         click.option("-A", "--all-namespaces", is_flag=True, help="All namespaces."),
         click.option(
             "--request-timeout",
@@ -322,7 +359,7 @@ LIST_OUTPUT = click.Choice(["wide", "json", "yaml", "name"])
 
 
 @cli.command("gateways")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=_complete_gateways)
 @click.option("-l", "--selector", default="", metavar="SELECTOR", help="Label selector for the Gateways (server-side).")
 @click.option("-o", "--output", type=LIST_OUTPUT, default=None, help="wide, json, yaml or name.")
 @kubectl_options
@@ -387,7 +424,7 @@ cli.add_command(gateways_command, "gw")
 
 
 @cli.command("virtualservices")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=_complete_virtual_services)
 @click.option("-l", "--selector", default="", metavar="SELECTOR", help="Label selector for the VirtualServices (server-side).")
 @click.option("-o", "--output", type=LIST_OUTPUT, default=None, help="wide, json, yaml or name.")
 @kubectl_options
@@ -520,3 +557,44 @@ def pods_command(selector: str, gateway_ref: str | None, output: str | None, **o
         _not_found(f"pods matching {selector or 'everything'}", conn.namespace if explicit_ns else None)
     else:
         _print_table(pod_rows(pods, now=_now()))
+
+
+@cli.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_command(shell: str) -> None:
+    """Print the shell completion script for kubectl-meshctl.
+
+    \b
+    Examples:
+      source <(kubectl-meshctl completion bash)
+      kubectl-meshctl completion zsh > "${fpath[1]}/_kubectl-meshctl"
+      kubectl-meshctl completion fish > ~/.config/fish/completions/kubectl-meshctl.fish
+
+    `kubectl meshctl <TAB>` (kubectl 1.26+) uses the kubectl_complete-meshctl executable installed with the plugin.
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None
+    click.echo(cls(cli, {}, "kubectl-meshctl", "_KUBECTL_MESHCTL_COMPLETE").source())
+
+
+def kubectl_complete(argv: Sequence[str] | None = None) -> NoReturn:
+    """``kubectl_complete-meshctl``: kubectl's plugin completion protocol (cobra's ``__complete``).
+
+    kubectl runs it with the words typed after ``kubectl meshctl``, the last being the word to
+    complete, and expects one candidate per line followed by ``:<directive>`` (4 = no file completion).
+    """
+    from click.shell_completion import ShellComplete
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    incomplete = words.pop() if words else ""
+    completer = ShellComplete(cli, {}, "kubectl-meshctl", "_KUBECTL_MESHCTL_COMPLETE")
+    try:
+        items = completer.get_completions(words, incomplete)
+    except Exception:  # never print an error into the user's shell
+        items = []
+    for item in items:
+        click.echo(item.value)
+    click.echo(":4")
+    sys.exit(0)

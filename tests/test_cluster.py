@@ -265,3 +265,67 @@ def test_through_real_kubectl(fake_api: FakeApiServer, fake_kubeconfig: Path) ->
         [kubectl, "get", "gateways.networking.istio.io", "-A"], capture_output=True, text=True, env=env, timeout=60, check=False
     )
     assert "gt-gateway" in native.stdout
+
+
+# ----------------------------------------------------------------------------- completion and credentials
+
+
+def test_completion_scripts_and_kubectl_protocol(
+    fake_api: FakeApiServer, fake_kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kubectl_meshctl.cli import kubectl_complete
+
+    for shell in ("bash", "zsh", "fish"):
+        result = run_cli(["completion", shell])
+        assert result.code == 0 and "_KUBECTL_MESHCTL_COMPLETE" in result.stdout
+    with pytest.raises(SystemExit):
+        kubectl_complete(["g"])
+    assert capsys.readouterr().out == "gateways\ngw\n:4\n"
+    with pytest.raises(SystemExit):
+        kubectl_complete(["gateways", "--kubeconfig", str(fake_kubeconfig), "-n", "istio"])
+    assert capsys.readouterr().out == "istio-system\n:4\n"
+    with pytest.raises(SystemExit):
+        kubectl_complete(["gateways", "--kubeconfig", str(fake_kubeconfig), "gt"])
+    assert capsys.readouterr().out == "gt-gateway\n:4\n"
+    with pytest.raises(SystemExit):  # no cluster: no candidates, no error text
+        kubectl_complete(["gateways", "--kubeconfig", "/nonexistent", "gt"])
+    assert capsys.readouterr().out == ":4\n"
+
+
+def test_exec_credential_plugin(fake_api: FakeApiServer, tmp_path: Path) -> None:
+    import json
+    import sys
+
+    plugin = tmp_path / "cred-plugin"
+    credential = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "kind": "ExecCredential",
+        "status": {"token": fake_api.token},
+    }
+    plugin.write_text(f"#!{sys.executable}\nprint({json.dumps(json.dumps(credential))})\n")
+    plugin.chmod(0o755)
+    kubeconfig = fake_api.write_kubeconfig(tmp_path / "kc", token="unused")
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin)}}
+    kubeconfig.write_text(yaml.safe_dump(config))
+    result = run_cli(["gateways", "--kubeconfig", str(kubeconfig)])
+    assert result.code == 0, result.stderr
+    assert "gt-gateway" in result.stdout
+
+
+def test_in_cluster_config(fake_api: FakeApiServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from kubernetes.config import incluster_config
+
+    sa = tmp_path / "sa"
+    sa.mkdir()
+    (sa / "token").write_text(fake_api.token)
+    (sa / "ca.crt").write_bytes(fake_api.certs.ca_pem)
+    (sa / "namespace").write_text("default")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(sa / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(sa / "ca.crt"))
+    monkeypatch.setattr("kubectl_meshctl.cluster.SERVICE_ACCOUNT_DIR", str(sa))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(fake_api.port))
+    result = run_cli(["gateways"])
+    assert result.code == 0, result.stderr
+    assert "gt-gateway" in result.stdout
