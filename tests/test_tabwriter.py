@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import shared_path
+
 from kubectl_meshctl.tabwriter import KUBECTL, TabWriterConfig, table, tabwrite
 
 ISTIOCTL = TabWriterConfig(minwidth=0, tabwidth=8, padding=5)
