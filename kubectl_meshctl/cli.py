@@ -97,17 +97,26 @@ def kubectl_options(func: F) -> F:
 EPILOG = "Exit codes:\n\n\b\n" + describe_exit_codes()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110}, epilog=EPILOG)
+# A fixed width makes help text identical everywhere, so entry.py can print the root help without click.
+HELP_WIDTH = 100
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": HELP_WIDTH, "terminal_width": HELP_WIDTH},
+    epilog=EPILOG,
+)
 @click.version_option(__version__, "--version", prog_name="kubectl-meshctl", message="%(prog)s %(version)s")
 @click.option("--debug", "debug_root", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug_root: bool) -> None:
-    """Istio ingress gateways from kubectl: analyse routing rules, list gateways, print routes.
+    """Istio ingress gateways from kubectl: find unreachable routing rules, list gateways and their pods.
 
     \b
     Examples:
       kubectl meshctl analyze -f ./manifests
       kubectl meshctl analyze -f examples/seed.yaml -o json
+      kubectl meshctl gateways -A
+      kubectl meshctl pods
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug_root

@@ -24,3 +24,26 @@ def test_every_code_is_documented() -> None:
     for code, spec in CODES.items():
         section = doc.split(f"## {code}", 1)[1].split("\n## ", 1)[0]
         assert spec.level.word in section, code
+
+
+def test_fast_root_help_is_what_click_renders() -> None:
+    import runpy
+
+    from kubectl_meshctl._help import ROOT_HELP
+
+    render = runpy.run_path(str(REPO / "scripts" / "render-help"), run_name="render_help")["render"]
+    assert render() == ROOT_HELP, "the root help changed: run scripts/render-help"
+
+
+def test_entry_point_fast_paths() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; sys.argv[1:] = {args!r}\nfrom kubectl_meshctl.entry import main\ntry:\n    main()\nexcept SystemExit:\n    pass\nassert 'click' not in sys.modules"
+    for args in (["--help"], ["--version"]):
+        done = subprocess.run([sys.executable, "-c", code.format(args=args)], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+    assert (
+        "Usage: kubectl meshctl"
+        in subprocess.run([sys.executable, "-m", "kubectl_meshctl", "--help"], capture_output=True, text=True, check=False).stdout
+    )

@@ -1,0 +1,29 @@
+"""The console-script entry point: answers ``--help`` and ``--version`` before importing anything.
+
+Why this module exists: ``kubectl meshctl --help`` should cost little more than starting Python.
+The root help text is rendered by click at build time into ``_help.py`` (``scripts/render-help``;
+``tests/test_docs.py`` fails when it differs from what click renders now), so these two answers
+need neither click nor the rest of the package.  Everything else goes to :func:`cli.main`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+
+def main() -> NoReturn:
+    args = sys.argv[1:]
+    if args in (["--help"], ["-h"]):
+        from ._help import ROOT_HELP
+
+        sys.stdout.write(ROOT_HELP)
+        sys.exit(0)
+    if args == ["--version"]:
+        from . import __version__
+
+        sys.stdout.write(f"kubectl-meshctl {__version__}\n")
+        sys.exit(0)
+    from .cli import main as cli_main
+
+    cli_main(args)
