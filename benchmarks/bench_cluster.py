@@ -1,0 +1,110 @@
+"""Benchmark: live-cluster listing against the fake API server (tests/fakeapi) vs the real kubectl.
+
+Not a unit test -- run it by hand::
+
+    python benchmarks/bench_cluster.py            # 2,000 Gateways, 5,000 VirtualServices, 50 pods
+    python benchmarks/bench_cluster.py --quick    # 200 / 500 / 50
+
+Goals (issue "Live cluster"), medians over repetitions, baselines measured in the same run:
+
+1. ``kubectl-meshctl gateways -A`` takes no longer than ``kubectl get gateways.networking.istio.io -A``
+   against the same server (ratio <= 1.0);
+2. ``kubectl-meshctl --help`` is within 2x of ``python -c pass``.
+
+It also measures, in-process, what building the Kubernetes client's typed models would cost on the
+same lists (``ApiClient.deserialize`` into ``V1PodList``) compared with the raw-JSON path the plugin
+uses, and how long importing the client takes.  Exit status 1 when a goal is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+
+def _median_run(command: list[str], env: dict[str, str], reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, check=False)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed: {done.stderr.decode()[-500:]}")
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--reps", type=int, default=5)
+    args = parser.parse_args()
+    scale = (200, 500, 50) if args.quick else (2000, 5000, 50)
+
+    from fakeapi.fixtures import find_kubectl
+    from fakeapi.process import FakeApiProcess
+
+    kubectl = find_kubectl("1.32")
+    meshctl = shutil.which("kubectl-meshctl")
+    if kubectl is None or meshctl is None:
+        print("needs kubectl and an installed kubectl-meshctl on PATH", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="meshctl-bench-cluster-"))
+    kubeconfig = workdir / "kubeconfig"
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(workdir)}
+    failed = False
+    with FakeApiProcess(kubeconfig=kubeconfig, seed=True, scale=scale):
+        # warm both: kubectl's discovery cache, the server's serialised pages, the OS file cache
+        _median_run([kubectl, "get", "gateways.networking.istio.io", "-A"], env, 1)
+        _median_run([meshctl, "gateways", "-A"], env, 1)
+        native = _median_run([kubectl, "get", "gateways.networking.istio.io", "-A"], env, args.reps)
+        ours = _median_run([meshctl, "gateways", "-A"], env, args.reps)
+        ratio = ours / native
+        print(f"scale: {scale[0]} Gateways, {scale[1]} VirtualServices, {scale[2]} pods")
+        print(f"kubectl get gateways.networking.istio.io -A   {native:7.3f} s")
+        print(f"kubectl-meshctl gateways -A                   {ours:7.3f} s   ratio {ratio:.2f} (goal <= 1.0)")
+        failed |= ratio > 1.0
+
+        sys.path.insert(0, str(REPO))
+        from kubectl_meshctl.cluster import Api, connect, list_objects
+
+        start = time.perf_counter()
+        import kubernetes.client  # noqa: F401 - what every cluster command pays
+
+        print(f"import kubernetes (client and all typed models)  {time.perf_counter() - start:7.3f} s")
+        conn = connect(kubeconfig=str(kubeconfig), context=None, namespace=None, timeout=None)
+        api = Api(conn)
+        raw: list[float] = []
+        typed: list[float] = []
+        for _ in range(3):
+            start = time.perf_counter()
+            items = list(list_objects(api, "", "v1", "pods", namespace=None))
+            raw.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            response = conn.api_client.call_api(
+                "/api/v1/pods", "GET", auth_settings=["BearerToken"], response_type="V1PodList", _return_http_data_only=True
+            )
+            typed.append(time.perf_counter() - start)
+        print(f"list pods, raw JSON (plugin)  {statistics.median(raw):7.3f} s for {len(items)} pods")
+        print(f"list pods, typed V1PodList    {statistics.median(typed):7.3f} s for {len(response.items)} pods")
+
+    python = sys.executable
+    base = _median_run([python, "-c", "pass"], env, args.reps * 2)
+    helped = _median_run([meshctl, "--help"], env, args.reps * 2)
+    print(f"python -c pass                 {base:7.3f} s")
+    print(f"kubectl-meshctl --help         {helped:7.3f} s   ratio {helped / base:.2f} (goal <= 2.0)")
+    failed |= helped / base > 2.0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
