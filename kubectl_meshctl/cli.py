@@ -403,7 +403,8 @@ def gateways_command(name: str | None, selector: str, output: str | None, **opts
         _print_table(gateway_rows(views, now=_now(), all_namespaces=namespace is None, wide=output == "wide"))
     shown = {(v.gateway.meta.namespace, v.gateway.meta.name) for v in views}
     bound = {(vs.meta.namespace, vs.meta.name) for v in views for vs in v.virtual_services}
-    findings = [f for f in run_analysis(result.snapshot) if (f.namespace, f.name) in shown | bound]
+    wanted = shown | bound
+    findings = [f for f in run_analysis(result.snapshot) if (f.namespace, f.name) in wanted]
     line = summary_line(findings, all_namespaces=namespace is None)
     if line:
         click.echo(line, err=True)

@@ -39,9 +39,12 @@ def gateway_proxies(snapshot: Snapshot) -> list[GatewayProxy]:
     """Real gateway pods (deduplicated by what istiod looks at), else one made-up proxy per selector."""
     proxies: dict[tuple[object, ...], GatewayProxy] = {}
     covered: set[str] = set()
-    selectors = [g for g in snapshot.gateways if g.selector]
+    by_selector: dict[tuple[tuple[str, str], ...], list[Gateway]] = {}
+    for g in snapshot.gateways:
+        if g.selector:
+            by_selector.setdefault(g.selector, []).append(g)
     for pod in snapshot.pods:
-        matched = [g for g in selectors if labels_match(g.selector, pod.labels)]
+        matched = [g for selector, group in by_selector.items() if labels_match(selector, pod.labels) for g in group]
         if not matched:
             continue
         covered.update(g.meta.full_name for g in matched)
@@ -323,6 +326,7 @@ def hidden_binding_findings(snapshot: Snapshot) -> list[Finding]:
     if not snapshot.has_pods:
         return []
     gateways: dict[str, Gateway] = {g.meta.full_name: g for g in snapshot.gateways}
+    pod_namespaces: dict[tuple[tuple[str, str], ...], list[str]] = {}  # selector -> namespaces of its pods
     out = []
     for vs in snapshot.virtual_services:
         if not vs.hosts:
@@ -331,7 +335,11 @@ def hidden_binding_findings(snapshot: Snapshot) -> list[Finding]:
             gw = gateways.get(gname)
             if gw is None:
                 continue
-            namespaces = sorted({p.meta.namespace for p in snapshot.pods if labels_match(gw.selector, p.labels)})
+            namespaces = pod_namespaces.get(gw.selector)
+            if namespaces is None:
+                namespaces = pod_namespaces[gw.selector] = sorted(
+                    {p.meta.namespace for p in snapshot.pods if labels_match(gw.selector, p.labels)}
+                )
             for pod_ns in namespaces:
                 if vs_visibility(vs, pod_ns) == "hidden":
                     out.append(

@@ -191,13 +191,20 @@ def _names_for_namespace(hosts: list[str], namespace: str) -> list[str]:
     return out
 
 
-def _vs_host_in_gateway(snapshot: Snapshot, namespace: str, name: str, vs_hosts: tuple[str, ...], vs_namespace: str) -> bool:
-    gateway_hosts: list[str] = []
+def _gateway_hosts(snapshot: Snapshot) -> dict[tuple[str, str], list[str]]:
+    """(namespace, name) -> sanitised hosts of all servers, for every Istio Gateway (built once)."""
+    out: dict[tuple[str, str], list[str]] = {}
     for gw in snapshot.gateways:
-        if gw.meta.namespace == namespace and gw.meta.name == name:
-            for server in gw.servers:
-                gateway_hosts.extend(_sanitize_server_hosts(server.hosts, gw.meta.namespace))
-    names = _names_for_namespace(gateway_hosts, vs_namespace)
+        hosts = out.setdefault((gw.meta.namespace, gw.meta.name), [])
+        for server in gw.servers:
+            hosts.extend(_sanitize_server_hosts(server.hosts, gw.meta.namespace))
+    return out
+
+
+def _vs_host_in_gateway(
+    gateway_hosts: dict[tuple[str, str], list[str]], namespace: str, name: str, vs_hosts: tuple[str, ...], vs_namespace: str
+) -> bool:
+    names = _names_for_namespace(gateway_hosts.get((namespace, name), []), vs_namespace)
     return any(host_matches(gh, vh) for gh in names for vh in vs_hosts)
 
 
@@ -213,6 +220,7 @@ def _vs_host_in_kube_gateway(snapshot: Snapshot, namespace: str, name: str, vs_h
 
 
 def _gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
+    gateway_hosts = _gateway_hosts(snapshot)
     istio_gateways = {(gw.meta.namespace, gw.meta.name) for gw in snapshot.gateways}
     kube_gateways = {(kg.meta.namespace, kg.meta.name) for kg in snapshot.kube_gateways}
     for vs in snapshot.virtual_services:
@@ -232,7 +240,7 @@ def _gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
             if is_kube:
                 ok = _vs_host_in_kube_gateway(snapshot, *key, vs.hosts)
             else:
-                ok = _vs_host_in_gateway(snapshot, *key, vs.hosts, meta.namespace)
+                ok = _vs_host_in_gateway(gateway_hosts, *key, vs.hosts, meta.namespace)
             if not ok:
                 yield finding("IST0132", meta, go_list(vs.hosts), meta.full_name, _full_name(*key), field=path)
 
@@ -432,14 +440,17 @@ def _accepted_ports(snapshot: Snapshot, pods: list[Pod]) -> set[int]:
 
 
 def _ingress_gateway_port_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
+    by_selector: dict[tuple[tuple[str, str], ...], set[int] | None] = {}  # many Gateways share one selector
     for gw in snapshot.gateways:
         selector_text = selector_string(gw.selector)
         field = _selector_field(gw.selector)
-        pods = _selected_pods(snapshot, gw.selector)
-        if not pods:
+        if gw.selector not in by_selector:
+            pods = _selected_pods(snapshot, gw.selector)
+            by_selector[gw.selector] = _accepted_ports(snapshot, pods) if pods else None
+        accepted = by_selector[gw.selector]
+        if accepted is None:
             yield finding("IST0101", gw.meta, "selector", go_quote(selector_text), field=field)
             continue
-        accepted = _accepted_ports(snapshot, pods)
         for server in gw.servers:
             if server.port is not None and server.port.number not in accepted:
                 yield finding("IST0162", gw.meta, server.port.number, selector_text, field=field)
@@ -479,17 +490,23 @@ def _same_workload(snapshot: Snapshot, gw: Gateway, other_text: str, other: tupl
     return False
 
 
-def _conflicts(server: Server, known: dict[str, str]) -> bool:
-    """``model.CheckDuplicates`` without its side effect (deviation 2): an identical host with the same bind."""
-    return any(h in known and known[h] == server.bind for h in server.hosts)
-
-
 def _conflicting_gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
     index, selectors = _index_gateways(snapshot.gateways)
+    # (selector, port) -> host -> [(gateway, bind)]: only Gateways sharing a host are compared.  A conflict
+    # is ``model.CheckDuplicates`` without its side effect (deviation 2): an identical host with the same bind.
+    by_host: dict[tuple[str, str], dict[str, list[tuple[str, str]]]] = {}
+    for key, by_name in index.items():
+        hosts = by_host.setdefault(key, {})
+        for other, known in by_name.items():
+            for host, bind in known.items():
+                hosts.setdefault(host, []).append((other, bind))
+    workload_hits: dict[str, list[tuple[str, str]]] = {}
     for gw in snapshot.gateways:
         name = gw.meta.full_name
         selector_text = selector_string(gw.selector)
-        hits = [key for key in index if _same_workload(snapshot, gw, key[0], selectors[key[0]])]
+        if selector_text not in workload_hits:
+            workload_hits[selector_text] = [key for key in index if _same_workload(snapshot, gw, key[0], selectors[key[0]])]
+        hits = workload_hits[selector_text]
         if not hits:
             # Upstream reports IST0101 `selector` for any non-empty selector without a hit; it only
             # happens for a Gateway without servers and says nothing about pods.  Deviation 3: report
@@ -499,12 +516,15 @@ def _conflicting_gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
             continue
         for server in gw.servers:
             port = _server_port(server)
-            conflicting = [
-                other
-                for key in hits
-                if key[1] == port
-                for other, known in index[key].items()
-                if other != name and _conflicts(server, known)
-            ]
+            conflicting = sorted(
+                {
+                    other
+                    for key in hits
+                    if key[1] == port
+                    for host in server.hosts
+                    for other, bind in by_host[key].get(host, ())
+                    if other != name and bind == server.bind
+                }
+            )
             if conflicting:
                 yield finding("IST0145", gw.meta, ",".join(sorted(conflicting)), selector_text, port, ",".join(server.hosts))
