@@ -367,6 +367,17 @@ def _not_found(kind: str, namespace: str | None) -> None:
 LIST_OUTPUT = click.Choice(["wide", "json", "yaml", "name"])
 
 
+def _read_for_listing(opts: dict[str, Any], selectors: dict[str, str]) -> tuple[Any, str | None]:
+    """Everything the listing commands join (and analyse for their summary line), plus the namespace shown."""
+    conn = _connect(opts)
+    result = _read_cluster(
+        conn, opts, kinds=("Gateway", "VirtualService", "DestinationRule", "Service", "Pod"), selectors=selectors
+    )
+    for error in result.errors:
+        click.echo(f"Warning: {error}", err=True)
+    return result, None if opts["all_namespaces"] else conn.namespace
+
+
 @cli.command("gateways")
 @click.argument("name", required=False, shell_complete=_complete_gateways)
 @click.option("-l", "--selector", default="", metavar="SELECTOR", help="Label selector for the Gateways (server-side).")
@@ -383,13 +394,7 @@ def gateways_command(name: str | None, selector: str, output: str | None, **opts
     from .analysis import analyze as run_analysis
     from .views import gateway_rows, gateway_views, summary_line
 
-    conn = _connect(opts)
-    result = _read_cluster(
-        conn, opts, kinds=("Gateway", "VirtualService", "DestinationRule", "Service", "Pod"), selectors={"Gateway": selector}
-    )
-    for error in result.errors:
-        click.echo(f"Warning: {error}", err=True)
-    namespace = None if opts["all_namespaces"] else conn.namespace
+    result, namespace = _read_for_listing(opts, {"Gateway": selector})
     views = [v for v in gateway_views(result.snapshot) if namespace is None or v.gateway.meta.namespace == namespace]
     if name is not None:
         views = [v for v in views if v.gateway.meta.name == name]
@@ -450,16 +455,7 @@ def virtualservices_command(name: str | None, selector: str, output: str | None,
     from .report import arrange
     from .views import summary_line, virtual_service_rows
 
-    conn = _connect(opts)
-    result = _read_cluster(
-        conn,
-        opts,
-        kinds=("Gateway", "VirtualService", "DestinationRule", "Service", "Pod"),
-        selectors={"VirtualService": selector},
-    )
-    for error in result.errors:
-        click.echo(f"Warning: {error}", err=True)
-    namespace = None if opts["all_namespaces"] else conn.namespace
+    result, namespace = _read_for_listing(opts, {"VirtualService": selector})
     from dataclasses import replace
 
     vss = tuple(
