@@ -180,6 +180,16 @@ class Api:
     requests: int = field(default=0)
 
     def get(self, path: str, query: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+        data = self.get_raw(path, query)
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise ClusterError(f"the API server answered {path} with something that is not JSON", ExitCode.UNAVAILABLE) from None
+        if not isinstance(body, dict):
+            raise ClusterError(f"the API server answered {path} with a JSON {type(body).__name__}", ExitCode.UNAVAILABLE)
+        return body
+
+    def get_raw(self, path: str, query: Mapping[str, str | int] | None = None) -> bytes:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError, ReadTimeoutError, SSLError
 
@@ -223,13 +233,7 @@ class Api:
         except (SSLError, ProtocolError, HTTPError, OSError) as exc:
             raise ClusterError(f"cannot reach the API server {self.conn.server}: {_short(exc)}", ExitCode.UNAVAILABLE) from None
         data = response[0].data if isinstance(response, tuple) else response.data
-        try:
-            body = json.loads(data)
-        except ValueError:
-            raise ClusterError(f"the API server answered {path} with something that is not JSON", ExitCode.UNAVAILABLE) from None
-        if not isinstance(body, dict):
-            raise ClusterError(f"the API server answered {path} with a JSON {type(body).__name__}", ExitCode.UNAVAILABLE)
-        return body
+        return bytes(data)
 
 
 def _short(exc: object) -> str:
@@ -411,3 +415,92 @@ class ClusterSource:
             has_services="Service" in self.kinds,
         )
         return ReadResult(snapshot=snapshot, errors=errors, sources=["cluster"])
+
+
+# --------------------------------------------------------------------------- proxy admin
+
+
+CONFIG_DUMP_MASK = "dynamic_route_configs,static_route_configs"
+CONFIG_DUMP_PATH = f"/config_dump?mask={CONFIG_DUMP_MASK}"
+
+
+def _port_forward_get(conn: Connection, pod: str, namespace: str, port: int, path: str) -> bytes:
+    """``GET path`` on the pod's ``port`` through the API server's port-forward (WebSocket) subresource."""
+    from kubernetes.client import CoreV1Api
+    from kubernetes.stream import portforward
+
+    core = CoreV1Api(conn.api_client)
+    forward = portforward(core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port))
+    try:
+        sock = forward.socket(port)
+        sock.settimeout(conn.timeout or 30)
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAccept: application/json\r\n\r\n".encode())
+        chunks = []
+        while True:
+            data = sock.recv(1 << 16)
+            if not data:
+                break
+            chunks.append(data)
+        error = forward.error(port)
+        if error:
+            raise OSError(error)
+    finally:
+        forward.close()
+    raw = b"".join(chunks)
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        raise OSError("no HTTP response through the port-forward")
+    status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or parts[1] != "200":
+        raise OSError(f"the proxy admin answered {status_line!r}")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _dechunk(body)
+    return body
+
+
+def _dechunk(body: bytes) -> bytes:
+    out = []
+    while body:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out.append(rest[:size])
+        body = rest[size + 2 :]
+    return b"".join(out)
+
+
+def _handshake_reason(exc: BaseException) -> str:
+    """One line from a failed port-forward: the Status message the API server sent, else the status line."""
+    text = str(getattr(exc, "reason", "") or exc).strip()
+    status, _, rest = text.partition(" -+-+- ")
+    start = rest.find('{"kind":"Status"')
+    if start >= 0:
+        try:
+            message = json.loads(rest[start:]).get("message")
+        except ValueError:
+            message = None
+        if message:
+            return f"{status}: {message}"
+    return (status.splitlines()[0] if status else "") or type(exc).__name__
+
+
+def fetch_config_dump(api: Api, pod: str, namespace: str, *, port: int = 15000) -> tuple[bytes, str]:
+    """The proxy's route config dump via port-forward, else via the pod proxy subresource.
+
+    Returns the dump and how it was fetched; one ClusterError naming both causes when both fail.
+    """
+    try:
+        return _port_forward_get(api.conn, pod, namespace, port, CONFIG_DUMP_PATH), "port-forward"
+    except Exception as exc:  # any failure of the first path sends us to the second
+        forward_error = _handshake_reason(exc)
+    try:
+        body = api.get_raw(f"/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy/config_dump", {"mask": CONFIG_DUMP_MASK})
+        return body, "pod proxy"
+    except ClusterError as exc:
+        raise ClusterError(
+            f"cannot read the config dump of pod {namespace}/{pod}: port-forward to {port} failed ({forward_error});"
+            f" pod proxy failed ({exc})",
+            exc.code,
+        ) from None
