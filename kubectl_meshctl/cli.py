@@ -604,3 +604,210 @@ def kubectl_complete(argv: Sequence[str] | None = None) -> NoReturn:
         click.echo(item.value)
     click.echo(":4")
     sys.exit(0)
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def _predicted_dump(snapshot: Any, proxy: Any) -> bytes:
+    """The config dump istiod's predicted RouteConfigurations would show (the same renderer as the proxy's)."""
+    import json
+
+    from .envoy_config import route_configuration_json, static_backend_route_configs
+    from .translation import routes_for_proxy
+
+    predicted = routes_for_proxy(snapshot, proxy)
+    typed = {"@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"}
+    dump = {
+        "configs": [
+            {
+                "@type": "type.googleapis.com/envoy.admin.v3.RoutesConfigDump",
+                "static_route_configs": [{"route_config": {**typed, **rc}} for rc in static_backend_route_configs()],
+                "dynamic_route_configs": [
+                    {"route_config": {**typed, **route_configuration_json(rc)}} for rc in predicted.route_configurations
+                ],
+            }
+        ]
+    }
+    return json.dumps(dump).encode()
+
+
+def _split_target(target: str, default_namespace: str) -> tuple[str, str, str]:
+    """``pod[.ns]`` or ``type/name[.ns]`` -> (type, name, namespace); namespaces cannot contain dots."""
+    kind, _, rest = target.rpartition("/")
+    name, dot, namespace = rest.rpartition(".")
+    if not dot:
+        name, namespace = rest, default_namespace
+    return (kind.lower() or "pod"), name, namespace
+
+
+def _resolve_pod(api: Any, snapshot_pods: Any, target: str | None, default_namespace: str) -> Any:
+    """The gateway Pod to inspect: named, behind a deployment, or the only ingress gateway pod in reach."""
+    if target is None:
+        if len(snapshot_pods) != 1:
+            names = ", ".join(f"{p.meta.name}.{p.meta.namespace}" for p in snapshot_pods) or "none"
+            raise PluginError(f"give a pod: {len(snapshot_pods)} ingress gateway pods in reach ({names})", ExitCode.USAGE)
+        pod = snapshot_pods[0]
+        click.echo(f"Using the only ingress gateway pod in reach: {pod.meta.name}.{pod.meta.namespace}", err=True)
+        return pod
+    kind, name, namespace = _split_target(target, default_namespace)
+    if kind in ("pod", "pods", "po"):
+        pod = next((p for p in snapshot_pods if (p.meta.name, p.meta.namespace) == (name, namespace)), None)
+        if pod is None:
+            raise PluginError(f'pods "{name}" not found in namespace {namespace}', ExitCode.NOT_FOUND)
+        return pod
+    if kind in ("deployment", "deployments", "deploy"):
+        from .cluster import ClusterError
+
+        try:
+            deployment = api.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+        except ClusterError as exc:
+            raise PluginError(str(exc), ExitCode.NOT_FOUND if exc.status == 404 else exc.code) from None
+        selector = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        pods = [
+            p
+            for p in snapshot_pods
+            if p.meta.namespace == namespace and all(dict(p.labels).get(k) == v for k, v in selector.items())
+        ]
+        if not pods:
+            raise PluginError(f"deployment {namespace}/{name} has no pods", ExitCode.NOT_FOUND)
+        return sorted(pods, key=lambda p: p.meta.name)[0]
+    raise PluginError(f"unsupported target type {kind!r}: use pod/NAME or deployment/NAME", ExitCode.USAGE)
+
+
+@cli.command("routes")
+@click.argument("target", required=False, metavar="[POD[.NS] | TYPE/NAME[.NS]]")
+@click.option("-f", "--file", "input_file", metavar="FILE|-", help="An Envoy config dump (with --predict: Istio resources).")
+@click.option("--name", "route_name", default=None, help="Only route configurations with this name.")
+@click.option(
+    "--verbose", type=click.BOOL, default=True, is_flag=False, flag_value=True, help="--verbose=false: one line per route config."
+)
+@click.option("-o", "--output", type=click.Choice(["short", "json", "yaml"]), default="short", show_default=True)
+@click.option(
+    "--istio-version",
+    default="1.24",
+    show_default=True,
+    help="Render as this istioctl (1.23 shows the older VIRTUAL SERVICE column).",
+)
+@click.option("--proxy-admin-port", default=15000, show_default=True, type=int)
+@click.option(
+    "--predict", is_flag=True, help="Compute what istiod would send the pod from the resources instead of asking the proxy."
+)
+@click.option("--diff", is_flag=True, help="Rows where the proxy's routes and the prediction differ (exit 0 when they agree).")
+@click.option(
+    "--pod-labels", default="istio=ingressgateway", show_default=True, help="With -f --predict: the gateway pod's labels."
+)
+@click.option(
+    "--pod-namespace", default="istio-system", show_default=True, help="With -f --predict: the gateway pod's namespace."
+)
+@kubectl_options
+def routes_command(
+    target: str | None,
+    input_file: str | None,
+    route_name: str | None,
+    verbose: bool,
+    output: str,
+    istio_version: str,
+    proxy_admin_port: int,
+    predict: bool,
+    diff: bool,
+    pod_labels: str,
+    pod_namespace: str,
+    **opts: Any,
+) -> None:
+    """istioctl's `proxy-config routes` table, from a gateway pod, from a file, or predicted from the resources.
+
+    \b
+    Examples:
+      kubectl meshctl routes istio-ingressgateway-5d7f9b8c4-x2x7q.istio-system
+      kubectl meshctl routes deployment/istio-ingressgateway.istio-system --name http.8080
+      kubectl meshctl routes -f config_dump.json
+      kubectl meshctl routes istio-ingressgateway-5d7f9b8c4-x2x7q.istio-system --predict
+      kubectl meshctl routes -f resources.yaml --predict --pod-labels istio=ingressgateway --pod-namespace istio-system
+      kubectl meshctl routes istio-ingressgateway-5d7f9b8c4-x2x7q.istio-system --diff
+    """
+    from . import routes_table
+    from .translation import GatewayProxy
+
+    def render(dump_bytes: bytes) -> str:
+        try:
+            dump = routes_table.load_route_dump(dump_bytes)
+        except routes_table.RoutesError as exc:
+            raise PluginError(str(exc), ExitCode.DATA) from None
+        if output == "json":
+            return routes_table.render_routes_json(dump, name=route_name)
+        if output == "yaml":
+            return routes_table.render_routes_yaml(dump, name=route_name)
+        return routes_table.render_routes(dump, name=route_name, verbose=verbose, istio_version=istio_version)
+
+    if input_file is not None and not predict:
+        if diff:
+            raise PluginError("--diff compares a pod with its prediction: give a pod, not -f", ExitCode.USAGE)
+        data = sys.stdin.buffer.read() if input_file == "-" else _read_file(input_file)
+        click.echo(render(data), nl=False)
+        return
+    if input_file is not None:  # offline prediction from resource files
+        from .sources import FileSource
+
+        result = FileSource([input_file], default_namespace=opts["namespace"] or "default").read()
+        for error in result.errors:
+            click.echo(f"Error: {error}", err=True)
+        pairs = (kv.partition("=") for kv in pod_labels.split(",") if kv)
+        labels = tuple(sorted((key, value) for key, _, value in pairs))
+        proxy = GatewayProxy("<predicted>", pod_namespace, labels)
+        click.echo(render(_predicted_dump(result.snapshot, proxy)), nl=False)
+        if result.errors:
+            raise _Exit(ExitCode.DATA)
+        return
+    from .cluster import Api, ClusterError, fetch_config_dump
+
+    conn = _connect(opts)
+    wanted = ("Gateway", "VirtualService", "DestinationRule", "Service", "Pod") if predict or diff else ("Pod",)
+    selectors = {} if target else {"Pod": "istio=ingressgateway"}
+    result = _read_cluster(conn, {**opts, "all_namespaces": True}, kinds=wanted, selectors=selectors)
+    pods = (
+        result.snapshot.pods if target else [p for p in result.snapshot.pods if dict(p.labels).get("istio") == "ingressgateway"]
+    )
+    api = Api(conn)
+    pod = _resolve_pod(api, pods, target, conn.namespace)
+    proxy = GatewayProxy(
+        pod.meta.name,
+        pod.meta.namespace,
+        pod.labels,
+        unprivileged=pod.unprivileged,
+        container_ports=tuple((p.name, p.container_port) for p in pod.container_ports if p.name),
+    )
+    if predict and not diff:
+        click.echo(render(_predicted_dump(result.snapshot, proxy)), nl=False)
+        return
+    try:
+        real, how = fetch_config_dump(api, pod.meta.name, pod.meta.namespace, port=proxy_admin_port)
+    except ClusterError as exc:
+        raise PluginError(str(exc), exc.code) from None
+    if not diff:
+        click.echo(render(real), nl=False)
+        return
+    actual = render(real).splitlines()
+    expected = render(_predicted_dump(result.snapshot, proxy)).splitlines()
+    header = actual[:1]
+    only_proxy = [line for line in actual[1:] if line not in expected[1:]]
+    only_predicted = [line for line in expected[1:] if line not in actual[1:]]
+    if not only_proxy and not only_predicted:
+        click.echo(f"The routes of {pod.meta.name}.{pod.meta.namespace} ({how}) agree with the prediction.", err=True)
+        return
+    for line in header:
+        click.echo(f"  {line}")
+    for line in only_proxy:
+        click.echo(f"- {line}")
+    for line in only_predicted:
+        click.echo(f"+ {line}")
+    click.echo("- only in the proxy (stale or extra config), + only in the prediction (rejected or not yet pushed)", err=True)
+    raise _Exit(ExitCode.DRIFT)
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise PluginError(f"{path}: {exc.strerror or exc}", ExitCode.DATA) from None

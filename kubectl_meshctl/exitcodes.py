@@ -12,6 +12,7 @@ from enum import IntEnum
 class ExitCode(IntEnum):
     OK = 0
     ERROR = 1
+    DRIFT = 3
     USAGE = 64
     DATA = 65
     NOT_FOUND = 66
@@ -24,6 +25,7 @@ class ExitCode(IntEnum):
 MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success; findings below --failure-threshold do not change it",
     ExitCode.ERROR: "unexpected error (run again with --debug and report it)",
+    ExitCode.DRIFT: "routes --diff: the proxy's routes differ from the prediction",
     ExitCode.USAGE: "bad flags or arguments (EX_USAGE)",
     ExitCode.DATA: "some input could not be parsed or has an unknown kind; the rest was still analysed (EX_DATAERR)",
     ExitCode.NOT_FOUND: "the named object does not exist (EX_NOINPUT)",

@@ -1,0 +1,388 @@
+"""Requests built from predicted route matches, and the expected outcome of a route.
+
+The oracle needs requests that a given route's match accepts: :func:`satisfying_requests` builds them
+from the path specifier, header (``:method``/``:authority`` included) and query matchers, varying every
+dimension the match leaves open over the values the *other* routes of the vhost look at, so that requests
+both inside and outside those routes are tried.  :func:`accepts` and :func:`first_route` apply the project's
+own model of Envoy's matching (:func:`kubectl_meshctl.coverage.request_matches`) to pick candidates (e.g.
+requests no earlier route takes) and to state what the model predicts; the verdict always comes from Envoy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import string
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from kubectl_meshctl.coverage import Request as ModelRequest
+from kubectl_meshctl.coverage import regex_fullmatch, request_matches
+from kubectl_meshctl.translation import HeaderMatcher, Route, RouteMatch, ValueMatcher, VirtualHost
+
+from .gateway import Answer
+
+try:  # Python 3.11+
+    import re._constants as sre_constants  # type: ignore[import-not-found]
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef]
+
+FILLER = "zz-meshctl"
+METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+"""Methods Envoy's HTTP/1 codec accepts (an unknown method is a 400 before routing)."""
+PATH_SAFE = frozenset(string.ascii_letters + string.digits + "/-._~!$&'()*+,;=:@%")
+HEADER_SAFE = frozenset(string.printable) - frozenset("\r\n\t\x0b\x0c")
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    """Path and query string, as sent."""
+    host: str
+    headers: tuple[tuple[str, str], ...] = ()
+    scheme: str = "http"
+    """What Envoy sees as ``:scheme`` (``https`` behind a TLS listener, simulated with ``x-forwarded-proto``)."""
+
+    def describe(self) -> str:
+        extra = "".join(f" {k}: {v}" for k, v in self.headers)
+        return f"{self.method} {self.host}{self.path}{extra}"
+
+
+# --------------------------------------------------------------------------- regex samples
+
+
+def _sample(tokens: Iterable[tuple[object, object]], variant: int) -> str:
+    out: list[str] = []
+    for op, av in tokens:
+        if op is sre_constants.LITERAL:
+            out.append(chr(av))  # type: ignore[arg-type]
+        elif op is sre_constants.NOT_LITERAL:
+            out.append("a" if chr(av) != "a" else "b")  # type: ignore[arg-type]
+        elif op is sre_constants.ANY:
+            out.append("a" if variant % 2 == 0 else "7")
+        elif op is sre_constants.IN:
+            out.append(_in_char(av, variant))  # type: ignore[arg-type]
+        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, getattr(sre_constants, "POSSESSIVE_REPEAT", None)):
+            low, high, sub = av  # type: ignore[misc]
+            high = 3 if high is sre_constants.MAXREPEAT else high
+            count = [low, max(low, 1), min(max(low, 2), high)][variant % 3]
+            out.extend(_sample(sub, variant) for _ in range(count))
+        elif op is sre_constants.SUBPATTERN:
+            out.append(_sample(av[-1], variant))  # type: ignore[index]
+        elif op is sre_constants.BRANCH:
+            branches = av[1]  # type: ignore[index]
+            out.append(_sample(branches[variant % len(branches)], variant))
+        elif op is sre_constants.AT:
+            continue
+        elif op is sre_constants.CATEGORY:
+            out.append(_category_char(av))
+        else:
+            raise ValueError(f"unsupported regex construct {op}")
+    return "".join(out)
+
+
+def _category_char(category: object) -> str:
+    name = str(category)
+    if "NOT_DIGIT" in name or "NOT_SPACE" in name:
+        return "a"
+    if "DIGIT" in name:
+        return "7"
+    if "NOT_WORD" in name:
+        return "-"
+    if "WORD" in name:
+        return "a"
+    return " "
+
+
+def _in_char(items: list[tuple[object, object]], variant: int) -> str:
+    negate = any(op is sre_constants.NEGATE for op, _ in items)
+    chars: list[str] = []
+    for op, av in items:
+        if op is sre_constants.LITERAL:
+            chars.append(chr(av))  # type: ignore[arg-type]
+        elif op is sre_constants.RANGE:
+            lo, hi = av  # type: ignore[misc]
+            chars.extend([chr(lo), chr(hi)])
+        elif op is sre_constants.CATEGORY:
+            chars.append(_category_char(av))
+    if negate:
+        return next(c for c in "abz7-_/XQ" if c not in chars)
+    return chars[variant % len(chars)] if chars else "a"
+
+
+def regex_samples(pattern: str, count: int = 3) -> list[str]:
+    """A few distinct strings Python's ``re`` fully matches with ``pattern`` ([] when none could be built)."""
+    try:
+        parsed = sre_parse.parse(pattern)
+        compiled = re.compile(pattern)
+    except (re.error, ValueError, TypeError):
+        return []
+    found: list[str] = []
+    for variant in range(count * 2):
+        try:
+            text = _sample(list(parsed), variant)
+        except (ValueError, IndexError, StopIteration):
+            continue
+        if compiled.fullmatch(text) and text not in found:
+            found.append(text)
+        if len(found) >= count:
+            break
+    return found
+
+
+# --------------------------------------------------------------------------- Envoy's matching (the project's model)
+
+
+def _value_matches(m: ValueMatcher, value: str) -> bool:
+    if m.kind == "exact":
+        return value == m.value
+    if m.kind == "prefix":
+        return value.startswith(m.value)
+    if m.kind == "regex":
+        return regex_fullmatch(m.value, value) is True
+    return True
+
+
+def as_model_request(request: Request) -> ModelRequest:
+    """The request as :func:`kubectl_meshctl.coverage.request_matches` sees it (pseudo-headers included)."""
+    headers = {":method": request.method, ":authority": request.host, ":scheme": request.scheme, ":path": request.path}
+    for k, v in request.headers:
+        k = k.lower()
+        headers[k] = f"{headers[k]},{v}" if k in headers and not k.startswith(":") else v
+    query: dict[str, str] = {}
+    for k, v in parse_qsl(request.path.partition("?")[2], keep_blank_values=True):
+        query.setdefault(k, v)
+    return ModelRequest(request.path, headers, query)
+
+
+def accepts(match: RouteMatch, request: Request) -> bool:
+    """Whether the route ``match`` accepts ``request``, per the project's model of Envoy's matching."""
+    return request_matches(match, as_model_request(request))
+
+
+def first_route(vhost: VirtualHost, request: Request) -> Route | None:
+    """The route the project's model says Envoy picks in ``vhost`` (``None``: 404 NR)."""
+    model = as_model_request(request)
+    return next((r for r in vhost.routes if request_matches(r.match, model)), None)
+
+
+def select_vhost(vhosts: Sequence[VirtualHost], host: str) -> VirtualHost | None:
+    """Envoy's vhost choice: exact domain, then longest suffix wildcard, then prefix wildcard, then ``*``."""
+    host = host.lower().rsplit(":", 1)[0] if host.count(":") == 1 else host.lower()
+    exact = [vh for vh in vhosts for d in vh.domains if "*" not in d and d.lower() == host]
+    if exact:
+        return exact[0]
+    suffixes = sorted(
+        (
+            (len(d), i, vh)
+            for i, vh in enumerate(vhosts)
+            for d in vh.domains
+            if d.startswith("*") and d != "*" and host.endswith(d[1:].lower()) and len(host) > len(d) - 1
+        ),
+        key=lambda t: (-t[0], t[1]),
+    )
+    if suffixes:
+        return suffixes[0][2]
+    prefixes = sorted(
+        (
+            (len(d), i, vh)
+            for i, vh in enumerate(vhosts)
+            for d in vh.domains
+            if d.endswith("*") and d != "*" and host.startswith(d[:-1].lower()) and len(host) > len(d) - 1
+        ),
+        key=lambda t: (-t[0], t[1]),
+    )
+    if prefixes:
+        return prefixes[0][2]
+    return next((vh for vh in vhosts if "*" in vh.domains), None)
+
+
+def hosts_for(vhost: VirtualHost, vhosts: Sequence[VirtualHost]) -> list[str]:
+    """Host headers that make Envoy pick ``vhost`` among ``vhosts`` (one per domain, when possible)."""
+    out: list[str] = []
+    for d in vhost.domains:
+        if d == "*":
+            host = f"{FILLER}.invalid"
+        elif d.startswith("*"):
+            host = FILLER + d[1:]
+        elif d.endswith("*"):
+            host = d[:-1] + FILLER
+        else:
+            host = d
+        if select_vhost(vhosts, host) is vhost and host not in out:
+            out.append(host)
+    return out
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+def _satisfying(m: ValueMatcher, invert: bool, treat_missing: bool, safe: frozenset[str]) -> list[str | None]:
+    """Header/query values (``None`` = absent) accepted by a matcher."""
+    if m.kind == "present":
+        return [None] if invert else ["1"]
+    if m.kind == "exact":
+        positive = [m.value]
+    elif m.kind == "prefix":
+        positive = [m.value, m.value + "x"]
+    else:
+        positive = regex_samples(m.value)
+    positive = [v for v in positive if set(v) <= safe and v == v.strip()]  # HTTP trims surrounding whitespace
+    if not invert:
+        return list(dict.fromkeys(positive))
+    out: list[str | None] = [None] if treat_missing else []
+    out += [v for v in ("zz", FILLER, "") if not _value_matches(m, v)]
+    return out
+
+
+def _interesting(m: ValueMatcher) -> list[str]:
+    if m.kind == "present":
+        return ["1"]
+    if m.kind == "exact":
+        return [m.value, m.value + "x"]
+    if m.kind == "prefix":
+        return [m.value, m.value + "x"]
+    return regex_samples(m.value, 2)
+
+
+def _paths(match: RouteMatch, context: Sequence[RouteMatch]) -> list[str]:
+    spec = match.path
+    if spec.kind == "regex":
+        found = [s for s in regex_samples(spec.value, 4) if s.startswith("/")]
+    elif spec.kind == "path":
+        found = [spec.value] if spec.value.startswith("/") else []
+        if spec.case_sensitive is False:
+            found.append(spec.value.swapcase())
+    else:
+        base = spec.value or "/"
+        if not base.startswith("/"):
+            return []  # :path always starts with "/"
+        found = [base, base + "x" if base.endswith("/") else base + "/x"]
+        if spec.case_sensitive is False:
+            found.append(base.swapcase())
+        for other in context:  # longer paths other routes look at, inside this prefix
+            o = other.path
+            if o.kind in ("prefix", "path") and o.value != spec.value:
+                inside = (
+                    o.value.startswith(spec.value)
+                    if spec.case_sensitive is not False
+                    else o.value.lower().startswith(spec.value.lower())
+                )
+                if inside:
+                    found.append(o.value)
+            elif o.kind == "regex":
+                found.extend(s for s in regex_samples(o.value, 2) if s.startswith("/"))
+    return [p for p in dict.fromkeys(found) if set(p) <= PATH_SAFE]
+
+
+def _header_accepts(h: HeaderMatcher, value: str) -> bool:
+    """Whether a present header with ``value`` satisfies ``h``."""
+    if h.matcher.kind == "present":
+        return not h.invert
+    return _value_matches(h.matcher, value) != h.invert
+
+
+def satisfying_requests(
+    match: RouteMatch,
+    hosts: Sequence[str],
+    *,
+    context: Sequence[RouteMatch] = (),
+    avoid: Sequence[RouteMatch] = (),
+    limit: int = 24,
+    selects: Callable[[str], bool] | None = None,
+    scheme: str = "http",
+) -> list[Request]:
+    """Up to ``limit`` distinct requests ``match`` accepts, none of which an ``avoid`` match accepts (per :func:`accepts`).
+
+    ``hosts`` are Host headers that select the route's vhost (``selects`` tells whether another one, named by an
+    ``:authority`` matcher, does too); ``context`` are the other matches of that vhost, whose paths, methods,
+    header and query values are mixed in; ``scheme`` is the listener's.  Empty when no such request could be
+    built (e.g. a ``:scheme`` other than ``scheme``, a regex the sampler cannot invert).
+    """
+    paths = _paths(match, context)
+    if not paths or not hosts:
+        return []
+    lowered = {h.lower() for h in hosts}
+    selects = selects or (lambda host: host.lower() in lowered)
+    qsafe = PATH_SAFE - frozenset("&=?#")
+    seen: dict[str, list[str]] = {}  # header name or "?query" -> values other routes look at
+    method_options = ["GET", "POST"]
+    for other in context:
+        for h in other.headers:
+            if h.name == ":method":
+                method_options += [m for m in METHODS if m not in method_options and _header_accepts(h, m)][:1]
+                method_options += [m for m in METHODS if m not in method_options and not _header_accepts(h, m)][:1]
+            elif not h.name.startswith(":"):
+                seen.setdefault(h.name, []).extend(_interesting(h.matcher))
+        for q in other.query:
+            seen.setdefault("?" + q.name, []).extend(_interesting(q.matcher))
+    host_options: list[str] = list(hosts)
+    dims: dict[str, list[str | None]] = {}
+    for h in match.headers:
+        values = _satisfying(h.matcher, h.invert, h.treat_missing_as_empty, HEADER_SAFE)
+        if h.name == ":method":
+            known = [*METHODS, h.matcher.value] if h.matcher.kind == "exact" and h.matcher.value.isalpha() else METHODS
+            method_options = [m for m in dict.fromkeys(known) if _header_accepts(h, m)]
+        elif h.name == ":authority":
+            host_options = [v for v in values if v and not any(c in v for c in "/ ") and selects(v)]
+        elif h.name == ":scheme":
+            if scheme not in values:
+                return []
+        else:
+            values += [v for v in seen.get(h.name, ()) if set(v) <= HEADER_SAFE and _header_accepts(h, v)]
+            dims[h.name] = list(dict.fromkeys(values))
+    for q in match.query:
+        values = _satisfying(q.matcher, False, False, qsafe)
+        values += [v for v in seen.get("?" + q.name, ()) if set(v) <= qsafe and _value_matches(q.matcher, v)]
+        dims["?" + q.name] = list(dict.fromkeys(values))
+    for name, extra in seen.items():
+        if name not in dims:
+            safe = qsafe if name.startswith("?") else HEADER_SAFE
+            dims[name] = [None, *dict.fromkeys(v for v in extra if set(v) <= safe)]
+    if any(not d for d in dims.values()) or not method_options or not host_options:
+        return []
+    names = list(dims)
+    out: list[Request] = []
+    product: Iterator[tuple[Any, ...]] = itertools.product(paths, method_options, host_options, *dims.values())
+    for path, method, host, *values in itertools.islice(product, 20000):
+        pairs = [(n, v) for n, v in zip(names, values, strict=True) if v is not None]
+        headers = tuple((n, v) for n, v in pairs if not n.startswith("?"))
+        query = "&".join(f"{n[1:]}={v}" for n, v in pairs if n.startswith("?"))
+        full = f"{path}{'&' if '?' in path else '?'}{query}" if query else path
+        req = Request(method, full, host, headers, scheme)
+        if req in out or not accepts(match, req) or any(accepts(a, req) for a in avoid):
+            continue
+        out.append(req)
+        if len(out) >= limit:
+            break
+    return out
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+def outcome_of(answer: Answer) -> str:
+    """``cluster:<name>``, ``redirect``, ``direct:<status>`` or ``404-NR``."""
+    if answer.cluster is not None:
+        return f"cluster:{answer.cluster}"
+    if answer.status in (301, 302, 303, 307, 308):
+        return "redirect"
+    if answer.status == 404 and not answer.body:
+        return "404-NR"
+    return f"direct:{answer.status}"
+
+
+def expected_outcomes(kind: str, clusters: Iterable[tuple[str, int]]) -> set[str]:
+    """What Envoy answers for a route with this action (any of several weighted clusters)."""
+    if kind == "route":
+        return {f"cluster:{name}" for name, _ in clusters}
+    if kind == "redirect":
+        return {"redirect"}
+    if kind == "direct_response":
+        return {"direct:200"}
+    return set()

