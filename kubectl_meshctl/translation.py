@@ -627,7 +627,7 @@ def build_route_configuration(
 
 
 def routes_for_proxy(snapshot: Snapshot, proxy: GatewayProxy, *, index: _Index | None = None) -> ProxyRoutes:
-    """All dynamic route configurations istiod would send ``proxy`` (in ``http.*`` then ``https.*`` order)."""
+    """All dynamic route configurations istiod would send ``proxy``, in server-merge order (Gateway creation order, then server order)."""
     idx = index or _Index(snapshot)
     configs = []
     truncations: list[Truncation] = []
