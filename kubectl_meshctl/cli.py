@@ -417,7 +417,7 @@ def gateways_command(name: str | None, selector: str, output: str | None, **opts
 
 def _gateway_item(view: Any) -> dict[str, Any]:
     from .model import selector_string
-    from .views import describe_server
+    from .views import describe_server, pod_ready
 
     g = view.gateway
     return {
@@ -426,7 +426,7 @@ def _gateway_item(view: Any) -> dict[str, Any]:
         "selector": selector_string(g.selector),
         "servers": [describe_server(s) for s in g.servers],
         "pods": {
-            "ready": sum(1 for p in view.pods if p.ready_containers == p.total_containers and p.total_containers),
+            "ready": sum(pod_ready(p) for p in view.pods),
             "total": len(view.pods),
             "names": [f"{p.meta.name}.{p.meta.namespace}" for p in view.pods],
         },
