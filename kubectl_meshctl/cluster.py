@@ -15,7 +15,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,24 +115,39 @@ def kubeconfig_paths(explicit: str | None) -> list[str]:
 
 @dataclass
 class Connection:
-    """A configured API client plus what kubectl would show as the target."""
+    """Where requests go (a transport), what kubectl would show as the target, and the client on demand."""
 
-    api_client: Any
+    transport: Any
+    """:class:`~.transport.PlainTransport` or :class:`ClientTransport`: ``get(path, query) -> (status, bytes)``."""
     server: str
     namespace: str
     context: str
     timeout: float | None
-    user: str = ""
+    client_factory: Callable[[], Any] = field(repr=False, default=lambda: None)
+    """Builds the official ``ApiClient`` (port-forward needs it) from the same kubeconfig."""
+    _client: Any = field(default=None, repr=False)
+
+    @property
+    def api_client(self) -> Any:
+        if self._client is None:
+            self._client = self.client_factory()
+        return self._client
 
 
-def connect(*, kubeconfig: str | None, context: str | None, namespace: str | None, timeout: float | None) -> Connection:
-    from kubernetes import client, config
+def connect(
+    *, kubeconfig: str | None, context: str | None, namespace: str | None, timeout: float | None, transport: str = "auto"
+) -> Connection:
+    """Resolve the kubeconfig as kubectl does and pick the transport.
+
+    ``transport="auto"`` uses the stdlib transport when the kubeconfig needs no auth machinery (see
+    ``transport.py``) and the official client otherwise; ``"client"`` forces the official client.
+    """
+    from .transport import PlainTransport, plain_auth
 
     paths = kubeconfig_paths(kubeconfig)
     if kubeconfig and not os.path.exists(kubeconfig):
         raise ClusterError(f"kubeconfig {kubeconfig} does not exist", ExitCode.USAGE)
     merged = merge_kubeconfigs(paths)
-    configuration = client.Configuration()
     if merged["contexts"] or merged["clusters"]:
         chosen = context or merged.get("current-context")
         if not chosen:
@@ -140,41 +155,128 @@ def connect(*, kubeconfig: str | None, context: str | None, namespace: str | Non
         ctx = next((c for c in merged["contexts"] if c.get("name") == chosen), None)
         if ctx is None:
             raise ClusterError(f'context "{chosen}" does not exist in the kubeconfig', ExitCode.USAGE)
-        temp_dir = tempfile.mkdtemp(prefix="kubectl-meshctl-")
-        try:
-            config.load_kube_config_from_dict(
-                merged, context=chosen, client_configuration=configuration, persist_config=False, temp_file_path=temp_dir
-            )
-        except config.ConfigException as exc:
-            raise ClusterError(f"invalid kubeconfig: {exc}", ExitCode.USAGE) from None
-        default_ns = (ctx.get("context") or {}).get("namespace") or "default"
+        ctx_body = ctx.get("context") or {}
+        cluster = _entry(merged, "clusters", ctx_body.get("cluster"), "cluster")
+        user = _entry(merged, "users", ctx_body.get("user"), "user")
+        default_ns = ctx_body.get("namespace") or "default"
         context_name = str(chosen)
+
+        def factory() -> Any:
+            return _client_from_kubeconfig(merged, context_name)
+
     elif os.environ.get("KUBERNETES_SERVICE_HOST"):
-        try:
-            config.load_incluster_config(client_configuration=configuration)
-        except config.ConfigException as exc:
-            raise ClusterError(f"in-cluster configuration failed: {exc}", ExitCode.USAGE) from None
+        host = os.environ["KUBERNETES_SERVICE_HOST"]
+        port = os.environ.get("KUBERNETES_SERVICE_PORT") or "443"
+        cluster = {
+            "server": f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}",
+            "certificate-authority": os.path.join(SERVICE_ACCOUNT_DIR, "ca.crt"),
+        }
+        user = {"tokenFile": os.path.join(SERVICE_ACCOUNT_DIR, "token")}
         try:
             with open(os.path.join(SERVICE_ACCOUNT_DIR, "namespace"), encoding="utf-8") as fh:
                 default_ns = fh.read().strip() or "default"
         except OSError:
             default_ns = "default"
         context_name = "in-cluster"
+        in_cluster = {
+            "clusters": [{"name": "in-cluster", "cluster": cluster}],
+            "users": [{"name": "in-cluster", "user": user}],
+            "contexts": [{"name": "in-cluster", "context": {"cluster": "in-cluster", "user": "in-cluster"}}],
+        }
+
+        def factory() -> Any:
+            return _client_from_kubeconfig(in_cluster, "in-cluster")
+
     else:
         raise ClusterError(
             "no kubeconfig found (looked at " + ", ".join(paths) + ") and not running in a cluster", ExitCode.USAGE
         )
+    server = str(cluster.get("server") or "")
+    if transport == "auto" and plain_auth(cluster, user):
+        try:
+            chosen_transport: Any = PlainTransport(cluster, user, timeout=timeout)
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: unreadable CA, key pair mismatch
+            raise ClusterError(f"invalid kubeconfig: context {context_name}: {_short(exc)}", ExitCode.USAGE) from None
+        return Connection(chosen_transport, server, namespace or default_ns, context_name, timeout, factory)
+    api_client = factory()
+    server = str(api_client.configuration.host)
+    return Connection(ClientTransport(api_client, timeout), server, namespace or default_ns, context_name, timeout, factory)
+
+
+def _entry(merged: Mapping[str, Any], section: str, name: object, inner: str) -> dict[str, Any]:
+    for entry in merged.get(section) or []:
+        if entry.get("name") == name:
+            body = entry.get(inner)
+            return dict(body) if isinstance(body, dict) else {}
+    return {"__missing__": name}  # not plain: the official client reports the broken reference
+
+
+def _client_from_kubeconfig(config_dict: dict[str, Any], context: str) -> Any:
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    temp_dir = tempfile.mkdtemp(prefix="kubectl-meshctl-")
+    try:
+        config.load_kube_config_from_dict(
+            config_dict, context=context, client_configuration=configuration, persist_config=False, temp_file_path=temp_dir
+        )
+    except config.ConfigException as exc:
+        raise ClusterError(f"invalid kubeconfig: {exc}", ExitCode.USAGE) from None
     configuration.retries = False
-    api_client = client.ApiClient(configuration)
-    return Connection(api_client, configuration.host, namespace or default_ns, context_name, timeout)
+    return client.ApiClient(configuration)
 
 
 # --------------------------------------------------------------------------- requests
 
 
+class ClientTransport:
+    """GETs through the official client's REST layer, for kubeconfigs that need its auth machinery."""
+
+    def __init__(self, api_client: Any, timeout: float | None) -> None:
+        self.api_client = api_client
+        self.timeout = timeout
+
+    def get(self, path: str, query: Mapping[str, str | int] | None = None) -> tuple[int, bytes]:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError, ReadTimeoutError, SSLError
+
+        from .transport import TransportError
+
+        try:
+            response = self.api_client.call_api(
+                path,
+                "GET",
+                query_params=list((query or {}).items()),
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+                _preload_content=False,  # raw bytes: the client's typed models are never built
+                _return_http_data_only=True,
+                # the 35.x client ignores a float timeout; a (connect, read) pair is honoured
+                _request_timeout=None if self.timeout is None else (self.timeout, self.timeout),
+            )
+        except ApiException as exc:
+            if exc.status:
+                body = exc.body
+                return int(exc.status), body if isinstance(body, bytes) else str(body or "").encode()
+            # the client wraps transport failures (TLS among them) as status 0
+            text = str(exc.reason or "")
+            raise TransportError("tls" if "SSL" in text or "CERTIFICATE" in text else "unreachable", text) from None
+        except ReadTimeoutError as exc:
+            raise TransportError("timeout", str(exc)) from None
+        except MaxRetryError as exc:
+            reason = exc.reason
+            if isinstance(reason, ReadTimeoutError):
+                raise TransportError("timeout", str(reason)) from None
+            raise TransportError("tls" if isinstance(reason, SSLError) else "unreachable", str(reason)) from None
+        except (SSLError, ProtocolError, HTTPError, OSError) as exc:
+            raise TransportError("unreachable", str(exc)) from None
+        data = response[0].data if isinstance(response, tuple) else response.data
+        return 200, bytes(data)
+
+
 @dataclass
 class Api:
-    """Raw GETs through the client's REST layer: JSON in, dicts out, errors as ClusterError."""
+    """Raw GETs through the connection's transport: JSON in, dicts out, errors as ClusterError."""
 
     conn: Connection
     requests: int = field(default=0)
@@ -190,50 +292,22 @@ class Api:
         return body
 
     def get_raw(self, path: str, query: Mapping[str, str | int] | None = None) -> bytes:
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError, ReadTimeoutError, SSLError
+        from .transport import TransportError
 
         self.requests += 1
+        server = self.conn.server
         try:
-            response = self.conn.api_client.call_api(
-                path,
-                "GET",
-                query_params=list((query or {}).items()),
-                header_params={"Accept": "application/json"},
-                auth_settings=["BearerToken"],
-                _preload_content=False,  # raw bytes: the client's typed models are never built
-                _return_http_data_only=True,
-                # the 35.x client ignores a float timeout; a (connect, read) pair is honoured
-                _request_timeout=None if self.conn.timeout is None else (self.conn.timeout, self.conn.timeout),
-            )
-        except ApiException as exc:
-            if not exc.status:  # the client wraps transport failures (TLS among them) as status 0
-                text = str(exc.reason or "")
-                if "SSL" in text or "CERTIFICATE" in text:
-                    raise ClusterError(f"TLS with {self.conn.server} failed: {_short(text)}", ExitCode.UNAVAILABLE) from None
-                raise ClusterError(
-                    f"cannot reach the API server {self.conn.server}: {_short(text)}", ExitCode.UNAVAILABLE
-                ) from None
-            raise _status_error(exc.status, exc.body, path, self.conn) from None
-        except ReadTimeoutError:
-            raise ClusterError(
-                f"request to {self.conn.server} timed out after {self.conn.timeout:g}s (--request-timeout)", ExitCode.TEMPFAIL
-            ) from None
-        except MaxRetryError as exc:
-            reason = exc.reason
-            if isinstance(reason, ReadTimeoutError):
-                raise ClusterError(
-                    f"request to {self.conn.server} timed out after {self.conn.timeout:g}s (--request-timeout)", ExitCode.TEMPFAIL
-                ) from None
-            if isinstance(reason, SSLError):
-                raise ClusterError(f"TLS with {self.conn.server} failed: {_short(reason)}", ExitCode.UNAVAILABLE) from None
-            raise ClusterError(
-                f"cannot reach the API server {self.conn.server}: {_short(reason)}", ExitCode.UNAVAILABLE
-            ) from None
-        except (SSLError, ProtocolError, HTTPError, OSError) as exc:
-            raise ClusterError(f"cannot reach the API server {self.conn.server}: {_short(exc)}", ExitCode.UNAVAILABLE) from None
-        data = response[0].data if isinstance(response, tuple) else response.data
-        return bytes(data)
+            status, body = self.conn.transport.get(path, query)
+        except TransportError as exc:
+            if exc.kind == "timeout":
+                limit = f" after {self.conn.timeout:g}s (--request-timeout)" if self.conn.timeout else ""
+                raise ClusterError(f"request to {server} timed out{limit}", ExitCode.TEMPFAIL) from None
+            if exc.kind == "tls":
+                raise ClusterError(f"TLS with {server} failed: {_short(exc)}", ExitCode.UNAVAILABLE) from None
+            raise ClusterError(f"cannot reach the API server {server}: {_short(exc)}", ExitCode.UNAVAILABLE) from None
+        if status != 200:
+            raise _status_error(status, body, path, self.conn)
+        return bytes(body)
 
 
 def _short(exc: object) -> str:

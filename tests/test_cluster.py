@@ -314,18 +314,139 @@ def test_exec_credential_plugin(fake_api: FakeApiServer, tmp_path: Path) -> None
 
 
 def test_in_cluster_config(fake_api: FakeApiServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from kubernetes.config import incluster_config
-
     sa = tmp_path / "sa"
     sa.mkdir()
     (sa / "token").write_text(fake_api.token)
     (sa / "ca.crt").write_bytes(fake_api.certs.ca_pem)
     (sa / "namespace").write_text("default")
-    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(sa / "token"))
-    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(sa / "ca.crt"))
     monkeypatch.setattr("kubectl_meshctl.cluster.SERVICE_ACCOUNT_DIR", str(sa))
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(fake_api.port))
     result = run_cli(["gateways"])
     assert result.code == 0, result.stderr
     assert "gt-gateway" in result.stdout
+
+
+# ----------------------------------------------------------------------------- transports
+
+
+def _error_of(kubeconfig: Path, path: str, *, transport: str, timeout: float | None = None) -> tuple[int, str]:
+    from kubectl_meshctl.cluster import Api, ClusterError, connect
+
+    try:
+        conn = connect(kubeconfig=str(kubeconfig), context=None, namespace=None, timeout=timeout, transport=transport)
+        Api(conn).get_raw(path)
+    except ClusterError as exc:
+        return int(exc.code), str(exc)
+    return 0, ""
+
+
+def test_the_plain_transport_is_chosen_only_when_it_can_do_what_kubectl_does(fake_api: FakeApiServer, tmp_path: Path) -> None:
+    from kubectl_meshctl.cluster import ClientTransport, connect
+    from kubectl_meshctl.transport import PlainTransport
+
+    token = fake_api.write_kubeconfig(tmp_path / "token")
+    assert isinstance(connect(kubeconfig=str(token), context=None, namespace=None, timeout=None).transport, PlainTransport)
+    forced = connect(kubeconfig=str(token), context=None, namespace=None, timeout=None, transport="client")
+    assert isinstance(forced.transport, ClientTransport)
+    config = yaml.safe_load(token.read_text())
+    config["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "true"}}
+    (tmp_path / "exec").write_text(yaml.safe_dump(config))
+    exec_conn = connect(kubeconfig=str(tmp_path / "exec"), context=None, namespace=None, timeout=None)
+    assert isinstance(exec_conn.transport, ClientTransport)
+
+
+@pytest.mark.parametrize("case", ["ok", "401", "403", "404", "unreachable", "tls", "timeout"])
+def test_both_transports_answer_and_fail_alike(case: str, fake_api: FakeApiServer, tmp_path: Path) -> None:
+    import base64
+
+    from fakeapi.certs import generate_bundle
+
+    kubeconfig = fake_api.write_kubeconfig(tmp_path / "kc", token="wrong" if case == "401" else None)
+    config = yaml.safe_load(kubeconfig.read_text())
+    path, timeout = "/apis/networking.istio.io/v1/gateways", None
+    if case == "403":
+        fake_api.deny("list", "gateways")
+    elif case == "404":
+        path = "/apis/networking.istio.io/v1/namespaces/default/gateways/nope"
+    elif case == "unreachable":
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{s.getsockname()[1]}"
+    elif case == "tls":
+        stranger = generate_bundle(tmp_path / "other-ca")
+        config["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(stranger.ca_pem).decode()
+    elif case == "timeout":
+        fake_api.latency, timeout = 2.0, 0.5
+    kubeconfig.write_text(yaml.safe_dump(config))
+    plain = _error_of(kubeconfig, path, transport="auto", timeout=timeout)
+    client = _error_of(kubeconfig, path, transport="client", timeout=timeout)
+    expected_code = {"ok": 0, "401": ExitCode.NOPERM, "403": ExitCode.NOPERM, "timeout": ExitCode.TEMPFAIL}
+    assert plain[0] == client[0] == int(expected_code.get(case, ExitCode.UNAVAILABLE))
+    if case in ("tls", "unreachable"):  # the wording of the OS/TLS reason may differ between the stacks
+        prefix = {"tls": "TLS with https://127.0.0.1", "unreachable": "cannot reach the API server https://127.0.0.1"}[case]
+        assert plain[1].startswith(prefix) and client[1].startswith(prefix)
+    else:
+        assert plain == client
+
+
+@pytest.fixture
+def client_cert_kubeconfig(fake_api: FakeApiServer, tmp_path: Path) -> tuple[Path, Path, Path]:
+    from fakeapi.certs import issue_client_certificate
+
+    cert, key = issue_client_certificate(fake_api.certs, tmp_path / "pki", "jane")
+    kubeconfig = fake_api.write_kubeconfig(tmp_path / "kc")
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["users"][0]["user"] = {"client-certificate": "pki/jane.crt", "client-key": "pki/jane.key"}  # relative paths
+    kubeconfig.write_text(yaml.safe_dump(config))
+    return kubeconfig, cert, key
+
+
+def test_client_certificate_files_and_data(fake_api: FakeApiServer, client_cert_kubeconfig: tuple[Path, Path, Path]) -> None:
+    import base64
+
+    kubeconfig, cert, key = client_cert_kubeconfig
+    result = run_cli(["gateways", "--kubeconfig", str(kubeconfig)])
+    assert result.code == 0, result.stderr
+    assert "gt-gateway" in result.stdout
+    assert {r.user for r in fake_api.requests} == {"jane"}
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["users"][0]["user"] = {
+        "client-certificate-data": base64.b64encode(cert.read_bytes()).decode(),
+        "client-key-data": base64.b64encode(key.read_bytes()).decode(),
+    }
+    kubeconfig.write_text(yaml.safe_dump(config))
+    assert "gt-gateway" in run_cli(["gateways", "--kubeconfig", str(kubeconfig)]).stdout
+    # no credentials at all: the fake refuses as kube-apiserver does without anonymous auth
+    config["users"][0]["user"] = {}
+    kubeconfig.write_text(yaml.safe_dump(config))
+    assert run_cli(["gateways", "--kubeconfig", str(kubeconfig)]).code == ExitCode.NOPERM
+
+
+def test_client_certificate_through_real_kubectl(client_cert_kubeconfig: tuple[Path, Path, Path]) -> None:
+    kubectl = find_kubectl()
+    if kubectl is None:
+        pytest.skip("kubectl is not on PATH")
+    kubeconfig, _, _ = client_cert_kubeconfig
+    done = subprocess.run(
+        [kubectl, "--kubeconfig", str(kubeconfig), "get", "gateways.networking.istio.io", "-A"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "gt-gateway" in done.stdout
+
+
+def test_tls_server_name_and_insecure_skip_verify(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    config = yaml.safe_load(fake_kubeconfig.read_text())
+    cluster = config["clusters"][0]["cluster"]
+    cluster["tls-server-name"] = "kubernetes.default.svc"  # in the serving certificate's SANs
+    fake_kubeconfig.write_text(yaml.safe_dump(config))
+    assert "gt-gateway" in run_cli(["gateways", "--kubeconfig", str(fake_kubeconfig)]).stdout
+    cluster["tls-server-name"] = "elsewhere.example.com"
+    fake_kubeconfig.write_text(yaml.safe_dump(config))
+    wrong = run_cli(["gateways", "--kubeconfig", str(fake_kubeconfig)])
+    assert wrong.code == ExitCode.UNAVAILABLE and "TLS with" in wrong.stderr
+    del cluster["tls-server-name"], cluster["certificate-authority-data"]
+    cluster["insecure-skip-tls-verify"] = True
+    fake_kubeconfig.write_text(yaml.safe_dump(config))
+    assert "gt-gateway" in run_cli(["gateways", "--kubeconfig", str(fake_kubeconfig)]).stdout

@@ -25,6 +25,7 @@ class CertBundle:
     ca_file: Path
     cert_file: Path
     key_file: Path
+    ca_key_file: Path | None = None
 
     @property
     def ca_pem(self) -> bytes:
@@ -126,7 +127,42 @@ def generate_bundle(directory: Path) -> CertBundle:
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     key_file.chmod(0o600)
-    return CertBundle(directory, ca_file, cert_file, key_file)
+    ca_key_file = directory / "ca.key"
+    ca_key_file.write_bytes(
+        ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    ca_key_file.chmod(0o600)
+    return CertBundle(directory, ca_file, cert_file, key_file, ca_key_file)
+
+
+def issue_client_certificate(bundle: CertBundle, directory: Path, common_name: str) -> tuple[Path, Path]:
+    """A client certificate (CN = the user name, as kube-apiserver's x509 authenticator reads it) signed by the CA."""
+    assert bundle.ca_key_file is not None
+    ca_key = serialization.load_pem_private_key(bundle.ca_key_file.read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    ca_cert = x509.load_pem_x509_certificate(bundle.ca_pem)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_file, key_file = directory / f"{common_name}.crt", directory / f"{common_name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_file.chmod(0o600)
+    return cert_file, key_file
 
 
 def session_bundle() -> CertBundle:

@@ -145,6 +145,16 @@ class _PlainNotFound(Exception):
 # ---- the request log --------------------------------------------------------------------------------------------
 
 
+def _peer_common_name(sock: object) -> str | None:
+    getpeercert = getattr(sock, "getpeercert", None)
+    peer = getpeercert() if getpeercert else None
+    for rdn in (peer or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
 @dataclass
 class RecordedRequest:
     """One request as received: ``path`` is decoded, ``query`` maps each parameter to all its values."""
@@ -157,6 +167,8 @@ class RecordedRequest:
     body: bytes = b""
     user: str | None = None
     status: int | None = None
+    client_cn: str | None = None
+    """The common name of a verified TLS client certificate."""
     time: float = field(default_factory=time.time)
 
     def param(self, name: str) -> str | None:
@@ -353,6 +365,9 @@ class FakeApiServer:
         self._stopped.clear()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(self.certs.cert_file), str(self.certs.key_file))
+        # x509 client authentication as kube-apiserver's --client-ca-file: optional, the CN names the user
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(str(self.certs.ca_file))
         context.set_alpn_protocols(["http/1.1"])
         self._httpd = _TLSServer(("127.0.0.1", 0), _Handler, context, self)
         self._thread = threading.Thread(
@@ -683,6 +698,8 @@ class FakeApiServer:
         header = request.header("Authorization") or ""
         scheme, _, token = header.partition(" ")
         user = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None and not header and request.client_cn:
+            user = request.client_cn
         if user is None:
             raise ApiError(401, "Unauthorized", "Unauthorized")
         return user
@@ -1373,6 +1390,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers=dict(self.headers.items()),
             raw_query=split.query,
             body=self._read_body(),
+            client_cn=_peer_common_name(self.connection),
         )
         fake.requests.append(request)
         if not fake._wait_to_answer():
