@@ -12,15 +12,22 @@ The validator below is test code, transcribed from kubernetes-sigs/krew:
 plus krew-index review rules (naming guide: lowercase kebab-case, no ``kubectl`` in the name; an https
 ``uri``; a ``description``; the archive is tar.gz or zip holding only regular files and directories).
 Every rule has a mutated manifest (or archive) that must fail.
+
+The end of the file takes the path a krew user takes: the built archive is checked against the manifest's sha256,
+unpacked and linked the way ``kubectl krew install`` does, and run as ``kubectl meshctl`` through the real kubectl
+with nothing on PATH but the krew ``bin`` directory, the system ``python3`` and kubectl.
 """
 
 from __future__ import annotations
 
 import copy
+import fnmatch
 import hashlib
 import io
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -31,6 +38,8 @@ from typing import Any
 
 import pytest
 import yaml
+from fakeapi.fixtures import find_kubectl
+from fakeapi.server import FakeApiServer
 
 from kubectl_meshctl import __version__
 
@@ -490,3 +499,297 @@ def test_build_archive_is_reproducible_and_runs(built: tuple[Path, Path, float],
     link.symlink_to("kubectl-meshctl")
     out = subprocess.run([str(link), "an"], capture_output=True, text=True, timeout=60)
     assert "analyze" in out.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# the path a krew user takes: `kubectl krew install`, then `kubectl meshctl …` with the system python3
+# ---------------------------------------------------------------------------------------------
+# krew's install, transcribed as test code from kubernetes-sigs/krew:
+#   internal/installation/platform.go   GetMatchingPlatform: the first platform whose selector matches os/arch
+#   internal/download/downloader.go     the archive is read whole and its sha256 verified; tar.gz entries with ".."
+#                                       or a leading / or \ are refused, only directories and regular files are
+#                                       written (with the header's mode), pax_global_header is skipped
+#   internal/installation/install.go    applyDefaults (no `files` = [{from: "*", to: "."}]), the `bin` must stay in
+#                                       the install dir, createOrUpdateLink/pluginNameToBin ("kubectl-" + name with
+#                                       "-" → "_"): absolute symlinks in krew <= v0.4.5, relative ones since PR #894
+#   internal/installation/move.go       findMoveTargets: `to` must be clean; an existing `from` moves directly
+#                                       (to "." keeps its base name), else `from` is a glob moved into `to`; the
+#                                       result is renamed to store/<name>/<version>
+
+
+class KrewInstallError(Exception):
+    pass
+
+
+def _is_subpath(base: Path, path: Path) -> bool:
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(base))
+    return rel != ".." and not rel.startswith(".." + os.sep)
+
+
+def krew_platform(m: dict[str, Any], os_: str, arch: str) -> dict[str, Any]:
+    for p in m["spec"]["platforms"]:
+        if _selector_matches(p["selector"], os_, arch):
+            return dict(p)
+    raise KrewInstallError(f"plugin {m['metadata']['name']!r} does not offer installation for this platform")
+
+
+def krew_extract(data: bytes, sha256: str, target: Path) -> None:
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise KrewInstallError(f"checksum does not match, want: {sha256}, got {hashlib.sha256(data).hexdigest()}")
+    if data[:2] != b"\x1f\x8b":
+        raise KrewInstallError("only the tar.gz extractor is transcribed (the release archive is tar.gz)")
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tf:
+        for ti in tf:
+            if ti.name == "pax_global_header":
+                continue
+            if ".." in ti.name or ti.name.startswith(("/", "\\")):
+                raise KrewInstallError(f"refusing to unpack archive with suspicious entry {ti.name!r}")
+            path = target / ti.name
+            if ti.isdir():
+                path.mkdir(mode=ti.mode, parents=True, exist_ok=True)
+            elif ti.isreg():
+                path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+                fd = os.open(path, os.O_CREAT | os.O_WRONLY, ti.mode)  # the umask applies, as in Go's os.OpenFile
+                src = tf.extractfile(ti)
+                assert src is not None
+                with os.fdopen(fd, "wb") as out:
+                    shutil.copyfileobj(src, out)
+            else:
+                raise KrewInstallError(f"unable to handle file type {ti.type!r} for {ti.name!r} in tar")
+
+
+def _glob(base: Path, pattern: str) -> list[Path]:
+    """Go's filepath.Glob: segment by segment, ``*`` also matching a leading dot."""
+    found = [base]
+    for segment in pattern.split("/"):
+        if not any(c in segment for c in "*?["):
+            found = [p / segment for p in found if (p / segment).exists()]
+        else:
+            found = [p / n for p in found if p.is_dir() for n in sorted(os.listdir(p)) if fnmatch.fnmatchcase(n, segment)]
+    return found
+
+
+def krew_move(staging: Path, tmp: Path, op: dict[str, str]) -> None:
+    to = op["to"]
+    if to != os.path.normpath(to):
+        raise KrewInstallError(f"the provided path is not clean, {to!r} should be {os.path.normpath(to)!r}")
+    direct = Path(os.path.normpath(staging / op["from"]))
+    if direct.exists():
+        moves = [(direct, tmp / (direct.name if to == "." else to))]
+    else:
+        matched = _glob(staging, op["from"])
+        if not matched:
+            raise KrewInstallError(f"no files in the plugin archive matched the glob pattern={op['from']}")
+        moves = [(src, tmp / to / src.name) for src in matched]
+    for src, dst in moves:
+        if not (_is_subpath(staging, src) and _is_subpath(tmp, dst)):
+            raise KrewInstallError(f"can't move, move target {dst} is out of bounds")
+        dst.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        os.rename(src, dst)
+
+
+def krew_install(archive: Path, m: dict[str, Any], root: Path, work: Path, *, relative_link: bool) -> Path:
+    """``kubectl krew install --manifest=M --archive=A`` for linux/amd64 into KREW_ROOT ``root``; returns the bin link."""
+    name, version = m["metadata"]["name"], m["spec"]["version"]
+    platform = krew_platform(m, "linux", "amd64")
+    staging, tmp = work / "krew-downloads", work / "krew-temp-move"
+    staging.mkdir(parents=True)
+    krew_extract(archive.read_bytes(), platform["sha256"], staging)
+    files = platform.get("files")
+    if files is None:
+        files = [{"from": "*", "to": "."}]
+    tmp.mkdir(mode=0o755, parents=True)
+    for op in files:
+        krew_move(staging, tmp, op)
+    install_dir = root / "store" / name / version
+    install_dir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    os.rename(tmp, install_dir)
+    binary = install_dir / platform["bin"]
+    if not _is_subpath(install_dir, binary):
+        raise KrewInstallError(f"the fullPath {binary} does not extend the sub-fullPath {install_dir}")
+    if not binary.exists():
+        raise KrewInstallError(f"can't create symbolic link, source binary ({binary}) cannot be found in extracted archive")
+    bin_dir = root / "bin"
+    bin_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+    link = bin_dir / ("kubectl-" + name.replace("-", "_"))
+    link.symlink_to(os.path.relpath(binary, bin_dir) if relative_link else binary)
+    return link
+
+
+def test_krew_install_emulation_refuses_what_krew_refuses(tmp_path: Path) -> None:
+    m = load()
+    good = _tar(GOOD)
+    cases = {
+        "sha256": (good, {}, "checksum does not match"),
+        "dot-dot entry": (_tar([*GOOD, ("../evil", "file")]), {}, "suspicious entry"),
+        "symlink entry": (_tar([*GOOD, ("kubectl-meshctl-link", "symlink")]), {}, "unable to handle"),
+        "unclean to": (good, {"files": [{"from": "LICENSE", "to": "./x/"}]}, "not clean"),
+        "no glob match": (good, {"files": [{"from": "bin/*", "to": "."}]}, "matched the glob"),
+        "to escapes": (good, {"files": [{"from": "LICENSE", "to": "../LICENSE"}]}, "out of bounds"),
+        "bin escapes": (good, {"bin": "../../kubectl-meshctl"}, "does not extend"),
+        "bin missing": (good, {"bin": "kubectl-mesh"}, "cannot be found"),
+    }
+    for case, (data, changes, expected) in cases.items():
+        mm = copy.deepcopy(m)
+        platform = mm["spec"]["platforms"][0]
+        platform["sha256"] = hashlib.sha256(data).hexdigest() if case != "sha256" else "0" * 64
+        platform.update(changes)
+        (tmp_path / case).mkdir()
+        archive = tmp_path / case / "a.tar.gz"
+        archive.write_bytes(data)
+        with pytest.raises(KrewInstallError, match=expected):
+            krew_install(archive, mm, tmp_path / case / "root", tmp_path / case / "work", relative_link=True)
+    # no `files`: krew installs everything; a glob moves into `to`
+    mm = copy.deepcopy(m)
+    platform = mm["spec"]["platforms"][0]
+    platform["sha256"] = hashlib.sha256(good).hexdigest()
+    platform["files"] = [{"from": "kubectl-*", "to": "."}, {"from": "LICEN?E", "to": "doc"}]
+    (tmp_path / "glob.tar.gz").write_bytes(good)
+    link = krew_install(tmp_path / "glob.tar.gz", mm, tmp_path / "g", tmp_path / "gw", relative_link=False)
+    store = tmp_path / "g" / "store" / "meshctl" / mm["spec"]["version"]
+    assert sorted(p.relative_to(store).as_posix() for p in store.rglob("*")) == ["doc", "doc/LICENSE", "kubectl-meshctl"]
+    assert os.readlink(link) == str(store / "kubectl-meshctl")
+
+
+def _system_python3() -> str:
+    """``python3`` as a krew user has it: this PATH without pyenv (shims and versions) and virtualenvs."""
+    venvs = [os.environ.get("VIRTUAL_ENV") or "", sys.prefix if sys.prefix != sys.base_prefix else "", str(REPO)]
+    keep = []
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        parts = Path(entry).parts
+        if not entry or ".pyenv" in parts or "shims" in parts:
+            continue
+        if any(venv and _is_subpath(Path(venv), Path(entry)) for venv in venvs):
+            continue
+        keep.append(entry)
+    found = shutil.which("python3", path=os.pathsep.join(keep))
+    if found is None:
+        pytest.skip(f"no system python3 on PATH without pyenv/virtualenv entries ({os.pathsep.join(keep)})")
+    version = subprocess.run([found, "-c", "import sys; print(sys.version_info >= (3, 10))"], capture_output=True, text=True)
+    if version.stdout.strip() != "True":
+        pytest.skip(f"the system python3 ({found}) is older than 3.10, which the plugin needs")
+    return found
+
+
+def _cells(line: str) -> list[str]:
+    return re.split(r"\s{2,}", line.strip())
+
+
+SEED_IST0130 = "Warning [IST0130] (VirtualService default/vs-gateway {}:17) VirtualService rule #1 not used (all matches used by prior rules)."
+
+
+@pytest.mark.parametrize("link_style", ["absolute", "relative"])
+def test_krew_user_runs_the_plugin_through_kubectl(
+    built: tuple[Path, Path, float], fake_api: FakeApiServer, fake_kubeconfig: Path, tmp_path: Path, link_style: str
+) -> None:
+    python3 = _system_python3()
+    kubectl = find_kubectl("1.32")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    archive, manifest, _ = built
+    m = parse(manifest.read_text(encoding="utf-8"))
+    version = m["spec"]["version"]
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() == krew_platform(m, "linux", "amd64")["sha256"]
+
+    # kubectl krew install --manifest=krew-manifest.yaml --archive=dist/kubectl-meshctl-vX.Y.Z.tar.gz
+    root = tmp_path / "krew"
+    link = krew_install(archive, m, root, tmp_path / "work", relative_link=link_style == "relative")
+    store = root / "store" / "meshctl" / version
+    assert sorted(p.name for p in store.iterdir()) == ["LICENSE", "kubectl-meshctl"]
+    assert (store / "LICENSE").read_bytes() == (REPO / "LICENSE").read_bytes()
+    assert os.access(store / "kubectl-meshctl", os.X_OK)
+    assert link == root / "bin" / "kubectl-meshctl"
+    target = f"../store/meshctl/{version}/kubectl-meshctl" if link_style == "relative" else str(store / "kubectl-meshctl")
+    assert os.readlink(link) == target
+    assert sorted(os.listdir(root / "bin")) == ["kubectl-meshctl"]
+
+    # PATH: the krew bin directory, and a directory holding only the system python3 and the real kubectl
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "python3").symlink_to(python3)
+    (tools / "kubectl").symlink_to(kubectl)
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    assert not _is_subpath(REPO, cwd)
+    env = {"PATH": os.pathsep.join([str(root / "bin"), str(tools)]), "HOME": str(home), "KUBECONFIG": str(fake_kubeconfig)}
+
+    def kubectl_run(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(tools / "kubectl"), *args], capture_output=True, text=True, env={**env, **extra_env}, cwd=cwd, timeout=120
+        )
+
+    listed = kubectl_run("plugin", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[-1] == str(link), listed.stdout
+    assert "warning" not in listed.stderr.lower(), listed.stderr
+
+    done = kubectl_run("meshctl", "--version")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"kubectl-meshctl {__version__}\n", "")
+
+    seed = REPO / "examples" / "seed.yaml"
+    done = kubectl_run("meshctl", "analyze", "-f", str(seed))
+    # README, Exit codes: 0 — findings below --failure-threshold (default Error) do not change it
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == SEED_IST0130.format(seed)
+    assert "[IST0131]" in done.stdout.splitlines()[1]
+    assert done.stderr == ""
+    done = kubectl_run("meshctl", "analyze", "-f", str(seed), "--failure-threshold", "Warning")
+    assert done.returncode == 79, done.stderr  # a finding reached --failure-threshold; kubectl passes the code on
+    assert done.stdout.splitlines()[0] == SEED_IST0130.format(seed)
+
+    done = kubectl_run("meshctl", "gateways", "-A")
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()
+    assert _cells(header) == ["NAMESPACE", "NAME", "SELECTOR", "SERVERS", "PODS", "VIRTUALSERVICES", "AGE"]
+    assert _cells(row)[:6] == ["default", "gt-gateway", "istio=ingressgateway", "80/HTTP *", "1/1", "1"]
+    assert done.stderr.strip() == "1 warning in default/vs-gateway: run kubectl meshctl analyze -A"
+    assert any(r.path.endswith("/gateways") for r in fake_api.requests)
+
+    # shell completion as the caveats say: kubectl (>= 1.26) runs kubectl_complete-meshctl from PATH
+    assert 'ln -s kubectl-meshctl "${KREW_ROOT:-$HOME/.krew}/bin/kubectl_complete-meshctl"' in m["spec"]["caveats"]
+    (root / "bin" / "kubectl_complete-meshctl").symlink_to("kubectl-meshctl")
+    done = kubectl_run("__complete", "meshctl", "an")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["analyze", ":4"]
+
+    # an exec credential plugin sends the plugin through the vendored official client (kubernetes==35.0.0,
+    # pure Python) under the system python3; every module the zipapp carries must come from the zipapp
+    cred = tmp_path / "cred-plugin"
+    credential = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "kind": "ExecCredential",
+        "status": {"token": fake_api.token},
+    }
+    cred.write_text(f"#!/bin/sh\necho '{json.dumps(credential)}'\n")
+    cred.chmod(0o755)
+    config = yaml.safe_load(fake_kubeconfig.read_text())
+    config["users"][0]["user"] = {
+        "exec": {"apiVersion": credential["apiVersion"], "command": str(cred), "interactiveMode": "Never"}
+    }
+    exec_kubeconfig = tmp_path / "kubeconfig-exec"
+    exec_kubeconfig.write_text(yaml.safe_dump(config))
+    done = kubectl_run("meshctl", "gateways", "-A", KUBECONFIG=str(exec_kubeconfig), PYTHONVERBOSE="1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _cells(done.stdout.splitlines()[1])[:2] == ["default", "gt-gateway"]
+    with zipfile.ZipFile(store / "kubectl-meshctl") as zf:
+        vendored = {n.split("/")[0].removesuffix(".py") for n in zf.namelist()}
+    vendored = {n for n in vendored if n.isidentifier() and n != "__main__"}
+    assert {"kubectl_meshctl", "kubernetes", "yaml", "click", "urllib3", "certifi"} <= vendored
+    imports = re.findall(r"^import '([\w.]+)' # (.*)$", done.stderr, flags=re.MULTILINE)
+    ours = [(mod, loader) for mod, loader in imports if mod.split(".")[0] in vendored]
+    assert {"kubectl_meshctl.cli", "click", "yaml"} <= {mod for mod, _ in ours}
+    zip_loader = re.compile(rf'^<zipimporter object "{re.escape(str(link))}/')
+    six_moves = re.compile(r"^<six\._SixMetaPathImporter object")  # six.moves.*: aliases of the standard library
+    assert [(mod, loader) for mod, loader in ours if not (zip_loader.match(loader) or six_moves.match(loader))] == []
+    assert str(REPO) not in done.stderr
+
+    # and the whole vendored client imports under the system python3 from the installed file
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import kubernetes.client, kubernetes.config, kubernetes.stream, yaml; "
+        "assert kubernetes.__file__.startswith(sys.argv[1]), kubernetes.__file__; assert not yaml.__with_libyaml__"
+    )
+    done = subprocess.run(
+        [str(tools / "python3"), "-c", code, str(link)], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
