@@ -367,23 +367,62 @@ def _not_found(kind: str, namespace: str | None) -> None:
 LIST_OUTPUT = click.Choice(["wide", "json", "yaml", "name"])
 
 
-def _read_for_listing(opts: dict[str, Any], selectors: dict[str, str]) -> tuple[Any, str | None]:
-    """Everything the listing commands join (and analyse for their summary line), plus the namespace shown."""
+def _read_for_listing(opts: dict[str, Any], selectors: dict[str, str], *, part: str, use_cache: bool) -> tuple[Any, str | None]:
+    """The Listing of everything the listing commands join and analyse, plus the namespace shown.
+
+    The lists' metadata is always read from the API server (every object's resourceVersion); the full lists, their
+    parsing and the analysis are skipped when the listing cache holds the result for exactly these objects.
+    """
+    from . import listing_cache
+    from .cluster import Api, ClusterError, ClusterSource
+
     conn = _connect(opts)
-    result = _read_cluster(
-        conn, opts, kinds=("Gateway", "VirtualService", "DestinationRule", "Service", "Pod"), selectors=selectors
+    source = ClusterSource(
+        Api(conn),
+        namespace=None if opts["all_namespaces"] else conn.namespace,
+        kinds=("Gateway", "VirtualService", "DestinationRule", "Service", "Pod"),
+        selectors=selectors,
     )
-    for error in result.errors:
+    try:
+        key = listing_cache.key_for(source.fetch(metadata_only=True).digest()) if use_cache else ""
+        listing = listing_cache.load(key, part=part) if use_cache else None
+        if listing is None:
+            raw = source.fetch()
+            from .analysis import analyze as run_analysis  # the analysis only on a miss: its import alone is 40 ms
+            from .report import arrange
+            from .views import listing_of
+
+            result = source.parse(raw)
+            errors = tuple(str(e) for e in result.errors)
+            listing = listing_of(result.snapshot, arrange(run_analysis(result.snapshot)), errors=errors)
+            if use_cache:
+                listing_cache.store(key, listing)
+    except ClusterError as exc:
+        raise PluginError(str(exc), exc.code) from None
+    for note in source.notes:
+        click.echo(f"Note: {note}", err=True)
+    for error in listing.errors:
         click.echo(f"Warning: {error}", err=True)
-    return result, None if opts["all_namespaces"] else conn.namespace
+    return listing, None if opts["all_namespaces"] else conn.namespace
+
+
+def cache_option(func: F) -> F:
+    return click.option(
+        "--cache/--no-cache",
+        "use_cache",
+        default=True,
+        show_default=True,
+        help="Reuse the analysis of identical API responses (~/.kube/cache/meshctl).",
+    )(func)
 
 
 @cli.command("gateways")
 @click.argument("name", required=False, shell_complete=_complete_gateways)
 @click.option("-l", "--selector", default="", metavar="SELECTOR", help="Label selector for the Gateways (server-side).")
 @click.option("-o", "--output", type=LIST_OUTPUT, default=None, help="wide, json, yaml or name.")
+@cache_option
 @kubectl_options
-def gateways_command(name: str | None, selector: str, output: str | None, **opts: Any) -> None:
+def gateways_command(name: str | None, selector: str, output: str | None, use_cache: bool, **opts: Any) -> None:
     """List Gateways: selector, servers, ready pods, bound VirtualServices (alias: gw).
 
     \b
@@ -391,48 +430,25 @@ def gateways_command(name: str | None, selector: str, output: str | None, **opts
       kubectl meshctl gateways -A
       kubectl meshctl gw gt-gateway -n default -o wide
     """
-    from .analysis import analyze as run_analysis
-    from .views import gateway_rows, gateway_views, summary_line
+    from .views import gateway_rows, summary_line
 
-    result, namespace = _read_for_listing(opts, {"Gateway": selector})
-    views = [v for v in gateway_views(result.snapshot) if namespace is None or v.gateway.meta.namespace == namespace]
+    listing, namespace = _read_for_listing(opts, {"Gateway": selector}, part="gateways", use_cache=use_cache)
+    items = [g for g in listing.gateways if (namespace is None or g["namespace"] == namespace)]
     if name is not None:
-        views = [v for v in views if v.gateway.meta.name == name]
-        if not views:
+        items = [g for g in items if g["name"] == name]
+        if not items:
             raise PluginError(f'gateways.networking.istio.io "{name}" not found', ExitCode.NOT_FOUND)
     if output in ("json", "yaml", "name"):
-        _emit_objects("Gateway", "gateway.networking.istio.io", [_gateway_item(v) for v in views], output)
-    elif not views:
+        _emit_objects("Gateway", "gateway.networking.istio.io", items, output)
+    elif not items:
         _not_found("gateways", namespace)
     else:
-        _print_table(gateway_rows(views, now=_now(), all_namespaces=namespace is None, wide=output == "wide"))
-    shown = {(v.gateway.meta.namespace, v.gateway.meta.name) for v in views}
-    bound = {(vs.meta.namespace, vs.meta.name) for v in views for vs in v.virtual_services}
-    wanted = shown | bound
-    findings = [f for f in run_analysis(result.snapshot) if (f.namespace, f.name) in wanted]
-    line = summary_line(findings, all_namespaces=namespace is None)
+        _print_table(gateway_rows(items, now=_now(), all_namespaces=namespace is None, wide=output == "wide"))
+    wanted = {(g["namespace"], g["name"]) for g in items}
+    wanted |= {tuple(vs.split("/", 1)) for g in items for vs in g["virtualServices"]}
+    line = summary_line([f for f in listing.flags if (f.namespace, f.name) in wanted], all_namespaces=namespace is None)
     if line:
         click.echo(line, err=True)
-
-
-def _gateway_item(view: Any) -> dict[str, Any]:
-    from .model import selector_string
-    from .views import describe_server, pod_ready
-
-    g = view.gateway
-    return {
-        "name": g.meta.name,
-        "namespace": g.meta.namespace,
-        "selector": selector_string(g.selector),
-        "servers": [describe_server(s) for s in g.servers],
-        "pods": {
-            "ready": sum(pod_ready(p) for p in view.pods),
-            "total": len(view.pods),
-            "names": [f"{p.meta.name}.{p.meta.namespace}" for p in view.pods],
-        },
-        "virtualServices": [vs.meta.full_name for vs in view.virtual_services],
-        "creationTimestamp": g.meta.creation_timestamp,
-    }
 
 
 cli.add_command(gateways_command, "gw")
@@ -442,8 +458,9 @@ cli.add_command(gateways_command, "gw")
 @click.argument("name", required=False, shell_complete=_complete_virtual_services)
 @click.option("-l", "--selector", default="", metavar="SELECTOR", help="Label selector for the VirtualServices (server-side).")
 @click.option("-o", "--output", type=LIST_OUTPUT, default=None, help="wide, json, yaml or name.")
+@cache_option
 @kubectl_options
-def virtualservices_command(name: str | None, selector: str, output: str | None, **opts: Any) -> None:
+def virtualservices_command(name: str | None, selector: str, output: str | None, use_cache: bool, **opts: Any) -> None:
     """List VirtualServices with their gateways, hosts, rules and findings (alias: vs).
 
     \b
@@ -451,53 +468,24 @@ def virtualservices_command(name: str | None, selector: str, output: str | None,
       kubectl meshctl vs -A
       kubectl meshctl vs vs-gateway -n default -o wide
     """
-    from .analysis import analyze as run_analysis
-    from .report import arrange
     from .views import summary_line, virtual_service_rows
 
-    result, namespace = _read_for_listing(opts, {"VirtualService": selector})
-    from dataclasses import replace
-
-    vss = tuple(
+    listing, namespace = _read_for_listing(opts, {"VirtualService": selector}, part="virtualServices", use_cache=use_cache)
+    items = [
         v
-        for v in result.snapshot.virtual_services
-        if (namespace is None or v.meta.namespace == namespace) and (name is None or v.meta.name == name)
-    )
-    if name is not None and not vss:
-        raise PluginError(f'virtualservices.networking.istio.io "{name}" not found', ExitCode.NOT_FOUND)
-    shown = {(v.meta.namespace, v.meta.name) for v in vss}
-    findings = [
-        f for f in arrange(run_analysis(result.snapshot)) if f.kind == "VirtualService" and (f.namespace, f.name) in shown
+        for v in listing.virtual_services
+        if (namespace is None or v["namespace"] == namespace) and (name is None or v["name"] == name)
     ]
+    if name is not None and not items:
+        raise PluginError(f'virtualservices.networking.istio.io "{name}" not found', ExitCode.NOT_FOUND)
     if output in ("json", "yaml", "name"):
-        items = [
-            {
-                "name": v.meta.name,
-                "namespace": v.meta.namespace,
-                "gateways": list(v.gateways),
-                "hosts": list(v.hosts),
-                "rules": len(v.http) + len(v.tcp) + len(v.tls),
-                "findings": [
-                    {"code": f.code, "level": f.level.word, "message": f.message}
-                    for f in findings
-                    if (f.namespace, f.name) == (v.meta.namespace, v.meta.name)
-                ],
-                "creationTimestamp": v.meta.creation_timestamp,
-            }
-            for v in vss
-        ]
         _emit_objects("VirtualService", "virtualservice.networking.istio.io", items, output)
-    elif not vss:
+    elif not items:
         _not_found("virtualservices", namespace)
     else:
-        rows = virtual_service_rows(
-            replace(result.snapshot, virtual_services=vss),
-            findings,
-            now=_now(),
-            all_namespaces=namespace is None,
-            wide=output == "wide",
-        )
-        _print_table(rows)
+        _print_table(virtual_service_rows(items, now=_now(), all_namespaces=namespace is None, wide=output == "wide"))
+    shown = {(v["namespace"], v["name"]) for v in items}
+    findings = [f for f in listing.flags if f.kind == "VirtualService" and (f.namespace, f.name) in shown]
     line = summary_line(findings, all_namespaces=namespace is None)
     if line:
         click.echo(line, err=True)

@@ -8,6 +8,8 @@ need neither click nor the rest of the package.  Everything else goes to :func:`
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from typing import NoReturn
 
@@ -26,4 +28,24 @@ def main() -> NoReturn:
         sys.exit(0)
     from .cli import main as cli_main
 
-    cli_main(args)
+    try:
+        cli_main(args)
+    except SystemExit as done:
+        _exit_now(done.code)
+
+
+def _exit_now(code: object) -> NoReturn:
+    """Exit without the interpreter's teardown (freeing every object of a large listing costs ~10 ms).
+
+    The output is flushed first; nothing else runs at exit in this program (no atexit work, fetch threads joined).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (``| head``): the reader has what it wanted
+            stream.flush()
+    if code is None:
+        os._exit(0)
+    if isinstance(code, int):
+        os._exit(code)
+    sys.stderr.write(f"{code}\n")
+    sys.stderr.flush()
+    os._exit(1)

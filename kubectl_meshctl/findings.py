@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
-from .model import ObjectMeta, Origin
+if TYPE_CHECKING:
+    from .model import ObjectMeta, Origin
 
 ISTIO_DOCS_VERSION = "1.24"
 PROJECT_CODES_URL = "https://github.com/kubectl-meshctl/kubectl-meshctl/blob/main/docs/codes.md"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import ISTIO_VERSIONS
 from .model import (
     ContainerPort,
     Destination,
@@ -37,7 +38,6 @@ from .model import (
 )
 
 ISTIO_NETWORKING = "networking.istio.io"
-ISTIO_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 
 Resource = Gateway | VirtualService | DestinationRule | ServiceEntry | Service | Pod | KubeGateway
 

@@ -13,7 +13,6 @@ them apart.
 from __future__ import annotations
 
 import base64
-import http.client
 import os
 import socket
 import ssl
@@ -98,18 +97,96 @@ def tls_context(cluster: Mapping[str, Any], user: Mapping[str, Any]) -> ssl.SSLC
     return context
 
 
-class _Connection(http.client.HTTPSConnection):
-    """HTTPSConnection that verifies the certificate against ``tls-server-name`` when the kubeconfig sets one."""
+class _HttpConnection:
+    """One keep-alive HTTP/1.1 connection: GET only, Content-Length, chunked or read-to-close bodies.
 
-    def __init__(self, host: str, port: int | None, *, context: ssl.SSLContext, server_name: str, timeout: float | None):
-        super().__init__(host, port, context=context, timeout=timeout)
-        self._server_name = server_name
-        self._tls = context
+    ``http.client`` would do, but it imports the ``email`` package (~10 ms, a tenth of a whole listing).
+    """
 
-    def connect(self) -> None:
+    def __init__(self, host: str, port: int, *, context: ssl.SSLContext | None, server_name: str, timeout: float | None):
+        self.host, self.port, self.context, self.server_name, self.timeout = host, port, context, server_name, timeout
+        self._sock: socket.socket | None = None
+        self._reader: Any = None
+
+    def _open(self) -> None:
         sock = socket.create_connection((self.host, self.port), self.timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock = self._tls.wrap_socket(sock, server_hostname=self._server_name or self.host)
+        if self.context is not None:
+            sock = self.context.wrap_socket(sock, server_hostname=self.server_name or self.host)
+        self._sock = sock
+        self._reader = sock.makefile("rb", buffering=1 << 16)
+
+    @property
+    def is_open(self) -> bool:
+        return self._sock is not None
+
+    def get(self, target: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        if self._sock is None:
+            self._open()
+        assert self._sock is not None
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        head = f"GET {target} HTTP/1.1\r\nHost: {host}:{self.port}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        self._sock.sendall(head.encode("latin-1"))
+        status_line = self._line()
+        if not status_line:
+            raise _Closed("the server closed the connection")
+        parts = status_line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+            raise ValueError(f"not an HTTP response: {status_line[:80]!r}")
+        fields: dict[str, str] = {}
+        while True:
+            line = self._line()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            fields[name.strip().lower()] = value.strip()
+        if "chunked" in fields.get("transfer-encoding", "").lower():
+            body = self._chunked()
+        elif "content-length" in fields:
+            body = self._exactly(int(fields["content-length"]))
+        else:
+            body = self._reader.read()
+            fields["connection"] = "close"
+        if fields.get("connection", "").lower() == "close" or parts[0] == b"HTTP/1.0":
+            self.close()
+        return int(parts[1]), body
+
+    def _line(self) -> bytes:
+        line: bytes = self._reader.readline(65537)
+        if len(line) > 65536:
+            raise ValueError("HTTP header line too long")
+        return line
+
+    def _exactly(self, size: int) -> bytes:
+        data: bytes = self._reader.read(size)
+        if len(data) != size:
+            raise _Closed(f"the body ended after {len(data)} of {size} bytes")
+        return data
+
+    def _chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        while True:
+            size = int(self._line().split(b";", 1)[0].strip() or b"x", 16)
+            if size == 0:
+                while self._line() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            chunks.append(self._exactly(size))
+            self._line()
+
+    def close(self) -> None:
+        if self._sock is not None:
+            try:
+                self._reader.close()
+                self._sock.close()
+            finally:
+                self._sock = None
+                self._reader = None
+
+
+class _Closed(ConnectionError):
+    """The server closed a connection mid-exchange."""
 
 
 class PlainTransport:
@@ -121,7 +198,7 @@ class PlainTransport:
         url = urlsplit(str(cluster["server"]))
         self.https = url.scheme == "https"
         self.host = url.hostname or "localhost"
-        self.port = url.port
+        self.port = url.port or (443 if self.https else 80)
         self.base_path = url.path.rstrip("/")
         self.timeout = timeout
         self.server_name = str(cluster.get("tls-server-name") or "")
@@ -139,37 +216,36 @@ class PlainTransport:
             self.headers["Authorization"] = f"Basic {basic}"
         self._local = threading.local()
 
-    def _connection(self) -> http.client.HTTPConnection:
-        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+    def _connection(self) -> _HttpConnection:
+        conn: _HttpConnection | None = getattr(self._local, "conn", None)
         if conn is None:
-            if self.context is not None:
-                conn = _Connection(self.host, self.port, context=self.context, server_name=self.server_name, timeout=self.timeout)
-            else:
-                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            conn = _HttpConnection(self.host, self.port, context=self.context, server_name=self.server_name, timeout=self.timeout)
             self._local.conn = conn
         return conn
 
-    def get(self, path: str, query: Mapping[str, str | int] | None = None) -> tuple[int, bytes]:
+    def get(
+        self, path: str, query: Mapping[str, str | int] | None = None, *, accept: str = "application/json"
+    ) -> tuple[int, bytes]:
         target = self.base_path + path + ("?" + urlencode(list(query.items())) if query else "")
+        headers = {**self.headers, "Accept": accept}
         for attempt in (0, 1):
             conn = self._connection()
+            reused = conn.is_open
             try:
-                conn.request("GET", target, headers=self.headers)
-                response = conn.getresponse()
-                return response.status, response.read()
+                return conn.get(target, headers)
             except ssl.SSLError as exc:
-                self.close()
+                conn.close()
                 raise TransportError("tls", str(exc)) from None
             except TimeoutError as exc:
-                self.close()
-                raise TransportError("timeout", str(exc)) from None
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
-                # a keep-alive connection the server closed while idle: reconnect once
-                self.close()
-                if attempt:
+                conn.close()
+                raise TransportError("timeout", str(exc) or "timed out") from None
+            except (_Closed, ConnectionResetError, BrokenPipeError) as exc:
+                conn.close()
+                if not reused or attempt:
                     raise TransportError("unreachable", str(exc)) from None
-            except (OSError, http.client.HTTPException) as exc:
-                self.close()
+                # a keep-alive connection the server closed while idle: one retry on a new connection
+            except (OSError, ValueError) as exc:
+                conn.close()
                 raise TransportError("unreachable", str(exc) or type(exc).__name__) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -177,4 +253,3 @@ class PlainTransport:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
-            self._local.conn = None

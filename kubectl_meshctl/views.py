@@ -9,12 +9,18 @@ functions of a snapshot, the findings and the current time, so they are tested w
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .findings import Finding, Level
-from .model import Gateway, Pod, Server, Snapshot, VirtualService, labels_match, selector_string
-from .translation import vs_gateways
+
+if TYPE_CHECKING:
+    from .model import Gateway, Pod, Server, Snapshot, VirtualService
+
+# model.py and translation.py are imported by the functions that join a snapshot: rendering a cached
+# Listing needs neither
 
 
 def parse_timestamp(text: str) -> datetime | None:
@@ -97,6 +103,9 @@ class GatewayView:
 
 
 def gateway_views(snapshot: Snapshot) -> list[GatewayView]:
+    from .model import labels_match
+    from .translation import vs_gateways
+
     bound: dict[str, list[VirtualService]] = {}
     for vs in snapshot.virtual_services:
         for g in dict.fromkeys(vs_gateways(vs)):
@@ -108,35 +117,106 @@ def gateway_views(snapshot: Snapshot) -> list[GatewayView]:
     return views
 
 
-def gateway_rows(views: list[GatewayView], *, now: datetime, all_namespaces: bool, wide: bool) -> list[list[str]]:
+class Flag(NamedTuple):
+    """A finding reduced to what a summary line needs."""
+
+    level: int
+    kind: str
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What ``gateways`` and ``virtualservices`` show, as plain data (JSON- and marshal-able).
+
+    Built once from a snapshot and its findings; the table, ``-o json|yaml|name`` and the summary line are all
+    rendered from it, so a cached Listing renders exactly as a fresh one.
+    """
+
+    gateways: tuple[dict[str, Any], ...]
+    """Every Gateway, sorted by namespace and name: the ``-o json`` item of ``gateways``."""
+    virtual_services: tuple[dict[str, Any], ...]
+    """Every VirtualService, sorted: the ``-o json`` item of ``virtualservices`` (findings: all levels)."""
+    flags: tuple[Flag, ...]
+    """Every finding of the analysis, reduced for the summary line."""
+    errors: tuple[str, ...] = ()
+    """Objects that could not be read, one line each."""
+
+
+def listing_of(snapshot: Snapshot, findings: list[Finding], *, errors: tuple[str, ...] = ()) -> Listing:
+    """The Listing of a snapshot; ``findings`` in the order the output should show them (``report.arrange``)."""
+    from .model import selector_string
+
+    per_object = findings_by_object(findings)
+    gateways = tuple(
+        {
+            "name": v.gateway.meta.name,
+            "namespace": v.gateway.meta.namespace,
+            "selector": selector_string(v.gateway.selector),
+            "servers": [describe_server(s) for s in v.gateway.servers],
+            "pods": {
+                "ready": sum(pod_ready(p) for p in v.pods),
+                "total": len(v.pods),
+                "names": [f"{p.meta.name}.{p.meta.namespace}" for p in v.pods],
+            },
+            "virtualServices": [vs.meta.full_name for vs in v.virtual_services],
+            "creationTimestamp": v.gateway.meta.creation_timestamp,
+        }
+        for v in gateway_views(snapshot)
+    )
+    virtual_services = tuple(
+        {
+            "name": vs.meta.name,
+            "namespace": vs.meta.namespace,
+            "gateways": list(vs.gateways),
+            "hosts": list(vs.hosts),
+            "rules": len(vs.http) + len(vs.tcp) + len(vs.tls),
+            "findings": [
+                {"code": f.code, "level": f.level.word, "message": f.message}
+                for f in per_object.get(("VirtualService", vs.meta.namespace, vs.meta.name), [])
+            ],
+            "creationTimestamp": vs.meta.creation_timestamp,
+        }
+        for vs in sorted(snapshot.virtual_services, key=lambda v: (v.meta.namespace, v.meta.name))
+    )
+    flags = tuple(Flag(int(f.level), f.kind, f.namespace, f.name) for f in findings)
+    return Listing(gateways, virtual_services, flags, errors)
+
+
+def gateway_rows(items: list[dict[str, Any]], *, now: datetime, all_namespaces: bool, wide: bool) -> list[list[str]]:
     header = ["NAME", "SELECTOR", "SERVERS", "PODS", "VIRTUALSERVICES", "AGE"]
     if wide:
         header += ["POD NAMES", "BOUND VIRTUALSERVICES"]
     if all_namespaces:
         header.insert(0, "NAMESPACE")
     rows = [header]
-    for v in views:
-        g = v.gateway
+    ages: dict[str, str] = {}  # objects created together share a timestamp
+    for g in items:
+        created = g["creationTimestamp"]
+        age = ages.get(created)
+        if age is None:
+            age = ages[created] = human_age(created, now)
         row = [
-            g.meta.name,
-            selector_string(g.selector) or "<all gateway pods>",
-            ", ".join(describe_server(s) for s in g.servers) or "<none>",
-            v.ready,
-            str(len(v.virtual_services)),
-            human_age(g.meta.creation_timestamp, now),
+            g["name"],
+            g["selector"] or "<all gateway pods>",
+            ", ".join(g["servers"]) or "<none>",
+            f"{g['pods']['ready']}/{g['pods']['total']}",
+            str(len(g["virtualServices"])),
+            age,
         ]
         if wide:
-            row.append(",".join(f"{p.meta.name}.{p.meta.namespace}" for p in v.pods) or "<none>")
-            row.append(",".join(vs.meta.full_name for vs in v.virtual_services) or "<none>")
+            row.append(",".join(g["pods"]["names"]) or "<none>")
+            row.append(",".join(g["virtualServices"]) or "<none>")
         if all_namespaces:
-            row.insert(0, g.meta.namespace)
+            row.insert(0, g["namespace"])
         rows.append(row)
     return rows
 
 
-def finding_summary(findings: list[Finding]) -> str:
-    """``1 warning, 2 info`` (or ``none``) for the FINDINGS column."""
-    counts = Counter(f.level for f in findings)
+def finding_summary(levels: Iterable[Level]) -> str:
+    """``1 warning, 2 info`` (or ``none``) for the FINDINGS column and the summary line."""
+    counts = Counter(levels)
     parts = []
     for level, word in ((Level.ERROR, "error"), (Level.WARNING, "warning"), (Level.INFO, "info")):
         n = counts.get(level, 0)
@@ -145,34 +225,30 @@ def finding_summary(findings: list[Finding]) -> str:
     return ", ".join(parts) or "none"
 
 
-def findings_by_object(findings: list[Finding]) -> dict[tuple[str, str, str], list[Finding]]:
+def findings_by_object(findings: Iterable[Finding]) -> dict[tuple[str, str, str], list[Finding]]:
     out: dict[tuple[str, str, str], list[Finding]] = {}
     for f in findings:
         out.setdefault((f.kind, f.namespace, f.name), []).append(f)
     return out
 
 
-def virtual_service_rows(
-    snapshot: Snapshot, findings: list[Finding], *, now: datetime, all_namespaces: bool, wide: bool
-) -> list[list[str]]:
-    per_object = findings_by_object(findings)
+def virtual_service_rows(items: list[dict[str, Any]], *, now: datetime, all_namespaces: bool, wide: bool) -> list[list[str]]:
     header = ["NAME", "GATEWAYS", "HOSTS", "RULES", "FINDINGS", "AGE"]
     if all_namespaces:
         header.insert(0, "NAMESPACE")
     rows = [header]
-    for vs in sorted(snapshot.virtual_services, key=lambda v: (v.meta.namespace, v.meta.name)):
-        mine = per_object.get(("VirtualService", vs.meta.namespace, vs.meta.name), [])
-        shown = mine if wide else [f for f in mine if f.level >= Level.WARNING]
+    for vs in items:
+        levels = [Level.parse(f["level"]) for f in vs["findings"]]
         row = [
-            vs.meta.name,
-            ",".join(vs.gateways) or "mesh",
-            ",".join(vs.hosts) or "<delegate>",
-            str(len(vs.http) + len(vs.tcp) + len(vs.tls)),
-            finding_summary(shown),
-            human_age(vs.meta.creation_timestamp, now),
+            vs["name"],
+            ",".join(vs["gateways"]) or "mesh",
+            ",".join(vs["hosts"]) or "<delegate>",
+            str(vs["rules"]),
+            finding_summary(levels if wide else [lv for lv in levels if lv >= Level.WARNING]),
+            human_age(vs["creationTimestamp"], now),
         ]
         if all_namespaces:
-            row.insert(0, vs.meta.namespace)
+            row.insert(0, vs["namespace"])
         rows.append(row)
     return rows
 
@@ -195,7 +271,16 @@ def pod_rows(pods: list[Pod], *, now: datetime) -> list[list[str]]:
     return rows
 
 
-def summary_line(findings: list[Finding], *, all_namespaces: bool) -> str | None:
+class _Flagged(Protocol):
+    @property
+    def level(self) -> int: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+def summary_line(findings: Iterable[_Flagged], *, all_namespaces: bool) -> str | None:
     """``1 warning in default/vs-gateway: run kubectl meshctl analyze -n default`` (Warning and above)."""
     serious = [f for f in findings if f.level >= Level.WARNING]
     if not serious:
@@ -204,4 +289,4 @@ def summary_line(findings: list[Finding], *, all_namespaces: bool) -> str | None
     namespaces = sorted({ns for ns, _ in objects})
     where = ", ".join(f"{ns}/{name}" for ns, name in objects[:3]) + (f" and {len(objects) - 3} more" if len(objects) > 3 else "")
     run = "-A" if all_namespaces or len(namespaces) > 1 else f"-n {namespaces[0]}"
-    return f"{finding_summary(serious)} in {where}: run kubectl meshctl analyze {run}"
+    return f"{finding_summary(Level(f.level) for f in serious)} in {where}: run kubectl meshctl analyze {run}"

@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -119,12 +120,52 @@ def test_paging_and_restart_after_410(fake_api: FakeApiServer, fake_kubeconfig: 
     ]
     fake_api.add_objects(gateways)
     fake_api.expire_next_continue()
-    result = run_cli(["gateways", "-n", "bulk", "-o", "name", "--kubeconfig", str(fake_kubeconfig)])
+    result = run_cli(["gateways", "-n", "bulk", "-o", "name", "--no-cache", "--kubeconfig", str(fake_kubeconfig)])
     assert result.code == 0, result.stderr
     assert len(result.stdout.splitlines()) == 1200
     listed = [r for r in fake_api.requests if r.path == "/apis/networking.istio.io/v1/gateways"]
     assert any(r.param("continue") for r in listed)
     assert sum(1 for r in listed if not r.param("continue")) == 2  # the 410 restarted the list once
+
+
+def _full_and_metadata_lists(requests: list[Any]) -> tuple[int, int]:
+    lists = [r for r in requests if r.path.endswith(("/gateways", "/virtualservices", "/pods", "/services"))]
+    metadata = sum(1 for r in lists if "PartialObjectMetadataList" in (r.header("Accept") or ""))
+    return len(lists) - metadata, metadata
+
+
+def test_listing_cache_serves_unchanged_objects_and_misses_on_any_change(
+    fake_api: FakeApiServer, fake_kubeconfig: Path, tmp_path: Path
+) -> None:
+    args = ["gateways", "-A", "-o", "wide", "--kubeconfig", str(fake_kubeconfig)]
+    first = run_cli(args)
+    assert first.code == 0, first.stderr
+    assert _full_and_metadata_lists(fake_api.requests) == (4, 4)  # keyed on metadata, then read in full
+    fake_api.requests.clear()
+    second = run_cli(args)
+    assert (second.stdout, second.stderr, second.code) == (first.stdout, first.stderr, first.code)
+    assert _full_and_metadata_lists(fake_api.requests) == (0, 4)  # a hit: only every object's metadata was read
+    assert run_cli(["vs", "-A", "--kubeconfig", str(fake_kubeconfig)]).stdout.startswith("NAMESPACE")
+
+    # any write to any object read misses: here the pod stops being ready, so the PODS column changes
+    import copy
+
+    pod = copy.deepcopy(next(p for p in fake_api.objects("pods") if p["metadata"]["name"] == POD))
+    pod["status"]["containerStatuses"][0]["ready"] = False
+    fake_api.add_object(pod)
+    fake_api.requests.clear()
+    third = run_cli(args)
+    assert _full_and_metadata_lists(fake_api.requests) == (4, 4)
+    assert "0/1" in third.stdout and "1/1" in first.stdout
+
+    # a corrupt entry is a miss, not an error; --no-cache reads no metadata lists at all
+    home = Path(os.environ["HOME"])
+    for entry in (home / ".kube" / "cache" / "meshctl" / "listings").iterdir():
+        entry.write_bytes(b"\x00garbage")
+    assert run_cli(args).stdout == third.stdout
+    fake_api.requests.clear()
+    assert run_cli([*args, "--no-cache"]).stdout == third.stdout
+    assert _full_and_metadata_lists(fake_api.requests) == (4, 0)
 
 
 def test_bad_objects_are_reported_and_the_rest_listed(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
@@ -450,3 +491,48 @@ def test_tls_server_name_and_insecure_skip_verify(fake_api: FakeApiServer, fake_
     cluster["insecure-skip-tls-verify"] = True
     fake_kubeconfig.write_text(yaml.safe_dump(config))
     assert "gt-gateway" in run_cli(["gateways", "--kubeconfig", str(fake_kubeconfig)]).stdout
+
+
+def test_plain_transport_reads_chunked_bodies_and_survives_an_idle_close() -> None:
+    """kube-apiserver streams big lists chunked and closes idle keep-alive connections; neither may lose data."""
+    import threading
+
+    from kubectl_meshctl.transport import PlainTransport, TransportError
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        # 1st connection: a chunked answer (with a chunk extension and a trailer), then the server hangs up while idle
+        conn, _ = listener.accept()
+        seen.append(conn.recv(65536))
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b'5;ext=1\r\n{"a":\r\n4\r\n[1,2\r\n2\r\n]}\r\n0\r\nX-Trailer: t\r\n\r\n'
+        )
+        conn.close()
+        # 2nd connection (the retry): Content-Length answer, then one without length that ends at close
+        conn, _ = listener.accept()
+        seen.append(conn.recv(65536))
+        conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}")
+        seen.append(conn.recv(65536))
+        conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil-close")
+        conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    transport = PlainTransport({"server": f"http://127.0.0.1:{port}"}, {"token": "t0k"}, timeout=5)
+    assert transport.get("/api/v1/pods", {"limit": 500, "labelSelector": "a in (b,c)"}) == (200, b'{"a":[1,2]}')
+    assert transport.get("/api") == (404, b"{}")
+    assert transport.get("/apis") == (200, b"until-close")
+    thread.join(5)
+    listener.close()
+    assert seen[0].startswith(b"GET /api/v1/pods?limit=500&labelSelector=a+in+%28b%2Cc%29 HTTP/1.1\r\n")
+    assert b"\r\nAuthorization: Bearer t0k\r\n" in seen[0]
+    assert seen[1].startswith(b"GET /api HTTP/1.1\r\n")
+    with pytest.raises(TransportError) as failed:
+        transport.get("/api")  # nobody listens any more: a fresh connection fails without a retry
+    assert failed.value.kind == "unreachable"

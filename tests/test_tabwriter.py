@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from conftest import shared_path
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kubectl_meshctl.tabwriter import KUBECTL, TabWriterConfig, table, tabwrite
 
@@ -38,3 +40,14 @@ def test_ragged_rows_form_separate_blocks() -> None:
     # the second column block only spans the lines that have a second column cell
     text = "aaaa\tb\tc\nd\te\nffffffff\tg\th\n"
     assert tabwrite(text, TabWriterConfig(0, 8, 1)) == "aaaa     b c\nd        e\nffffffff g h\n"
+
+
+@given(
+    st.integers(min_value=1, max_value=6).flatmap(
+        lambda n: st.lists(st.lists(st.text(alphabet="ab c-é/{}%", max_size=12), min_size=n, max_size=n), min_size=1, max_size=8)
+    )
+)
+def test_uniform_tables_take_a_shortcut_to_the_same_bytes(rows: list[list[str]]) -> None:
+    from kubectl_meshctl.tabwriter import KUBECTL, _uniform_table, tabwrite
+
+    assert _uniform_table(rows, KUBECTL) == tabwrite("".join("\t".join(r) + "\n" for r in rows), KUBECTL)

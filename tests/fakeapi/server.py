@@ -145,6 +145,11 @@ class _PlainNotFound(Exception):
 # ---- the request log --------------------------------------------------------------------------------------------
 
 
+def _partial(entry: Any, meta_version: str) -> dict[str, Any]:
+    """``?as=PartialObjectMetadata``: the object's metadata only."""
+    return {"kind": "PartialObjectMetadata", "apiVersion": f"meta.k8s.io/{meta_version}", "metadata": entry.obj["metadata"]}
+
+
 def _peer_common_name(sock: object) -> str | None:
     getpeercert = getattr(sock, "getpeercert", None)
     peer = getpeercert() if getpeercert else None
@@ -569,7 +574,7 @@ class FakeApiServer:
         meta["uid"] = given.get("uid") or str(
             uuid.uuid5(uuid.NAMESPACE_URL, f"fakeapi/{rtype.qualified}/{meta.get('namespace', '')}/{name}")
         )
-        meta["resourceVersion"] = str(given.get("resourceVersion") or self._rv)
+        meta["resourceVersion"] = str(self._rv)  # every write gets a new one, as etcd's modification revision
         if rtype.custom:
             meta["generation"] = given.get("generation") or 1
         meta["creationTimestamp"] = given.get("creationTimestamp") or now
@@ -933,7 +938,7 @@ class FakeApiServer:
         return entry
 
     def _negotiate(self, request: RecordedRequest) -> tuple[str, str]:
-        """``("json", "")`` or ``("table", "v1"|"v1beta1")``; 406 when nothing acceptable is offered."""
+        """``("json", "")``, ``("table", v)`` or ``("partial", v)`` (metadata only); 406 when nothing acceptable is offered."""
         accept = request.header("Accept")
         if not accept:
             return ("json", "")
@@ -942,6 +947,12 @@ class FakeApiServer:
                 continue
             if params.get("as") == "Table" and params.get("g") == "meta.k8s.io" and params.get("v") in ("v1", "v1beta1"):
                 return ("table", params["v"])
+            if (
+                params.get("as") in ("PartialObjectMetadata", "PartialObjectMetadataList")
+                and params.get("g") == "meta.k8s.io"
+                and params.get("v") in ("v1", "v1beta1")
+            ):
+                return ("partial", params["v"])
             if "as" not in params:
                 return ("json", "")
         raise ApiError(
@@ -957,6 +968,8 @@ class FakeApiServer:
             rv = self._rv
         if fmt == "table":
             return self._json_response(self._table(request, rtype, version, [entry], {"resourceVersion": str(rv)}, table_version))
+        if fmt == "partial":
+            return self._json_response(_partial(entry, table_version))
         return self._json_response(entry.json(version))
 
     def _listing(self, rtype: ResourceType, namespace: str | None, label: str, fieldsel: str, rv: int | None) -> _Listing | None:
@@ -1026,8 +1039,17 @@ class FakeApiServer:
         page = listing.entries[start:end]
         if fmt == "table":
             return self._json_response(self._table(request, rtype, version, page, meta, table_version))
-        page_key = (rtype.key, namespace, label, fieldsel, listing.rv, start, end, version)
+        page_key = (rtype.key, namespace, label, fieldsel, listing.rv, start, end, version, fmt)
         body = self._pages.get(page_key)
+        if body is None and fmt == "partial":
+            # metav1.PartialObjectMetadataList: a typed list (struct field order), items keep their kind
+            items = b",".join(_dumps(_partial(e, table_version)) for e in page)
+            body = (
+                b'{"kind":"PartialObjectMetadataList","apiVersion":' + _dumps(f"meta.k8s.io/{table_version}")
+                + b',"metadata":' + _dumps(meta) + b',"items":[' + items + b"]}"
+            )  # fmt: skip
+            with self._lock:
+                self._pages[page_key] = body
         if body is None:
             items = b",".join(e.json(version, in_list=True) for e in page)
             list_kind = f"{rtype.kind}List"
