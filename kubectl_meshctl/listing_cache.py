@@ -18,7 +18,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from . import __version__
@@ -77,6 +76,8 @@ def load(key: str, *, part: str) -> Listing | None:
 
 
 def store(key: str, listing: Listing) -> None:
+    import tempfile  # ~7 ms to import: only where a temporary file is made
+
     flags = [tuple(f) for f in listing.flags]
     directory = cache_dir()
     try:

@@ -149,16 +149,19 @@ def listing_of(snapshot: Snapshot, findings: list[Finding], *, errors: tuple[str
     from .model import selector_string
 
     per_object = findings_by_object(findings)
+    # one string object per pod name and selector, shared by every Gateway that shows it: marshal (the listing
+    # cache) then writes each once, not once per Gateway
+    shared: dict[str, str] = {}
     gateways = tuple(
         {
             "name": v.gateway.meta.name,
             "namespace": v.gateway.meta.namespace,
-            "selector": selector_string(v.gateway.selector),
+            "selector": shared.setdefault(selector := selector_string(v.gateway.selector), selector),
             "servers": [describe_server(s) for s in v.gateway.servers],
             "pods": {
                 "ready": sum(pod_ready(p) for p in v.pods),
                 "total": len(v.pods),
-                "names": [f"{p.meta.name}.{p.meta.namespace}" for p in v.pods],
+                "names": [shared.setdefault(n := f"{p.meta.name}.{p.meta.namespace}", n) for p in v.pods],
             },
             "virtualServices": [vs.meta.full_name for vs in v.virtual_services],
             "creationTimestamp": v.gateway.meta.creation_timestamp,
