@@ -188,3 +188,51 @@ spec:
     route:
     - destination: {host: helloworld, port: {number: 5000}}
 """
+
+
+def _pod(name: str, labels: str) -> str:
+    return (
+        f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: istio-system, labels: {{{labels}}}}}\n"
+        "spec: {containers: [{name: istio-proxy}]}\nstatus: {phase: Running}\n"
+    )
+
+
+GATEWAY_AND_VS = """\
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: istio-system}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http:
+  - match: [{sourceLabels: {%s}}]
+    route: [{destination: {host: a}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("source_labels", "proxies"),
+    [
+        ("version: v1", 1),  # the pods differ only in pod-template-hash: istiod sends both the same routes
+        ("pod-template-hash: aaa", 2),  # a sourceLabels match looks at it: two configurations
+    ],
+)
+def test_gateway_pods_differing_only_in_unselected_labels_are_one_proxy(tmp_path, source_labels, proxies) -> None:  # type: ignore[no-untyped-def]
+    from kubectl_meshctl.analysis.reachability import gateway_proxies
+
+    path = tmp_path / "in.yaml"
+    pods = [
+        _pod("gw-a", "istio: ingressgateway, pod-template-hash: aaa"),
+        _pod("gw-b", "istio: ingressgateway, pod-template-hash: bbb"),
+    ]
+    path.write_text("---\n".join([GATEWAY_AND_VS % source_labels, *pods]))
+    found = gateway_proxies(FileSource([str(path)]).read().snapshot)
+    assert len(found) == proxies
+    assert found[0].name == "gw-a"

@@ -43,13 +43,23 @@ def gateway_proxies(snapshot: Snapshot) -> list[GatewayProxy]:
     for g in snapshot.gateways:
         if g.selector:
             by_selector.setdefault(g.selector, []).append(g)
+    # istiod looks at a proxy's labels only through selectors (Gateways', Services', VirtualService sourceLabels):
+    # pods that differ only in other labels (pod-template-hash during a rollout) get the same configuration
+    seen_keys = {k for selector in by_selector for k, _ in selector}
+    seen_keys.update(k for svc in snapshot.services for k, _ in svc.selector or ())
+    for vs in snapshot.virtual_services:
+        for rule in vs.http:
+            seen_keys.update(k for m in rule.matches for k, _ in m.source_labels)
+        for l4 in (*vs.tcp, *vs.tls):
+            seen_keys.update(k for m in l4.matches for k, _ in m.source_labels)
     for pod in snapshot.pods:
         matched = [g for selector, group in by_selector.items() if labels_match(selector, pod.labels) for g in group]
         if not matched:
             continue
         covered.update(g.meta.full_name for g in matched)
         named = tuple((p.name, p.container_port) for p in pod.container_ports if p.name)
-        key = (pod.meta.namespace, pod.labels, pod.unprivileged, named)
+        seen_labels = tuple((k, v) for k, v in pod.labels if k in seen_keys)
+        key = (pod.meta.namespace, seen_labels, pod.unprivileged, named)
         proxies.setdefault(key, GatewayProxy(pod.meta.name, pod.meta.namespace, pod.labels, False, pod.unprivileged, named))
     for g in snapshot.gateways:
         if g.meta.full_name in covered:
