@@ -394,9 +394,13 @@ def _read_for_listing(opts: dict[str, Any], selectors: dict[str, str], *, part: 
             from .report import arrange
             from .views import listing_of
 
+            from .gcpause import paused_gc
+
             result = source.parse(raw)
             errors = tuple(str(e) for e in result.errors)
-            listing = listing_of(result.snapshot, arrange(run_analysis(result.snapshot)), errors=errors)
+            findings = arrange(run_analysis(result.snapshot))
+            with paused_gc():
+                listing = listing_of(result.snapshot, findings, errors=errors)
             if use_cache:
                 listing_cache.store(key, listing)
     except ClusterError as exc:

@@ -663,19 +663,23 @@ class ClusterSource:
         from .parse import InvalidObject, UnknownKind, describe_object, parse_object
         from .sources import InputError, ReadResult, snapshot_of
 
+        from .gcpause import paused_gc
+
         objects: list[Resource] = []
         errors: list[InputError] = []
         order = 0
-        for _, pages in raw.pages:
-            for item in page_items(pages):
-                order += 1
-                try:
-                    obj = parse_object(item, origin=Origin("cluster"), default_namespace="default", order=order)
-                except (InvalidObject, UnknownKind) as exc:
-                    errors.append(InputError("cluster", f"{describe_object(item)}: {exc}"))
-                    continue
-                if obj is not None:
-                    objects.append(obj)
+        origin = Origin("cluster")
+        with paused_gc():  # thousands of acyclic objects: the cyclic collector would only rescan them
+            for _, pages in raw.pages:
+                for item in page_items(pages):
+                    order += 1
+                    try:
+                        obj = parse_object(item, origin=origin, default_namespace="default", order=order)
+                    except (InvalidObject, UnknownKind) as exc:
+                        errors.append(InputError("cluster", f"{describe_object(item)}: {exc}"))
+                        continue
+                    if obj is not None:
+                        objects.append(obj)
         snapshot = snapshot_of(
             objects,
             default_namespace=self.namespace or "default",

@@ -111,9 +111,12 @@ def gateway_views(snapshot: Snapshot) -> list[GatewayView]:
         for g in dict.fromkeys(vs_gateways(vs)):
             bound.setdefault(g, []).append(vs)
     views = []
+    selected: dict[tuple[tuple[str, str], ...], list[Pod]] = {}  # Gateways mostly share a handful of selectors
     for gw in sorted(snapshot.gateways, key=lambda g: (g.meta.namespace, g.meta.name)):
-        pods = [p for p in snapshot.pods if labels_match(gw.selector, p.labels)]
-        views.append(GatewayView(gw, pods, bound.get(gw.meta.full_name, [])))
+        pods = selected.get(gw.selector)
+        if pods is None:
+            pods = selected[gw.selector] = [p for p in snapshot.pods if labels_match(gw.selector, p.labels)]
+        views.append(GatewayView(gw, list(pods), bound.get(gw.meta.full_name, [])))
     return views
 
 
