@@ -391,10 +391,9 @@ def _read_for_listing(opts: dict[str, Any], selectors: dict[str, str], *, part: 
         if listing is None:
             raw = source.fetch()
             from .analysis import analyze as run_analysis  # the analysis only on a miss: its import alone is 40 ms
+            from .gcpause import paused_gc
             from .report import arrange
             from .views import listing_of
-
-            from .gcpause import paused_gc
 
             result = source.parse(raw)
             errors = tuple(str(e) for e in result.errors)

@@ -659,11 +659,10 @@ class ClusterSource:
         )
 
     def parse(self, raw: RawRead) -> ReadResult:
+        from .gcpause import paused_gc
         from .model import Origin
         from .parse import InvalidObject, UnknownKind, describe_object, parse_object
         from .sources import InputError, ReadResult, snapshot_of
-
-        from .gcpause import paused_gc
 
         objects: list[Resource] = []
         errors: list[InputError] = []
