@@ -680,6 +680,35 @@ def test_list_shapes(fake_api: FakeApiServer, raw: Callable[..., Any]) -> None:
     assert raw("/apis/networking.istio.io/v1/namespaces/nowhere/gateways")[2]["items"] == []
 
 
+def test_partial_object_metadata_lists(fake_api: FakeApiServer, raw: Callable[..., Any]) -> None:
+    """``as=PartialObjectMetadataList`` (what informers' metadata clients and the listing cache ask for): metadata only,
+    paged like the full list; every write gives the object a new resourceVersion, as etcd does."""
+    accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;q=0.9"
+    _, _, full = raw("/apis/networking.istio.io/v1/virtualservices")
+    _, _, partial = raw("/apis/networking.istio.io/v1/virtualservices", accept=accept)
+    assert (partial["kind"], partial["apiVersion"]) == ("PartialObjectMetadataList", "meta.k8s.io/v1")
+    assert [i["metadata"] for i in partial["items"]] == [i["metadata"] for i in full["items"]]
+    assert {(i["kind"], i["apiVersion"]) for i in partial["items"]} == {("PartialObjectMetadata", "meta.k8s.io/v1")}
+    assert all(set(i) == {"kind", "apiVersion", "metadata"} for i in partial["items"])
+    _, _, one = raw(f"/api/v1/namespaces/istio-system/pods/{INGRESS_POD}", accept=accept.replace("List;", ";"))
+    assert one["kind"] == "PartialObjectMetadata" and one["metadata"]["name"] == INGRESS_POD
+    fake_api.add_objects(
+        {"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": f"g{i}", "namespace": "x"}}
+        for i in range(3)
+    )
+    _, _, first = raw("/apis/networking.istio.io/v1/gateways?limit=2", accept=accept)
+    token = first["metadata"]["continue"]
+    _, _, rest = raw(f"/apis/networking.istio.io/v1/gateways?limit=2&continue={token}", accept=accept)
+    _, _, everything = raw("/apis/networking.istio.io/v1/gateways")
+    paged = [i["metadata"]["name"] for i in first["items"] + rest["items"]]
+    assert len(first["items"]) == 2 and paged == [i["metadata"]["name"] for i in everything["items"]]
+    (before,) = [i["metadata"]["resourceVersion"] for i in full["items"] if i["metadata"]["name"] == "vs-gateway"]
+    vs = fake_api.objects("virtualservices")[0]
+    fake_api.add_object({**vs, "metadata": {**vs["metadata"]}})  # the same object written again, its old RV given
+    _, _, after = raw("/apis/networking.istio.io/v1/virtualservices", accept=accept)
+    assert int(after["items"][0]["metadata"]["resourceVersion"]) > int(before)
+
+
 def test_load_yaml_keeps_metadata_and_creates_namespaces(fake_api_factory: Callable[..., FakeApiServer], tmp_path: Path) -> None:
     server = fake_api_factory(seed=False)
     scenario = tmp_path / "scenario.yaml"
