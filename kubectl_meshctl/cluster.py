@@ -588,10 +588,8 @@ class ClusterSource:
         import threading
 
         istio_kinds = [k for k in self.kinds if k in ISTIO_RESOURCES]
-        if istio_kinds and self._istio_version is None:
-            self._istio_version = istio_version(self.api)
-        version = self._istio_version or ""
-        jobs: list[tuple[str, str, str, str]] = [(k, ISTIO_GROUP, version, ISTIO_RESOURCES[k]) for k in istio_kinds]
+        # the Istio version is asked for while the core kinds are already being listed (see the lanes below)
+        jobs: list[tuple[str, str, str, str]] = [(k, ISTIO_GROUP, "", ISTIO_RESOURCES[k]) for k in istio_kinds]
         if "Service" in self.kinds:
             jobs.append(("Service", "", "v1", "services"))
         if "Pod" in self.kinds:
@@ -602,6 +600,7 @@ class ClusterSource:
             # Cluster-wide, as istiod sees it: Gateways select pods in every namespace and VirtualServices
             # bind Gateways of other namespaces.  Narrowed to the namespace only when RBAC says no.
             kind, group, version, resource = jobs[index]
+            version = version or self._istio_version or ""
             selector = self.selectors.get(kind, "")
             try:
                 try:
@@ -638,12 +637,17 @@ class ClusterSource:
             for index in lane:
                 fetch(index)
 
-        threads = [threading.Thread(target=run, args=(lane,), daemon=True) for lane in lanes[1:] if lane]
-        for thread in threads:
-            thread.start()
-        run(lanes[0])
-        for thread in threads:
-            thread.join()
+        threads = [threading.Thread(target=run, args=(lane,), daemon=True) for lane in lanes[1:]]
+        threads[1].start()  # the core kinds need no Istio version
+        try:
+            if istio_kinds and self._istio_version is None:
+                self._istio_version = istio_version(self.api)
+            threads[0].start()
+            run(lanes[0])
+        finally:
+            for thread in threads:
+                if thread.ident is not None:
+                    thread.join()
         done: list[tuple[str, tuple[bytes, ...], str]] = []
         for result in results:
             if isinstance(result, BaseException):
