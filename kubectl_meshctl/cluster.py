@@ -204,9 +204,9 @@ def connect(
             "no kubeconfig found (looked at " + ", ".join(paths) + ") and not running in a cluster", ExitCode.USAGE
         )
     server = str(cluster.get("server") or "")
-    if transport == "auto" and plain_auth(cluster, user):
+    if transport == "auto" and plain_auth(cluster, user, os.environ):
         try:
-            chosen_transport: Any = PlainTransport(cluster, user, timeout=timeout)
+            chosen_transport: Any = PlainTransport(cluster, user, timeout=timeout, environ=os.environ)
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: unreadable CA, key pair mismatch
             raise ClusterError(f"invalid kubeconfig: context {context_name}: {_short(exc)}", ExitCode.USAGE) from None
         return Connection(chosen_transport, server, namespace or default_ns, context_name, timeout, factory)

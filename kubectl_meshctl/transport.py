@@ -19,7 +19,7 @@ import ssl
 import threading
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 # the user and cluster fields this transport understands; any other field sends the kubeconfig to the client
 _PLAIN_USER_KEYS = frozenset(
@@ -35,7 +35,15 @@ _PLAIN_USER_KEYS = frozenset(
     }
 )
 _PLAIN_CLUSTER_KEYS = frozenset(
-    {"server", "certificate-authority", "certificate-authority-data", "insecure-skip-tls-verify", "tls-server-name", "extensions"}
+    {
+        "server",
+        "certificate-authority",
+        "certificate-authority-data",
+        "insecure-skip-tls-verify",
+        "tls-server-name",
+        "proxy-url",
+        "extensions",
+    }
 )
 
 
@@ -47,12 +55,94 @@ class TransportError(Exception):
         self.kind = kind
 
 
-def plain_auth(cluster: Mapping[str, Any], user: Mapping[str, Any]) -> bool:
+def plain_auth(cluster: Mapping[str, Any], user: Mapping[str, Any], environ: Mapping[str, str]) -> bool:
     """Whether this transport can talk to ``cluster`` as ``user`` exactly as kubectl would."""
     if set(user) - _PLAIN_USER_KEYS or set(cluster) - _PLAIN_CLUSTER_KEYS:
         return False
     server = str(cluster.get("server") or "")
-    return server.startswith("https://") or server.startswith("http://")
+    if not server.startswith(("https://", "http://")):
+        return False
+    proxy = proxy_for(server, environ, proxy_url=str(cluster.get("proxy-url") or ""))
+    # an HTTP proxy is tunnelled through (CONNECT); https/socks5 proxies and plain-HTTP servers behind a
+    # proxy are left to the official client
+    return not proxy or (proxy.startswith("http://") and server.startswith("https://"))
+
+
+def proxy_for(server: str, environ: Mapping[str, str], *, proxy_url: str = "") -> str:
+    """The proxy kubectl would use for ``server`` ("" for none): the cluster's ``proxy-url``, else Go's
+    ``http.ProxyFromEnvironment`` -- HTTPS_PROXY (HTTP_PROXY for http servers), never for localhost or a
+    loopback address, not for hosts NO_PROXY names (``*``, IPs, CIDRs, domains and their subdomains, ``.domain``
+    for subdomains only, optionally ``:port``)."""
+    if proxy_url:
+        return proxy_url
+    url = urlsplit(server)
+    https = url.scheme == "https"
+    names = ("HTTPS_PROXY", "https_proxy") if https else ("HTTP_PROXY", "http_proxy")
+    proxy = next((environ[n] for n in names if environ.get(n)), "")
+    if not proxy:
+        return ""
+    host = (url.hostname or "").lower()
+    if host == "localhost" or _is_loopback(host):
+        return ""
+    no_proxy = environ.get("NO_PROXY") or environ.get("no_proxy") or ""
+    if no_proxy and _bypassed(host, url.port or (443 if https else 80), no_proxy):
+        return ""
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bypassed(host: str, port: int, no_proxy: str) -> bool:
+    import ipaddress
+
+    try:
+        host_ip: Any = ipaddress.ip_address(host)
+    except ValueError:
+        host_ip = None
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        if "/" in entry:  # a CIDR
+            try:
+                if host_ip is not None and host_ip in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        name, entry_port = entry, ""
+        if entry.startswith("["):  # [v6]:port
+            name, _, rest = entry[1:].partition("]")
+            entry_port = rest.lstrip(":")
+        elif entry.count(":") == 1:
+            name, entry_port = entry.split(":")
+        if entry_port and entry_port != str(port):
+            continue
+        try:
+            entry_ip: Any = ipaddress.ip_address(name)
+        except ValueError:
+            entry_ip = None
+        if entry_ip is not None:  # an IP entry matches that IP only
+            if entry_ip == host_ip:
+                return True
+            continue
+        if name.startswith("*."):
+            name = name[1:]
+        if name.startswith("."):
+            if host.endswith(name):
+                return True
+        elif host == name or host.endswith("." + name):
+            return True
+    return False
 
 
 def _pem_file(data: str | bytes, directory: str, name: str) -> str:
@@ -104,20 +194,57 @@ class _HttpConnection:
     ``http.client`` would do, but it imports the ``email`` package (~10 ms, a tenth of a whole listing).
     """
 
-    def __init__(self, host: str, port: int, *, context: ssl.SSLContext | None, server_name: str, timeout: float | None):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        context: ssl.SSLContext | None,
+        server_name: str,
+        timeout: float | None,
+        proxy: str = "",
+    ):
         self.host, self.port, self.context, self.server_name, self.timeout = host, port, context, server_name, timeout
+        self.proxy = proxy
         self._sock: socket.socket | None = None
         self._reader: Any = None
 
     def _open(self) -> None:
-        # an ASCII host as bytes: a str would make getaddrinfo load the idna codec (1 ms)
-        host: str | bytes = self.host.encode("ascii") if self.host.isascii() else self.host
-        sock = socket.create_connection((host, self.port), self.timeout)  # type: ignore[arg-type]
+        if self.proxy:
+            sock = self._tunnel()
+        else:
+            # an ASCII host as bytes: a str would make getaddrinfo load the idna codec (1 ms)
+            host: str | bytes = self.host.encode("ascii") if self.host.isascii() else self.host
+            sock = socket.create_connection((host, self.port), self.timeout)  # type: ignore[arg-type]
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.context is not None:
             sock = self.context.wrap_socket(sock, server_hostname=self.server_name or self.host)
         self._sock = sock
         self._reader = sock.makefile("rb", buffering=1 << 16)
+
+    def _tunnel(self) -> socket.socket:
+        """A connection to the API server through the HTTP proxy's CONNECT, as kubectl makes it."""
+        proxy = urlsplit(self.proxy)
+        sock = socket.create_connection((proxy.hostname or "", proxy.port or 80), self.timeout)
+        target = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        head = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
+        if proxy.username is not None:
+            credentials = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}"
+            head += f"Proxy-Authorization: Basic {base64.b64encode(credentials.encode()).decode()}\r\n"
+        sock.sendall((head + "\r\n").encode("latin-1"))
+        answer = b""
+        while not answer.endswith(b"\r\n\r\n"):  # byte by byte: nothing of the tunnel may be read ahead
+            byte = sock.recv(1)
+            if not byte or len(answer) > 65536:
+                sock.close()
+                raise _Closed(f"the proxy {proxy.hostname} closed the connection")
+            answer += byte
+        status = answer.split(b"\r\n", 1)[0].decode("latin-1")
+        parts = status.split(None, 2)
+        if len(parts) < 2 or not parts[1].startswith("2"):
+            sock.close()
+            raise ConnectionRefusedError(f"the proxy {proxy.hostname} answered {status!r} to CONNECT {target}")
+        return sock
 
     @property
     def is_open(self) -> bool:
@@ -196,7 +323,13 @@ class PlainTransport:
     """GET ``path?query`` -> (status, body bytes); one keep-alive connection per thread."""
 
     def __init__(
-        self, cluster: Mapping[str, Any], user: Mapping[str, Any], *, timeout: float | None, token: str | None = None
+        self,
+        cluster: Mapping[str, Any],
+        user: Mapping[str, Any],
+        *,
+        timeout: float | None,
+        token: str | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         url = urlsplit(str(cluster["server"]))
         self.https = url.scheme == "https"
@@ -205,6 +338,7 @@ class PlainTransport:
         self.base_path = url.path.rstrip("/")
         self.timeout = timeout
         self.server_name = str(cluster.get("tls-server-name") or "")
+        self.proxy = proxy_for(str(cluster["server"]), environ or {}, proxy_url=str(cluster.get("proxy-url") or ""))
         self.context = tls_context(cluster, user) if self.https else None
         self.headers = {"Accept": "application/json", "User-Agent": "kubectl-meshctl"}
         if token is None and user.get("tokenFile"):
@@ -222,7 +356,9 @@ class PlainTransport:
     def _connection(self) -> _HttpConnection:
         conn: _HttpConnection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _HttpConnection(self.host, self.port, context=self.context, server_name=self.server_name, timeout=self.timeout)
+            conn = _HttpConnection(
+                self.host, self.port, context=self.context, server_name=self.server_name, timeout=self.timeout, proxy=self.proxy
+            )
             self._local.conn = conn
         return conn
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -543,3 +544,155 @@ def test_plain_transport_reads_chunked_bodies_and_survives_an_idle_close() -> No
     with pytest.raises(TransportError) as failed:
         transport.get("/api")  # nobody listens any more: a fresh connection fails without a retry
     assert failed.value.kind == "unreachable"
+
+
+# ----------------------------------------------------------------------------- proxies
+
+
+@pytest.mark.parametrize(
+    ("server", "env", "expected"),
+    [
+        ("https://api.example.com:6443", {"HTTPS_PROXY": "http://p:3128"}, "http://p:3128"),
+        ("https://api.example.com:6443", {"https_proxy": "p:3128"}, "http://p:3128"),  # no scheme: http
+        ("https://api.example.com:6443", {"HTTP_PROXY": "http://p:3128"}, ""),  # https servers use HTTPS_PROXY only
+        ("http://api.example.com", {"HTTP_PROXY": "http://p:3128"}, "http://p:3128"),
+        ("https://localhost:6443", {"HTTPS_PROXY": "http://p:3128"}, ""),  # never for loopback
+        ("https://127.0.0.1:6443", {"HTTPS_PROXY": "http://p:3128"}, ""),
+        ("https://[::1]:6443", {"HTTPS_PROXY": "http://p:3128"}, ""),
+        ("https://api.example.com:6443", {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "*"}, ""),
+        ("https://api.example.com:6443", {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "example.com"}, ""),
+        ("https://example.com:6443", {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "example.com"}, ""),
+        ("https://example.com:6443", {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": ".example.com"}, "http://p:3128"),
+        ("https://api.example.com:6443", {"HTTPS_PROXY": "http://p:3128", "no_proxy": ".example.com"}, ""),
+        ("https://badexample.com:6443", {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "example.com"}, "http://p:3128"),
+        ("https://api.example.com:6443", {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "api.example.com:443"}, "http://p:3128"),
+        ("https://api.example.com:6443", {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "api.example.com:6443"}, ""),
+        ("https://10.1.2.3:6443", {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "10.0.0.0/8"}, ""),
+        ("https://11.1.2.3:6443", {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "10.0.0.0/8, 11.1.2.3"}, ""),
+        ("https://11.1.2.4:6443", {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "10.0.0.0/8,11.1.2.3"}, "http://p:3128"),
+    ],
+)
+def test_proxy_choice_follows_kubectl(server: str, env: dict[str, str], expected: str) -> None:
+    """Go's http.ProxyFromEnvironment (golang.org/x/net/http/httpproxy), which kubectl uses."""
+    from kubectl_meshctl.transport import proxy_for
+
+    assert proxy_for(server, env) == expected
+
+
+class _ConnectProxy:
+    """An HTTP CONNECT proxy for tests: resolves every target to 127.0.0.1 (the fake's hostname is not in DNS)."""
+
+    def __init__(self, *, password: str | None = None) -> None:
+        import threading
+
+        self.password = password
+        self.connects: list[tuple[str, str | None]] = []
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        import base64
+        import threading
+
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            chunk = client.recv(1)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        lines = head.decode().split("\r\n")
+        target = lines[0].split()[1]
+        auth = next((line.split(": ", 1)[1] for line in lines if line.lower().startswith("proxy-authorization:")), None)
+        self.connects.append((target, auth))
+        if self.password is not None and auth != "Basic " + base64.b64encode(f"u:{self.password}".encode()).decode():
+            client.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+            client.close()
+            return
+        upstream = socket.create_connection(("127.0.0.1", int(target.rsplit(":", 1)[1])))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pipe(a: socket.socket, b: socket.socket) -> None:
+            try:
+                while data := a.recv(65536):
+                    b.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (a, b):
+                    with contextlib.suppress(OSError):
+                        s.shutdown(socket.SHUT_RDWR)
+
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def proxied_kubeconfig(fake_api: FakeApiServer, tmp_path: Path) -> Path:
+    """A kubeconfig naming the fake by a hostname that only a proxy can reach (it is in the certificate's SANs)."""
+    kubeconfig = fake_api.write_kubeconfig(tmp_path / "kc")
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["clusters"][0]["cluster"]["server"] = f"https://kubernetes.default.svc:{fake_api.port}"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    return kubeconfig
+
+
+def test_https_proxy_is_tunnelled_through_as_kubectl_does(proxied_kubeconfig: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = _ConnectProxy(password="s3cret")
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://u:s3cret@127.0.0.1:{proxy.port}")
+        result = run_cli(["gateways", "-A", "--kubeconfig", str(proxied_kubeconfig)])
+        assert result.code == 0, result.stderr
+        assert "gt-gateway" in result.stdout
+        assert proxy.connects and all(t.startswith("kubernetes.default.svc:") and a for t, a in proxy.connects)
+        kubectl = find_kubectl()
+        if kubectl is not None:  # the real kubectl takes the same way through the same proxy
+            before = len(proxy.connects)
+            env = {**os.environ, "HOME": str(proxied_kubeconfig.parent)}
+            done = subprocess.run(
+                [kubectl, "--kubeconfig", str(proxied_kubeconfig), "get", "gateways.networking.istio.io", "-A"],
+                capture_output=True, text=True, env=env, timeout=60, check=False,
+            )  # fmt: skip
+            assert done.returncode == 0 and "gt-gateway" in done.stdout, done.stderr
+            assert len(proxy.connects) > before
+        # a wrong proxy password: one line, as for an unreachable server
+        monkeypatch.setenv("HTTPS_PROXY", f"http://u:wrong@127.0.0.1:{proxy.port}")
+        refused = run_cli(["gateways", "-A", "--kubeconfig", str(proxied_kubeconfig)])
+        assert refused.code == ExitCode.UNAVAILABLE and "407" in refused.stderr and refused.stderr.count("\n") == 1
+        # NO_PROXY names the host: the plugin goes direct, and that hostname does not resolve here
+        monkeypatch.setenv("HTTPS_PROXY", f"http://u:s3cret@127.0.0.1:{proxy.port}")
+        monkeypatch.setenv("NO_PROXY", ".svc")
+        direct = run_cli(["gateways", "-A", "--kubeconfig", str(proxied_kubeconfig)])
+        assert direct.code == ExitCode.UNAVAILABLE and "cannot reach the API server" in direct.stderr
+    finally:
+        proxy.close()
+
+
+def test_kubeconfig_proxy_url(proxied_kubeconfig: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = _ConnectProxy()
+    try:
+        monkeypatch.setenv("NO_PROXY", "*")  # proxy-url wins over the environment, as in kubectl
+        config = yaml.safe_load(proxied_kubeconfig.read_text())
+        config["clusters"][0]["cluster"]["proxy-url"] = f"http://127.0.0.1:{proxy.port}"
+        proxied_kubeconfig.write_text(yaml.safe_dump(config))
+        result = run_cli(["gateways", "-A", "--kubeconfig", str(proxied_kubeconfig)])
+        assert result.code == 0, result.stderr
+        assert [t for t, _ in proxy.connects] and "gt-gateway" in result.stdout
+    finally:
+        proxy.close()
