@@ -3,9 +3,10 @@
 Why this module exists: a listing is a pure function of the list responses (the snapshot, the whole
 analysis for the findings column and the summary line), and on a cluster with thousands of
 VirtualServices parsing and analysing them takes about a second -- ten times ``kubectl get``.  Gateways
-and VirtualServices change rarely, so the listing is stored under a digest of the responses (without
-the lists' own resourceVersion, which moves with every write anywhere; see ``RawRead.digest``) and of
-this program's code.  Anything that changes a byte of any object misses the cache.  Like kubectl's
+and VirtualServices change rarely, so the listing is stored under a digest of a metadata-only listing
+of every kind read (each object's name and resourceVersion, which changes with every write to it; the
+lists' own resourceVersion, which moves with every write anywhere, is left out: see ``RawRead.digest``)
+and of this program's code.  Any write to any object read misses the cache.  Like kubectl's
 discovery cache it lives under ``$KUBECACHEDIR`` (default ``~/.kube/cache``), here in ``meshctl/``.
 It is best-effort: an unreadable, corrupt or unwritable cache is a miss, never an error.  Entries are
 ``marshal`` files (the fastest stdlib format to load; the key includes the Python version) in a 0700

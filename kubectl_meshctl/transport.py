@@ -3,11 +3,11 @@
 Why this module exists: importing the official client (``kubernetes``) takes 0.2-0.35 s -- its
 package imports every typed model -- which is longer than ``kubectl get`` takes for a whole listing.
 Most kubeconfigs need nothing the client adds: a server, a CA, and a bearer token, a token file, a
-client certificate or basic auth.  Those go through ``http.client`` + ``ssl`` here; everything else
-(exec credential plugins, auth-provider, proxy-url, unknown auth fields) goes through the official
-client, which ``cluster.py`` picks with :func:`plain_auth`.  Both paths return the same raw bytes
-and raise the same :class:`TransportError` kinds, so the rest of the cluster Source cannot tell
-them apart.
+client certificate or basic auth, perhaps behind an HTTP proxy.  Those go through a small HTTP/1.1
+client on ``socket`` + ``ssl`` here; everything else (exec credential plugins, auth-provider, other
+proxies, unknown fields) goes through the official client, which ``cluster.py`` picks with
+:func:`plain_auth`.  Both paths return the same raw bytes and raise the same :class:`TransportError`
+kinds, so the rest of the cluster Source cannot tell them apart.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def _decoded(value: Any, what: str) -> bytes:
 def tls_context(cluster: Mapping[str, Any], user: Mapping[str, Any]) -> ssl.SSLContext:
     """The TLS settings of a kubeconfig cluster + user: CA (file or data), insecure, client certificate."""
     if cluster.get("insecure-skip-tls-verify") is True:
-        context = ssl.create_default_context()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # not create_default_context: no trust store to load
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     elif cluster.get("certificate-authority-data"):
