@@ -417,7 +417,7 @@ def cache_option(func: F) -> F:
         "use_cache",
         default=True,
         show_default=True,
-        help="Reuse the analysis of identical API responses (~/.kube/cache/meshctl).",
+        help="Reuse the listing while no object read has changed (~/.kube/cache/meshctl).",
     )(func)
 
 
