@@ -696,3 +696,35 @@ def test_kubeconfig_proxy_url(proxied_kubeconfig: Path, monkeypatch: pytest.Monk
         assert [t for t, _ in proxy.connects] and "gt-gateway" in result.stdout
     finally:
         proxy.close()
+
+
+# ----------------------------------------------------------------------------- list envelopes (the cache key)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        # typed lists (kube-apiserver writes struct fields in order: metadata first)
+        '{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"%s","continue":"%s"},"items":[%s]}',
+        # custom resources (encoding/json of a map: keys sorted, metadata last)
+        '{"apiVersion":"networking.istio.io/v1","items":[%s],"kind":"GatewayList","metadata":{"continue":"%s","resourceVersion":"%s"}}',
+        # anything else: parsed in full
+        '{ "kind": "PodList", "metadata": {"resourceVersion": "%s", "continue": "%s"}, "items": [%s] }',
+    ],
+)
+def test_list_envelope_keys_on_the_items_not_on_the_list_version(shape: str) -> None:
+    import json
+
+    from kubectl_meshctl.cluster import list_envelope
+
+    def body(list_rv: str, token: str, item_rv: str) -> bytes:
+        item = json.dumps({"metadata": {"name": "a", "resourceVersion": item_rv}, "spec": {"x": '}],"metadata":{'}})
+        args = (item, token, list_rv) if shape.startswith('{"apiVersion"') else (list_rv, token, item)
+        return (shape % args).encode()
+
+    metadata, key = list_envelope(body("100", "tok", "7"))
+    assert metadata == {"resourceVersion": "100", "continue": "tok"}
+    assert list_envelope(body("200", "other", "7"))[1] == key  # a write elsewhere in the cluster: same key
+    assert list_envelope(body("100", "tok", "8"))[1] != key  # this object was written: another key
+    with pytest.raises(ValueError):
+        list_envelope(b"[1, 2]")
