@@ -5,7 +5,9 @@ the way kubectl does (the Python client's own merge lets the *last* KUBECONFIG f
 current context and writes refreshed tokens back; kubectl lets the *first* file win and never
 writes), finds which networking.istio.io version is served, lists with paging and server-side
 selectors, fetches independent lists concurrently, and hands raw JSON straight to ``parse.py``:
-the client's typed models are never built (they cost more than the listing itself).
+the client's typed models are never built (they cost more than the listing itself).  Requests go
+through ``transport.py`` when the kubeconfig needs no auth machinery, else through the official
+client (:class:`ClientTransport`); the rest of the module cannot tell which.
 Every failure becomes a :class:`ClusterError` with one line of text and an exit code.
 """
 
