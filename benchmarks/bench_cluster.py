@@ -87,7 +87,7 @@ def main() -> int:
         failed |= ratio > 1.0
 
         sys.path.insert(0, str(REPO))
-        from kubectl_meshctl.cluster import Api, connect, list_objects
+        from kubectl_meshctl.cluster import Api, connect, list_pages, page_items
 
         start = time.perf_counter()
         import kubernetes.client  # noqa: F401 - what a cluster command would pay on the official client alone
@@ -99,7 +99,7 @@ def main() -> int:
         typed: list[float] = []
         for _ in range(3):
             start = time.perf_counter()
-            items = list(list_objects(api, "", "v1", "pods", namespace=None))
+            items = list(page_items(list_pages(api, "", "v1", "pods", namespace=None)))
             raw.append(time.perf_counter() - start)
             start = time.perf_counter()
             response = conn.api_client.call_api(

@@ -314,18 +314,28 @@ def _connect(opts: dict[str, Any]) -> Any:
         raise PluginError(str(exc), exc.code) from None
 
 
-def _read_cluster(conn: Any, opts: dict[str, Any], *, kinds: Sequence[str], selectors: dict[str, str] | None = None) -> Any:
-    from .cluster import Api, ClusterError, ClusterSource
+def _cluster_source(conn: Any, opts: dict[str, Any], *, kinds: Sequence[str], selectors: dict[str, str] | None = None) -> Any:
+    from .cluster import Api, ClusterSource
 
-    source = ClusterSource(
+    return ClusterSource(
         Api(conn), namespace=None if opts["all_namespaces"] else conn.namespace, kinds=kinds, selectors=selectors
     )
+
+
+def _echo_notes(source: Any) -> None:
+    for note in source.notes:
+        click.echo(f"Note: {note}", err=True)
+
+
+def _read_cluster(conn: Any, opts: dict[str, Any], *, kinds: Sequence[str], selectors: dict[str, str] | None = None) -> Any:
+    from .cluster import ClusterError
+
+    source = _cluster_source(conn, opts, kinds=kinds, selectors=selectors)
     try:
         result = source.read()
     except ClusterError as exc:
         raise PluginError(str(exc), exc.code) from None
-    for note in source.notes:
-        click.echo(f"Note: {note}", err=True)
+    _echo_notes(source)
     return result
 
 
@@ -376,18 +386,14 @@ def _read_for_listing(opts: dict[str, Any], selectors: dict[str, str], *, part: 
     parsing and the analysis are skipped when the listing cache holds the result for exactly these objects.
     """
     from . import listing_cache
-    from .cluster import Api, ClusterError, ClusterSource
+    from .cluster import ClusterError
 
     conn = _connect(opts)
-    source = ClusterSource(
-        Api(conn),
-        namespace=None if opts["all_namespaces"] else conn.namespace,
-        kinds=("Gateway", "VirtualService", "DestinationRule", "Service", "Pod"),
-        selectors=selectors,
-    )
+    kinds = ("Gateway", "VirtualService", "DestinationRule", "Service", "Pod")
+    source = _cluster_source(conn, opts, kinds=kinds, selectors=selectors)
     try:
-        key = listing_cache.key_for(source.fetch(metadata_only=True).digest()) if use_cache else ""
-        listing = listing_cache.load(key, part=part) if use_cache else None
+        key = listing_cache.key_for(source.fetch(metadata_only=True).digest()) if use_cache else None
+        listing = listing_cache.load(key, part=part) if key else None
         if listing is None:
             raw = source.fetch()
             from .analysis import analyze as run_analysis  # the analysis only on a miss: its import alone is 40 ms
@@ -400,12 +406,11 @@ def _read_for_listing(opts: dict[str, Any], selectors: dict[str, str], *, part: 
             findings = arrange(run_analysis(result.snapshot))
             with paused_gc():
                 listing = listing_of(result.snapshot, findings, errors=errors)
-            if use_cache:
+            if key:
                 listing_cache.store(key, listing)
     except ClusterError as exc:
         raise PluginError(str(exc), exc.code) from None
-    for note in source.notes:
-        click.echo(f"Note: {note}", err=True)
+    _echo_notes(source)
     for error in listing.errors:
         click.echo(f"Warning: {error}", err=True)
     return listing, None if opts["all_namespaces"] else conn.namespace

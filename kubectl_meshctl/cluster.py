@@ -156,7 +156,7 @@ def connect(
     ``transport="auto"`` uses the stdlib transport when the kubeconfig needs no auth machinery (see
     ``transport.py``) and the official client otherwise; ``"client"`` forces the official client.
     """
-    from .transport import PlainTransport, plain_auth
+    from .transport import PlainTransport, plain_auth, proxy_for
 
     paths = kubeconfig_paths(kubeconfig)
     if kubeconfig and not os.path.exists(kubeconfig):
@@ -206,9 +206,10 @@ def connect(
             "no kubeconfig found (looked at " + ", ".join(paths) + ") and not running in a cluster", ExitCode.USAGE
         )
     server = str(cluster.get("server") or "")
-    if transport == "auto" and plain_auth(cluster, user, os.environ):
+    proxy = proxy_for(server, os.environ, proxy_url=str(cluster.get("proxy-url") or ""))
+    if transport == "auto" and plain_auth(cluster, user, proxy=proxy):
         try:
-            chosen_transport: Any = PlainTransport(cluster, user, timeout=timeout, environ=os.environ)
+            chosen_transport: Any = PlainTransport(cluster, user, timeout=timeout, proxy=proxy)
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: unreadable CA, key pair mismatch
             raise ClusterError(f"invalid kubeconfig: context {context_name}: {_short(exc)}", ExitCode.USAGE) from None
         return Connection(chosen_transport, server, namespace or default_ns, context_name, timeout, factory)
@@ -226,11 +227,11 @@ def _entry(merged: Mapping[str, Any], section: str, name: object, inner: str) ->
 
 
 def _client_from_kubeconfig(config_dict: dict[str, Any], context: str) -> Any:
+    import tempfile  # ~7 ms to import: only where a temporary file is made
+
     from kubernetes import client, config
 
     configuration = client.Configuration()
-    import tempfile  # ~7 ms to import: only where a temporary file is made
-
     temp_dir = tempfile.mkdtemp(prefix="kubectl-meshctl-")
     try:
         config.load_kube_config_from_dict(
@@ -481,23 +482,6 @@ def page_items(pages: Sequence[bytes]) -> Iterator[dict[str, Any]]:
                 yield item
 
 
-def list_objects(
-    api: Api,
-    group: str,
-    version: str,
-    resource: str,
-    *,
-    namespace: str | None,
-    label_selector: str = "",
-    field_selector: str = "",
-) -> Iterator[dict[str, Any]]:
-    """Every item of a list, page by page (see :func:`list_pages`)."""
-    pages = list_pages(
-        api, group, version, resource, namespace=namespace, label_selector=label_selector, field_selector=field_selector
-    )
-    yield from page_items(pages)
-
-
 def istio_version(api: Api) -> str:
     """The networking.istio.io version to read: v1, then v1beta1, then v1alpha3."""
     try:
@@ -532,7 +516,8 @@ class RawRead:
     namespace: str | None
     metadata_only: bool = False
     digests: tuple[str, ...] = ()
-    """:func:`pages_digest` of each kind's pages, computed while the other lists were still arriving."""
+    """:func:`pages_digest` of each kind's pages when :meth:`digest` was foreseen (metadata-only fetches, the cache
+    key): computed while the other lists were still arriving.  Empty otherwise: :meth:`digest` computes them."""
 
     def digest(self) -> str:
         """A key for everything derived from these lists: their content without the lists' own metadata.
@@ -599,32 +584,29 @@ class ClusterSource:
         results: list[tuple[str, tuple[bytes, ...], str] | BaseException | None] = [None] * len(jobs)
 
         def fetch(index: int) -> None:
-            # Cluster-wide, as istiod sees it: Gateways select pods in every namespace and VirtualServices
-            # bind Gateways of other namespaces.  Narrowed to the namespace only when RBAC says no.
             kind, group, version, resource = jobs[index]
             version = version or self._istio_version or ""
             selector = self.selectors.get(kind, "")
+
+            def listed(scope: str | None) -> list[bytes]:
+                return list_pages(
+                    self.api, group, version, resource, namespace=scope, label_selector=selector, metadata_only=metadata_only
+                )
+
             try:
+                # Cluster-wide, as istiod sees it: Gateways select pods in every namespace and VirtualServices
+                # bind Gateways of other namespaces.  Narrowed to the namespace only when RBAC says no.
                 try:
-                    pages = list_pages(
-                        self.api, group, version, resource, namespace=None, label_selector=selector, metadata_only=metadata_only
-                    )
+                    pages = listed(None)
                 except ClusterError as exc:
                     if exc.status != 403 or self.namespace is None:
                         raise
                     note = f"cannot list {resource} cluster-wide; reading namespace {self.namespace} only"
                     if note not in self.notes:
                         self.notes.append(note)
-                    pages = list_pages(
-                        self.api,
-                        group,
-                        version,
-                        resource,
-                        namespace=self.namespace,
-                        label_selector=selector,
-                        metadata_only=metadata_only,
-                    )
-                results[index] = (kind, tuple(pages), pages_digest(pages))  # hashing releases the GIL: done here
+                    pages = listed(self.namespace)
+                # a metadata-only fetch is the cache key: hash it here, where hashing overlaps the other lists
+                results[index] = (kind, tuple(pages), pages_digest(pages) if metadata_only else "")
             except BaseException as exc:  # handed to the caller below
                 results[index] = exc
 
@@ -661,7 +643,7 @@ class ClusterSource:
             tuple(self.kinds),
             self.namespace,
             metadata_only=metadata_only,
-            digests=tuple(d for _, _, d in done),
+            digests=tuple(d for _, _, d in done) if metadata_only else (),
         )
 
     def parse(self, raw: RawRead) -> ReadResult:

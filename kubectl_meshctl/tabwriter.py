@@ -76,16 +76,16 @@ def tabwrite(text: str, config: TabWriterConfig) -> str:
 
 def table(rows: list[list[str]], config: TabWriterConfig = KUBECTL) -> str:
     """Rows of cells joined by tabs (the last cell unpadded), formatted: kubectl's printer."""
-    if rows and all(len(r) == len(rows[0]) for r in rows) and not any("\t" in c or "\n" in c for r in rows for c in r):
+    uniform = rows and all(len(r) == len(rows[0]) for r in rows)
+    if uniform and config.padchar == " " and not any("\t" in c or "\n" in c for r in rows for c in r):
         return _uniform_table(rows, config)
     return tabwrite("".join("\t".join(r) + "\n" for r in rows), config)
 
 
 def _uniform_table(rows: list[list[str]], config: TabWriterConfig) -> str:
     """What :func:`tabwrite` gives when every row has the same cells: one block, each column as wide as its widest
-    cell plus padding (at least minwidth), the last column unpadded -- straight, since tables are thousands of rows."""
-    if config.padchar != " ":
-        return tabwrite("".join("\t".join(r) + "\n" for r in rows), config)
+    cell plus padding (at least minwidth), the last column unpadded -- straight, since tables are thousands of rows.
+    Space padding only."""
     widths = [max(config.minwidth, max(map(len, column)) + config.padding) for column in list(zip(*rows, strict=True))[:-1]]
     line = "".join(f"{{:<{w}}}" for w in widths) + "{}\n"
     return "".join(line.format(*r) for r in rows)

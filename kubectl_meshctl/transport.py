@@ -55,14 +55,14 @@ class TransportError(Exception):
         self.kind = kind
 
 
-def plain_auth(cluster: Mapping[str, Any], user: Mapping[str, Any], environ: Mapping[str, str]) -> bool:
-    """Whether this transport can talk to ``cluster`` as ``user`` exactly as kubectl would."""
+def plain_auth(cluster: Mapping[str, Any], user: Mapping[str, Any], *, proxy: str) -> bool:
+    """Whether this transport can talk to ``cluster`` as ``user`` through ``proxy`` (see :func:`proxy_for`) exactly
+    as kubectl would."""
     if set(user) - _PLAIN_USER_KEYS or set(cluster) - _PLAIN_CLUSTER_KEYS:
         return False
     server = str(cluster.get("server") or "")
     if not server.startswith(("https://", "http://")):
         return False
-    proxy = proxy_for(server, environ, proxy_url=str(cluster.get("proxy-url") or ""))
     # an HTTP proxy is tunnelled through (CONNECT); https/socks5 proxies and plain-HTTP servers behind a
     # proxy are left to the official client
     return not proxy or (proxy.startswith("http://") and server.startswith("https://"))
@@ -328,8 +328,7 @@ class PlainTransport:
         user: Mapping[str, Any],
         *,
         timeout: float | None,
-        token: str | None = None,
-        environ: Mapping[str, str] | None = None,
+        proxy: str = "",
     ) -> None:
         url = urlsplit(str(cluster["server"]))
         self.https = url.scheme == "https"
@@ -338,14 +337,13 @@ class PlainTransport:
         self.base_path = url.path.rstrip("/")
         self.timeout = timeout
         self.server_name = str(cluster.get("tls-server-name") or "")
-        self.proxy = proxy_for(str(cluster["server"]), environ or {}, proxy_url=str(cluster.get("proxy-url") or ""))
+        self.proxy = proxy
         self.context = tls_context(cluster, user) if self.https else None
         self.headers = {"Accept": "application/json", "User-Agent": "kubectl-meshctl"}
-        if token is None and user.get("tokenFile"):
+        token = str(user.get("token") or "")
+        if user.get("tokenFile"):
             with open(str(user["tokenFile"]), encoding="utf-8") as fh:
                 token = fh.read().strip()
-        if token is None and user.get("token"):
-            token = str(user["token"])
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
         elif user.get("username") is not None:
@@ -387,8 +385,3 @@ class PlainTransport:
                 conn.close()
                 raise TransportError("unreachable", str(exc) or type(exc).__name__) from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()

@@ -97,10 +97,6 @@ class GatewayView:
     pods: list[Pod] = field(default_factory=list)
     virtual_services: list[VirtualService] = field(default_factory=list)
 
-    @property
-    def ready(self) -> str:
-        return f"{sum(pod_ready(p) for p in self.pods)}/{len(self.pods)}"
-
 
 def gateway_views(snapshot: Snapshot) -> list[GatewayView]:
     from .model import labels_match
