@@ -342,21 +342,8 @@ def test_completion_scripts_and_kubectl_protocol(
 
 
 def test_exec_credential_plugin(fake_api: FakeApiServer, tmp_path: Path) -> None:
-    import json
-    import sys
-
-    plugin = tmp_path / "cred-plugin"
-    credential = {
-        "apiVersion": "client.authentication.k8s.io/v1beta1",
-        "kind": "ExecCredential",
-        "status": {"token": fake_api.token},
-    }
-    plugin.write_text(f"#!{sys.executable}\nprint({json.dumps(json.dumps(credential))})\n")
-    plugin.chmod(0o755)
-    kubeconfig = fake_api.write_kubeconfig(tmp_path / "kc", token="unused")
-    config = yaml.safe_load(kubeconfig.read_text())
-    config["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin)}}
-    kubeconfig.write_text(yaml.safe_dump(config))
+    kubeconfig = fake_api.write_kubeconfig(tmp_path / "kc", exec_credential=True)
+    assert "token" not in yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]
     result = run_cli(["gateways", "--kubeconfig", str(kubeconfig)])
     assert result.code == 0, result.stderr
     assert "gt-gateway" in result.stdout
@@ -398,10 +385,8 @@ def test_the_plain_transport_is_chosen_only_when_it_can_do_what_kubectl_does(fak
     assert isinstance(connect(kubeconfig=str(token), context=None, namespace=None, timeout=None).transport, PlainTransport)
     forced = connect(kubeconfig=str(token), context=None, namespace=None, timeout=None, transport="client")
     assert isinstance(forced.transport, ClientTransport)
-    config = yaml.safe_load(token.read_text())
-    config["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "true"}}
-    (tmp_path / "exec").write_text(yaml.safe_dump(config))
-    exec_conn = connect(kubeconfig=str(tmp_path / "exec"), context=None, namespace=None, timeout=None)
+    exec_kubeconfig = fake_api.write_kubeconfig(tmp_path / "exec", exec_credential=True)
+    exec_conn = connect(kubeconfig=str(exec_kubeconfig), context=None, namespace=None, timeout=None)
     assert isinstance(exec_conn.transport, ClientTransport)
 
 

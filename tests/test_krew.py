@@ -24,7 +24,6 @@ import copy
 import fnmatch
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -755,20 +754,7 @@ def test_krew_user_runs_the_plugin_through_kubectl(
 
     # an exec credential plugin sends the plugin through the vendored official client (kubernetes==35.0.0,
     # pure Python) under the system python3; every module the zipapp carries must come from the zipapp
-    cred = tmp_path / "cred-plugin"
-    credential = {
-        "apiVersion": "client.authentication.k8s.io/v1beta1",
-        "kind": "ExecCredential",
-        "status": {"token": fake_api.token},
-    }
-    cred.write_text(f"#!/bin/sh\necho '{json.dumps(credential)}'\n")
-    cred.chmod(0o755)
-    config = yaml.safe_load(fake_kubeconfig.read_text())
-    config["users"][0]["user"] = {
-        "exec": {"apiVersion": credential["apiVersion"], "command": str(cred), "interactiveMode": "Never"}
-    }
-    exec_kubeconfig = tmp_path / "kubeconfig-exec"
-    exec_kubeconfig.write_text(yaml.safe_dump(config))
+    exec_kubeconfig = fake_api.write_kubeconfig(tmp_path / "kubeconfig-exec", exec_credential=True)
     done = kubectl_run("meshctl", "gateways", "-A", KUBECONFIG=str(exec_kubeconfig), PYTHONVERBOSE="1")
     assert done.returncode == 0, done.stderr[-3000:]
     assert _cells(done.stdout.splitlines()[1])[:2] == ["default", "gt-gateway"]

@@ -436,10 +436,13 @@ class FakeApiServer:
         context: str = "fakeapi",
         user: str = "fakeapi-user",
         cluster: str = "fakeapi",
+        exec_credential: bool = False,
     ) -> Path:
         """Write a kubeconfig (CA data inline, bearer token user) selecting ``context``; returns the path.
 
-        ``token`` defaults to the server's accepted token; pass any other string to get 401s.
+        ``token`` defaults to the server's accepted token; pass any other string to get 401s.  ``exec_credential``
+        gives the user an exec credential plugin instead (``<path>.cred``, a shell script printing an ExecCredential
+        with the token), which only the official Kubernetes client and kubectl know how to run.
         """
         context_body: dict[str, Any] = {"cluster": cluster, "user": user}
         if namespace:
@@ -463,6 +466,17 @@ class FakeApiServer:
         }
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
+        if exec_credential:
+            api_version = "client.authentication.k8s.io/v1beta1"
+            credential = {
+                "apiVersion": api_version,
+                "kind": "ExecCredential",
+                "status": {"token": config["users"][0]["user"]["token"]},
+            }
+            plugin = target.with_name(target.name + ".cred")
+            plugin.write_text(f"#!/bin/sh\necho '{json.dumps(credential)}'\n")
+            plugin.chmod(0o755)
+            config["users"][0]["user"] = {"exec": {"apiVersion": api_version, "command": str(plugin), "interactiveMode": "Never"}}
         target.write_text(yaml.safe_dump(config, sort_keys=False))
         return target
 
