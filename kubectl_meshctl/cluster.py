@@ -1,9 +1,7 @@
 """The cluster Source: reads Istio and Kubernetes objects from the API server, read-only.
 
-Why this module exists: it is the only place that talks to a cluster.  It resolves the kubeconfig
-the way kubectl does (the Python client's own merge lets the *last* KUBECONFIG file pick the
-current context and writes refreshed tokens back; kubectl lets the *first* file win and never
-writes), finds which networking.istio.io version is served, lists with paging and server-side
+Why this module exists: it is the only place that talks to a cluster.  With the context
+``kubeconfig.py`` resolved, it finds which networking.istio.io version is served, lists with paging and server-side
 selectors, fetches independent lists concurrently, and hands raw JSON straight to ``parse.py``:
 the client's typed models are never built (they cost more than the listing itself).  Requests go
 through ``transport.py`` when the kubeconfig needs no auth machinery, else through the official
@@ -20,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import ISTIO_VERSIONS, kubeconfig_yaml
+from . import ISTIO_VERSIONS
 from .exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -31,7 +29,6 @@ if TYPE_CHECKING:
 # listing cache never needs them (their dataclasses cost ~30 ms to create)
 
 ISTIO_GROUP = "networking.istio.io"
-SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 PAGE_SIZE = 500
 METADATA_PAGE_SIZE = 5000
 """Metadata-only pages are a tenth of the bytes per object: fewer, larger pages (kubectl pages full objects by 500)."""
@@ -66,67 +63,6 @@ def parse_duration(text: str) -> float | None:
     return total
 
 
-# --------------------------------------------------------------------------- kubeconfig
-
-
-_PATH_KEYS = {
-    "cluster": ("certificate-authority",),
-    "user": ("client-certificate", "client-key", "tokenFile"),
-}
-
-
-def _absolutise(entry: dict[str, Any], section: str, base: str) -> dict[str, Any]:
-    body = dict(entry.get(section) or {})
-    for key in _PATH_KEYS[section]:
-        value = body.get(key)
-        if isinstance(value, str) and value and not os.path.isabs(value):
-            body[key] = os.path.join(base, value)
-    return {**entry, section: body}
-
-
-def merge_kubeconfigs(paths: Sequence[str]) -> dict[str, Any]:
-    """kubectl's merge: the first file to set a value (or define a name) wins; relative paths made absolute."""
-    merged: dict[str, Any] = {"clusters": [], "contexts": [], "users": []}
-    seen: dict[str, set[str]] = {"clusters": set(), "contexts": set(), "users": set()}
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except FileNotFoundError:
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ClusterError(f"cannot read kubeconfig {path}: {exc}", ExitCode.USAGE) from None
-        data = kubeconfig_yaml.load(text)
-        if data is None:  # outside the subset kubeconfig writers use: PyYAML decides
-            import yaml
-
-            try:
-                data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-            except yaml.YAMLError as exc:
-                raise ClusterError(f"cannot read kubeconfig {path}: {exc}", ExitCode.USAGE) from None
-        if not isinstance(data, dict):
-            raise ClusterError(f"kubeconfig {path} is not a kubeconfig object", ExitCode.USAGE)
-        base = os.path.dirname(os.path.abspath(path))
-        if data.get("current-context") and not merged.get("current-context"):
-            merged["current-context"] = data["current-context"]
-        for section, inner in (("clusters", "cluster"), ("users", "user"), ("contexts", "context")):
-            for entry in data.get(section) or []:
-                if not isinstance(entry, dict) or entry.get("name") in seen[section]:
-                    continue
-                seen[section].add(str(entry.get("name")))
-                merged[section].append(entry if inner == "context" else _absolutise(entry, inner, base))
-    return merged
-
-
-def kubeconfig_paths(explicit: str | None) -> list[str]:
-    if explicit:
-        return [explicit]
-    env = os.environ.get("KUBECONFIG")
-    if env:
-        return [p for p in env.split(os.pathsep) if p]
-    return [os.path.expanduser("~/.kube/config")]
-
-
 @dataclass
 class Connection:
     """Where requests go (a transport), what kubectl would show as the target, and the client on demand."""
@@ -151,60 +87,23 @@ class Connection:
 def connect(
     *, kubeconfig: str | None, context: str | None, namespace: str | None, timeout: float | None, transport: str = "auto"
 ) -> Connection:
-    """Resolve the kubeconfig as kubectl does and pick the transport.
+    """Resolve the kubeconfig as kubectl does (``kubeconfig.py``) and pick the transport.
 
     ``transport="auto"`` uses the stdlib transport when the kubeconfig needs no auth machinery (see
     ``transport.py``) and the official client otherwise; ``"client"`` forces the official client.
     """
+    from .kubeconfig import KubeconfigError, resolve
     from .transport import PlainTransport, plain_auth, proxy_for
 
-    paths = kubeconfig_paths(kubeconfig)
-    if kubeconfig and not os.path.exists(kubeconfig):
-        raise ClusterError(f"kubeconfig {kubeconfig} does not exist", ExitCode.USAGE)
-    merged = merge_kubeconfigs(paths)
-    if merged["contexts"] or merged["clusters"]:
-        chosen = context or merged.get("current-context")
-        if not chosen:
-            raise ClusterError("no context: the kubeconfig sets no current-context (use --context)", ExitCode.USAGE)
-        ctx = next((c for c in merged["contexts"] if c.get("name") == chosen), None)
-        if ctx is None:
-            raise ClusterError(f'context "{chosen}" does not exist in the kubeconfig', ExitCode.USAGE)
-        ctx_body = ctx.get("context") or {}
-        cluster = _entry(merged, "clusters", ctx_body.get("cluster"), "cluster")
-        user = _entry(merged, "users", ctx_body.get("user"), "user")
-        default_ns = ctx_body.get("namespace") or "default"
-        context_name = str(chosen)
+    try:
+        resolved = resolve(kubeconfig=kubeconfig, context=context, namespace=namespace)
+    except KubeconfigError as exc:
+        raise ClusterError(str(exc), ExitCode.USAGE) from None
+    cluster, user, context_name = resolved.cluster, resolved.user, resolved.context
 
-        def factory() -> Any:
-            return _client_from_kubeconfig(merged, context_name)
+    def factory() -> Any:
+        return _client_from_kubeconfig(resolved.client_config, context_name)
 
-    elif os.environ.get("KUBERNETES_SERVICE_HOST"):
-        host = os.environ["KUBERNETES_SERVICE_HOST"]
-        port = os.environ.get("KUBERNETES_SERVICE_PORT") or "443"
-        cluster = {
-            "server": f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}",
-            "certificate-authority": os.path.join(SERVICE_ACCOUNT_DIR, "ca.crt"),
-        }
-        user = {"tokenFile": os.path.join(SERVICE_ACCOUNT_DIR, "token")}
-        try:
-            with open(os.path.join(SERVICE_ACCOUNT_DIR, "namespace"), encoding="utf-8") as fh:
-                default_ns = fh.read().strip() or "default"
-        except OSError:
-            default_ns = "default"
-        context_name = "in-cluster"
-        in_cluster = {
-            "clusters": [{"name": "in-cluster", "cluster": cluster}],
-            "users": [{"name": "in-cluster", "user": user}],
-            "contexts": [{"name": "in-cluster", "context": {"cluster": "in-cluster", "user": "in-cluster"}}],
-        }
-
-        def factory() -> Any:
-            return _client_from_kubeconfig(in_cluster, "in-cluster")
-
-    else:
-        raise ClusterError(
-            "no kubeconfig found (looked at " + ", ".join(paths) + ") and not running in a cluster", ExitCode.USAGE
-        )
     server = str(cluster.get("server") or "")
     proxy = proxy_for(server, os.environ, proxy_url=str(cluster.get("proxy-url") or ""))
     if transport == "auto" and plain_auth(cluster, user, proxy=proxy):
@@ -212,18 +111,10 @@ def connect(
             chosen_transport: Any = PlainTransport(cluster, user, timeout=timeout, proxy=proxy)
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: unreadable CA, key pair mismatch
             raise ClusterError(f"invalid kubeconfig: context {context_name}: {_short(exc)}", ExitCode.USAGE) from None
-        return Connection(chosen_transport, server, namespace or default_ns, context_name, timeout, factory)
+        return Connection(chosen_transport, server, resolved.namespace, context_name, timeout, factory)
     api_client = factory()
     server = str(api_client.configuration.host)
-    return Connection(ClientTransport(api_client, timeout), server, namespace or default_ns, context_name, timeout, factory)
-
-
-def _entry(merged: Mapping[str, Any], section: str, name: object, inner: str) -> dict[str, Any]:
-    for entry in merged.get(section) or []:
-        if entry.get("name") == name:
-            body = entry.get(inner)
-            return dict(body) if isinstance(body, dict) else {}
-    return {"__missing__": name}  # not plain: the official client reports the broken reference
+    return Connection(ClientTransport(api_client, timeout), server, resolved.namespace, context_name, timeout, factory)
 
 
 def _client_from_kubeconfig(config_dict: dict[str, Any], context: str) -> Any:

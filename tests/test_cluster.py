@@ -355,7 +355,7 @@ def test_in_cluster_config(fake_api: FakeApiServer, monkeypatch: pytest.MonkeyPa
     (sa / "token").write_text(fake_api.token)
     (sa / "ca.crt").write_bytes(fake_api.certs.ca_pem)
     (sa / "namespace").write_text("default")
-    monkeypatch.setattr("kubectl_meshctl.cluster.SERVICE_ACCOUNT_DIR", str(sa))
+    monkeypatch.setattr("kubectl_meshctl.kubeconfig.SERVICE_ACCOUNT_DIR", str(sa))
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(fake_api.port))
     result = run_cli(["gateways"])
