@@ -2,8 +2,10 @@
 
 Why this module exists: it is the imperative shell and the only place that prints or exits.
 Every error ends at :func:`main`, which maps it to an :class:`~kubectl_meshctl.exitcodes.ExitCode`
-and prints one line (a traceback only with ``--debug``).  Heavy imports (the analysis core, the
-Kubernetes client) happen inside commands, so ``--help`` stays fast.
+and prints one line (``--debug`` adds the traceback before it, never changes the code).  Everything
+written to stderr goes through :func:`_say`: secrets redacted, control characters escaped, one line
+per call.  Heavy imports (the analysis core, the Kubernetes client) happen inside commands, so
+``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import click
 
 from . import __version__
 from .exitcodes import ExitCode, describe_exit_codes
+from .redact import escape, escape_lines, quote, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +39,11 @@ class _Exit(Exception):
         self.code = code
 
 
+def _say(text: str) -> None:
+    """Write one line to stderr, the only way anything reaches it: secrets redacted, newlines and escapes escaped."""
+    click.echo(escape(redact(text)), err=True)
+
+
 def _complete_from_cluster(ctx: click.Context, path: str, incomplete: str) -> list[str]:
     """Names served at ``path`` (e.g. ``/api/v1/namespaces``) for shell completion; nothing on any failure."""
     try:
@@ -52,7 +60,8 @@ def _complete_from_cluster(ctx: click.Context, path: str, incomplete: str) -> li
     except Exception:  # completion must never print an error into the user's shell
         return []
     names = [str((i.get("metadata") or {}).get("name", "")) for i in body.get("items") or [] if isinstance(i, dict)]
-    return sorted(n for n in names if n.startswith(incomplete))
+    # a name the shell cannot show as typed (control characters) is no candidate
+    return sorted(n for n in names if n.startswith(incomplete) and quote(n) == n)
 
 
 def _complete_namespaces(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
@@ -192,9 +201,7 @@ def analyze(ctx: click.Context, /, filenames: tuple[str, ...], paths: tuple[str,
         raise PluginError(str(exc), ExitCode.USAGE) from None
     for rule in rules:
         if not rule.known:
-            click.echo(
-                f"Warning: Supplied message code '{rule.code}' is an unknown message code and will not have any effect.", err=True
-            )
+            _say(f"Warning: Supplied message code '{rule.code}' is an unknown message code and will not have any effect.")
     use_kube = opts["use_kube"] if opts["use_kube"] is not None else not files
     cluster = None
     if use_kube:
@@ -214,7 +221,7 @@ def analyze(ctx: click.Context, /, filenames: tuple[str, ...], paths: tuple[str,
     assert result is not None
     errors = [e for e in result.errors if not (opts["ignore_unknown"] and e.unknown_kind)]
     for error in errors:
-        click.echo(f"Error: {error}", err=True)
+        _say(f"Error: {error}")
     findings = suppress(run_analysis(result.snapshot), rules, annotation_suppressions(result.snapshot))
     if use_kube and not opts["all_namespaces"]:
         # as istioctl: findings on resources outside the selected namespace are dropped unless -A
@@ -236,10 +243,11 @@ def analyze(ctx: click.Context, /, filenames: tuple[str, ...], paths: tuple[str,
     sys.stdout.flush()  # keep stdout before the stderr summary when both go to a terminal
     target = "all namespaces" if opts["all_namespaces"] else f"namespace: {namespace}"
     if not shown and output == "log":
-        click.echo(_success_line([] if use_kube else files, target, len(errors)), err=True)
+        for line in _success_lines([] if use_kube else files, target, len(errors)):
+            _say(line)
     if failed:
-        click.echo(f"Error: Analyzers found issues when analyzing {target}.", err=True)
-        click.echo(f"See {ISTIO_ANALYSIS_DOCS} for more information about causes and resolutions.", err=True)
+        _say(f"Error: Analyzers found issues when analyzing {target}.")
+        _say(f"See {ISTIO_ANALYSIS_DOCS} for more information about causes and resolutions.")
         raise _Exit(ExitCode.FINDINGS)
     if errors:
         raise _Exit(ExitCode.DATA)
@@ -253,45 +261,93 @@ def _with_line(f: Any, result: Any) -> Any:
     return replace(f, line=result.field_line(f.origin, f.field))
 
 
-def _success_line(files: Sequence[str], target: str, unparsed: int) -> str:
+def _success_lines(files: Sequence[str], target: str, unparsed: int) -> list[str]:
     if unparsed:
-        return f"No validation issues found when analyzing {target} (but {unparsed} file(s) could not be parsed)."
+        return [f"No validation issues found when analyzing {target} (but {unparsed} file(s) could not be parsed)."]
     if not files:
-        return f"\u2714 No validation issues found when analyzing {target}."
+        return [f"\u2714 No validation issues found when analyzing {target}."]
     if len(files) == 1:
-        return f"\u2714 No validation issues found when analyzing {files[0]}."
-    return "\u2714 No validation issues found when analyzing:\n" + "\n".join(f"  - {f}" for f in files)
+        return [f"\u2714 No validation issues found when analyzing {files[0]}."]
+    return ["\u2714 No validation issues found when analyzing:", *(f"  - {f}" for f in files)]
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """Entry point: the one error boundary."""
+    """Entry point: the one error boundary.
+
+    Every error becomes one ``Error: …`` line and its exit code; ``--debug`` (at the root or on a command) prints
+    the traceback before that line and changes nothing else.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    debug = "--debug" in (args[: args.index("--")] if "--" in args else args)
     try:
         cli.main(args=args, prog_name="kubectl meshctl", standalone_mode=False)
     except _Exit as done:
         sys.exit(int(done.code))
     except PluginError as exc:
-        if debug:
-            raise
-        click.echo(f"Error: {exc}", err=True)
+        _fail(f"Error: {exc}", exc, debug=debug)
         sys.exit(int(exc.code))
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        _say("Aborted.")
         sys.exit(int(ExitCode.ERROR))
     except click.ClickException as exc:
-        exc.show()
+        _show_usage_error(exc)
         sys.exit(int(ExitCode.USAGE))
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(int(ExitCode.OK))
     except Exception as exc:
-        if debug:
-            raise
-        click.echo(f"Error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        _fail(f"Error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", exc, debug=debug)
         sys.exit(int(ExitCode.ERROR))
     sys.exit(int(ExitCode.OK))
+
+
+def _fail(line: str, exc: BaseException, *, debug: bool) -> None:
+    if debug:
+        for tb_line in _traceback_lines(exc):
+            _say(tb_line)
+    _say(line)
+
+
+def _traceback_lines(exc: BaseException) -> list[str]:
+    """Python's traceback of ``exc`` and its chain, each exception's own text on one line (it may hold input)."""
+    import traceback
+
+    chain: list[tuple[BaseException, str]] = []  # each exception, and the words leading from it to the one before
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    link = ""
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append((current, link))
+        if current.__cause__ is not None:
+            current, link = current.__cause__, "The above exception was the direct cause of the following exception:"
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = current.__context__, "During handling of the above exception, another exception occurred:"
+        else:
+            current = None
+    lines: list[str] = []
+    for item, words in reversed(chain):
+        if item.__traceback__ is not None:
+            lines.append("Traceback (most recent call last):")
+            for frame in traceback.format_tb(item.__traceback__):
+                lines.extend(frame.rstrip("\n").split("\n"))
+        lines.append("".join(traceback.format_exception_only(type(item), item)).rstrip("\n"))
+        if words:
+            lines += ["", words, ""]
+    return lines
+
+
+def _show_usage_error(exc: click.ClickException) -> None:
+    """click's ``exc.show()`` (usage, hint, ``Error: …``), one :func:`_say` per line."""
+    ctx = exc.ctx if isinstance(exc, click.UsageError) else None
+    if ctx is not None:
+        for line in ctx.get_usage().split("\n"):
+            _say(line)
+        if ctx.command.get_help_option(ctx) is not None:
+            _say(f"Try '{ctx.command_path} {max(ctx.command.get_help_option_names(ctx), key=len)}' for help.")
+        _say("")
+    _say(f"Error: {exc.format_message()}")
 
 
 if __name__ == "__main__":  # pragma: no cover
@@ -324,7 +380,7 @@ def _cluster_source(conn: Any, opts: dict[str, Any], *, kinds: Sequence[str], se
 
 def _echo_notes(source: Any) -> None:
     for note in source.notes:
-        click.echo(f"Note: {note}", err=True)
+        _say(f"Note: {note}")
 
 
 def _read_cluster(conn: Any, opts: dict[str, Any], *, kinds: Sequence[str], selectors: dict[str, str] | None = None) -> Any:
@@ -352,7 +408,7 @@ def _emit_objects(kind: str, plural: str, items: list[dict[str, Any]], output: s
 
     if output == "name":
         for item in items:
-            click.echo(f"{plural}/{item['name']}")
+            click.echo(f"{plural}/{quote(item['name'])}")
         return
     doc = {"apiVersion": "v1", "kind": "List", "items": [{"kind": kind, **i} for i in items]}
     if output == "json":
@@ -373,7 +429,7 @@ def _print_table(rows: list[list[str]]) -> None:
 
 def _not_found(kind: str, namespace: str | None) -> None:
     where = f" in {namespace} namespace" if namespace else ""
-    click.echo(f"No {kind} found{where}.", err=True)
+    _say(f"No {kind} found{where}.")
 
 
 LIST_OUTPUT = click.Choice(["wide", "json", "yaml", "name"])
@@ -412,7 +468,7 @@ def _read_for_listing(opts: dict[str, Any], selectors: dict[str, str], *, part: 
         raise PluginError(str(exc), exc.code) from None
     _echo_notes(source)
     for error in listing.errors:
-        click.echo(f"Warning: {error}", err=True)
+        _say(f"Warning: {error}")
     return listing, None if opts["all_namespaces"] else conn.namespace
 
 
@@ -459,7 +515,7 @@ def gateways_command(name: str | None, selector: str, output: str | None, use_ca
     flagged = [f for f in listing.flags if f"{f.namespace}/{f.name}" in wanted]
     line = summary_line(flagged, all_namespaces=namespace is None)
     if line:
-        click.echo(line, err=True)
+        _say(line)
 
 
 cli.add_command(gateways_command, "gw")
@@ -499,7 +555,7 @@ def virtualservices_command(name: str | None, selector: str, output: str | None,
     findings = [f for f in listing.flags if f.kind == "VirtualService" and (f.namespace, f.name) in shown]
     line = summary_line(findings, all_namespaces=namespace is None)
     if line:
-        click.echo(line, err=True)
+        _say(line)
 
 
 cli.add_command(virtualservices_command, "vs")
@@ -542,7 +598,7 @@ def pods_command(selector: str, gateway_ref: str | None, output: str | None, **o
     result = _read_cluster(conn, {**opts, "all_namespaces": not explicit_ns}, kinds=("Pod",), selectors={"Pod": selector})
     pods = [p for p in result.snapshot.pods if not explicit_ns or p.meta.namespace == conn.namespace]
     for error in result.errors:
-        click.echo(f"Warning: {error}", err=True)
+        _say(f"Warning: {error}")
     if output in ("json", "yaml", "name"):
         items = [
             {
@@ -647,7 +703,7 @@ def _resolve_pod(api: Any, snapshot_pods: Any, target: str | None, default_names
             names = ", ".join(f"{p.meta.name}.{p.meta.namespace}" for p in snapshot_pods) or "none"
             raise PluginError(f"give a pod: {len(snapshot_pods)} ingress gateway pods in reach ({names})", ExitCode.USAGE)
         pod = snapshot_pods[0]
-        click.echo(f"Using the only ingress gateway pod in reach: {pod.meta.name}.{pod.meta.namespace}", err=True)
+        _say(f"Using the only ingress gateway pod in reach: {pod.meta.name}.{pod.meta.namespace}")
         return pod
     kind, name, namespace = _split_target(target, default_namespace)
     if kind in ("pod", "pods", "po"):
@@ -674,6 +730,16 @@ def _resolve_pod(api: Any, snapshot_pods: Any, target: str | None, default_names
     raise PluginError(f"unsupported target type {kind!r}: use pod/NAME or deployment/NAME", ExitCode.USAGE)
 
 
+def _istio_version(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from .routes_table import _minor  # the renderer's own rule, so the flag accepts exactly what it renders
+
+    try:
+        _minor(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}': expected an Istio version 1.18 or later, e.g. 1.24") from None
+    return value
+
+
 @cli.command("routes")
 @click.argument("target", required=False, metavar="[POD[.NS] | TYPE/NAME[.NS]]")
 @click.option("-f", "--file", "input_file", metavar="FILE|-", help="An Envoy config dump (with --predict: Istio resources).")
@@ -686,6 +752,7 @@ def _resolve_pod(api: Any, snapshot_pods: Any, target: str | None, default_names
     "--istio-version",
     default="1.24",
     show_default=True,
+    callback=_istio_version,
     help="Render as this istioctl (1.23 shows the older VIRTUAL SERVICE column).",
 )
 @click.option("--proxy-admin-port", default=15000, show_default=True, type=int)
@@ -739,22 +806,26 @@ def routes_command(
             return routes_table.render_routes_yaml(dump, name=route_name)
         return routes_table.render_routes(dump, name=route_name, verbose=verbose, istio_version=istio_version)
 
+    def show(text: str) -> None:
+        # the table is human output: no raw control character from a route or host name reaches the terminal
+        click.echo(escape_lines(text) if output == "short" else text, nl=False)
+
     if input_file is not None and not predict:
         if diff:
             raise PluginError("--diff compares a pod with its prediction: give a pod, not -f", ExitCode.USAGE)
         data = sys.stdin.buffer.read() if input_file == "-" else _read_file(input_file)
-        click.echo(render(data), nl=False)
+        show(render(data))
         return
     if input_file is not None:  # offline prediction from resource files
         from .sources import FileSource
 
         result = FileSource([input_file], default_namespace=opts["namespace"] or "default").read()
         for error in result.errors:
-            click.echo(f"Error: {error}", err=True)
+            _say(f"Error: {error}")
         pairs = (kv.partition("=") for kv in pod_labels.split(",") if kv)
         labels = tuple(sorted((key, value) for key, _, value in pairs))
         proxy = GatewayProxy("<predicted>", pod_namespace, labels)
-        click.echo(render(_predicted_dump(result.snapshot, proxy)), nl=False)
+        show(render(_predicted_dump(result.snapshot, proxy)))
         if result.errors:
             raise _Exit(ExitCode.DATA)
         return
@@ -777,30 +848,30 @@ def routes_command(
         container_ports=tuple((p.name, p.container_port) for p in pod.container_ports if p.name),
     )
     if predict and not diff:
-        click.echo(render(_predicted_dump(result.snapshot, proxy)), nl=False)
+        show(render(_predicted_dump(result.snapshot, proxy)))
         return
     try:
         real, how = fetch_config_dump(api, pod.meta.name, pod.meta.namespace, port=proxy_admin_port)
     except ClusterError as exc:
         raise PluginError(str(exc), exc.code) from None
     if not diff:
-        click.echo(render(real), nl=False)
+        show(render(real))
         return
-    actual = render(real).splitlines()
-    expected = render(_predicted_dump(result.snapshot, proxy)).splitlines()
+    actual = render(real).removesuffix("\n").split("\n")  # not splitlines(): it also splits at \x1c, \u2028…
+    expected = render(_predicted_dump(result.snapshot, proxy)).removesuffix("\n").split("\n")
     header = actual[:1]
     only_proxy = [line for line in actual[1:] if line not in expected[1:]]
     only_predicted = [line for line in expected[1:] if line not in actual[1:]]
     if not only_proxy and not only_predicted:
-        click.echo(f"The routes of {pod.meta.name}.{pod.meta.namespace} ({how}) agree with the prediction.", err=True)
+        _say(f"The routes of {pod.meta.name}.{pod.meta.namespace} ({how}) agree with the prediction.")
         return
     for line in header:
-        click.echo(f"  {line}")
+        click.echo(f"  {escape(line)}")
     for line in only_proxy:
-        click.echo(f"- {line}")
+        click.echo(f"- {escape(line)}")
     for line in only_predicted:
-        click.echo(f"+ {line}")
-    click.echo("- only in the proxy (stale or extra config), + only in the prediction (rejected or not yet pushed)", err=True)
+        click.echo(f"+ {escape(line)}")
+    _say("- only in the proxy (stale or extra config), + only in the prediction (rejected or not yet pushed)")
     raise _Exit(ExitCode.DRIFT)
 
 

@@ -11,10 +11,11 @@ Every failure becomes a :class:`ClusterError` with one line of text and an exit 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +25,15 @@ from .exitcodes import ExitCode
 if TYPE_CHECKING:
     from .parse import Resource
     from .sources import InputError, ReadResult
+    from .transport import PlainTransport
 
 # parse.py, model.py and sources.py are imported where objects are parsed: a listing served from the
 # listing cache never needs them (their dataclasses cost ~30 ms to create)
 
 ISTIO_GROUP = "networking.istio.io"
 PAGE_SIZE = 500
+MAX_PAGES = 20_000
+"""More pages than any real list has (10 million objects): a server that keeps sending continue tokens is lying."""
 METADATA_PAGE_SIZE = 5000
 """Metadata-only pages are a tenth of the bytes per object: fewer, larger pages (kubectl pages full objects by 500)."""
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;q=0.9"
@@ -65,123 +69,129 @@ def parse_duration(text: str) -> float | None:
 
 @dataclass
 class Connection:
-    """Where requests go (a transport), what kubectl would show as the target, and the client on demand."""
+    """Where requests go (a transport) and what kubectl would show as the target."""
 
-    transport: Any
-    """:class:`~.transport.PlainTransport` or :class:`ClientTransport`: ``get(path, query) -> (status, bytes)``."""
+    transport: PlainTransport
     server: str
+    """The API server's URL as shown in messages (any user:password in it left out)."""
     namespace: str
     context: str
     timeout: float | None
-    client_factory: Callable[[], Any] = field(repr=False, default=lambda: None)
-    """Builds the official ``ApiClient`` (port-forward needs it) from the same kubeconfig."""
-    _client: Any = field(default=None, repr=False)
-
-    @property
-    def api_client(self) -> Any:
-        if self._client is None:
-            self._client = self.client_factory()
-        return self._client
 
 
-def connect(
-    *, kubeconfig: str | None, context: str | None, namespace: str | None, timeout: float | None, transport: str = "auto"
-) -> Connection:
-    """Resolve the kubeconfig as kubectl does (``kubeconfig.py``) and pick the transport.
+AUTH_MACHINERY = ("exec", "auth-provider")
+"""User fields whose credentials only the official client can obtain (it runs the plugin or provider once)."""
 
-    ``transport="auto"`` uses the stdlib transport when the kubeconfig needs no auth machinery (see
-    ``transport.py``) and the official client otherwise; ``"client"`` forces the official client.
+
+def connect(*, kubeconfig: str | None, context: str | None, namespace: str | None, timeout: float | None) -> Connection:
+    """Resolve the kubeconfig as kubectl does (``kubeconfig.py``) and open the transport to its API server.
+
+    Every request goes through ``transport.py``; a user with an exec plugin or auth-provider first gets its
+    token or key pair from the official client (:func:`_machinery_credentials`).
     """
-    from .kubeconfig import KubeconfigError, resolve
-    from .transport import PlainTransport, plain_auth, proxy_for
+    from . import redact
+    from .kubeconfig import KubeconfigError, resolve, secrets_of
+    from .transport import PlainTransport, proxy_for
 
     try:
         resolved = resolve(kubeconfig=kubeconfig, context=context, namespace=namespace)
     except KubeconfigError as exc:
         raise ClusterError(str(exc), ExitCode.USAGE) from None
+    for secret in secrets_of(resolved):  # never printed from here on, whatever message carries it
+        redact.register(secret)
     cluster, user, context_name = resolved.cluster, resolved.user, resolved.context
-
-    def factory() -> Any:
-        return _client_from_kubeconfig(resolved.client_config, context_name)
-
+    if any(key in user for key in AUTH_MACHINERY):
+        user = _machinery_credentials(resolved.client_config, context_name, user)
+        for key in ("token", "password", "client-key-data"):
+            if user.get(key):
+                redact.register(str(user[key]), user=str(user.get("username")) if key == "password" else None)
     server = str(cluster.get("server") or "")
-    proxy = proxy_for(server, os.environ, proxy_url=str(cluster.get("proxy-url") or ""))
-    if transport == "auto" and plain_auth(cluster, user, proxy=proxy):
-        try:
-            chosen_transport: Any = PlainTransport(cluster, user, timeout=timeout, proxy=proxy)
-        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: unreadable CA, key pair mismatch
-            raise ClusterError(f"invalid kubeconfig: context {context_name}: {_short(exc)}", ExitCode.USAGE) from None
-        return Connection(chosen_transport, server, resolved.namespace, context_name, timeout, factory)
-    api_client = factory()
-    server = str(api_client.configuration.host)
-    return Connection(ClientTransport(api_client, timeout), server, resolved.namespace, context_name, timeout, factory)
+    try:
+        proxy = proxy_for(server, os.environ, proxy_url=str(cluster.get("proxy-url") or ""))
+        chosen = PlainTransport(cluster, user, timeout=timeout, proxy=proxy)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: unreadable CA, key pair mismatch
+        raise ClusterError(f"invalid kubeconfig: context {context_name}: {_short(exc)}", ExitCode.USAGE) from None
+    return Connection(chosen, display_url(server), resolved.namespace, context_name, timeout)
 
 
-def _client_from_kubeconfig(config_dict: dict[str, Any], context: str) -> Any:
-    import tempfile  # ~7 ms to import: only where a temporary file is made
+def display_url(url: str) -> str:
+    """``url`` without the user:password part kubectl would never show."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if sep and "@" in authority:
+        return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+    return url
+
+
+def _machinery_credentials(config_dict: dict[str, Any], context: str, user: Mapping[str, Any]) -> dict[str, Any]:
+    """The token or client key pair the user's exec plugin or auth-provider yields, as plain kubeconfig user fields.
+
+    The official client runs the machinery once; the files it writes (decoded certificates, the key) go into a
+    private temporary directory that is removed before this returns, whatever happens.
+    """
+    import logging  # ~4 ms: only where a credential plugin runs
+    import shutil
+    import tempfile
 
     from kubernetes import client, config
 
     configuration = client.Configuration()
+    configuration.proxy = None  # nothing is sent through this client
     temp_dir = tempfile.mkdtemp(prefix="kubectl-meshctl-")
+
+    # the client logs a failed exec plugin (logging.error) and carries on without credentials: keep the message
+    class Collector(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.ERROR)
+            self.messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    failures = Collector()
+    root = logging.getLogger()
+    root.addHandler(failures)
+    propagate, root.propagate = root.propagate, False
     try:
-        config.load_kube_config_from_dict(
-            config_dict, context=context, client_configuration=configuration, persist_config=False, temp_file_path=temp_dir
-        )
-    except config.ConfigException as exc:
-        raise ClusterError(f"invalid kubeconfig: {exc}", ExitCode.USAGE) from None
-    configuration.retries = False
-    return client.ApiClient(configuration)
+        try:
+            config.load_kube_config_from_dict(
+                config_dict, context=context, client_configuration=configuration, persist_config=False, temp_file_path=temp_dir
+            )
+        except config.ConfigException as exc:
+            raise ClusterError(f"invalid kubeconfig: context {context}: {_short(exc)}", ExitCode.USAGE) from None
+        except Exception as exc:  # a plugin that printed garbage, a provider that failed: the user's to fix
+            raise ClusterError(
+                f"invalid kubeconfig: context {context}: the user's credential plugin failed ({type(exc).__name__})",
+                ExitCode.USAGE,
+            ) from None
+        finally:
+            root.removeHandler(failures)
+            root.propagate = propagate
+        if failures.messages and not (configuration.api_key or {}).get("authorization") and not configuration.cert_file:
+            plugin = user.get("exec") if isinstance(user.get("exec"), dict) else {}
+            what = f"exec plugin {plugin.get('command')}" if plugin else "auth-provider"
+            reason = _short(failures.messages[0]).removeprefix("exec: ")
+            raise ClusterError(f"getting credentials: {what}: {reason}", ExitCode.USAGE)
+        plain: dict[str, Any] = {k: v for k, v in user.items() if k.startswith("as")}
+        scheme, _, value = str((configuration.api_key or {}).get("authorization") or "").partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            plain["token"] = value.strip()
+        elif scheme.lower() == "basic" and value.strip():
+            username, _, password = base64.b64decode(value.strip()).decode("utf-8", "replace").partition(":")
+            plain["username"], plain["password"] = username, password
+        for field_name, path in (
+            ("client-certificate-data", configuration.cert_file),
+            ("client-key-data", configuration.key_file),
+        ):
+            if path:
+                with open(path, "rb") as fh:
+                    plain[field_name] = base64.b64encode(fh.read()).decode()
+        return plain
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- requests
-
-
-class ClientTransport:
-    """GETs through the official client's REST layer, for kubeconfigs that need its auth machinery."""
-
-    def __init__(self, api_client: Any, timeout: float | None) -> None:
-        self.api_client = api_client
-        self.timeout = timeout
-
-    def get(
-        self, path: str, query: Mapping[str, str | int] | None = None, *, accept: str = "application/json"
-    ) -> tuple[int, bytes]:
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError, ReadTimeoutError, SSLError
-
-        from .transport import TransportError
-
-        try:
-            response = self.api_client.call_api(
-                path,
-                "GET",
-                query_params=list((query or {}).items()),
-                header_params={"Accept": accept},
-                auth_settings=["BearerToken"],
-                _preload_content=False,  # raw bytes: the client's typed models are never built
-                _return_http_data_only=True,
-                # the 35.x client ignores a float timeout; a (connect, read) pair is honoured
-                _request_timeout=None if self.timeout is None else (self.timeout, self.timeout),
-            )
-        except ApiException as exc:
-            if exc.status:
-                body = exc.body
-                return int(exc.status), body if isinstance(body, bytes) else str(body or "").encode()
-            # the client wraps transport failures (TLS among them) as status 0
-            text = str(exc.reason or "")
-            raise TransportError("tls" if "SSL" in text or "CERTIFICATE" in text else "unreachable", text) from None
-        except ReadTimeoutError as exc:
-            raise TransportError("timeout", str(exc)) from None
-        except MaxRetryError as exc:
-            reason = exc.reason
-            if isinstance(reason, ReadTimeoutError):
-                raise TransportError("timeout", str(reason)) from None
-            raise TransportError("tls" if isinstance(reason, SSLError) else "unreachable", str(reason)) from None
-        except (SSLError, ProtocolError, HTTPError, OSError) as exc:
-            raise TransportError("unreachable", str(exc)) from None
-        data = response[0].data if isinstance(response, tuple) else response.data
-        return 200, bytes(data)
 
 
 @dataclass
@@ -214,6 +224,8 @@ class Api:
                 raise ClusterError(f"request to {server} timed out{limit}", ExitCode.TEMPFAIL) from None
             if exc.kind == "tls":
                 raise ClusterError(f"TLS with {server} failed: {_short(exc)}", ExitCode.UNAVAILABLE) from None
+            if exc.kind == "too-large":
+                raise ClusterError(f"the API server's answer to {path} is too large: {exc}", ExitCode.UNAVAILABLE) from None
             raise ClusterError(f"cannot reach the API server {server}: {_short(exc)}", ExitCode.UNAVAILABLE) from None
         if status != 200:
             raise _status_error(status, body, path, self.conn)
@@ -270,6 +282,7 @@ def _permission_for(path: str) -> str:
 
 _LIST_HEAD = re.compile(rb'\{(?:"(?:kind|apiVersion)":"[^"\\]*",)*"metadata":')
 _DECODER = json.JSONDecoder()
+_ITEMS = re.compile(rb'"items"\s*:\s*(?:\[|null)')
 
 
 def list_envelope(body: bytes) -> tuple[dict[str, Any], bytes]:
@@ -330,8 +343,14 @@ def list_pages(
     for attempt in range(3):
         pages: list[bytes] = []
         token = ""
+        seen: set[str] = set()
         try:
             while True:
+                if len(pages) >= MAX_PAGES:
+                    raise ClusterError(
+                        f"the API server answered {path} with more than {MAX_PAGES} pages: the list never ends",
+                        ExitCode.UNAVAILABLE,
+                    )
                 query: dict[str, str | int] = {"limit": METADATA_PAGE_SIZE if metadata_only else PAGE_SIZE}
                 if token:
                     query["continue"] = token
@@ -346,10 +365,20 @@ def list_pages(
                     raise ClusterError(
                         f"the API server answered {path} with something that is not a JSON list", ExitCode.UNAVAILABLE
                     ) from None
+                if not _ITEMS.search(page):  # checked in full by page_items; a cheap first look here
+                    raise ClusterError(
+                        f"the API server answered {path} with a list whose items are not a list of objects", ExitCode.UNAVAILABLE
+                    )
                 pages.append(page)
                 token = str(metadata.get("continue") or "")
                 if not token:
                     break
+                if token in seen:
+                    raise ClusterError(
+                        f"the API server answered {path} with a continue token it sent before: the list never ends",
+                        ExitCode.UNAVAILABLE,
+                    )
+                seen.add(token)
         except ClusterError as exc:
             if exc.status == 410 and attempt < 2:
                 continue  # the snapshot expired while paging: list again from the start
@@ -361,16 +390,24 @@ def list_pages(
 def page_items(pages: Sequence[bytes]) -> Iterator[dict[str, Any]]:
     """The items of raw list pages, each with the kind and apiVersion the list items omit on the wire."""
     for data in pages:
-        page = json.loads(data)
-        if not isinstance(page, dict):
-            continue
+        try:
+            page = json.loads(data)
+        except (ValueError, RecursionError):
+            raise ClusterError("the API server answered a list with something that is not JSON", ExitCode.UNAVAILABLE) from None
+        items = page.get("items", ()) if isinstance(page, dict) else None
+        items = [] if items is None else items  # Go's encoding of an empty slice that was never made
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            kind = page.get("kind") if isinstance(page, dict) else None
+            raise ClusterError(
+                f"the API server answered a list ({kind or 'no kind'}) whose items are not a list of objects",
+                ExitCode.UNAVAILABLE,
+            )
         kind = str(page.get("kind", ""))
         api_version = str(page.get("apiVersion", ""))
-        for item in page.get("items") or []:
-            if isinstance(item, dict):
-                item.setdefault("kind", kind[:-4] if kind.endswith("List") else kind)
-                item.setdefault("apiVersion", api_version)
-                yield item
+        for item in items:
+            item.setdefault("kind", kind[:-4] if kind.endswith("List") else kind)
+            item.setdefault("apiVersion", api_version)
+            yield item
 
 
 def istio_version(api: Api) -> str:
@@ -574,77 +611,24 @@ CONFIG_DUMP_MASK = "dynamic_route_configs,static_route_configs"
 CONFIG_DUMP_PATH = f"/config_dump?mask={CONFIG_DUMP_MASK}"
 
 
-def _port_forward_get(conn: Connection, pod: str, namespace: str, port: int, path: str) -> bytes:
-    """``GET path`` on the pod's ``port`` through the API server's port-forward (WebSocket) subresource."""
-    from kubernetes.client import CoreV1Api
-    from kubernetes.stream import portforward
-
-    core = CoreV1Api(conn.api_client)
-    forward = portforward(core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port))
-    try:
-        sock = forward.socket(port)
-        sock.settimeout(conn.timeout or 30)
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAccept: application/json\r\n\r\n".encode())
-        chunks = []
-        while True:
-            data = sock.recv(1 << 16)
-            if not data:
-                break
-            chunks.append(data)
-        error = forward.error(port)
-        if error:
-            raise OSError(error)
-    finally:
-        forward.close()
-    raw = b"".join(chunks)
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    if not sep:
-        raise OSError("no HTTP response through the port-forward")
-    status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
-    parts = status_line.split(" ", 2)
-    if len(parts) < 2 or parts[1] != "200":
-        raise OSError(f"the proxy admin answered {status_line!r}")
-    if b"transfer-encoding: chunked" in head.lower():
-        body = _dechunk(body)
-    return body
-
-
-def _dechunk(body: bytes) -> bytes:
-    out = []
-    while body:
-        size_line, _, rest = body.partition(b"\r\n")
-        size = int(size_line.split(b";")[0] or b"0", 16)
-        if size == 0:
-            break
-        out.append(rest[:size])
-        body = rest[size + 2 :]
-    return b"".join(out)
-
-
-def _handshake_reason(exc: BaseException) -> str:
-    """One line from a failed port-forward: the Status message the API server sent, else the status line."""
-    text = str(getattr(exc, "reason", "") or exc).strip()
-    status, _, rest = text.partition(" -+-+- ")
-    start = rest.find('{"kind":"Status"')
-    if start >= 0:
-        try:
-            message = json.loads(rest[start:]).get("message")
-        except ValueError:
-            message = None
-        if message:
-            return f"{status}: {message}"
-    return (status.splitlines()[0] if status else "") or type(exc).__name__
-
-
 def fetch_config_dump(api: Api, pod: str, namespace: str, *, port: int = 15000) -> tuple[bytes, str]:
     """The proxy's route config dump via port-forward, else via the pod proxy subresource.
 
     Returns the dump and how it was fetched; one ClusterError naming both causes when both fail.
     """
+    from .portforward import PortForwardError, forward_get
+    from .transport import TransportError
+
     try:
-        return _port_forward_get(api.conn, pod, namespace, port, CONFIG_DUMP_PATH), "port-forward"
-    except Exception as exc:  # any failure of the first path sends us to the second
-        forward_error = _handshake_reason(exc)
+        dump = forward_get(api.conn.transport, namespace=namespace, pod=pod, port=port, path=CONFIG_DUMP_PATH)
+        return dump, "port-forward"
+    except PortForwardError as exc:
+        forward_error = str(exc)
+    except TransportError as exc:
+        if exc.kind == "timeout":  # the deadline is spent: the pod proxy would only time out again
+            limit = f" after {api.conn.timeout:g}s (--request-timeout)" if api.conn.timeout else ""
+            raise ClusterError(f"port-forward to pod {namespace}/{pod} timed out{limit}", ExitCode.TEMPFAIL) from None
+        forward_error = _short(exc)
     try:
         body = api.get_raw(f"/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy/config_dump", {"mask": CONFIG_DUMP_MASK})
         return body, "pod proxy"

@@ -26,12 +26,14 @@ def main() -> NoReturn:
 
         sys.stdout.write(f"kubectl-meshctl {__version__}\n")
         sys.exit(0)
-    from .cli import main as cli_main
-
     try:
-        cli_main(args)
+        from .cli import main as cli_main
+
+        cli_main(args)  # the error boundary: it ends every run with SystemExit, --debug or not
     except SystemExit as done:
         _exit_now(done.code)
+    except KeyboardInterrupt:  # during the imports above
+        _exit_now(130)
 
 
 def _exit_now(code: object) -> NoReturn:
@@ -46,6 +48,8 @@ def _exit_now(code: object) -> NoReturn:
         os._exit(0)
     if isinstance(code, int):
         os._exit(code)
-    sys.stderr.write(f"{code}\n")
+    from .redact import escape, redact
+
+    sys.stderr.write(f"{escape(redact(str(code)))}\n")
     sys.stderr.flush()
     os._exit(1)

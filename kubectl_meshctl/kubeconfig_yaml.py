@@ -24,6 +24,9 @@ _BOOLS = {
 }
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 _ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "/": "/"}
+# characters PyYAML refuses (C0/C1 controls, DEL, surrogates, U+FFFE/F) or reads as line breaks or a BOM
+# (NEL, U+2028, U+2029, U+FEFF), and tabs and CRs: any of them sends the text to PyYAML
+_OUTSIDE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 
 
 class _Unsupported(Exception):
@@ -32,11 +35,11 @@ class _Unsupported(Exception):
 
 def load(text: str) -> dict[str, Any] | None:
     """The kubeconfig mapping, or ``None`` when the text is not in the subset (or not a mapping)."""
-    if "\t" in text or "\r" in text:
+    if _OUTSIDE.search(text):
         return None
     lines: list[tuple[int, str]] = []
     for raw in text.split("\n"):
-        content = raw.strip()
+        content = raw.strip(" ")
         if not content or content.startswith("#"):
             continue
         lines.append((len(raw) - len(raw.lstrip(" ")), raw.rstrip(" ")[len(raw) - len(raw.lstrip(" ")) :]))
@@ -44,7 +47,7 @@ def load(text: str) -> dict[str, Any] | None:
         return None
     try:
         value, end = _block(lines, 0, 0)
-    except _Unsupported:
+    except (_Unsupported, RecursionError):  # RecursionError: thousands of nesting levels
         return None
     if end != len(lines) or not isinstance(value, dict):
         return None

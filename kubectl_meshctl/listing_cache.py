@@ -7,19 +7,35 @@ and VirtualServices change rarely, so the listing is stored under a digest of a 
 of every kind read (each object's name and resourceVersion, which changes with every write to it; the
 lists' own resourceVersion, which moves with every write anywhere, is left out: see ``RawRead.digest``)
 and of this program's code.  Any write to any object read misses the cache.  Like kubectl's
-discovery cache it lives under ``$KUBECACHEDIR`` (default ``~/.kube/cache``), here in ``meshctl/``.
-It is best-effort: an unreadable, corrupt or unwritable cache is a miss, never an error.  Entries are
-``marshal`` files (the fastest stdlib format to load; the key includes the Python version) in a 0700
-directory, as private as kubectl's own cache.
+discovery cache it lives under ``$KUBECACHEDIR`` (default ``~/.kube/cache``), here in ``meshctl/listings``.
+It is best-effort: an unreadable, corrupt, foreign or unwritable cache is a miss, never an error.
+
+Trust: whoever can write an entry decides what the next listing shows, and entries are ``marshal``
+files (the fastest stdlib format to load; the key includes the Python version), a format that is
+not meant for untrusted data -- hostile bytes can make it allocate without bound or build odd
+objects.  So the cache is used only when ``meshctl/`` and ``meshctl/listings/`` are directories
+(never symlinks) owned by this user that nobody else can write to (created 0700), held open by
+file descriptor so they cannot be swapped between the check and the use; entries are opened without
+following symlinks and must be regular files of this user.  Inside that private directory a
+size cap (:data:`MAX_ENTRY`) and a full check of the loaded shape are enough: anything unexpected
+is a miss.  Pruning only ever removes this module's own regular files (entry and temporary-file
+names) in that directory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
+import re
+import stat
 import sys
+from collections.abc import Iterable, KeysView
+from itertools import chain, repeat
+from operator import eq, itemgetter
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .views import Flag, Listing
@@ -27,6 +43,20 @@ from .views import Flag, Listing
 SCHEMA = 1
 KEEP = 16
 """Entries kept: enough for a few contexts and namespaces, small enough to never matter on disk."""
+MAX_ENTRY = 64 << 20
+"""Bytes an entry may have (10,000 VirtualServices are ~5 MB); a bigger file is a miss, never read."""
+STALE_TEMP = 3600
+"""Seconds after which a temporary file left by a killed run is removed."""
+
+PARTS = ("gateways", "virtualServices")
+"""Each command reads only its part: the Gateways or the VirtualServices, and the flags for its summary line."""
+
+_KEY = re.compile(r"[0-9a-f]{40}\Z")
+_ENTRY = re.compile(r"[0-9a-f]{40}\.(?:gateways|virtualServices)\Z")
+_TEMP = re.compile(r"\.tmp-[0-9a-f]{16}\Z")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
 
 
 def cache_dir() -> Path:
@@ -55,42 +85,230 @@ def key_for(responses_digest: str) -> str:
     return hashlib.sha256(f"{code_fingerprint()}\0{responses_digest}".encode()).hexdigest()[:40]
 
 
-PARTS = ("gateways", "virtualServices")
-"""Each command reads only its part: the Gateways or the VirtualServices, and the flags for its summary line."""
+# --------------------------------------------------------------------------- the private directory
+
+
+def _private(fd: int) -> bool:
+    st = os.fstat(fd)
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
+def _open_dir(*, create: bool) -> int | None:
+    """A descriptor of ``meshctl/listings`` when it and ``meshctl`` are this user's private directories, else None.
+
+    The base (``$KUBECACHEDIR``) is the user's choice and may be a symlink; the two directories below it may not.
+    """
+    if os.open not in os.supports_dir_fd or not _NOFOLLOW or not hasattr(os, "geteuid"):
+        return None  # no way to hold the directory by descriptor: no cache
+    base = cache_dir().parent.parent
+    fd = -1
+    try:
+        if create:
+            base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(base, _DIR_FLAGS)
+        for name in ("meshctl", "listings"):
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o700, dir_fd=fd)
+            child = os.open(name, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = child
+            if not _private(fd):
+                os.close(fd)
+                return None
+        return fd
+    except (OSError, ValueError):
+        if fd >= 0:
+            os.close(fd)
+        return None
+
+
+def _read_entry(name: str, dir_fd: int) -> bytes | None:
+    fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > MAX_ENTRY:
+            return None
+        chunks = []
+        size = 0
+        while size <= MAX_ENTRY:
+            chunk = os.read(fd, MAX_ENTRY + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_ENTRY:
+            return None
+        os.utime(fd)  # recently used: kept longest
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- load and store
 
 
 def load(key: str, *, part: str) -> Listing | None:
     """The cached Listing with ``part`` filled in (the other part empty), or None."""
-    path = cache_dir() / f"{key}.{part}"
-    try:
-        data = marshal.loads(path.read_bytes())
-        os.utime(path)  # recently used: kept longest
-        items = tuple(data["items"])
-        return Listing(
-            gateways=items if part == "gateways" else (),
-            virtual_services=items if part == "virtualServices" else (),
-            flags=tuple(Flag._make(f) for f in data["flags"]),
-            errors=tuple(data["errors"]),
-        )
-    except (OSError, ValueError, EOFError, KeyError, TypeError):
+    if part not in PARTS or not _KEY.match(key):
         return None
+    dir_fd = _open_dir(create=False)
+    if dir_fd is None:
+        return None
+    try:
+        raw = _read_entry(f"{key}.{part}", dir_fd)
+        return None if raw is None else _listing(marshal.loads(raw), part)
+    except (OSError, ValueError, EOFError, TypeError, MemoryError, RecursionError):
+        return None
+    finally:
+        os.close(dir_fd)
+
+
+# The shape checks run on every cache hit (thousands of items): column-wise, with C-level map/set/chain, a few
+# milliseconds less than item by item.
+
+
+def _all(values: Iterable[Any], kind: type) -> bool:
+    """Every value is exactly of type ``kind`` (bool is not an int here)."""
+    return set(map(type, values)) <= {kind}
+
+
+def _records(rows: Iterable[Any], keys: KeysView[str]) -> bool:
+    """``rows`` is a list of dicts with exactly ``keys``."""
+    return type(rows) is list and _all(rows, dict) and all(map(eq, repeat(keys), map(dict.keys, rows)))
+
+
+def _column(rows: list[dict[str, Any]], key: str) -> list[Any]:
+    return list(map(itemgetter(key), rows))
+
+
+def _string_lists(lists: list[Any]) -> bool:
+    return _all(lists, list) and _all(chain.from_iterable(lists), str)
+
+
+_GATEWAY_KEYS = dict.fromkeys(("name", "namespace", "selector", "servers", "pods", "virtualServices", "creationTimestamp")).keys()
+_PODS_KEYS = dict.fromkeys(("ready", "total", "names")).keys()
+_VS_KEYS = dict.fromkeys(("name", "namespace", "gateways", "hosts", "rules", "findings", "creationTimestamp")).keys()
+_FINDING_KEYS = dict.fromkeys(("code", "level", "message")).keys()
+_LEVELS = frozenset(("Info", "Warning", "Error"))
+
+
+def _gateways(items: list[Any]) -> bool:
+    if not _records(items, _GATEWAY_KEYS):
+        return False
+    pods = _column(items, "pods")
+    return (
+        _all(chain.from_iterable(map(itemgetter("name", "namespace", "selector", "creationTimestamp"), items)), str)
+        and _string_lists(list(chain.from_iterable(map(itemgetter("servers", "virtualServices"), items))))
+        and _records(pods, _PODS_KEYS)
+        and _all(chain.from_iterable(map(itemgetter("ready", "total"), pods)), int)
+        and _string_lists(_column(pods, "names"))
+    )
+
+
+def _virtual_services(items: list[Any]) -> bool:
+    if not _records(items, _VS_KEYS):
+        return False
+    findings = _column(items, "findings")
+    if not _all(findings, list):
+        return False
+    flat = list(chain.from_iterable(findings))
+    return (
+        _all(chain.from_iterable(map(itemgetter("name", "namespace", "creationTimestamp"), items)), str)
+        and _all(_column(items, "rules"), int)
+        and _string_lists(list(chain.from_iterable(map(itemgetter("gateways", "hosts"), items))))
+        and _records(flat, _FINDING_KEYS)
+        and _all(chain.from_iterable(map(itemgetter("code", "message", "level"), flat)), str)
+        and set(_column(flat, "level")) <= _LEVELS
+    )
+
+
+def _flags(flags: list[Any]) -> bool:
+    """Tuples ``(level, kind, namespace, name)`` with a findings.Level value."""
+    if not _all(flags, tuple) or not set(map(len, flags)) <= {4}:
+        return False
+    if not flags:
+        return True
+    levels, *names = zip(*flags, strict=True)
+    return _all(levels, int) and set(levels) <= {0, 1, 2} and _all(chain.from_iterable(names), str)
+
+
+def _listing(data: Any, part: str) -> Listing | None:
+    """The Listing an entry holds when it has exactly the shape :func:`store` writes, else None."""
+    if type(data) is not dict or data.keys() != {"items", "flags", "errors"}:
+        return None
+    items, flags, errors = data["items"], data["flags"], data["errors"]
+    valid = _gateways if part == "gateways" else _virtual_services
+    if type(flags) is not list or type(errors) is not list or not _all(errors, str) or not _flags(flags) or not valid(items):
+        return None
+    return Listing(
+        gateways=tuple(items) if part == "gateways" else (),
+        virtual_services=tuple(items) if part == "virtualServices" else (),
+        flags=tuple(map(Flag._make, flags)),
+        errors=tuple(errors),
+    )
 
 
 def store(key: str, listing: Listing) -> None:
-    import tempfile  # ~7 ms to import: only where a temporary file is made
-
+    if not _KEY.match(key):
+        return
+    dir_fd = _open_dir(create=True)
+    if dir_fd is None:
+        return
     flags = [tuple(f) for f in listing.flags]
-    directory = cache_dir()
     try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         for part, items in zip(PARTS, (listing.gateways, listing.virtual_services), strict=True):
-            data = {"items": list(items), "flags": flags, "errors": list(listing.errors)}
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as fh:
-                marshal.dump(data, fh)
-            os.replace(tmp, directory / f"{key}.{part}")
-        entries = sorted(directory.glob("*.*"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in entries[KEEP * len(PARTS) :]:
-            old.unlink(missing_ok=True)
+            data = marshal.dumps({"items": list(items), "flags": flags, "errors": list(listing.errors)})
+            if len(data) > MAX_ENTRY:
+                continue  # would be a miss anyway
+            _write(f"{key}.{part}", data, dir_fd=dir_fd)
+        _prune(dir_fd)
     except (OSError, ValueError):
         pass
+    finally:
+        os.close(dir_fd)
+
+
+def _write(name: str, data: bytes, *, dir_fd: int) -> None:
+    """``name`` replaced atomically: written to a new temporary file (never an existing path), then renamed."""
+    temp = f".tmp-{os.urandom(8).hex()}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=dir_fd)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp, dir_fd=dir_fd)
+        raise
+
+
+def _prune(dir_fd: int) -> None:
+    """Keep the newest entries; remove only this module's own regular files, by name, in this directory."""
+    import time
+
+    uid = os.geteuid()
+    entries: list[tuple[int, str]] = []
+    stale_before = time.time() - STALE_TEMP
+    for name in os.listdir(dir_fd):
+        is_entry = _ENTRY.match(name) is not None
+        if not is_entry and not _TEMP.match(name):
+            continue
+        try:
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != uid:
+            continue
+        if is_entry:
+            entries.append((st.st_mtime_ns, name))
+        elif st.st_mtime < stale_before:
+            _unlink(name, dir_fd)
+    entries.sort(reverse=True)
+    for _, name in entries[KEEP * len(PARTS) :]:
+        _unlink(name, dir_fd)
+
+
+def _unlink(name: str, dir_fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(name, dir_fd=dir_fd)

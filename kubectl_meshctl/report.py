@@ -16,6 +16,7 @@ import yaml
 
 from .findings import CODES, Finding, Level
 from .model import Snapshot
+from .redact import escape, quote
 
 SUPPRESS_ANNOTATION = "galley.istio.io/analyze-suppress"
 
@@ -75,15 +76,27 @@ def suppress(
     return kept
 
 
+def _istioctl_line(f: Finding) -> str:
+    """The line istioctl prints, level word aside (names as they are)."""
+    ref = f.reference
+    origin = f"{f.origin_text} {ref}" if ref else f.origin_text
+    return f"[{f.code}] ({origin}) {f.message}"
+
+
 def log_line(f: Finding, *, color: bool = False) -> str:
+    """istioctl's line, safe for a terminal: a name, namespace or file name holding a control character is quoted
+    (``redact.quote``, Go's ``%q``) and the message escaped in place, so a finding is always one line."""
     level = f.level.word
     if color and f.level is Level.ERROR:
         level = f"\x1b[1;31m{level}\x1b[0m"
     elif color and f.level is Level.WARNING:
         level = f"\x1b[33m{level}\x1b[0m"
-    ref = f.reference
-    origin = f"{f.origin_text} {ref}" if ref else f.origin_text
-    return f"{level} [{f.code}] ({origin}) {f.message}"
+    text = _istioctl_line(f)
+    if not text.isprintable():
+        origin = f"{quote(f.kind)} {quote(f.namespace)}/{quote(f.name)}" if f.namespace else f"{quote(f.kind)} {quote(f.name)}"
+        ref = f.reference
+        text = f"[{f.code}] ({origin} {quote(ref)}) {escape(f.message)}" if ref else f"[{f.code}] ({origin}) {escape(f.message)}"
+    return f"{level} {text}"
 
 
 def arrange(findings: Iterable[Finding]) -> list[Finding]:
@@ -91,7 +104,7 @@ def arrange(findings: Iterable[Finding]) -> list[Finding]:
     out: list[Finding] = []
     seen: set[str] = set()
     for f in sorted(findings, key=Finding.sort_key):
-        text = log_line(f)
+        text = f"{f.level.word} {_istioctl_line(f)}"
         if text not in seen:
             seen.add(text)
             out.append(f)

@@ -3,12 +3,15 @@
 Why this module exists: byte-exact tables (trailing spaces included) come from tabwriter's rules
 -- a cell is text terminated by a tab, the last cell of a line is never padded, column widths are
 computed per block of consecutive lines that have that column, and a line without any tab ends
-every block -- which no Python table library reproduces.  Pure string functions.
+every block -- which no Python table library reproduces.  Pure string functions; :func:`table` quotes
+cells that a terminal would not show as one cell.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .redact import quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +78,15 @@ def tabwrite(text: str, config: TabWriterConfig) -> str:
 
 
 def table(rows: list[list[str]], config: TabWriterConfig = KUBECTL) -> str:
-    """Rows of cells joined by tabs (the last cell unpadded), formatted: kubectl's printer."""
+    """Rows of cells joined by tabs (the last cell unpadded), formatted: kubectl's printer.
+
+    A cell holding a control character (a tab, a newline, an escape sequence) is shown quoted (``redact.quote``, Go's
+    ``%q``), so every row stays one line of its own columns and nothing reaches the terminal raw.
+    """
+    if not "".join(map("".join, rows)).isprintable():
+        rows = [[quote(c) for c in r] for r in rows]
     uniform = rows and all(len(r) == len(rows[0]) for r in rows)
-    if uniform and config.padchar == " " and not any("\t" in c or "\n" in c for r in rows for c in r):
+    if uniform and config.padchar == " ":
         return _uniform_table(rows, config)
     return tabwrite("".join("\t".join(r) + "\n" for r in rows), config)
 

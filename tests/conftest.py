@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from kubectl_meshctl import redact
 from kubectl_meshctl.cli import main
 
 pytest_plugins = ["fakeapi.fixtures"]  # fake_api, fake_api_factory, fake_kubeconfig
@@ -43,6 +45,13 @@ def run_cli(args: list[str], *, cwd: Path | None = None, stdin: str | bytes | No
     finally:
         os.chdir(old)
     return Run(code, out, err)
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """The redaction registry is process-wide: a secret one test registered must not mask another test's output."""
+    yield
+    redact.forget_all()
 
 
 def shared_path(*parts: str) -> Path:

@@ -26,6 +26,7 @@ CORE = [
     "envoy_config.py",
     "views.py",
     "tabwriter.py",
+    "redact.py",
     "analysis",
 ]
 FORBIDDEN_IMPORTS = {

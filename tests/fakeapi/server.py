@@ -342,6 +342,8 @@ class FakeApiServer:
         self._answering = threading.Event()
         self._answering.set()
         self._expire_next_continue = False
+        self.faults: list[Fault] = []
+        """Scripted misbehaviours (see :class:`Fault`), tried in order before a request is answered."""
 
         self.requests: list[RecordedRequest] = []
         self.errors: list[str] = []  # tracebacks of unexpected handler failures (a fake bug, not a client's)
@@ -1353,6 +1355,87 @@ class _PortForwardSession:
                 return
 
 
+# ---- faults -----------------------------------------------------------------------------------------------------
+
+
+FAULT_KINDS = (
+    "drip",  # a 200 whose body (valid JSON, Content-Length given) arrives one byte every `interval` seconds
+    "endless",  # a 200 without length whose body never ends
+    "loop-continue",  # a valid, empty list page whose continue token is always the same
+    "fresh-continue",  # a valid, empty list page with a new continue token every time
+    "items-not-list",  # a list whose items is an object
+    "truncated",  # Content-Length promises more than is sent, then the connection closes
+    "bad-chunked",  # a chunked body with a chunk size that is not hex
+    "redirect",  # 302 to `location` (for the port-forward upgrade: ws:// or wss:// elsewhere)
+    "silent",  # reads the request and never answers
+)
+
+
+@dataclass
+class Fault:
+    """One scripted misbehaviour: requests whose path starts with ``path`` get ``kind`` (see FAULT_KINDS).
+
+    Faults model hostile or broken servers and proxies; :attr:`FakeApiServer.requests` still records every request
+    (with its headers), so tests can prove what a client sent where.
+    """
+
+    path: str
+    kind: str
+    interval: float = 1.0
+    location: str = ""
+    upgrade_only: bool = False
+    """Only WebSocket upgrades (port-forward) get the fault; other requests are answered as usual."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {self.kind!r}; known: {FAULT_KINDS}")
+
+    def applies(self, request: RecordedRequest) -> bool:
+        if self.upgrade_only and (request.header("Upgrade") or "").lower() != "websocket":
+            return False
+        return request.path.startswith(self.path)
+
+    def act(self, handler: _Handler, request: RecordedRequest, stopped: threading.Event) -> None:
+        out = handler.wfile
+        request.status = {"redirect": 302, "silent": None}.get(self.kind, 200)
+
+        def head(*fields: str) -> bytes:
+            status = "302 Found" if self.kind == "redirect" else "200 OK"
+            return ("\r\n".join([f"HTTP/1.1 {status}", "Content-Type: application/json", *fields]) + "\r\n\r\n").encode()
+
+        page = b'{"kind":"GatewayList","apiVersion":"networking.istio.io/v1","metadata":{"resourceVersion":"1"%s},"items":%s}'
+        if self.kind == "drip":
+            body = page % (b"", b"[]")
+            out.write(head(f"Content-Length: {len(body)}"))
+            out.flush()
+            for byte in body:
+                if stopped.wait(self.interval):
+                    return
+                out.write(bytes((byte,)))
+                out.flush()
+        elif self.kind == "endless":
+            out.write(head() + b'{"kind":"GatewayList","items":["')
+            filler = b"x" * 65536
+            while not stopped.is_set():
+                out.write(filler)
+        elif self.kind in ("loop-continue", "fresh-continue"):
+            token = "same" if self.kind == "loop-continue" else uuid.uuid4().hex
+            body = page % (b',"continue":"' + token.encode() + b'"', b"[]")
+            out.write(head(f"Content-Length: {len(body)}") + body)
+        elif self.kind == "items-not-list":
+            body = page % (b"", b'{"metadata":{"name":"x"}}')
+            out.write(head(f"Content-Length: {len(body)}") + body)
+        elif self.kind == "truncated":
+            out.write(head("Content-Length: 100000") + b'{"kind":"GatewayList","items":[')
+        elif self.kind == "bad-chunked":
+            out.write(head("Transfer-Encoding: chunked") + b'5\r\n{"a":\r\nzz\r\n1}\r\n0\r\n\r\n')
+        elif self.kind == "redirect":
+            out.write(head(f"Location: {self.location}", "Content-Length: 0"))
+        elif self.kind == "silent":
+            stopped.wait(120)
+        out.flush()
+
+
 # ---- HTTP plumbing ----------------------------------------------------------------------------------------------
 
 
@@ -1429,6 +1512,12 @@ class _Handler(BaseHTTPRequestHandler):
             client_cn=_peer_common_name(self.connection),
         )
         fake.requests.append(request)
+        fault = next((f for f in fake.faults if f.applies(request)), None)
+        if fault is not None:
+            with contextlib.suppress(OSError, ssl.SSLError):
+                fault.act(self, request, fake._stopped)
+            self.close_connection = True
+            return
         if not fake._wait_to_answer():
             self.close_connection = True
             return
