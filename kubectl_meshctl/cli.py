@@ -222,6 +222,8 @@ def analyze(ctx: click.Context, /, filenames: tuple[str, ...], paths: tuple[str,
     errors = [e for e in result.errors if not (opts["ignore_unknown"] and e.unknown_kind)]
     for error in errors:
         _say(f"Error: {error}")
+    for warning in result.warnings:  # a repeated object: read once; warnings never change the exit code
+        _say(f"Warning: {warning}")
     findings = suppress(run_analysis(result.snapshot), rules, annotation_suppressions(result.snapshot))
     if use_kube and not opts["all_namespaces"]:
         # as istioctl: findings on resources outside the selected namespace are dropped unless -A
@@ -822,6 +824,8 @@ def routes_command(
         result = FileSource([input_file], default_namespace=opts["namespace"] or "default").read()
         for error in result.errors:
             _say(f"Error: {error}")
+        for warning in result.warnings:
+            _say(f"Warning: {warning}")
         pairs = (kv.partition("=") for kv in pod_labels.split(",") if kv)
         labels = tuple(sorted((key, value) for key, _, value in pairs))
         proxy = GatewayProxy("<predicted>", pod_namespace, labels)

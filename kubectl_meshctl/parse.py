@@ -9,6 +9,7 @@ It does no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from itertools import pairwise
 from typing import Any
 
 from . import ISTIO_VERSIONS
@@ -142,7 +143,7 @@ def _int(value: object, path: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
             return int(value)
         raise InvalidObject(path, f"expected an integer, got {_type_name(value)}")
     return value
@@ -160,9 +161,21 @@ def _str_list(value: object, path: str) -> tuple[str, ...]:
     return tuple(_str(v, f"{path}[{i}]") for i, v in enumerate(_list(value, path)))
 
 
+def _sorted_by_key(items: list[tuple[str, Any]], path: str) -> tuple[tuple[str, Any], ...]:
+    items.sort(key=_first)
+    for (a, _), (b, _) in pairwise(items):  # 1 and "1" are one key once in JSON
+        if a == b:
+            raise InvalidObject(f"{path}.{a}", "key given twice")
+    return tuple(items)
+
+
+def _first(item: tuple[str, Any]) -> str:
+    return item[0]
+
+
 def _str_map(value: object, path: str) -> tuple[tuple[str, str], ...]:
     m = _map(value, path)
-    return tuple(sorted((str(k), _str(v, f"{path}.{k}")) for k, v in m.items()))
+    return _sorted_by_key([(str(k), _str(v, f"{path}.{k}")) for k, v in m.items()], path)
 
 
 def _string_match(value: object, path: str) -> StringMatch:
@@ -178,7 +191,7 @@ def _string_match(value: object, path: str) -> StringMatch:
 
 def _string_match_map(value: object, path: str) -> tuple[tuple[str, StringMatch], ...]:
     m = _map(value, path)
-    return tuple(sorted((str(k), _string_match(v, f"{path}.{k}")) for k, v in m.items()))
+    return _sorted_by_key([(str(k), _string_match(v, f"{path}.{k}")) for k, v in m.items()], path)
 
 
 def parse_meta(raw: Mapping[str, Any], *, kind: str, origin: Origin, default_namespace: str, order: int) -> ObjectMeta:
@@ -187,6 +200,8 @@ def parse_meta(raw: Mapping[str, Any], *, kind: str, origin: Origin, default_nam
     if not name:
         raise InvalidObject("metadata.name", "missing")
     ts = md.get("creationTimestamp")
+    if isinstance(ts, (dict, list)):
+        raise InvalidObject("metadata.creationTimestamp", f"expected a timestamp, got {_type_name(ts)}")
     return ObjectMeta(
         kind=kind,
         name=name,

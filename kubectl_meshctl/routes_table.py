@@ -28,6 +28,9 @@ into a placeholder).  Errors (``RoutesError.message`` is exactly what istioctl p
 
 * not JSON / truncated / a field of the wrong JSON type -> ``error unmarshalling config dump
   response from Envoy: <reason>`` (the reason is this module's own one-line text);
+* the same for what the renderers could not print, checked at load so that rendering never fails:
+  a lone UTF-16 surrogate (``"\\ud800"``; Go would print U+FFFD instead) and nesting deeper than
+  ``MAX_DUMP_DEPTH`` (100) levels (real dumps have about 22);
 * no ``RoutesConfigDump`` -> ``config dump has no configuration type
   type.googleapis.com/envoy.admin.v3.RoutesConfigDump``;
 * no route configuration at all -> ``no routes found``.
@@ -84,9 +87,10 @@ What is byte-exact
 
 The table (``-o short``, verbose and ``--verbose=false``, ``--name``, ``route/`` prefix): every cell
 rule of the spec, the Go ``sort.Slice`` quirk (a literal port of Go's pdqsort, swap for swap, for any
-number of configurations), and Go ``text/tabwriter`` output (the fast path equals
-:func:`kubectl_meshctl.tabwriter.tabwrite`, which is used whenever a cell contains ``\\t``, ``\\n``,
-``\\v`` or ``\\f``; ``\\v`` and ``\\f`` get Go's meaning).  Checked against every upstream golden.
+number of configurations), and Go ``text/tabwriter`` output (equal to
+:func:`kubectl_meshctl.tabwriter.tabwrite` for printable cells).  Checked against every upstream golden.
+Where istioctl would print a control character raw (a tab or newline splitting a row, an escape
+sequence reaching the terminal), the cell is printed Go-``%q``-quoted instead.
 
 How close ``-o json`` / ``-o yaml`` are, and why
 ================================================
@@ -136,7 +140,16 @@ from functools import cache, cmp_to_key
 from json.encoder import encode_basestring
 from typing import Any, Final, TypeVar
 
-from .tabwriter import TabWriterConfig, tabwrite
+from .input_limits import (
+    find_surrogate,
+    json_depth_exceeds,
+    may_hold_surrogate,
+    short_reason,
+    surrogate_message,
+    tree_depth_exceeds,
+)
+from .redact import quote
+from .tabwriter import TabWriterConfig
 
 __all__ = [
     "PASSTHROUGH_CLUSTER",
@@ -168,6 +181,8 @@ PASSTHROUGH_CLUSTER: Final = "PassthroughCluster"
 ISTIO_METADATA_KEY: Final = "istio"
 UNMARSHAL_ERROR_PREFIX: Final = "error unmarshalling config dump response from Envoy: "
 NO_ROUTES_FOUND: Final = "no routes found"
+MAX_DUMP_DEPTH: Final = 100
+"""Nesting levels a dump may have (real ones have about 22); keeps the ``-o json/yaml`` renderers' recursion bounded."""
 ROUTES_TABWRITER: Final = TabWriterConfig(minwidth=0, tabwidth=8, padding=5)
 """istioctl's ``tabwriter.NewWriter(out, 0, 8, 5, ' ', 0)``."""
 
@@ -316,8 +331,12 @@ def _json_kind(value: object) -> str:
     return "object"
 
 
+_LINE_BREAKING: Final = re.compile("[\x7f-\x9f\u2028\u2029]")  # json.dumps leaves these as they are
+
+
 def _type_error(where: str, expected: str, value: object) -> RoutesError:
     shown = json.dumps(value, ensure_ascii=False)[:60] if not isinstance(value, dict | list) else _json_kind(value)
+    shown = _LINE_BREAKING.sub(lambda m: f"\\u{ord(m.group()):04x}", shown)
     return _unmarshal_error(f"{where}: expected a JSON {expected}, got {shown}")
 
 
@@ -326,16 +345,31 @@ def _reject_constant(name: str) -> Any:
 
 
 def _decode(data: bytes | bytearray | str) -> Any:
+    """``json.loads`` that refuses what the renderers cannot print: lone surrogates, nesting past MAX_DUMP_DEPTH."""
     try:
-        return json.loads(data, parse_constant=_reject_constant)
+        if isinstance(data, str):
+            text = data
+        else:
+            encoding = json.detect_encoding(data)
+            try:  # strict, unlike json.loads: an encoded lone surrogate is not text
+                text = bytes(data).decode(encoding)
+            except UnicodeDecodeError as e:
+                raise _unmarshal_error(f"invalid {encoding.upper().removesuffix('-SIG')} at byte {e.start}") from None
+        doc = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
         raise _unmarshal_error(f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
-    except UnicodeDecodeError as e:
-        raise _unmarshal_error(f"invalid UTF-8 at byte {e.start}") from None
     except ValueError as e:
-        raise _unmarshal_error(str(e)) from None
+        raise _unmarshal_error(short_reason(e)) from None
     except RecursionError:
-        raise _unmarshal_error("JSON nested too deeply") from None
+        raise _unmarshal_error(f"JSON nested more than {MAX_DUMP_DEPTH} levels deep") from None
+    if may_hold_surrogate(text):
+        found = find_surrogate(doc)
+        if found is not None:
+            reason, line = surrogate_message(text, found)
+            raise _unmarshal_error(reason if line is None else f"{reason} (line {line})")
+    if json_depth_exceeds(data if isinstance(data, bytes) else text, MAX_DUMP_DEPTH):
+        raise _unmarshal_error(f"JSON nested more than {MAX_DUMP_DEPTH} levels deep")
+    return doc
 
 
 def _field(obj: Mapping[str, Any], proto: str, camel: str) -> Any:
@@ -350,7 +384,15 @@ def load_route_dump(data: bytes | bytearray | str | Mapping[str, Any]) -> RouteD
 
 
 def _load(data: bytes | bytearray | str | Mapping[str, Any]) -> RouteDump:
-    doc = data if isinstance(data, Mapping) else _decode(data)
+    if isinstance(data, Mapping):
+        doc: Any = data
+        if tree_depth_exceeds(doc, MAX_DUMP_DEPTH):
+            raise _unmarshal_error(f"JSON nested more than {MAX_DUMP_DEPTH} levels deep")
+        found = find_surrogate(doc)
+        if found is not None:
+            raise _unmarshal_error(surrogate_message(None, found)[0])
+    else:
+        doc = _decode(data)
     if not isinstance(doc, dict):
         raise _type_error("config dump", "object", doc)
     configs = doc.get("configs")
@@ -901,18 +943,16 @@ _PREFIX_ONLY_KEYS: Final = frozenset(
 )
 """RouteMatch keys that cannot change the MATCH cell beyond ``prefix``."""
 
-_SPECIAL_CELL_CHARS: Final = re.compile(r"[\t\n\v\f]")
-
 
 def _format_table(rows: list[tuple[str, ...]]) -> str:
-    """Go ``text/tabwriter`` (minwidth 0, padding 5) for rows of equal length."""
+    """Go ``text/tabwriter`` (minwidth 0, padding 5) for rows of equal length.
+
+    A cell holding a control character (a tab or newline would shift columns or split a row; an escape sequence
+    would reach the terminal) is printed Go-``%q``-quoted (``redact.quote``), so every row stays one line; other
+    cells are printed as istioctl prints them.
+    """
+    rows = [tuple(map(quote, r)) for r in rows] if any(not "".join(r).isprintable() for r in rows) else rows
     distinct = [set(col) for col in zip(*rows, strict=True)]
-    if any(_SPECIAL_CELL_CHARS.search("".join(cells)) for cells in distinct):
-        # A cell breaks the one-row-per-line shape: let the literal tabwriter port decide, with Go's
-        # meaning of \v (a cell terminator like \t) and \f (a line end that also flushes).
-        text = "".join("\t".join(r) + "\n" for r in rows).replace("\v", "\t")
-        segments = text.split("\f")
-        return "".join(tabwrite(seg + "\n" if k < len(segments) - 1 else seg, ROUTES_TABWRITER) for k, seg in enumerate(segments))
     padding = ROUTES_TABWRITER.padding
     widths = [max(ROUTES_TABWRITER.minwidth, max(map(len, cells)) + padding) for cells in distinct[:-1]]
     fmt = "".join(f"%-{w}s" for w in widths) + "%s\n"

@@ -14,12 +14,22 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import yaml
 
 from .gcpause import paused_gc
+from .input_limits import (
+    MAX_DEPTH,
+    LimitExceeded,
+    find_surrogate,
+    json_depth_exceeds,
+    load_yaml,
+    may_hold_surrogate,
+    short_reason,
+    surrogate_message,
+)
 from .model import (
     DestinationRule,
     Gateway,
@@ -53,13 +63,23 @@ class InputError:
 
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
-        return f"{where}: {self.message}"
+        return _one_line(f"{where}: {self.message}")
+
+
+# Line breaks, other control characters and lone surrogates, shown escaped so that one error stays one line.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _one_line(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 @dataclass
 class ReadResult:
     snapshot: Snapshot
     errors: list[InputError] = field(default_factory=list)
+    warnings: list[InputError] = field(default_factory=list)
+    """Inputs that were used but deserve a note (an object defined twice); they do not change the exit code."""
     sources: list[str] = field(default_factory=list)
     """The file arguments as given (for istioctl's success line)."""
     _documents: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
@@ -139,8 +159,8 @@ class FileSource:
             return self._read()
 
     def _read(self) -> ReadResult:
-        builder = _SnapshotBuilder(self.default_namespace)
         result = ReadResult(snapshot=Snapshot(), sources=list(self.paths))
+        builder = _SnapshotBuilder(self.default_namespace, warnings=result.warnings)
         for arg in self.paths:
             for name, text, error in self._inputs(arg):
                 if error is not None:
@@ -184,18 +204,21 @@ class FileSource:
             result.errors.append(InputError(name, "empty file: no Kubernetes objects"))
             return
         if name.endswith(".json"):
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                result.errors.append(InputError(name, f"invalid JSON: {exc.msg}", exc.lineno))
+            loaded = _load_json(name, text)
+            if isinstance(loaded, InputError):
+                result.errors.append(loaded)
                 return
-            builder.add_raw(data, Origin(name, None, 0), result.errors)
+            builder.add_raw(loaded[0], Origin(name, None, 0), result.errors)
             return
         for index, (start, chunk) in enumerate(split_documents(text)):
             if not chunk.strip():
                 continue
             try:
-                data = yaml.load(chunk, Loader=_Loader)
+                data = load_yaml(chunk, loader=_Loader)
+            except LimitExceeded as exc:
+                line = _first_content_line(chunk, start) if exc.line is None else start + exc.line
+                result.errors.append(InputError(name, f"refused: {exc.message}", line))
+                continue
             except yaml.MarkedYAMLError as exc:
                 mark = exc.problem_mark or exc.context_mark
                 last = chunk.rstrip("\n").count("\n")  # libyaml reports end-of-input one line past the text
@@ -211,8 +234,33 @@ class FileSource:
             builder.add_raw(data, Origin(name, _first_content_line(chunk, start), index), result.errors, result)
 
 
+def _load_json(name: str, text: str) -> tuple[Any] | InputError:
+    """The decoded JSON text as a 1-tuple, or the one error that says why it cannot be used."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return InputError(name, f"invalid JSON: {exc.msg}", exc.lineno)
+    except RecursionError:
+        return InputError(name, f"invalid JSON: nested more than {MAX_DEPTH} levels deep")
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        return InputError(name, f"invalid JSON: {short_reason(exc)}")
+    if json_depth_exceeds(text, MAX_DEPTH):
+        return InputError(name, f"invalid JSON: nested more than {MAX_DEPTH} levels deep")
+    if may_hold_surrogate(text):
+        found = find_surrogate(data)
+        if found is not None:
+            reason, line = surrogate_message(text, found)
+            return InputError(name, f"invalid JSON: {reason}", line)
+    return (data,)
+
+
 def _decode(data: bytes | str) -> tuple[str | None, str | None]:
-    if isinstance(data, str):
+    if isinstance(data, str):  # a text stream: it may hold what no UTF-8 file can
+        if not data.isascii():
+            try:
+                data.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return None, f"not UTF-8 text (character {exc.start})"
         return data, None
     if b"\x00" in data:
         return None, "binary data, not YAML or JSON"
@@ -223,9 +271,18 @@ def _decode(data: bytes | str) -> tuple[str | None, str | None]:
 
 
 class _SnapshotBuilder:
-    def __init__(self, default_namespace: str) -> None:
+    """Collects parsed objects; an object defined again (same kind, namespace and name) replaces the earlier one.
+
+    The last definition wins, as ``kubectl apply`` of the inputs in order would leave it in the cluster;
+    it keeps the earlier one's position.  Each repeat adds a warning naming both places.  A dict keyed by
+    identity keeps this linear, and the analysis never sees the same object twice.
+    """
+
+    def __init__(self, default_namespace: str, *, warnings: list[InputError] | None = None) -> None:
         self.default_namespace = default_namespace
         self.objects: list[Resource] = []
+        self.positions: dict[tuple[type, str, str], int] = {}
+        self.warnings: list[InputError] = [] if warnings is None else warnings
         self.seen_pods = False
         self.seen_services = False
 
@@ -258,7 +315,23 @@ class _SnapshotBuilder:
             self.seen_pods = True
         elif isinstance(obj, Service):
             self.seen_services = True
-        self.objects.append(obj)
+        key = (type(obj), obj.meta.namespace, obj.meta.name)
+        position = self.positions.get(key)
+        if position is None:
+            self.positions[key] = len(self.objects)
+            self.objects.append(obj)
+            return
+        earlier = self.objects[position]
+        self.objects[position] = replace(obj, meta=replace(obj.meta, order=earlier.meta.order))
+        label = f"{obj.meta.kind} {obj.meta.namespace}/{obj.meta.name}"  # every kind read here is namespaced
+        self.warnings.append(
+            InputError(
+                origin.source,
+                f"{label} is defined again (first at {_place(earlier.meta.origin)}): this later definition is used,"
+                " as kubectl apply of both would leave it",
+                origin.line,
+            )
+        )
 
     def build(self) -> Snapshot:
         return snapshot_of(
@@ -267,6 +340,13 @@ class _SnapshotBuilder:
             has_pods=self.seen_pods,
             has_services=self.seen_services,
         )
+
+
+def _place(origin: Origin | None) -> str:
+    if origin is None:
+        return "?"
+    where = origin.source if origin.line is None else f"{origin.source}:{origin.line}"
+    return f"{where} {origin.item}" if origin.item else where
 
 
 def snapshot_of(

@@ -393,7 +393,7 @@ def test_routes_diff_lines_have_no_raw_control_characters(
     assert result.code == ExitCode.DRIFT, result.stderr
     lines = _printable_lines(result.stdout.rstrip("\n"))
     assert all(line.startswith(("  ", "- ", "+ ")) for line in lines)
-    assert any(line.startswith("- http.8080\\x1b[31m") for line in lines)
+    assert any(line.startswith('- "http.8080\\x1b[31m') for line in lines)  # the cell quoted (%q)
     _printable_lines(result.stderr)
 
 
