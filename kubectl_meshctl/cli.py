@@ -815,7 +815,7 @@ def routes_command(
     if input_file is not None and not predict:
         if diff:
             raise PluginError("--diff compares a pod with its prediction: give a pod, not -f", ExitCode.USAGE)
-        data = sys.stdin.buffer.read() if input_file == "-" else _read_file(input_file)
+        data = _read_file(input_file)
         show(render(data))
         return
     if input_file is not None:  # offline prediction from resource files
@@ -880,8 +880,15 @@ def routes_command(
 
 
 def _read_file(path: str) -> bytes:
+    """A config dump from ``path`` or stdin (``-``), at most MAX_INPUT bytes."""
+    from .bounded_read import MAX_INPUT, TooLarge, read_at_most
+
     try:
+        if path == "-":
+            return read_at_most(sys.stdin.buffer, MAX_INPUT)
         with open(path, "rb") as fh:
-            return fh.read()
+            return read_at_most(fh, MAX_INPUT)
+    except TooLarge as exc:
+        raise PluginError(f"{path}: {exc}", ExitCode.DATA) from None
     except OSError as exc:
         raise PluginError(f"{path}: {exc.strerror or exc}", ExitCode.DATA) from None

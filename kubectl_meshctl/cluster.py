@@ -1,12 +1,13 @@
 """The cluster Source: reads Istio and Kubernetes objects from the API server, read-only.
 
-Why this module exists: it is the only place that talks to a cluster.  With the context
-``kubeconfig.py`` resolved, it finds which networking.istio.io version is served, lists with paging and server-side
-selectors, fetches independent lists concurrently, and hands raw JSON straight to ``parse.py``:
-the client's typed models are never built (they cost more than the listing itself).  Requests go
-through ``transport.py`` when the kubeconfig needs no auth machinery, else through the official
-client (:class:`ClientTransport`); the rest of the module cannot tell which.
-Every failure becomes a :class:`ClusterError` with one line of text and an exit code.
+Why this module exists: it is the only place that decides what to ask a cluster.  With the context
+``kubeconfig.py`` resolved, it finds which networking.istio.io version is served, lists with paging
+and server-side selectors, fetches independent lists concurrently, and hands raw JSON straight to
+``parse.py``: the client's typed models are never built (they cost more than the listing itself).
+Every byte goes through ``transport.py`` (and ``portforward.py``); the official client only runs an
+exec plugin or auth-provider once, for its credentials.  Every failure becomes a
+:class:`ClusterError` with one line of text and an exit code; an answer that is not what the API
+promises (items that are not a list, a continue token that repeats) is a failure too.
 """
 
 from __future__ import annotations

@@ -8,12 +8,11 @@ writes.  This module does kubectl's resolution, read-only, and hands ``cluster.p
 A kubeconfig is input, often written by other tools and sometimes by strangers, so every mistake in
 it is a :class:`KubeconfigError` (exit 64 in the CLI), never a crash further down: :func:`resolve`
 checks the shape of every file (as kubectl's decoder does) and everything about the chosen context
-that the transports and the official client rely on -- types, base64, URLs, readable files, header-safe
+that the transport and the official client rely on -- types, base64, URLs, readable files, header-safe
 tokens -- so ``cluster.py`` and ``transport.py`` can trust what they get.  Messages follow kubectl's
 wording (``error loading config file "F": ...``, ``invalid configuration: ...``), name the file and
 field, and never contain a secret value; :func:`secrets_of` lists those values so output can be
-redacted.  A ``tokenFile`` is read here (trimmed, as client-go does) and handed on as ``token``, so
-both transports send the same header.
+redacted.  A ``tokenFile`` is read here (trimmed, as client-go does) and handed on as ``token``.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from . import kubeconfig_yaml
+from .bounded_read import TooLarge, read_at_most
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 KUBECONFIG_LIMIT = 64 << 20
@@ -502,22 +502,15 @@ def _read_token_file(path: str, owner: str) -> str:
             raise failed("Is a directory")
         if stat.S_ISFIFO(mode):
             os.set_blocking(fd, True)  # a pipe (<(cmd)): wait for its writer, as kubectl does
-        chunks: list[bytes] = []
-        size = 0
-        while size <= TOKEN_FILE_LIMIT:
-            chunk = os.read(fd, TOKEN_FILE_LIMIT + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        data = read_at_most(fd, TOKEN_FILE_LIMIT)
+    except TooLarge:
+        raise failed(f"larger than {TOKEN_FILE_LIMIT} bytes") from None
     except OSError as exc:
         raise failed(exc.strerror or type(exc).__name__) from None
     finally:
         os.close(fd)
-    if size > TOKEN_FILE_LIMIT:
-        raise failed(f"larger than {TOKEN_FILE_LIMIT} bytes")
     try:
-        token = b"".join(chunks).decode("utf-8").strip()
+        token = data.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise failed("not UTF-8 text") from None
     if token and not _header_safe(token):

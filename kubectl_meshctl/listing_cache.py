@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .bounded_read import TooLarge, read_at_most
 from .views import Flag, Listing
 
 SCHEMA = 1
@@ -129,18 +130,12 @@ def _read_entry(name: str, dir_fd: int) -> bytes | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > MAX_ENTRY:
             return None
-        chunks = []
-        size = 0
-        while size <= MAX_ENTRY:
-            chunk = os.read(fd, MAX_ENTRY + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > MAX_ENTRY:
+        try:
+            data = read_at_most(fd, MAX_ENTRY)
+        except TooLarge:
             return None
         os.utime(fd)  # recently used: kept longest
-        return b"".join(chunks)
+        return data
     finally:
         os.close(fd)
 

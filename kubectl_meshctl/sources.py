@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from .bounded_read import MAX_INPUT, TooLarge, read_at_most
 from .gcpause import paused_gc
 from .input_limits import (
     MAX_DEPTH,
@@ -173,7 +174,11 @@ class FileSource:
 
     def _inputs(self, arg: str) -> Iterator[tuple[str, str | None, str | None]]:
         if arg == "-":
-            data = self.stdin.buffer.read() if hasattr(self.stdin, "buffer") else self.stdin.read()
+            try:
+                data = read_at_most(self.stdin.buffer, MAX_INPUT) if hasattr(self.stdin, "buffer") else self.stdin.read()
+            except TooLarge as exc:
+                yield "-", None, str(exc)
+                return
             yield ("-", *_decode(data))
             return
         if os.path.isdir(arg):
@@ -193,7 +198,10 @@ class FileSource:
     def _file(path: str) -> Iterator[tuple[str, str | None, str | None]]:
         try:
             with open(path, "rb") as fh:
-                data = fh.read()
+                data = read_at_most(fh, MAX_INPUT)
+        except TooLarge as exc:
+            yield path, None, str(exc)
+            return
         except OSError as exc:
             yield path, None, exc.strerror or str(exc)
             return

@@ -645,3 +645,29 @@ def test_fuzz_routes_file_keeps_the_contract(data: st.DataObject, tmp_path: Path
     if done.code == 65:
         assert done.stderr.startswith("Error: ") and done.stderr.count("\n") == 1, repr(done.stderr)
         assert not any(c in done.stderr for c in LINE_BREAKERS), repr(done.stderr)
+
+
+# --- inputs without end ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero on this system")
+def test_an_endless_input_is_one_error_line_and_the_rest_is_analysed() -> None:
+    from kubectl_meshctl.bounded_read import MAX_INPUT
+
+    done = run_cli(["analyze", "-f", "/dev/zero", "-f", SEED], cwd=REPO)
+    assert done.code == 65
+    assert "IST0130" in done.stdout  # the seed beside it is still analysed
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert error == f"Error: /dev/zero: larger than {MAX_INPUT >> 20} MiB"
+    dump = run_cli(["routes", "-f", "/dev/zero"])
+    assert (dump.code, dump.stderr) == (65, f"Error: /dev/zero: larger than {MAX_INPUT >> 20} MiB\n")
+
+
+def test_read_at_most_stops_at_the_cap() -> None:
+    import io
+
+    from kubectl_meshctl.bounded_read import TooLarge, read_at_most
+
+    assert read_at_most(io.BytesIO(b"x" * 10), 10) == b"x" * 10
+    with pytest.raises(TooLarge):
+        read_at_most(io.BytesIO(b"x" * 11), 10)
