@@ -714,10 +714,10 @@ def _resolve_pod(api: Any, snapshot_pods: Any, target: str | None, default_names
             raise PluginError(f'pods "{name}" not found in namespace {namespace}', ExitCode.NOT_FOUND)
         return pod
     if kind in ("deployment", "deployments", "deploy"):
-        from .cluster import ClusterError
+        from .cluster import ClusterError, segment
 
         try:
-            deployment = api.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+            deployment = api.get(f"/apis/apps/v1/namespaces/{segment(namespace)}/deployments/{segment(name)}")
         except ClusterError as exc:
             raise PluginError(str(exc), ExitCode.NOT_FOUND if exc.status == 404 else exc.code) from None
         selector = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}

@@ -115,6 +115,13 @@ def connect(*, kubeconfig: str | None, context: str | None, namespace: str | Non
     return Connection(chosen, display_url(server), resolved.namespace, context_name, timeout)
 
 
+def segment(name: str) -> str:
+    """``name`` as one path segment of a request: a name a server or a user gave cannot reach another path."""
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
 def display_url(url: str) -> str:
     """``url`` without the user:password part kubectl would never show."""
     scheme, sep, rest = url.partition("://")
@@ -631,7 +638,8 @@ def fetch_config_dump(api: Api, pod: str, namespace: str, *, port: int = 15000) 
             raise ClusterError(f"port-forward to pod {namespace}/{pod} timed out{limit}", ExitCode.TEMPFAIL) from None
         forward_error = _short(exc)
     try:
-        body = api.get_raw(f"/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy/config_dump", {"mask": CONFIG_DUMP_MASK})
+        where = f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(pod)}:{port}/proxy/config_dump"
+        body = api.get_raw(where, {"mask": CONFIG_DUMP_MASK})
         return body, "pod proxy"
     except ClusterError as exc:
         raise ClusterError(

@@ -49,7 +49,11 @@ def forward_get(transport: PlainTransport, *, namespace: str, pod: str, port: in
 
 def _exchange(stream: Stream, transport: PlainTransport, *, namespace: str, pod: str, port: int, path: str) -> bytes:
     key = base64.b64encode(os.urandom(16)).decode()
-    target = transport.target(f"/api/v1/namespaces/{namespace}/pods/{pod}/portforward", {"ports": port})
+    from urllib.parse import quote
+
+    target = transport.target(
+        f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}/portforward", {"ports": port}
+    )
     host = f"[{transport.endpoint.host}]" if ":" in transport.endpoint.host else transport.endpoint.host
     headers = [
         ("Host", f"{host}:{transport.endpoint.port}"),

@@ -263,3 +263,14 @@ def test_an_endless_body_without_a_deadline_is_cut_at_the_size_limit(fake_api: F
     assert "too large" in _one_line_error(done.stderr)
     if peak_kib > before:  # the largest child so far is this one
         assert peak_kib * 1024 < 3 * MAX_BODY + (200 << 20)
+
+
+def test_names_are_one_path_segment(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    """A name from the user or the server cannot make a request reach another path of the API server."""
+    from kubectl_meshctl.cluster import segment
+
+    assert segment("a/../../apis/x?y#z") == "a%2F..%2F..%2Fapis%2Fx%3Fy%23z"
+    result = run_cli(["routes", "deployment/x?watch=1#.istio-system", "--kubeconfig", str(fake_kubeconfig)])
+    assert result.code == ExitCode.NOT_FOUND, result.stderr
+    (asked,) = [r for r in fake_api.requests if "deployments" in r.path]
+    assert asked.path == "/apis/apps/v1/namespaces/istio-system/deployments/x?watch=1#" and asked.raw_query == ""
