@@ -800,12 +800,12 @@ def routes_command(
     def render(dump_bytes: bytes) -> str:
         try:
             dump = routes_table.load_route_dump(dump_bytes)
+            if output == "json":
+                return routes_table.render_routes_json(dump, name=route_name)
+            if output == "yaml":
+                return routes_table.render_routes_yaml(dump, name=route_name)
         except routes_table.RoutesError as exc:
             raise PluginError(str(exc), ExitCode.DATA) from None
-        if output == "json":
-            return routes_table.render_routes_json(dump, name=route_name)
-        if output == "yaml":
-            return routes_table.render_routes_yaml(dump, name=route_name)
         return routes_table.render_routes(dump, name=route_name, verbose=verbose, istio_version=istio_version)
 
     def show(text: str) -> None:

@@ -28,9 +28,10 @@ into a placeholder).  Errors (``RoutesError.message`` is exactly what istioctl p
 
 * not JSON / truncated / a field of the wrong JSON type -> ``error unmarshalling config dump
   response from Envoy: <reason>`` (the reason is this module's own one-line text);
-* the same for what the renderers could not print, checked at load so that rendering never fails:
-  a lone UTF-16 surrogate (``"\\ud800"``; Go would print U+FFFD instead) and nesting deeper than
-  ``MAX_DUMP_DEPTH`` (100) levels (real dumps have about 22);
+* the same for what could not be printed: a lone UTF-16 surrogate (``"\\ud800"``; Go would print
+  U+FFFD instead), checked at load, and -- for ``-o json|yaml``, whose printers recurse -- a selected
+  route configuration nesting the dump deeper than ``MAX_DUMP_DEPTH`` (100) levels (real dumps have
+  about 22; the table reads fixed fields only and renders any depth the JSON decoder accepts);
 * no ``RoutesConfigDump`` -> ``config dump has no configuration type
   type.googleapis.com/envoy.admin.v3.RoutesConfigDump``;
 * no route configuration at all -> ``no routes found``.
@@ -142,7 +143,6 @@ from typing import Any, Final, TypeVar
 
 from .input_limits import (
     find_surrogate,
-    json_depth_exceeds,
     may_hold_surrogate,
     short_reason,
     surrogate_message,
@@ -367,8 +367,6 @@ def _decode(data: bytes | bytearray | str) -> Any:
         if found is not None:
             reason, line = surrogate_message(text, found)
             raise _unmarshal_error(reason if line is None else f"{reason} (line {line})")
-    if json_depth_exceeds(data if isinstance(data, bytes) else text, MAX_DUMP_DEPTH):
-        raise _unmarshal_error(f"JSON nested more than {MAX_DUMP_DEPTH} levels deep")
     return doc
 
 
@@ -386,8 +384,6 @@ def load_route_dump(data: bytes | bytearray | str | Mapping[str, Any]) -> RouteD
 def _load(data: bytes | bytearray | str | Mapping[str, Any]) -> RouteDump:
     if isinstance(data, Mapping):
         doc: Any = data
-        if tree_depth_exceeds(doc, MAX_DUMP_DEPTH):
-            raise _unmarshal_error(f"JSON nested more than {MAX_DUMP_DEPTH} levels deep")
         found = find_surrogate(doc)
         if found is not None:
             raise _unmarshal_error(surrogate_message(None, found)[0])
@@ -951,8 +947,10 @@ def _format_table(rows: list[tuple[str, ...]]) -> str:
     would reach the terminal) is printed Go-``%q``-quoted (``redact.quote``), so every row stays one line; other
     cells are printed as istioctl prints them.
     """
-    rows = [tuple(map(quote, r)) for r in rows] if any(not "".join(r).isprintable() for r in rows) else rows
     distinct = [set(col) for col in zip(*rows, strict=True)]
+    if not all(cell.isprintable() for cells in distinct for cell in cells):
+        rows = [tuple(map(quote, r)) for r in rows]
+        distinct = [set(col) for col in zip(*rows, strict=True)]
     padding = ROUTES_TABWRITER.padding
     widths = [max(ROUTES_TABWRITER.minwidth, max(map(len, cells)) + padding) for cells in distinct[:-1]]
     fmt = "".join(f"%-{w}s" for w in widths) + "%s\n"
@@ -1006,7 +1004,16 @@ def render_routes(
 
 def _selected_raw(dump: RouteDump, name: str | None, istio_version: str, go_toolchain: str | None) -> list[Mapping[str, Any]]:
     order = _sorted_configs(dump.route_configs, True, istio_version, go_toolchain)
-    return [dump.raw[i] for i in order if not name or dump.route_configs[i].name == name]
+    selected = [dump.raw[i] for i in order if not name or dump.route_configs[i].name == name]
+    # The JSON/YAML printers recurse: refuse what they could not print (the table reads fixed fields only, so a
+    # deep dump renders as a table, as in istioctl).  A route configuration sits 5 levels below the dump's root.
+    if any(tree_depth_exceeds(rc, MAX_DUMP_DEPTH - _ROUTE_CONFIG_LEVEL) for rc in selected):
+        raise _unmarshal_error(f"JSON nested more than {MAX_DUMP_DEPTH} levels deep")
+    return selected
+
+
+_ROUTE_CONFIG_LEVEL: Final = 5
+"""configs, [i], dynamic_route_configs, [j], route_config: the levels above a route configuration in a dump."""
 
 
 def render_routes_json(

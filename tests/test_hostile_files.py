@@ -347,10 +347,14 @@ def _nested_dump(depth: int) -> bytes:
 
 
 @pytest.mark.parametrize("output", ["short", "json", "yaml"])
-def test_deep_dump_is_one_error_line(tmp_path: Path, output: str) -> None:
+def test_deep_dump_is_one_error_line_where_it_cannot_be_printed(tmp_path: Path, output: str) -> None:
     bad = tmp_path / "dump.json"
     bad.write_bytes(_nested_dump(600))
     done = run_cli(["routes", "-f", str(bad), "-o", output])
+    if output == "short":  # the table reads fixed fields: the deep metadata is never walked (istioctl prints it too)
+        assert done.code == 0, done.stderr
+        assert done.stdout == run_cli(["routes", "-f", str(DUMP)]).stdout
+        return
     assert done.code == 65
     assert done.stderr == (
         f"Error: error unmarshalling config dump response from Envoy: JSON nested more than {MAX_DUMP_DEPTH} levels deep\n"
@@ -363,10 +367,12 @@ def test_dump_at_the_depth_cap_renders(tmp_path: Path, output: str) -> None:
     ok.write_bytes(_nested_dump(MAX_DUMP_DEPTH))
     done = run_cli(["routes", "-f", str(ok), "-o", output])
     assert done.code == 0, done.stderr
-    with pytest.raises(RoutesError, match="nested more than"):
-        load_route_dump(_nested_dump(MAX_DUMP_DEPTH + 1))
-    with pytest.raises(RoutesError, match="nested more than"):
-        load_route_dump(json.loads(_nested_dump(MAX_DUMP_DEPTH + 1)))
+    for deeper in (_nested_dump(MAX_DUMP_DEPTH + 1), json.loads(_nested_dump(MAX_DUMP_DEPTH + 1))):
+        dump = load_route_dump(deeper)
+        render_routes(dump)
+        for render in (render_routes_json, render_routes_yaml):
+            with pytest.raises(RoutesError, match="nested more than"):
+                render(dump)
 
 
 @pytest.mark.parametrize("output", ["short", "json", "yaml"])
