@@ -32,6 +32,15 @@ def _splice(client: socket.socket, port: int) -> None:
     _pipe(client, upstream)
 
 
+def _server_context(tls: tuple[Path, Path] | None) -> ssl.SSLContext | None:
+    """The server side of TLS with ``tls`` = (certificate file, key file); None for plain TCP."""
+    if tls is None:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(tls[0]), str(tls[1]))
+    return context
+
+
 class _Listener:
     def __init__(self) -> None:
         self.listener = socket.socket()
@@ -78,10 +87,7 @@ class ConnectProxy(_Listener):
     def __init__(self, *, password: str | None = None, tls: tuple[Path, Path] | None = None) -> None:
         self.password = password
         self.connects: list[tuple[str, str | None]] = []
-        self.context: ssl.SSLContext | None = None
-        if tls is not None:
-            self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            self.context.load_cert_chain(str(tls[0]), str(tls[1]))
+        self.context = _server_context(tls)
         super().__init__()
 
     def _handle(self, client: socket.socket) -> None:
@@ -161,10 +167,7 @@ class Recorder(_Listener):
 
     def __init__(self, *, tls: tuple[Path, Path] | None = None) -> None:
         self.received: list[bytes] = []
-        self.context: ssl.SSLContext | None = None
-        if tls is not None:
-            self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            self.context.load_cert_chain(str(tls[0]), str(tls[1]))
+        self.context = _server_context(tls)
         super().__init__()
 
     def _handle(self, client: socket.socket) -> None:
