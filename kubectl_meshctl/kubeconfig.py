@@ -367,6 +367,16 @@ def _check_cluster(cluster: dict[str, Any], name: str, *, where: _Origin) -> Non
     if not server:
         raise _invalid(f"no server found for {owner}")
     url, why = _parse_url(server)
+    if url is not None and not url.netloc:
+        # client-go's DefaultServerURL: "HOST:PORT" gets https:// when TLS is configured, else http://
+        tls = (
+            cluster.get("certificate-authority-data")
+            or cluster.get("certificate-authority")
+            or cluster.get("insecure-skip-tls-verify")
+        )
+        server = ("https://" if tls else "http://") + server
+        cluster["server"] = server
+        url, why = _parse_url(server)
     if url is None:
         raise _invalid(f"server {_q(_redacted_url(server))} of {owner} is not a URL: {why}")
     if url.scheme.lower() not in ("http", "https"):

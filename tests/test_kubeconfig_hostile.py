@@ -134,7 +134,6 @@ CASES = {
     "bad port": (HEAD + CONTEXT + USER + _cluster("server: 'https://127.0.0.1:99999'"), 'of cluster "cl" is not a URL: Port'),
     "ftp server": (HEAD + CONTEXT + USER + _cluster(f"server: 'ftp://me:{SERVER_PASSWORD}@h:1'"),
                    'unsupported protocol scheme "ftp"'),
-    "server without scheme": (HEAD + CONTEXT + USER + _cluster("server: '127.0.0.1:6443'"), "no scheme (use https://HOST:PORT)"),
     "server without host": (HEAD + CONTEXT + USER + _cluster("server: 'https://:443'"), 'of cluster "cl" has no host'),
     "server with a newline": (HEAD + CONTEXT + USER + _cluster('server: "https://127.0.0.1:1/\\nX: y"'),
                               "it contains whitespace or control characters"),
@@ -504,3 +503,14 @@ def test_fuzzed_kubeconfigs_keep_the_contract(data: st.DataObject, fuzz_env: _Fu
         assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("Error: "), result.stderr
     assert not _leaks(output) and not [k for k in fuzz_env.key_secrets if k in output], output
     assert spent < 15, f"{spent:.1f}s"
+
+
+def test_a_server_without_a_scheme_gets_one_as_in_kubectl(fake_api: FakeApiServer, tmp_path: Path) -> None:
+    """client-go's DefaultServerURL: HOST:PORT means https:// when the cluster has TLS settings."""
+    kubeconfig = fake_api.write_kubeconfig(tmp_path / "kc")
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["clusters"][0]["cluster"]["server"] = f"127.0.0.1:{fake_api.port}"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    result = _gateways(kubeconfig)
+    assert result.code == 0, result.stderr
+    assert "gt-gateway" in result.stdout
