@@ -171,6 +171,16 @@ def test_bad_input_is_one_line_exit_65_and_others_still_analysed(tmp_path: Path,
     assert SEED_IST0130.format(SEED) in result.stdout
 
 
+def test_findings_at_the_threshold_win_over_unparsed_input(tmp_path: Path) -> None:
+    """Exit 79 when a finding reaches --failure-threshold, even if some input was also bad (65): README's rule."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [\n")
+    result = run_cli(["analyze", "-f", str(bad), "-f", str(SEED), "--failure-threshold", "Warning"])
+    assert result.code == ExitCode.FINDINGS
+    assert SEED_IST0130.format(SEED) in result.stdout
+    assert sum(line.startswith("Error: ") and "bad.yaml" in line for line in result.stderr.splitlines()) == 1
+
+
 def test_bad_document_does_not_hide_the_next_one(tmp_path: Path) -> None:
     (tmp_path / "mixed.yaml").write_text("a: [\n---\n" + SHADOWED)
     result = run_cli(["analyze", "-f", "mixed.yaml"], cwd=tmp_path)
