@@ -121,6 +121,12 @@ def check_yaml_events(text: str, *, loader: Any) -> None:
                     top = stack[-1]
                     top[1] = min(top[1] + size, _HUGE)
                     top[2] = max(top[2], height)
+    except yaml.MarkedYAMLError as exc:
+        # libyaml >= 0.2.5 (PyYAML 6.0.4's wheels) stops deep nesting itself, in the scanner, before any event
+        if "nesting depth" in str(exc.problem or ""):
+            mark = exc.problem_mark or exc.context_mark
+            raise LimitExceeded(f"nested more than {MAX_DEPTH} levels deep", mark.line if mark else None) from None
+        return  # a syntax error: the loader reports it in its words
     except yaml.YAMLError:
         return
     cap = max(ALIAS_FLOOR, ALIAS_RATIO * written)

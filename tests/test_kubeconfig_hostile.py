@@ -159,7 +159,9 @@ CASES = {
     "namespace not a label": (HEAD + "contexts:\n- name: c\n  context: {cluster: cl, user: u, namespace: '../x'}\n" + CLUSTER + USER,
                               'invalid configuration: namespace "../x" for context "c" does not conform to the kubernetes DNS_LABEL'),
     "no context or cluster": ("apiVersion: v1\nkind: Config\n", "invalid configuration: no configuration has been provided"),
-    "nested 3000 deep": (HEAD + "users: " + "[" * 3000 + "]" * 3000 + "\n" + CONTEXT + CLUSTER, "F: users[0]: expected a map, got list"),
+    # PyYAML up to 6.0.3 reads it (then the shape check speaks); 6.0.4's libyaml refuses the nesting itself
+    "nested 3000 deep": (HEAD + "users: " + "[" * 3000 + "]" * 3000 + "\n" + CONTEXT + CLUSTER,
+                         "F: users[0]: expected a map, got list || F: yaml: line 4, column 1007: exceeded maximum nesting depth"),
 }  # fmt: skip
 
 
@@ -168,16 +170,16 @@ def test_each_mistake_is_one_line_naming_file_and_field(case: str, tmp_path: Pat
     text, expected = CASES[case]
     kubeconfig = tmp_path / "config"
     kubeconfig.write_text(text.replace("PORT", str(_closed_port())))
-    expected = expected.replace("F: ", f'error loading config file "{kubeconfig}": ')
+    alternatives = [e.replace("F: ", f'error loading config file "{kubeconfig}": ') for e in expected.split(" || ")]
     with pytest.raises(KubeconfigError) as raised:
         resolve(kubeconfig=str(kubeconfig), context=None, namespace=None)
     message = str(raised.value)
-    assert expected in message and "\n" not in message and not _leaks(message), message
+    assert any(e in message for e in alternatives) and "\n" not in message and not _leaks(message), message
     result = _gateways(kubeconfig)
     assert result.code == ExitCode.USAGE, result.stderr
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
-    assert line.startswith("Error: ") and expected in line, line
+    assert line.startswith("Error: ") and any(e in line for e in alternatives), line
     assert not _leaks(result.stderr)
 
 
