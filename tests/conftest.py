@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from kubectl_meshctl import redact
 from kubectl_meshctl.cli import main
+
+# CI runs every property test with the same examples (a red run can be replayed; a green one is not luck);
+# local runs stay random, which is how new counter-examples are found
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 pytest_plugins = ["fakeapi.fixtures"]  # fake_api, fake_api_factory, fake_kubeconfig
 

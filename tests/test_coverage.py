@@ -495,3 +495,30 @@ class TestIstioMisses:
 
     def test_without_headers_logic(self) -> None:
         assert_covered(without(x=sm(EXACT, "a")), without(x=sm(PREFIX, "a")))
+
+
+@pytest.mark.parametrize(
+    ("b", "a", "disjoint"),
+    [
+        (("exact", "v1"), ("exact", "v2"), True),
+        (("exact", "v1"), ("exact", "v1"), False),
+        (("exact", "v1"), ("prefix", "v"), False),
+        (("exact", "v1"), ("prefix", "w"), True),
+        (("exact", "v1"), ("regex", "v[0-9]"), False),
+        (("exact", "v1"), ("regex", "w.*"), True),
+        (("prefix", "v"), ("exact", "v1"), False),
+        (("prefix", "v1"), ("exact", "v"), True),  # "v" does not start with "v1"
+        (("prefix", "v"), ("prefix", "v1"), False),  # "v1x" is matched by both
+        (("prefix", "v1"), ("prefix", "v"), False),  # either direction
+        (("prefix", "v1"), ("prefix", "w"), True),
+        (("prefix", "v"), ("regex", "w.*"), False),  # not decided for regexes: never claimed disjoint
+        (("present", ""), ("exact", "v"), False),
+        (("exact", "v"), ("present", ""), False),
+    ],
+)
+def test_disjoint_header_values(b: tuple[str, str], a: tuple[str, str], disjoint: bool) -> None:
+    """Every branch of _disjoint, both directions of the prefix/prefix case (a mutation only unseeded runs found)."""
+    from kubectl_meshctl.coverage import _disjoint
+    from kubectl_meshctl.translation import ValueMatcher
+
+    assert _disjoint(ValueMatcher(b[0], b[1]), ValueMatcher(a[0], a[1])) is disjoint  # type: ignore[arg-type]
