@@ -525,8 +525,7 @@ def _header_value(value: str, what: str) -> str:
 def credential_headers(user: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The Authorization and Impersonate-* headers kubectl sends for a kubeconfig user."""
     headers: list[tuple[str, str]] = []
-    token = str(user.get("token") or "")  # a tokenFile was read by kubeconfig.resolve
-    token = token.strip()  # client-go trims the token file; a pasted token may end in a newline too
+    token = str(user.get("token") or "")  # a tokenFile was read (and trimmed) by kubeconfig.resolve
     if token:
         headers.append(("Authorization", "Bearer " + _header_value(token, "the user's token")))
     elif user.get("username") is not None:

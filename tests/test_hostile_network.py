@@ -274,3 +274,44 @@ def test_names_are_one_path_segment(fake_api: FakeApiServer, fake_kubeconfig: Pa
     assert result.code == ExitCode.NOT_FOUND, result.stderr
     (asked,) = [r for r in fake_api.requests if "deployments" in r.path]
     assert asked.path == "/apis/apps/v1/namespaces/istio-system/deployments/x?watch=1#" and asked.raw_query == ""
+
+
+def test_a_refused_port_forward_says_why_and_the_pod_proxy_is_tried(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
+    """No admin backend at all: both ways fail, and the one line says why each did (the Status, the error channel)."""
+    fake_api.faults.append(Fault(FORWARD, "redirect", location="ws://127.0.0.1:1/x"))
+    redirected = run_cli(["routes", f"{POD}.istio-system", "--kubeconfig", str(fake_kubeconfig)])
+    line = _one_line_error(redirected.stderr)
+    assert "the API server answered 302 to the port-forward upgrade (redirects are not followed)" in line
+    assert "pod proxy failed" in line
+    fake_api.faults.clear()
+    refused = run_cli(["routes", f"{POD}.istio-system", "--kubeconfig", str(fake_kubeconfig)])
+    line = _one_line_error(refused.stderr)
+    assert "port-forward to 15000 failed (error forwarding port 15000 to pod" in line  # the error channel's text
+
+
+def test_list_items_must_be_objects() -> None:
+    from kubectl_meshctl.cluster import ClusterError, page_items
+
+    for body in (b'{"kind":"GatewayList","items":[1,2]}', b'{"kind":"GatewayList","items":{}}', b'{"kind":"GatewayList"}'):
+        with pytest.raises(ClusterError, match="items are not a list of objects"):
+            list(page_items([body]))
+    assert list(page_items([b'{"kind":"GatewayList","apiVersion":"v1","items":null}'])) == []
+
+
+def test_the_contexts_secrets_are_redacted_from_every_message(fake_api: FakeApiServer, tmp_path: Path) -> None:
+    """connect registers the kubeconfig's secrets: even a message that quotes one (here the server URL) hides it."""
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    secret = "s3cr3t-t0ken-4711-abcdef"
+    kubeconfig = _edit(
+        fake_api.write_kubeconfig(tmp_path / "kc"),
+        cluster={"server": f"https://127.0.0.1:{port}/{secret}"},
+        user={"token": secret},
+    )
+    for debug in ([], ["--debug"]):
+        result = run_cli(["gateways", "-A", "--kubeconfig", str(kubeconfig), *debug])
+        assert result.code == ExitCode.UNAVAILABLE
+        assert secret not in result.stderr and "[REDACTED]" in result.stderr
