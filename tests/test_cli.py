@@ -206,3 +206,14 @@ def test_known_but_unread_kinds_are_skipped(tmp_path: Path) -> None:
     result = run_cli(["analyze", "-f", str(tmp_path / "d.yaml")])
     assert result.code == ExitCode.OK
     assert "MSH0101" in result.stdout
+
+
+def test_identical_log_lines_are_printed_once() -> None:
+    """istioctl prints each distinct line once; findings that differ only where the line does not show stay one."""
+    from kubectl_meshctl.findings import Finding, Level
+    from kubectl_meshctl.report import arrange, render_log
+
+    one = Finding("IST0130", Level.WARNING, "VirtualService rule #1 not used.", "VirtualService", "default", "vs")
+    other = Finding("IST0130", Level.WARNING, "VirtualService rule #1 not used.", "VirtualService", "default", "vs", field="spec")
+    assert arrange([one, other, one]) == [one]
+    assert render_log(arrange([one, other]), color=False).count("IST0130") == 1

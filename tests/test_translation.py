@@ -236,3 +236,37 @@ def test_gateway_pods_differing_only_in_unselected_labels_are_one_proxy(tmp_path
     found = gateway_proxies(FileSource([str(path)]).read().snapshot)
     assert len(found) == proxies
     assert found[0].name == "gw-a"
+
+
+def test_a_match_for_another_port_is_dropped_from_the_route_configuration(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """istiod keeps a match only where its ``port`` is the port of the server being built (translation.md §6.1)."""
+    path = tmp_path / "port.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            apiVersion: networking.istio.io/v1
+            kind: Gateway
+            metadata: {name: gw, namespace: default}
+            spec:
+              selector: {istio: ingressgateway}
+              servers:
+              - port: {number: 80, name: http, protocol: HTTP}
+                hosts: ["*"]
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: vs, namespace: default}
+            spec:
+              hosts: ["*"]
+              gateways: [gw]
+              http:
+              - match: [{port: 8443, uri: {prefix: /}}, {uri: {exact: /kept}}]
+                route: [{destination: {host: a}}]
+              - route: [{destination: {host: b}}]
+            """
+        )
+    )
+    snapshot = FileSource([str(path)]).read().snapshot
+    result = routes_for_proxy(snapshot, PROXY)
+    names = {rc.name: [r.match.describe() for vh in rc.virtual_hosts for r in vh.routes] for rc in result.route_configurations}
+    assert names == {"http.80": ["exact /kept", "prefix /"]}
