@@ -19,7 +19,7 @@ import click
 
 from . import __version__
 from .exitcodes import ExitCode, describe_exit_codes
-from .redact import escape, escape_lines, quote, redact
+from .redact import escape, quote, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -714,7 +714,8 @@ def _resolve_pod(api: Any, snapshot_pods: Any, target: str | None, default_names
             raise PluginError(f'pods "{name}" not found in namespace {namespace}', ExitCode.NOT_FOUND)
         return pod
     if kind in ("deployment", "deployments", "deploy"):
-        from .cluster import ClusterError, segment
+        from .cluster import ClusterError
+        from .transport import segment
 
         try:
             deployment = api.get(f"/apis/apps/v1/namespaces/{segment(namespace)}/deployments/{segment(name)}")
@@ -733,10 +734,10 @@ def _resolve_pod(api: Any, snapshot_pods: Any, target: str | None, default_names
 
 
 def _istio_version(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    from .routes_table import _minor  # the renderer's own rule, so the flag accepts exactly what it renders
+    from .routes_table import istio_minor  # the renderer's own rule, so the flag accepts exactly what it renders
 
     try:
-        _minor(value)
+        istio_minor(value)
     except ValueError:
         raise click.BadParameter(f"'{value}': expected an Istio version 1.18 or later, e.g. 1.24") from None
     return value
@@ -808,15 +809,11 @@ def routes_command(
             raise PluginError(str(exc), ExitCode.DATA) from None
         return routes_table.render_routes(dump, name=route_name, verbose=verbose, istio_version=istio_version)
 
-    def show(text: str) -> None:
-        # the table is human output: no raw control character from a route or host name reaches the terminal
-        click.echo(escape_lines(text) if output == "short" else text, nl=False)
-
     if input_file is not None and not predict:
         if diff:
             raise PluginError("--diff compares a pod with its prediction: give a pod, not -f", ExitCode.USAGE)
         data = _read_file(input_file)
-        show(render(data))
+        click.echo(render(data), nl=False)
         return
     if input_file is not None:  # offline prediction from resource files
         from .sources import FileSource
@@ -829,7 +826,7 @@ def routes_command(
         pairs = (kv.partition("=") for kv in pod_labels.split(",") if kv)
         labels = tuple(sorted((key, value) for key, _, value in pairs))
         proxy = GatewayProxy("<predicted>", pod_namespace, labels)
-        show(render(_predicted_dump(result.snapshot, proxy)))
+        click.echo(render(_predicted_dump(result.snapshot, proxy)), nl=False)
         if result.errors:
             raise _Exit(ExitCode.DATA)
         return
@@ -852,16 +849,16 @@ def routes_command(
         container_ports=tuple((p.name, p.container_port) for p in pod.container_ports if p.name),
     )
     if predict and not diff:
-        show(render(_predicted_dump(result.snapshot, proxy)))
+        click.echo(render(_predicted_dump(result.snapshot, proxy)), nl=False)
         return
     try:
         real, how = fetch_config_dump(api, pod.meta.name, pod.meta.namespace, port=proxy_admin_port)
     except ClusterError as exc:
         raise PluginError(str(exc), exc.code) from None
     if not diff:
-        show(render(real))
+        click.echo(render(real), nl=False)
         return
-    actual = render(real).removesuffix("\n").split("\n")  # not splitlines(): it also splits at \x1c, \u2028…
+    actual = render(real).removesuffix("\n").split("\n")
     expected = render(_predicted_dump(result.snapshot, proxy)).removesuffix("\n").split("\n")
     header = actual[:1]
     only_proxy = [line for line in actual[1:] if line not in expected[1:]]
@@ -869,12 +866,13 @@ def routes_command(
     if not only_proxy and not only_predicted:
         _say(f"The routes of {pod.meta.name}.{pod.meta.namespace} ({how}) agree with the prediction.")
         return
+    # the table quotes any cell with a control character, so every line printed here is one printable row
     for line in header:
-        click.echo(f"  {escape(line)}")
+        click.echo(f"  {line}")
     for line in only_proxy:
-        click.echo(f"- {escape(line)}")
+        click.echo(f"- {line}")
     for line in only_predicted:
-        click.echo(f"+ {escape(line)}")
+        click.echo(f"+ {line}")
     _say("- only in the proxy (stale or extra config), + only in the prediction (rejected or not yet pushed)")
     raise _Exit(ExitCode.DRIFT)
 

@@ -79,6 +79,11 @@ class Connection:
     context: str
     timeout: float | None
 
+    @property
+    def timeout_note(self) -> str:
+        """What a timeout message adds: the limit that ran out, when the user set one."""
+        return f" after {self.timeout:g}s (--request-timeout)" if self.timeout else ""
+
 
 AUTH_MACHINERY = ("exec", "auth-provider")
 """User fields whose credentials only the official client can obtain (it runs the plugin or provider once)."""
@@ -113,13 +118,6 @@ def connect(*, kubeconfig: str | None, context: str | None, namespace: str | Non
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: unreadable CA, key pair mismatch
         raise ClusterError(f"invalid kubeconfig: context {context_name}: {_short(exc)}", ExitCode.USAGE) from None
     return Connection(chosen, display_url(server), resolved.namespace, context_name, timeout)
-
-
-def segment(name: str) -> str:
-    """``name`` as one path segment of a request: a name a server or a user gave cannot reach another path."""
-    from urllib.parse import quote
-
-    return quote(name, safe="")
 
 
 def display_url(url: str) -> str:
@@ -228,8 +226,7 @@ class Api:
             status, body = self.conn.transport.get(path, query, accept=accept)
         except TransportError as exc:
             if exc.kind == "timeout":
-                limit = f" after {self.conn.timeout:g}s (--request-timeout)" if self.conn.timeout else ""
-                raise ClusterError(f"request to {server} timed out{limit}", ExitCode.TEMPFAIL) from None
+                raise ClusterError(f"request to {server} timed out{self.conn.timeout_note}", ExitCode.TEMPFAIL) from None
             if exc.kind == "tls":
                 raise ClusterError(f"TLS with {server} failed: {_short(exc)}", ExitCode.UNAVAILABLE) from None
             if exc.kind == "too-large":
@@ -625,7 +622,7 @@ def fetch_config_dump(api: Api, pod: str, namespace: str, *, port: int = 15000) 
     Returns the dump and how it was fetched; one ClusterError naming both causes when both fail.
     """
     from .portforward import PortForwardError, forward_get
-    from .transport import TransportError
+    from .transport import TransportError, segment
 
     try:
         dump = forward_get(api.conn.transport, namespace=namespace, pod=pod, port=port, path=CONFIG_DUMP_PATH)
@@ -634,8 +631,9 @@ def fetch_config_dump(api: Api, pod: str, namespace: str, *, port: int = 15000) 
         forward_error = str(exc)
     except TransportError as exc:
         if exc.kind == "timeout":  # the deadline is spent: the pod proxy would only time out again
-            limit = f" after {api.conn.timeout:g}s (--request-timeout)" if api.conn.timeout else ""
-            raise ClusterError(f"port-forward to pod {namespace}/{pod} timed out{limit}", ExitCode.TEMPFAIL) from None
+            raise ClusterError(
+                f"port-forward to pod {namespace}/{pod} timed out{api.conn.timeout_note}", ExitCode.TEMPFAIL
+            ) from None
         forward_error = _short(exc)
     try:
         where = f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(pod)}:{port}/proxy/config_dump"

@@ -27,6 +27,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from . import kubeconfig_yaml
 from .bounded_read import TooLarge, read_at_most
+from .transport import header_safe
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 KUBECONFIG_LIMIT = 64 << 20
@@ -409,15 +410,11 @@ def _check_cluster(cluster: dict[str, Any], name: str, *, where: _Origin) -> Non
         raise _load_error(where.path, f"{where.field}.extensions", problem="expected a list of maps")
 
 
-def _header_safe(token: str) -> bool:
-    return token.isascii() and token.isprintable()
-
-
 def _check_user(user: dict[str, Any], name: str, *, where: _Origin) -> dict[str, Any]:
     """The user entry checked, with ``tokenFile`` read into ``token``."""
     owner = f"user {_q(name)}"
     token = _string(user, "token", where=where)
-    if token and not _header_safe(token):
+    if token and not header_safe(token):
         raise _invalid(f"the token of {owner} contains characters not allowed in an HTTP header")
     token_file = _string(user, "tokenFile", where=where)
     if token_file:
@@ -523,7 +520,7 @@ def _read_token_file(path: str, owner: str) -> str:
         token = data.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise failed("not UTF-8 text") from None
-    if token and not _header_safe(token):
+    if token and not header_safe(token):
         raise failed("the token contains characters not allowed in an HTTP header")
     return token
 

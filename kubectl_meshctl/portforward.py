@@ -16,9 +16,10 @@ import hashlib
 import json
 import os
 import struct
+from collections.abc import Iterator
 from typing import Any
 
-from .transport import MAX_BODY, PlainTransport, Stream, read_response_head, transport_error
+from .transport import MAX_BODY, PlainTransport, Stream, read_body, read_response_head, segment, transport_error
 
 PROTOCOL = "v4.channel.k8s.io"
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -49,11 +50,7 @@ def forward_get(transport: PlainTransport, *, namespace: str, pod: str, port: in
 
 def _exchange(stream: Stream, transport: PlainTransport, *, namespace: str, pod: str, port: int, path: str) -> bytes:
     key = base64.b64encode(os.urandom(16)).decode()
-    from urllib.parse import quote
-
-    target = transport.target(
-        f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}/portforward", {"ports": port}
-    )
+    target = transport.target(f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(pod)}/portforward", {"ports": port})
     host = f"[{transport.endpoint.host}]" if ":" in transport.endpoint.host else transport.endpoint.host
     headers = [
         ("Host", f"{host}:{transport.endpoint.port}"),
@@ -106,20 +103,27 @@ def _client_frame(opcode: int, payload: bytes) -> bytes:
         header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, length)
     else:
         header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
+    return header + mask + _masked(payload, mask)
+
+
+def _masked(payload: bytes, mask: bytes) -> bytes:
+    """``payload`` XOR the repeated 4-byte ``mask`` (RFC 6455 5.3; masking and unmasking are the same)."""
+    length = len(payload)
+    if not length:
+        return b""
     repeated = (mask * (length // 4 + 1))[:length]
-    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(length, "big") if length else b""
-    return header + mask + masked
+    return (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(length, "big")
 
 
-def _frames(stream: Stream) -> Any:
+def _frames(stream: Stream) -> Iterator[tuple[int, bytes]]:
     """``(opcode, payload)`` of each complete message until the connection ends; fragments joined, size bounded."""
     fragments: list[bytes] = []
     fragment_opcode = _OP_BINARY
     total = 0
     while True:
-        first = stream.read_exact(2) if _more(stream) else b""
-        if not first:
+        if stream.at_end():  # the connection ended cleanly between frames
             return
+        first = stream.read_exact(2)
         fin, opcode, length = first[0] & 0x80, first[0] & 0x0F, first[1] & 0x7F
         if length == 126:
             (length,) = struct.unpack("!H", stream.read_exact(2))
@@ -131,8 +135,7 @@ def _frames(stream: Stream) -> Any:
         mask = stream.read_exact(4) if first[1] & 0x80 else b""
         payload = stream.read_exact(length)
         if mask:
-            repeated = (mask * (length // 4 + 1))[:length]
-            payload = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(length, "big")
+            payload = _masked(payload, mask)
         if opcode >= 0x8:
             yield opcode, payload
             continue
@@ -142,15 +145,6 @@ def _frames(stream: Stream) -> Any:
         if fin:
             yield fragment_opcode, b"".join(fragments)
             fragments = []
-
-
-def _more(stream: Stream) -> bool:
-    """Whether another frame starts (``False`` when the connection ended cleanly between frames)."""
-    if stream.buffer:
-        return True
-    data = stream.recv_some()
-    stream.buffer += data
-    return bool(data)
 
 
 def _read_channels(stream: Stream) -> bytes:
@@ -210,12 +204,7 @@ def _http_body(raw: bytes) -> bytes:
     stream = Stream(_Bytes(raw))
     try:
         status, fields, _ = read_response_head(stream)
-        if "chunked" in fields.get("transfer-encoding", "").lower():
-            body = stream.read_chunked()
-        elif fields.get("content-length", "").isdigit():
-            body = stream.read_exact(int(fields["content-length"]))
-        else:
-            body = stream.read_to_close()
+        body, _ = read_body(stream, fields)
     except (OSError, ValueError) as exc:
         raise PortForwardError(f"the proxy admin's answer is not valid HTTP: {exc}") from None
     if status != 200:

@@ -272,7 +272,7 @@ _VERSION_RE: Final = re.compile(r"v?(\d+)\.(\d+)")
 
 
 @cache
-def _minor(istio_version: str) -> int:
+def istio_minor(istio_version: str) -> int:
     m = _VERSION_RE.match(istio_version.strip())
     if m is None or m.group(1) != "1" or int(m.group(2)) < 18:
         raise ValueError(f"unsupported istio_version {istio_version!r} (expected 1.18 or later, e.g. '1.24')")
@@ -282,7 +282,7 @@ def _minor(istio_version: str) -> int:
 @cache
 def _new_xorshift(istio_version: str, go_toolchain: str | None) -> bool:
     if go_toolchain is None:
-        return _minor(istio_version) >= 26
+        return istio_minor(istio_version) >= 26
     m = re.match(r"(?:go)?1\.(\d+)", go_toolchain.strip())
     if m is None:
         raise ValueError(f"unsupported go_toolchain {go_toolchain!r} (expected e.g. 'go1.23')")
@@ -832,7 +832,7 @@ def describe_match(match: Mapping[str, Any] | None, *, istio_version: str = "1.2
     prefix = match.get("prefix")
     if prefix:
         conds.append(prefix + "*")
-    if _minor(istio_version) >= 21:
+    if istio_minor(istio_version) >= 21:
         psp = _field(match, "path_separated_prefix", "pathSeparatedPrefix")
         if psp:
             conds.append("PathPrefix:" + psp)
@@ -849,7 +849,7 @@ def describe_virtual_service(vs_config: str | None, *, istio_version: str = "1.2
     """The VIRTUAL SERVICE cell (``describeManagement`` + ``renderConfig``) from the metadata path."""
     if vs_config is None:
         return ""
-    prefix = _VS_PREFIX_124 if _minor(istio_version) >= 24 else _VS_PREFIX_118
+    prefix = _VS_PREFIX_124 if istio_minor(istio_version) >= 24 else _VS_PREFIX_118
     if vs_config.startswith(prefix):
         pieces = vs_config.split("/")
         if len(pieces) != 8:
@@ -897,7 +897,7 @@ def route_rows(
 def _verbose_cells(
     configs: Sequence[RouteConfigView], order: Iterable[int], name: str | None, istio_version: str, prefix: str
 ) -> list[tuple[str, ...]]:
-    _minor(istio_version)  # validate once
+    istio_minor(istio_version)  # validate once
     vs_cache: dict[str | None, str] = {None: ""}
     rows: list[tuple[str, ...]] = [VERBOSE_HEADER]
     append = rows.append

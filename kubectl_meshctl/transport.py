@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 MAX_BODY = 256 << 20
 """Bytes one response body may have: a list page of 500 objects is a few MB, a route config dump tens of MB."""
@@ -43,7 +43,7 @@ IMPERSONATION = {"as": "Impersonate-User", "as-uid": "Impersonate-Uid"}
 
 
 class TransportError(Exception):
-    """``kind`` is ``tls``, ``unreachable``, ``timeout``, ``too-large`` or ``protocol``; HTTP errors are answers."""
+    """``kind`` is ``tls``, ``unreachable``, ``timeout`` or ``too-large``; HTTP errors are answers."""
 
     def __init__(self, kind: str, reason: str) -> None:
         super().__init__(reason)
@@ -106,14 +106,12 @@ class Stream:
         self._wait()
         self.sock.sendall(data)
 
-    def recv_some(self, size: int = 1 << 16) -> bytes:
-        """What is buffered, else one receive (``b""`` at the end of the stream)."""
-        if self.buffer:
-            data = bytes(self.buffer[:size])
-            del self.buffer[:size]
-            return data
-        self._wait()
-        return self.sock.recv(size)
+    def at_end(self) -> bool:
+        """Whether the peer closed with nothing left to read (one receive when nothing is buffered)."""
+        if not self.buffer:
+            self._wait()
+            self.buffer += self.sock.recv(1 << 16)
+        return not self.buffer
 
     def readline(self, limit: int = MAX_HEADER_LINE) -> bytes:
         scanned = 0
@@ -317,17 +315,6 @@ class Endpoint:
         return sock
 
 
-def _recv_exact(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
-    data = b""
-    while len(data) < size:
-        sock.settimeout(deadline.remaining())
-        more = sock.recv(size - len(data))
-        if not more:
-            raise _Closed("the SOCKS proxy closed the connection")
-        data += more
-    return data
-
-
 _SOCKS_REPLIES = {
     1: "general failure",
     2: "connection not allowed by ruleset",
@@ -345,18 +332,19 @@ def _socks5(proxy: Any, host: str, port: int, deadline: Deadline) -> socket.sock
     by the proxy as kubectl's dialer does."""
     name = proxy.hostname or ""
     sock = _dial(name, proxy.port or 1080, deadline)
+    stream = Stream(sock)  # read_exact never reads past what it is asked for: nothing of the tunnel is consumed
+    stream.deadline = deadline
     try:
         methods = b"\x00\x02" if proxy.username is not None else b"\x00"
-        sock.settimeout(deadline.remaining())
-        sock.sendall(b"\x05" + bytes((len(methods),)) + methods)
-        version, method = _recv_exact(sock, 2, deadline)
+        stream.send(b"\x05" + bytes((len(methods),)) + methods)
+        version, method = stream.read_exact(2)
         if version != 5:
             raise ConnectionRefusedError(f"the proxy {name} does not speak SOCKS5")
         if method == 2:
             user = unquote(proxy.username or "").encode()[:255]
             password = unquote(proxy.password or "").encode()[:255]
-            sock.sendall(b"\x01" + bytes((len(user),)) + user + bytes((len(password),)) + password)
-            if _recv_exact(sock, 2, deadline)[1] != 0:
+            stream.send(b"\x01" + bytes((len(user),)) + user + bytes((len(password),)) + password)
+            if stream.read_exact(2)[1] != 0:
                 raise ConnectionRefusedError(f"the SOCKS5 proxy {name} refused the credentials")
         elif method != 0:
             raise ConnectionRefusedError(f"the SOCKS5 proxy {name} accepts none of our authentication methods")
@@ -368,14 +356,17 @@ def _socks5(proxy: Any, host: str, port: int, deadline: Deadline) -> socket.sock
         except ValueError:
             encoded = host.encode("idna")[:255]
             target = b"\x03" + bytes((len(encoded),)) + encoded
-        sock.sendall(b"\x05\x01\x00" + target + struct.pack("!H", port))
-        _, reply, _, kind = _recv_exact(sock, 4, deadline)
+        stream.send(b"\x05\x01\x00" + target + struct.pack("!H", port))
+        _, reply, _, kind = stream.read_exact(4)
         if reply != 0:
             raise ConnectionRefusedError(
                 f"the SOCKS5 proxy {name} could not connect to {_authority(host, port)}: {_SOCKS_REPLIES.get(reply, reply)}"
             )
         bound = {1: 4, 4: 16}.get(kind)
-        _recv_exact(sock, (bound if bound is not None else _recv_exact(sock, 1, deadline)[0]) + 2, deadline)
+        stream.read_exact((bound if bound is not None else stream.read_exact(1)[0]) + 2)
+    except _Closed:
+        sock.close()
+        raise _Closed("the SOCKS proxy closed the connection") from None
     except BaseException:
         sock.close()
         raise
@@ -515,11 +506,21 @@ def tls_context(cluster: Mapping[str, Any], user: Mapping[str, Any]) -> ssl.SSLC
     return context
 
 
+def header_safe(value: str) -> bool:
+    """Whether ``value`` can be an HTTP header value as it is (no line break, no control or non-ASCII character)."""
+    return value.isascii() and value.isprintable()
+
+
 def _header_value(value: str, what: str) -> str:
     """A header value as a server would read it, or a ValueError that names ``what`` -- never the value."""
-    if any(c in value for c in "\r\n\0") or not value.isprintable() or not value.isascii():
+    if not header_safe(value):
         raise ValueError(f"{what} contains characters that cannot be sent in an HTTP header")
     return value
+
+
+def segment(name: str) -> str:
+    """``name`` as one path segment of a request: a name a server or a user gave cannot reach another path."""
+    return quote(name, safe="")
 
 
 def credential_headers(user: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -539,8 +540,6 @@ def credential_headers(user: Mapping[str, Any]) -> list[tuple[str, str]]:
         headers.append(("Impersonate-Group", _header_value(str(group), "the user's as-groups")))
     extra = user.get("as-user-extra") or {}
     if isinstance(extra, Mapping):
-        from urllib.parse import quote
-
         for key, values in extra.items():
             for value in values if isinstance(values, list) else [values]:
                 headers.append((f"Impersonate-Extra-{quote(str(key), safe='')}", _header_value(str(value), "as-user-extra")))
@@ -567,17 +566,8 @@ class _HttpConnection:
         head = f"GET {target} HTTP/1.1\r\nHost: {host}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
         stream.send(head.encode("latin-1"))
         status, fields, version = read_response_head(stream)
-        if "chunked" in fields.get("transfer-encoding", "").lower():
-            body = stream.read_chunked()
-        elif "content-length" in fields:
-            length = fields["content-length"]
-            if not length.isdigit():
-                raise ValueError(f"bad Content-Length {length[:20]!r}")
-            body = stream.read_exact(int(length))
-        else:
-            body = stream.read_to_close()
-            fields["connection"] = "close"
-        if fields.get("connection", "").lower() == "close" or version == b"HTTP/1.0":
+        body, closed = read_body(stream, fields)
+        if closed or fields.get("connection", "").lower() == "close" or version == b"HTTP/1.0":
             self.close()
         return status, body
 
@@ -607,6 +597,19 @@ def read_response_head(stream: Stream) -> tuple[int, dict[str, str], bytes]:
     raise ValueError("too many HTTP header fields")
 
 
+def read_body(stream: Stream, fields: Mapping[str, str]) -> tuple[bytes, bool]:
+    """The body after a response head with these ``fields`` (chunked, Content-Length, or up to the close), and
+    whether it ended with the connection."""
+    if "chunked" in fields.get("transfer-encoding", "").lower():
+        return stream.read_chunked(), False
+    if "content-length" in fields:
+        length = fields["content-length"]
+        if not length.isdigit():
+            raise ValueError(f"bad Content-Length {length[:20]!r}")
+        return stream.read_exact(int(length)), False
+    return stream.read_to_close(), True
+
+
 class PlainTransport:
     """GET ``path?query`` -> (status, body bytes); one keep-alive connection per thread.
 
@@ -616,13 +619,13 @@ class PlainTransport:
 
     def __init__(self, cluster: Mapping[str, Any], user: Mapping[str, Any], *, timeout: float | None, proxy: str = "") -> None:
         url = urlsplit(str(cluster["server"]))
-        self.https = url.scheme == "https"
+        https = url.scheme == "https"
         host = url.hostname or "localhost"
-        port = url.port or (443 if self.https else 80)
+        port = url.port or (443 if https else 80)
         self.base_path = url.path.rstrip("/")
         self.timeout = timeout
         self.run_deadline = Deadline.after(None if timeout is None else timeout * RUN_TIMEOUT_FACTOR)
-        context = tls_context(cluster, user) if self.https else None
+        context = tls_context(cluster, user) if https else None
         server_name = str(cluster.get("tls-server-name") or "")
         self.endpoint = Endpoint(host=host, port=port, context=context, server_name=server_name, proxy=proxy)
         self.headers = [("User-Agent", "kubectl-meshctl"), *credential_headers(user)]

@@ -267,7 +267,7 @@ def test_an_endless_body_without_a_deadline_is_cut_at_the_size_limit(fake_api: F
 
 def test_names_are_one_path_segment(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
     """A name from the user or the server cannot make a request reach another path of the API server."""
-    from kubectl_meshctl.cluster import segment
+    from kubectl_meshctl.transport import segment
 
     assert segment("a/../../apis/x?y#z") == "a%2F..%2F..%2Fapis%2Fx%3Fy%23z"
     result = run_cli(["routes", "deployment/x?watch=1#.istio-system", "--kubeconfig", str(fake_kubeconfig)])
