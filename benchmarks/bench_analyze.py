@@ -54,8 +54,8 @@ def analyze_like_cli(path: str) -> tuple[int, Counter[str], str]:
     """``kubectl-meshctl analyze -f path`` (log output) without the process and click around it."""
     from kubectl_meshctl import cli
     from kubectl_meshctl.analysis import analyze
-    from kubectl_meshctl.report import annotation_suppressions, arrange, render_log, suppress
-    from kubectl_meshctl.sources import FileSource
+    from kubectl_meshctl.analysis.report import annotation_suppressions, arrange, render_log, suppress
+    from kubectl_meshctl.sources.files import FileSource
 
     result = FileSource([path]).read()
     findings = suppress(analyze(result.snapshot), [], annotation_suppressions(result.snapshot))

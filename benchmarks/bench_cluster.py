@@ -87,7 +87,7 @@ def main() -> int:
         failed |= ratio > 1.0
 
         sys.path.insert(0, str(REPO))
-        from kubectl_meshctl.cluster import Api, connect, list_pages, page_items
+        from kubectl_meshctl.kube.cluster import Api, connect, list_pages, page_items
 
         start = time.perf_counter()
         import kubernetes.client

@@ -210,8 +210,8 @@ def test_known_but_unread_kinds_are_skipped(tmp_path: Path) -> None:
 
 def test_identical_log_lines_are_printed_once() -> None:
     """istioctl prints each distinct line once; findings that differ only where the line does not show stay one."""
-    from kubectl_meshctl.findings import Finding, Level
-    from kubectl_meshctl.report import arrange, render_log
+    from kubectl_meshctl.analysis.findings import Finding, Level
+    from kubectl_meshctl.analysis.report import arrange, render_log
 
     one = Finding("IST0130", Level.WARNING, "VirtualService rule #1 not used.", "VirtualService", "default", "vs")
     other = Finding("IST0130", Level.WARNING, "VirtualService rule #1 not used.", "VirtualService", "default", "vs", field="spec")

@@ -355,7 +355,7 @@ def test_in_cluster_config(fake_api: FakeApiServer, monkeypatch: pytest.MonkeyPa
     (sa / "token").write_text(fake_api.token)
     (sa / "ca.crt").write_bytes(fake_api.certs.ca_pem)
     (sa / "namespace").write_text("default")
-    monkeypatch.setattr("kubectl_meshctl.kubeconfig.SERVICE_ACCOUNT_DIR", str(sa))
+    monkeypatch.setattr("kubectl_meshctl.kube.kubeconfig.SERVICE_ACCOUNT_DIR", str(sa))
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(fake_api.port))
     result = run_cli(["gateways"])
@@ -367,7 +367,7 @@ def test_in_cluster_config(fake_api: FakeApiServer, monkeypatch: pytest.MonkeyPa
 
 
 def _error_of(kubeconfig: Path, path: str, *, timeout: float | None = None) -> tuple[int, str]:
-    from kubectl_meshctl.cluster import Api, ClusterError, connect
+    from kubectl_meshctl.kube.cluster import Api, ClusterError, connect
 
     try:
         conn = connect(kubeconfig=str(kubeconfig), context=None, namespace=None, timeout=timeout)
@@ -380,8 +380,8 @@ def _error_of(kubeconfig: Path, path: str, *, timeout: float | None = None) -> t
 def test_exec_credentials_are_obtained_once_and_sent_by_the_one_transport(
     fake_api: FakeApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kubectl_meshctl.cluster import connect
-    from kubectl_meshctl.transport import PlainTransport
+    from kubectl_meshctl.kube.cluster import connect
+    from kubectl_meshctl.kube.transport import PlainTransport
 
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
@@ -495,7 +495,7 @@ def test_plain_transport_reads_chunked_bodies_and_survives_an_idle_close() -> No
     """kube-apiserver streams big lists chunked and closes idle keep-alive connections; neither may lose data."""
     import threading
 
-    from kubectl_meshctl.transport import PlainTransport, TransportError
+    from kubectl_meshctl.kube.transport import PlainTransport, TransportError
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -564,7 +564,7 @@ def test_plain_transport_reads_chunked_bodies_and_survives_an_idle_close() -> No
 )
 def test_proxy_choice_follows_kubectl(server: str, env: dict[str, str], expected: str) -> None:
     """Go's http.ProxyFromEnvironment (golang.org/x/net/http/httpproxy), which kubectl uses."""
-    from kubectl_meshctl.transport import proxy_for
+    from kubectl_meshctl.kube.transport import proxy_for
 
     assert proxy_for(server, env) == expected
 
@@ -641,7 +641,7 @@ def test_kubeconfig_proxy_url(proxied_kubeconfig: Path, monkeypatch: pytest.Monk
 def test_list_envelope_keys_on_the_items_not_on_the_list_version(shape: str) -> None:
     import json
 
-    from kubectl_meshctl.cluster import list_envelope
+    from kubectl_meshctl.kube.cluster import list_envelope
 
     def body(list_rv: str, token: str, item_rv: str) -> bytes:
         item = json.dumps({"metadata": {"name": "a", "resourceVersion": item_rv}, "spec": {"x": '}],"metadata":{'}})

@@ -11,9 +11,9 @@ from dataclasses import replace
 
 import pytest
 
-from kubectl_meshctl.coverage import Request, covers, regex_fullmatch, request_matches
-from kubectl_meshctl.model import HTTPMatch, StringMatch
-from kubectl_meshctl.translation import GatewayProxy, match_applies, translate_match
+from kubectl_meshctl.envoy.coverage import Request, covers, regex_fullmatch, request_matches
+from kubectl_meshctl.istio.translation import GatewayProxy, match_applies, translate_match
+from kubectl_meshctl.resources.model import HTTPMatch, StringMatch
 
 
 def sm(kind: str = "", value: str = "") -> StringMatch:
@@ -518,7 +518,7 @@ class TestIstioMisses:
 )
 def test_disjoint_header_values(b: tuple[str, str], a: tuple[str, str], disjoint: bool) -> None:
     """Every branch of _disjoint, both directions of the prefix/prefix case (a mutation only unseeded runs found)."""
-    from kubectl_meshctl.coverage import _disjoint
-    from kubectl_meshctl.translation import ValueMatcher
+    from kubectl_meshctl.envoy.coverage import _disjoint
+    from kubectl_meshctl.istio.translation import ValueMatcher
 
     assert _disjoint(ValueMatcher(b[0], b[1]), ValueMatcher(a[0], a[1])) is disjoint  # type: ignore[arg-type]

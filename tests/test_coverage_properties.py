@@ -21,9 +21,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kubectl_meshctl.coverage import Request, covers, request_matches
-from kubectl_meshctl.model import HTTPMatch, StringMatch
-from kubectl_meshctl.translation import HeaderMatcher, PathSpec, QueryMatcher, RouteMatch, ValueMatcher, translate_match
+from kubectl_meshctl.envoy.coverage import Request, covers, request_matches
+from kubectl_meshctl.istio.translation import HeaderMatcher, PathSpec, QueryMatcher, RouteMatch, ValueMatcher, translate_match
+from kubectl_meshctl.resources.model import HTTPMatch, StringMatch
 
 EXAMPLES = int(os.environ.get("COVERAGE_PROPERTY_EXAMPLES", "400"))
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

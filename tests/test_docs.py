@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from kubectl_meshctl.analysis.findings import CODES
 from kubectl_meshctl.exitcodes import MEANINGS
-from kubectl_meshctl.findings import CODES
 
 REPO = Path(__file__).parent.parent
 

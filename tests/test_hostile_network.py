@@ -24,7 +24,7 @@ from fakeapi.proxies import ConnectProxy, Recorder, Socks5Proxy
 from fakeapi.server import FakeApiServer, Fault
 
 from kubectl_meshctl.exitcodes import ExitCode
-from kubectl_meshctl.transport import MAX_BODY
+from kubectl_meshctl.kube.transport import MAX_BODY
 
 POD = "istio-ingressgateway-5d7f9b8c4-x2x7q"
 FORWARD = f"/api/v1/namespaces/istio-system/pods/{POD}/portforward"
@@ -267,7 +267,7 @@ def test_an_endless_body_without_a_deadline_is_cut_at_the_size_limit(fake_api: F
 
 def test_names_are_one_path_segment(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
     """A name from the user or the server cannot make a request reach another path of the API server."""
-    from kubectl_meshctl.transport import segment
+    from kubectl_meshctl.kube.transport import segment
 
     assert segment("a/../../apis/x?y#z") == "a%2F..%2F..%2Fapis%2Fx%3Fy%23z"
     result = run_cli(["routes", "deployment/x?watch=1#.istio-system", "--kubeconfig", str(fake_kubeconfig)])
@@ -290,7 +290,7 @@ def test_a_refused_port_forward_says_why_and_the_pod_proxy_is_tried(fake_api: Fa
 
 
 def test_list_items_must_be_objects() -> None:
-    from kubectl_meshctl.cluster import ClusterError, page_items
+    from kubectl_meshctl.kube.cluster import ClusterError, page_items
 
     for body in (b'{"kind":"GatewayList","items":[1,2]}', b'{"kind":"GatewayList","items":{}}', b'{"kind":"GatewayList"}'):
         with pytest.raises(ClusterError, match="items are not a list of objects"):

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from test_kubeconfig_yaml import REAL
 
-from kubectl_meshctl import kubeconfig_yaml
 from kubectl_meshctl.exitcodes import ExitCode
-from kubectl_meshctl.kubeconfig import KubeconfigError, resolve, secrets_of
+from kubectl_meshctl.kube import kubeconfig_yaml
+from kubectl_meshctl.kube.kubeconfig import KubeconfigError, resolve, secrets_of
 
 # every secret below contains MARK; nothing else the tests write does
 MARK = "zq7"
@@ -276,7 +276,7 @@ def test_resolve_reads_no_more_than_the_kubeconfig(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "config"
     kubeconfig.write_text(REAL["kind"])
     code = (
-        "import sys; from kubectl_meshctl.kubeconfig import resolve, secrets_of; before = set(sys.modules);"
+        "import sys; from kubectl_meshctl.kube.kubeconfig import resolve, secrets_of; before = set(sys.modules);"
         f"secrets_of(resolve(kubeconfig={str(kubeconfig)!r}, context=None, namespace=None));"
         "print(sorted(set(sys.modules) - before))"
     )

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kubectl_meshctl.kubeconfig_yaml import load
+from kubectl_meshctl.kube.kubeconfig_yaml import load
 
 # kubeconfigs in the shapes the common tools write them (kubectl config, kind, gcloud, aws eks, minikube, oidc)
 KIND = """\

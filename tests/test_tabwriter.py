@@ -6,7 +6,7 @@ from conftest import shared_path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kubectl_meshctl.tabwriter import KUBECTL, TabWriterConfig, table, tabwrite
+from kubectl_meshctl.gocompat.tabwriter import KUBECTL, TabWriterConfig, table, tabwrite
 
 ISTIOCTL = TabWriterConfig(minwidth=0, tabwidth=8, padding=5)
 
@@ -48,6 +48,6 @@ def test_ragged_rows_form_separate_blocks() -> None:
     )
 )
 def test_uniform_tables_take_a_shortcut_to_the_same_bytes(rows: list[list[str]]) -> None:
-    from kubectl_meshctl.tabwriter import KUBECTL, _uniform_table, tabwrite
+    from kubectl_meshctl.gocompat.tabwriter import KUBECTL, _uniform_table, tabwrite
 
     assert _uniform_table(rows, KUBECTL) == tabwrite("".join("\t".join(r) + "\n" for r in rows), KUBECTL)

@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from kubectl_meshctl.model import Snapshot
-from kubectl_meshctl.sources import FileSource
-from kubectl_meshctl.translation import GatewayProxy, routes_for_proxy
+from kubectl_meshctl.istio.translation import GatewayProxy, routes_for_proxy
+from kubectl_meshctl.resources.model import Snapshot
+from kubectl_meshctl.sources.files import FileSource
 
 PROXY = GatewayProxy("gw-pod", "not-default", (("istio", "ingressgateway"),))
 

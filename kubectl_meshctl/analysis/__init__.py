@@ -8,9 +8,9 @@ Nothing here reads files, talks to a cluster, prints or exits.
 
 from __future__ import annotations
 
-from ..findings import Finding, finding
 from ..gcpause import paused_gc
-from ..model import Snapshot
+from ..resources.model import Snapshot
+from .findings import Finding, finding
 from .istio_rules import IstioRuleFinding, istio_rule_findings
 from .reachability import (
     compute_reachability,

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..coverage import covers
-from ..findings import rule_label
-from ..model import HTTPMatch, HTTPRule, L4Rule, StringMatch, VirtualService
-from ..translation import resolve_gateway_name, translate_match
+from ..envoy.coverage import covers
+from ..istio.translation import resolve_gateway_name, translate_match
+from ..resources.model import HTTPMatch, HTTPRule, L4Rule, StringMatch, VirtualService
+from .findings import rule_label
 
 
 @dataclass(frozen=True, slots=True)

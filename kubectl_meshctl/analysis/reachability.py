@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..coverage import _PATH_MATCH_ALL as PATH_MATCH_ALL
-from ..coverage import ascii_lower, covers
-from ..findings import Finding, finding, go_list, rule_label
-from ..model import Gateway, Snapshot, VirtualService, labels_match
-from ..translation import (
+from ..envoy.coverage import _PATH_MATCH_ALL as PATH_MATCH_ALL
+from ..envoy.coverage import ascii_lower, covers
+from ..istio.translation import (
     GatewayProxy,
     Route,
     RouteSource,
@@ -30,6 +28,8 @@ from ..translation import (
     vs_gateways,
     vs_visibility,
 )
+from ..resources.model import Gateway, Snapshot, VirtualService, labels_match
+from .findings import Finding, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
 
 _Key = tuple[str, str, int, int | None]  # (vs namespace, vs name, rule index, match index)

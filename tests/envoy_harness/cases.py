@@ -3,7 +3,7 @@
 * :func:`oracle_cases` -- ``examples/seed.yaml`` and every ``tests/golden*/<case>/input.yaml`` that has a Gateway;
 * :func:`oracle_proxies` -- the input's gateway pods when it has Pods, else one proxy per Gateway selector in
   ``istio-system`` with the selector as its labels (a concrete pod, unlike the analysis' hypothetical one);
-* :func:`predict` -- ``routes_for_proxy`` for each of them, converted with :mod:`kubectl_meshctl.envoy_config`;
+* :func:`predict` -- ``routes_for_proxy`` for each of them, converted with :mod:`kubectl_meshctl.envoy.config`;
 * :func:`shadow_verdicts` -- the MSH0101 / MSH0102 / IST0130 findings of ``analyze`` as (VirtualService, rule, match).
 """
 
@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from kubectl_meshctl.analysis import analyze
+from kubectl_meshctl.analysis.findings import Finding, rule_label
 from kubectl_meshctl.analysis.istio_rules import istio_rule_findings
 from kubectl_meshctl.analysis.reachability import gateway_proxies
-from kubectl_meshctl.envoy_config import route_configuration_json
-from kubectl_meshctl.findings import Finding, rule_label
-from kubectl_meshctl.model import HTTPRule, Snapshot, VirtualService
-from kubectl_meshctl.sources import FileSource
-from kubectl_meshctl.translation import GatewayProxy, ProxyRoutes, routes_for_proxy
+from kubectl_meshctl.envoy.config import route_configuration_json
+from kubectl_meshctl.istio.translation import GatewayProxy, ProxyRoutes, routes_for_proxy
+from kubectl_meshctl.resources.model import HTTPRule, Snapshot, VirtualService
+from kubectl_meshctl.sources.files import FileSource
 
 TESTS = Path(__file__).resolve().parent.parent
 REPO = TESTS.parent
@@ -135,7 +135,7 @@ def case_envoy_dumps(paths: list[str] | tuple[str, ...]) -> dict[str, str]:
 
     Needs the ``envoy`` binary; raises :class:`~envoy_harness.gateway.EnvoyError` when Envoy rejects a prediction.
     """
-    from kubectl_meshctl.envoy_config import static_backend_route_configs
+    from kubectl_meshctl.envoy.config import static_backend_route_configs
 
     from .gateway import envoy_dump_route_configs
 

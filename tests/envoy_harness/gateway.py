@@ -215,7 +215,7 @@ class EnvoyGateway:
     """``with EnvoyGateway(route_configs) as gw: gw.request("GET", "/api", host="shop.example.com")``.
 
     ``route_configs`` are ``envoy.config.route.v3.RouteConfiguration`` JSON objects with distinct names
-    (``kubectl_meshctl.envoy_config.route_configuration_json``); ``static_route_configs`` default to none
+    (``kubectl_meshctl.envoy.config.route_configuration_json``); ``static_route_configs`` default to none
     (pass ``envoy_config.static_backend_route_configs()`` for Istio's bootstrap ones).
     """
 

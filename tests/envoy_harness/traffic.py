@@ -4,7 +4,7 @@ The oracle needs requests that a given route's match accepts: :func:`satisfying_
 from the path specifier, header (``:method``/``:authority`` included) and query matchers, varying every
 dimension the match leaves open over the values the *other* routes of the vhost look at, so that requests
 both inside and outside those routes are tried.  :func:`accepts` and :func:`first_route` apply the project's
-own model of Envoy's matching (:func:`kubectl_meshctl.coverage.request_matches`) to pick candidates (e.g.
+own model of Envoy's matching (:func:`kubectl_meshctl.envoy.coverage.request_matches`) to pick candidates (e.g.
 requests no earlier route takes) and to state what the model predicts; the verdict always comes from Envoy.
 """
 
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from kubectl_meshctl.coverage import Request as ModelRequest
-from kubectl_meshctl.coverage import regex_fullmatch, request_matches
-from kubectl_meshctl.translation import HeaderMatcher, Route, RouteMatch, ValueMatcher, VirtualHost
+from kubectl_meshctl.envoy.coverage import Request as ModelRequest
+from kubectl_meshctl.envoy.coverage import regex_fullmatch, request_matches
+from kubectl_meshctl.istio.translation import HeaderMatcher, Route, RouteMatch, ValueMatcher, VirtualHost
 
 from .gateway import Answer
 
@@ -149,7 +149,7 @@ def _value_matches(m: ValueMatcher, value: str) -> bool:
 
 
 def as_model_request(request: Request) -> ModelRequest:
-    """The request as :func:`kubectl_meshctl.coverage.request_matches` sees it (pseudo-headers included)."""
+    """The request as :func:`kubectl_meshctl.envoy.coverage.request_matches` sees it (pseudo-headers included)."""
     headers = {":method": request.method, ":authority": request.host, ":scheme": request.scheme, ":path": request.path}
     for k, v in request.headers:
         k = k.lower()

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .translation import PathSpec, Route, RouteAction, RouteConfiguration, RouteMatch, ValueMatcher, VirtualHost
+from ..istio.translation import PathSpec, Route, RouteAction, RouteConfiguration, RouteMatch, ValueMatcher, VirtualHost
 
 JSON = dict[str, Any]
 

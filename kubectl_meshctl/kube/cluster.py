@@ -20,12 +20,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import ISTIO_VERSIONS
-from .exitcodes import ExitCode
+from .. import ISTIO_VERSIONS
+from ..exitcodes import ExitCode
 
 if TYPE_CHECKING:
-    from .parse import Resource
-    from .sources import InputError, ReadResult
+    from ..resources.parse import Resource
+    from ..sources.files import InputError, ReadResult
     from .transport import PlainTransport
 
 # parse.py, model.py and sources.py are imported where objects are parsed: a listing served from the
@@ -95,7 +95,7 @@ def connect(*, kubeconfig: str | None, context: str | None, namespace: str | Non
     Every request goes through ``transport.py``; a user with an exec plugin or auth-provider first gets its
     token or key pair from the official client (:func:`_machinery_credentials`).
     """
-    from . import redact
+    from .. import redact
     from .kubeconfig import KubeconfigError, resolve, secrets_of
     from .transport import PlainTransport, proxy_for
 
@@ -580,10 +580,10 @@ class ClusterSource:
         )
 
     def parse(self, raw: RawRead) -> ReadResult:
-        from .gcpause import paused_gc
-        from .model import Origin
-        from .parse import InvalidObject, UnknownKind, describe_object, parse_object
-        from .sources import InputError, ReadResult, snapshot_of
+        from ..gcpause import paused_gc
+        from ..resources.model import Origin
+        from ..resources.parse import InvalidObject, UnknownKind, describe_object, parse_object
+        from ..sources.files import InputError, ReadResult, snapshot_of
 
         objects: list[Resource] = []
         errors: list[InputError] = []

@@ -17,9 +17,9 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import __version__
-from .exitcodes import ExitCode, describe_exit_codes
-from .redact import escape, quote, redact
+from .. import __version__
+from ..exitcodes import ExitCode, describe_exit_codes
+from ..redact import escape, quote, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,7 +47,7 @@ def _say(text: str) -> None:
 def _complete_from_cluster(ctx: click.Context, path: str, incomplete: str) -> list[str]:
     """Names served at ``path`` (e.g. ``/api/v1/namespaces``) for shell completion; nothing on any failure."""
     try:
-        from .cluster import Api, connect
+        from ..kube.cluster import Api, connect
 
         params = ctx.params
         conn = connect(
@@ -132,7 +132,7 @@ def cli(ctx: click.Context, debug_root: bool) -> None:
 
 
 def _level(_ctx: click.Context, _param: click.Parameter, value: str) -> Any:
-    from .findings import Level
+    from ..analysis.findings import Level
 
     try:
         return Level.parse(value)
@@ -190,9 +190,9 @@ def analyze(ctx: click.Context, /, filenames: tuple[str, ...], paths: tuple[str,
       kubectl meshctl analyze -f ./manifests --failure-threshold Warning
       cat vs.yaml | kubectl meshctl analyze -f - -o json
     """
-    from .analysis import analyze as run_analysis
-    from .report import Suppression, annotation_suppressions, arrange, render_json, render_log, render_yaml, suppress
-    from .sources import FileSource
+    from ..analysis import analyze as run_analysis
+    from ..analysis.report import Suppression, annotation_suppressions, arrange, render_json, render_log, render_yaml, suppress
+    from ..sources.files import FileSource
 
     files = [*filenames, *paths]
     try:
@@ -212,7 +212,7 @@ def analyze(ctx: click.Context, /, filenames: tuple[str, ...], paths: tuple[str,
         namespace = opts["namespace"] or "default"
     result = FileSource(files, default_namespace=namespace).read() if files else None
     if cluster is not None and result is not None:
-        from .sources import overlay
+        from ..sources.files import overlay
 
         result.snapshot = overlay(cluster.snapshot, result.snapshot)
         result.errors = cluster.errors + result.errors
@@ -360,7 +360,7 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 def _connect(opts: dict[str, Any]) -> Any:
-    from .cluster import ClusterError, connect, parse_duration
+    from ..kube.cluster import ClusterError, connect, parse_duration
 
     try:
         timeout = parse_duration(opts["request_timeout"])
@@ -373,7 +373,7 @@ def _connect(opts: dict[str, Any]) -> Any:
 
 
 def _cluster_source(conn: Any, opts: dict[str, Any], *, kinds: Sequence[str], selectors: dict[str, str] | None = None) -> Any:
-    from .cluster import Api, ClusterSource
+    from ..kube.cluster import Api, ClusterSource
 
     return ClusterSource(
         Api(conn), namespace=None if opts["all_namespaces"] else conn.namespace, kinds=kinds, selectors=selectors
@@ -386,7 +386,7 @@ def _echo_notes(source: Any) -> None:
 
 
 def _read_cluster(conn: Any, opts: dict[str, Any], *, kinds: Sequence[str], selectors: dict[str, str] | None = None) -> Any:
-    from .cluster import ClusterError
+    from ..kube.cluster import ClusterError
 
     source = _cluster_source(conn, opts, kinds=kinds, selectors=selectors)
     try:
@@ -420,7 +420,7 @@ def _emit_objects(kind: str, plural: str, items: list[dict[str, Any]], output: s
 
 
 def _print_table(rows: list[list[str]]) -> None:
-    from .tabwriter import table
+    from ..gocompat.tabwriter import table
 
     if len(rows) == 1:
         return
@@ -443,8 +443,8 @@ def _read_for_listing(opts: dict[str, Any], selectors: dict[str, str], *, part: 
     The lists' metadata is always read from the API server (every object's resourceVersion); the full lists, their
     parsing and the analysis are skipped when the listing cache holds the result for exactly these objects.
     """
-    from . import listing_cache
-    from .cluster import ClusterError
+    from ..kube.cluster import ClusterError
+    from ..listing import cache as listing_cache
 
     conn = _connect(opts)
     kinds = ("Gateway", "VirtualService", "DestinationRule", "Service", "Pod")
@@ -454,10 +454,10 @@ def _read_for_listing(opts: dict[str, Any], selectors: dict[str, str], *, part: 
         listing = listing_cache.load(key, part=part) if key else None
         if listing is None:
             raw = source.fetch()
-            from .analysis import analyze as run_analysis  # the analysis only on a miss: its import alone is 40 ms
-            from .gcpause import paused_gc
-            from .report import arrange
-            from .views import listing_of
+            from ..analysis import analyze as run_analysis
+            from ..analysis.report import arrange
+            from ..gcpause import paused_gc
+            from ..listing.views import listing_of
 
             result = source.parse(raw)
             errors = tuple(str(e) for e in result.errors)
@@ -498,7 +498,7 @@ def gateways_command(name: str | None, selector: str, output: str | None, use_ca
       kubectl meshctl gateways -A
       kubectl meshctl gw gt-gateway -n default -o wide
     """
-    from .views import gateway_rows, summary_line
+    from ..listing.views import gateway_rows, summary_line
 
     listing, namespace = _read_for_listing(opts, {"Gateway": selector}, part="gateways", use_cache=use_cache)
     items = [g for g in listing.gateways if (namespace is None or g["namespace"] == namespace)]
@@ -537,7 +537,7 @@ def virtualservices_command(name: str | None, selector: str, output: str | None,
       kubectl meshctl vs -A
       kubectl meshctl vs vs-gateway -n default -o wide
     """
-    from .views import summary_line, virtual_service_rows
+    from ..listing.views import summary_line, virtual_service_rows
 
     listing, namespace = _read_for_listing(opts, {"VirtualService": selector}, part="virtualServices", use_cache=use_cache)
     items = [
@@ -583,12 +583,12 @@ def pods_command(selector: str, gateway_ref: str | None, output: str | None, **o
       kubectl meshctl pods
       kubectl meshctl pods --gateway default/gt-gateway
     """
-    from .model import selector_string
-    from .views import pod_rows
+    from ..listing.views import pod_rows
+    from ..resources.model import selector_string
 
     conn = _connect(opts)
     if gateway_ref:
-        from .translation import resolve_gateway_name
+        from ..istio.translation import resolve_gateway_name
 
         gw_full = resolve_gateway_name(gateway_ref, conn.namespace)
         gws = _read_cluster(conn, {**opts, "all_namespaces": True}, kinds=("Gateway",)).snapshot.gateways
@@ -670,8 +670,8 @@ def _predicted_dump(snapshot: Any, proxy: Any) -> bytes:
     """The config dump istiod's predicted RouteConfigurations would show (the same renderer as the proxy's)."""
     import json
 
-    from .envoy_config import route_configuration_json, static_backend_route_configs
-    from .translation import routes_for_proxy
+    from ..envoy.config import route_configuration_json, static_backend_route_configs
+    from ..istio.translation import routes_for_proxy
 
     predicted = routes_for_proxy(snapshot, proxy)
     typed = {"@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"}
@@ -714,8 +714,8 @@ def _resolve_pod(api: Any, snapshot_pods: Any, target: str | None, default_names
             raise PluginError(f'pods "{name}" not found in namespace {namespace}', ExitCode.NOT_FOUND)
         return pod
     if kind in ("deployment", "deployments", "deploy"):
-        from .cluster import ClusterError
-        from .transport import segment
+        from ..kube.cluster import ClusterError
+        from ..kube.transport import segment
 
         try:
             deployment = api.get(f"/apis/apps/v1/namespaces/{segment(namespace)}/deployments/{segment(name)}")
@@ -734,7 +734,7 @@ def _resolve_pod(api: Any, snapshot_pods: Any, target: str | None, default_names
 
 
 def _istio_version(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    from .routes_table import istio_minor  # the renderer's own rule, so the flag accepts exactly what it renders
+    from ..routes.table import istio_minor  # the renderer's own rule, so the flag accepts exactly what it renders
 
     try:
         istio_minor(value)
@@ -795,8 +795,8 @@ def routes_command(
       kubectl meshctl routes -f resources.yaml --predict --pod-labels istio=ingressgateway --pod-namespace istio-system
       kubectl meshctl routes istio-ingressgateway-5d7f9b8c4-x2x7q.istio-system --diff
     """
-    from . import routes_table
-    from .translation import GatewayProxy
+    from ..istio.translation import GatewayProxy
+    from ..routes import table as routes_table
 
     def render(dump_bytes: bytes) -> str:
         try:
@@ -816,7 +816,7 @@ def routes_command(
         click.echo(render(data), nl=False)
         return
     if input_file is not None:  # offline prediction from resource files
-        from .sources import FileSource
+        from ..sources.files import FileSource
 
         result = FileSource([input_file], default_namespace=opts["namespace"] or "default").read()
         for error in result.errors:
@@ -830,7 +830,7 @@ def routes_command(
         if result.errors:
             raise _Exit(ExitCode.DATA)
         return
-    from .cluster import Api, ClusterError, fetch_config_dump
+    from ..kube.cluster import Api, ClusterError, fetch_config_dump
 
     conn = _connect(opts)
     wanted = ("Gateway", "VirtualService", "DestinationRule", "Service", "Pod") if predict or diff else ("Pod",)
@@ -879,7 +879,7 @@ def routes_command(
 
 def _read_file(path: str) -> bytes:
     """A config dump from ``path`` or stdin (``-``), at most MAX_INPUT bytes."""
-    from .bounded_read import MAX_INPUT, TooLarge, read_at_most
+    from ..bounded_read import MAX_INPUT, TooLarge, read_at_most
 
     try:
         if path == "-":

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from .findings import Finding, Level
+from ..analysis.findings import Finding, Level
 
 if TYPE_CHECKING:
-    from .model import Gateway, Pod, Server, Snapshot, VirtualService
+    from ..resources.model import Gateway, Pod, Server, Snapshot, VirtualService
 
 # model.py and translation.py are imported by the functions that join a snapshot: rendering a cached
 # Listing needs neither
@@ -99,8 +99,8 @@ class GatewayView:
 
 
 def gateway_views(snapshot: Snapshot) -> list[GatewayView]:
-    from .model import labels_match
-    from .translation import vs_gateways
+    from ..istio.translation import vs_gateways
+    from ..resources.model import labels_match
 
     bound: dict[str, list[VirtualService]] = {}
     for vs in snapshot.virtual_services:
@@ -145,7 +145,7 @@ class Listing:
 
 def listing_of(snapshot: Snapshot, findings: list[Finding], *, errors: tuple[str, ...] = ()) -> Listing:
     """The Listing of a snapshot; ``findings`` in the order the output should show them (``report.arrange``)."""
-    from .model import selector_string
+    from ..resources.model import selector_string
 
     per_object = findings_by_object(findings)
     # one string object per pod name and selector, shared by every Gateway that shows it: marshal (the listing

@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .translation import MATCH_ALL_REGEXES, HeaderMatcher, PathSpec, RouteMatch, ValueMatcher
+from ..istio.translation import MATCH_ALL_REGEXES, HeaderMatcher, PathSpec, RouteMatch, ValueMatcher
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _PATH_MATCH_ALL = MATCH_ALL_REGEXES | {"/.*", "^/.*", "/.*$", "^/.*$"}

@@ -37,8 +37,8 @@ from operator import eq, itemgetter
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .bounded_read import TooLarge, read_at_most
+from .. import __version__
+from ..bounded_read import TooLarge, read_at_most
 from .views import Flag, Listing
 
 SCHEMA = 1
@@ -67,13 +67,13 @@ def cache_dir() -> Path:
 
 def code_fingerprint() -> str:
     """This program's version and the size/mtime of its code, so a changed analysis never reads old results."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # the whole kubectl_meshctl package
     parts = [__version__, str(SCHEMA), sys.version]
     try:
         if package.is_dir():
             for path in sorted(package.rglob("*.py")):
                 st = path.stat()
-                parts.append(f"{path.name}:{st.st_size}:{st.st_mtime_ns}")
+                parts.append(f"{path.relative_to(package)}:{st.st_size}:{st.st_mtime_ns}")
         else:  # inside a zipapp: the archive stands for its contents
             st = package.parent.stat()
             parts.append(f"{package.parent}:{st.st_size}:{st.st_mtime_ns}")

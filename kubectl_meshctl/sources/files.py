@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 import yaml
 
-from .bounded_read import MAX_INPUT, TooLarge, read_at_most
-from .gcpause import paused_gc
-from .input_limits import (
+from ..bounded_read import MAX_INPUT, TooLarge, read_at_most
+from ..gcpause import paused_gc
+from ..resources.input_limits import (
     MAX_DEPTH,
     LimitExceeded,
     find_surrogate,
@@ -31,7 +31,7 @@ from .input_limits import (
     short_reason,
     surrogate_message,
 )
-from .model import (
+from ..resources.model import (
     DestinationRule,
     Gateway,
     KubeGateway,
@@ -42,7 +42,7 @@ from .model import (
     Snapshot,
     VirtualService,
 )
-from .parse import InvalidObject, Resource, UnknownKind, describe_object, parse_object
+from ..resources.parse import InvalidObject, Resource, UnknownKind, describe_object, parse_object
 
 try:  # the C loader is what makes reading 100k rules fast; fall back where libyaml is missing
     _Loader: Any = yaml.CSafeLoader

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import yaml
 
+from ..redact import escape, quote
+from ..resources.model import Snapshot
 from .findings import CODES, Finding, Level
-from .model import Snapshot
-from .redact import escape, quote
 
 SUPPRESS_ANNOTATION = "galley.istio.io/analyze-suppress"
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from itertools import pairwise
 from typing import Any
 
-from . import ISTIO_VERSIONS
+from .. import ISTIO_VERSIONS
 from .model import (
     ContainerPort,
     Destination,

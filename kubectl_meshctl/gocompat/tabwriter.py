@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .redact import quote
+from ..redact import quote
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .model import ObjectMeta, Origin
+    from ..resources.model import ObjectMeta, Origin
 
 ISTIO_DOCS_VERSION = "1.24"
 PROJECT_CODES_URL = "https://github.com/kubectl-meshctl/kubectl-meshctl/blob/main/docs/codes.md"

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from ..bounded_read import TooLarge, read_at_most
 from . import kubeconfig_yaml
-from .bounded_read import TooLarge, read_at_most
 from .transport import header_safe
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"

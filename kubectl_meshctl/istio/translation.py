@@ -15,7 +15,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .model import (
+from ..resources.model import (
     Gateway,
     HTTPMatch,
     HTTPRule,

@@ -141,15 +141,15 @@ from functools import cache, cmp_to_key
 from json.encoder import encode_basestring
 from typing import Any, Final, TypeVar
 
-from .input_limits import (
+from ..gocompat.tabwriter import TabWriterConfig
+from ..redact import quote
+from ..resources.input_limits import (
     find_surrogate,
     may_hold_surrogate,
     short_reason,
     surrogate_message,
     tree_depth_exceeds,
 )
-from .redact import quote
-from .tabwriter import TabWriterConfig
 
 __all__ = [
     "PASSTHROUGH_CLUSTER",

@@ -1,0 +1,1 @@
+"""Go behaviour reproduced byte-exactly where istioctl's output depends on it (pure)."""

@@ -1,0 +1,1 @@
+"""The one model of istiod: what it builds for a gateway proxy from the resources (pure)."""

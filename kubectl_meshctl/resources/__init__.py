@@ -1,0 +1,1 @@
+"""The resource model: typed, immutable objects parsed once from raw dicts, and the limits on hostile input."""

@@ -1,0 +1,1 @@
+"""istioctl's `proxy-config routes`: a config dump decoded and rendered byte-for-byte (pure)."""
