@@ -149,7 +149,7 @@ def test_envoy_dump_table_equals_predicted_table(case) -> None:  # type: ignore[
     for prediction in predict(snapshot):
         envoy_text = envoy_dump_route_configs(prediction.configs, static_backend_route_configs())
         from_envoy = render_routes(load_route_dump(envoy_text)).splitlines()
-        from kubectl_meshctl.cli.root import _predicted_dump
+        from kubectl_meshctl.app.routes import predicted_dump as _predicted_dump
 
         from_prediction = render_routes(load_route_dump(_predicted_dump(snapshot, prediction.proxy))).splitlines()
         # dynamic route configurations come in hash-map order from Envoy (spec §12): compare as multisets

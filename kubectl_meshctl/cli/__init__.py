@@ -1,5 +1,10 @@
-"""The command line: click commands, the one error boundary, the only place that prints or exits."""
+"""The command line: click only. One module per command, the one error boundary, the only place that prints or exits.
 
-from .root import PluginError, cli, kubectl_complete, main
+A new command is a module here plus one ``add_command`` line in :mod:`.root`; what it does lives in ``app/``.
+"""
+
+from .boundary import PluginError
+from .completion import kubectl_complete
+from .root import cli, main
 
 __all__ = ["PluginError", "cli", "kubectl_complete", "main"]

@@ -1,0 +1,67 @@
+"""Reaching the cluster with kubectl's flags: one Connection, and resources read into a snapshot.
+
+Why this module exists: every cluster-reading command connects the same way (kubeconfig, context, namespace,
+per-request timeout) and reads lists the same way (the current namespace unless ``-A``); the notes the API
+server's answers warrant (an older Istio API version, an RBAC fallback) are handed back for the shell to print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import UsageProblem
+
+if TYPE_CHECKING:
+    from ..kube.cluster import ClusterSource, Connection
+    from ..sources.files import ReadResult
+
+
+@dataclass(frozen=True)
+class KubeOptions:
+    """kubectl's connection flags, as every cluster-reading command accepts them."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+    all_namespaces: bool = False
+    request_timeout: str = "0"
+
+
+@dataclass(frozen=True)
+class ClusterRead:
+    """Resources read from the cluster, and the notes about how they were read."""
+
+    result: ReadResult
+    notes: tuple[str, ...]
+
+
+def connect(options: KubeOptions, *, timeout: float | None = None) -> Connection:
+    """A Connection from the flags; ``timeout`` overrides ``--request-timeout`` (shell completion's short one)."""
+    from ..kube.cluster import connect as kube_connect
+    from ..kube.cluster import parse_duration
+
+    if timeout is None:
+        try:
+            timeout = parse_duration(options.request_timeout)
+        except ValueError as exc:
+            raise UsageProblem(str(exc)) from None
+    return kube_connect(kubeconfig=options.kubeconfig, context=options.context, namespace=options.namespace, timeout=timeout)
+
+
+def cluster_source(
+    conn: Connection, *, all_namespaces: bool, kinds: Sequence[str], selectors: Mapping[str, str] | None = None
+) -> ClusterSource:
+    from ..kube.cluster import Api, ClusterSource
+
+    namespace = None if all_namespaces else conn.namespace
+    return ClusterSource(Api(conn), namespace=namespace, kinds=kinds, selectors=dict(selectors or {}))
+
+
+def read_cluster(
+    conn: Connection, *, all_namespaces: bool, kinds: Sequence[str], selectors: Mapping[str, str] | None = None
+) -> ClusterRead:
+    source = cluster_source(conn, all_namespaces=all_namespaces, kinds=kinds, selectors=selectors)
+    result = source.read()
+    return ClusterRead(result, tuple(source.notes))

@@ -1,0 +1,186 @@
+"""``routes``: istioctl's ``pc routes`` output from a saved dump, a live proxy, or istiod's predicted answer.
+
+Why this module exists: the five ways to ask (a file, a file of resources to predict from, a pod's proxy, a pod's
+prediction, the two compared) share one renderer and one prediction; the shell picks the mode from the flags and
+prints what comes back.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .analyze import ANALYSED_KINDS
+from .cluster_access import KubeOptions, connect, read_cluster
+from .errors import BadInput
+from .targets import resolve_pod
+
+if TYPE_CHECKING:
+    from ..istio.translation import GatewayProxy
+    from ..kube.cluster import Api
+    from ..resources.model import Pod, Snapshot
+    from ..sources.files import ReadResult
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to print a route dump: istioctl's flags."""
+
+    name: str | None
+    verbose: bool
+    output: str
+    """short, json or yaml."""
+    istio_version: str
+
+
+def render(dump: bytes, options: RenderOptions) -> str:
+    """The dump as ``istioctl proxy-config routes`` prints it (BadInput when it is no config dump)."""
+    from ..routes import table as routes_table
+
+    try:
+        loaded = routes_table.load_route_dump(dump)
+        if options.output == "json":
+            return routes_table.render_routes_json(loaded, name=options.name)
+        if options.output == "yaml":
+            return routes_table.render_routes_yaml(loaded, name=options.name)
+    except routes_table.RoutesError as exc:
+        raise BadInput(str(exc)) from None
+    return routes_table.render_routes(loaded, name=options.name, verbose=options.verbose, istio_version=options.istio_version)
+
+
+def read_dump_file(path: str) -> bytes:
+    """A config dump from ``path`` or stdin (``-``), at most MAX_INPUT bytes."""
+    from ..bounded_read import MAX_INPUT, TooLarge, read_at_most
+
+    try:
+        if path == "-":
+            return read_at_most(sys.stdin.buffer, MAX_INPUT)
+        with open(path, "rb") as fh:
+            return read_at_most(fh, MAX_INPUT)
+    except TooLarge as exc:
+        raise BadInput(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: {exc.strerror or exc}") from None
+
+
+def predicted_dump(snapshot: Snapshot, proxy: GatewayProxy) -> bytes:
+    """The config dump istiod's predicted RouteConfigurations would show (the same renderer as the proxy's)."""
+    import json
+
+    from ..envoy.config import route_configuration_json, static_backend_route_configs
+    from ..envoy.type_urls import ROUTE_CONFIGURATION_TYPE, ROUTES_CONFIG_DUMP_TYPE
+    from ..istio.translation import routes_for_proxy
+
+    predicted = routes_for_proxy(snapshot, proxy)
+    typed = {"@type": ROUTE_CONFIGURATION_TYPE}
+    dump = {
+        "configs": [
+            {
+                "@type": ROUTES_CONFIG_DUMP_TYPE,
+                "static_route_configs": [{"route_config": {**typed, **rc}} for rc in static_backend_route_configs()],
+                "dynamic_route_configs": [
+                    {"route_config": {**typed, **route_configuration_json(rc)}} for rc in predicted.route_configurations
+                ],
+            }
+        ]
+    }
+    return json.dumps(dump).encode()
+
+
+def proxy_of(pod: Pod) -> GatewayProxy:
+    """The gateway proxy istiod sees for ``pod``."""
+    from ..istio.translation import GatewayProxy
+
+    named_ports = tuple((p.name, p.container_port) for p in pod.container_ports if p.name)
+    return GatewayProxy(pod.meta.name, pod.meta.namespace, pod.labels, unprivileged=pod.unprivileged, container_ports=named_ports)
+
+
+def hypothetical_proxy(pod_labels: str, *, namespace: str) -> GatewayProxy:
+    """A proxy made up from ``--pod-labels K=V[,K=V]`` and ``--pod-namespace`` (offline prediction)."""
+    from ..istio.translation import GatewayProxy
+
+    pairs = (kv.partition("=") for kv in pod_labels.split(",") if kv)
+    labels = tuple(sorted((key, value) for key, _, value in pairs))
+    return GatewayProxy("<predicted>", namespace, labels)
+
+
+def read_resources(path: str, *, default_namespace: str) -> ReadResult:
+    from ..sources.files import FileSource
+
+    return FileSource([path], default_namespace=default_namespace).read()
+
+
+@dataclass(frozen=True)
+class ProxyCandidates:
+    """The gateway pods a target may name, with the resources read beside them."""
+
+    pods: list[Pod]
+    snapshot: Snapshot
+    """The resources read (Pods only unless a prediction needs the rest)."""
+    api: Api
+    default_namespace: str
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProxyTarget:
+    """A gateway pod in the cluster, as istiod sees it."""
+
+    pod: Pod
+    proxy: GatewayProxy
+    snapshot: Snapshot
+    api: Api
+    note: str | None
+    """Said when the pod was chosen for the user."""
+
+
+INGRESS_GATEWAY_LABEL = ("istio", "ingressgateway")
+
+
+def read_candidates(kube: KubeOptions, target: str | None, *, with_resources: bool) -> ProxyCandidates:
+    """Every pod (only the ingress gateway pods without a target), and the resources when a prediction needs them."""
+    from ..kube.cluster import Api
+
+    conn = connect(kube)
+    kinds: Sequence[str] = ANALYSED_KINDS if with_resources else ("Pod",)
+    selectors = {} if target else {"Pod": "=".join(INGRESS_GATEWAY_LABEL)}
+    read = read_cluster(conn, all_namespaces=True, kinds=kinds, selectors=selectors)
+    snapshot = read.result.snapshot
+    pods = list(snapshot.pods) if target else [p for p in snapshot.pods if INGRESS_GATEWAY_LABEL in p.labels]
+    return ProxyCandidates(pods, snapshot, Api(conn), conn.namespace, read.notes)
+
+
+def choose_proxy(candidates: ProxyCandidates, target: str | None) -> ProxyTarget:
+    resolved = resolve_pod(candidates.api, candidates.pods, target, default_namespace=candidates.default_namespace)
+    return ProxyTarget(resolved.pod, proxy_of(resolved.pod), candidates.snapshot, candidates.api, resolved.note)
+
+
+def fetch_dump(found: ProxyTarget, *, admin_port: int) -> tuple[bytes, str]:
+    """The proxy's own config dump and how it was reached (port-forward or the pod proxy)."""
+    from ..kube.cluster import fetch_config_dump
+
+    return fetch_config_dump(found.api, found.pod.meta.name, found.pod.meta.namespace, port=admin_port)
+
+
+@dataclass(frozen=True)
+class RoutesDiff:
+    header: list[str]
+    only_proxy: list[str]
+    only_predicted: list[str]
+
+    @property
+    def agree(self) -> bool:
+        return not self.only_proxy and not self.only_predicted
+
+
+def diff_tables(actual: str, expected: str) -> RoutesDiff:
+    """Rows of the proxy's table missing from the prediction's and back (the header kept for context)."""
+    actual_lines = actual.removesuffix("\n").split("\n")
+    expected_lines = expected.removesuffix("\n").split("\n")
+    return RoutesDiff(
+        header=actual_lines[:1],
+        only_proxy=[line for line in actual_lines[1:] if line not in expected_lines[1:]],
+        only_predicted=[line for line in expected_lines[1:] if line not in actual_lines[1:]],
+    )
