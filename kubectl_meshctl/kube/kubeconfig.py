@@ -2,14 +2,14 @@
 
 Why this module exists: the Python client's own merge lets the *last* KUBECONFIG file pick the
 current context and writes refreshed tokens back; kubectl lets the *first* file win and never
-writes.  This module does kubectl's resolution, read-only, and hands ``cluster.py`` plain dicts
+writes.  This module does kubectl's resolution, read-only, and hands ``connection.py`` plain dicts
 (:class:`Resolved`); it never opens a connection.
 
 A kubeconfig is input, often written by other tools and sometimes by strangers, so every mistake in
 it is a :class:`KubeconfigError` (exit 64 in the CLI), never a crash further down: :func:`resolve`
 checks the shape of every file (as kubectl's decoder does) and everything about the chosen context
 that the transport and the official client rely on -- types, base64, URLs, readable files, header-safe
-tokens -- so ``cluster.py`` and ``transport.py`` can trust what they get.  Messages follow kubectl's
+tokens -- so ``connection.py`` and ``transport.py`` can trust what they get.  Messages follow kubectl's
 wording (``error loading config file "F": ...``, ``invalid configuration: ...``), name the file and
 field, and never contain a secret value; :func:`secrets_of` lists those values so output can be
 redacted.  A ``tokenFile`` is read here (trimmed, as client-go does) and handed on as ``token``.

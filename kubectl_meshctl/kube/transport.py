@@ -13,7 +13,7 @@ takes for a whole listing), so the rules live in one place:
   HTTPS_PROXY/NO_PROXY): HTTP proxies by CONNECT, HTTPS proxies by CONNECT inside TLS, SOCKS5.
 
 Credentials that need the official client's machinery (exec plugins, auth-provider) are obtained
-once by ``cluster.py`` and handed here as a plain token or key pair.
+once by ``connection.py`` and handed here as a plain token or key pair.
 """
 
 from __future__ import annotations

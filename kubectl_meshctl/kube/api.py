@@ -1,0 +1,228 @@
+"""Requests to the API server: raw GETs, Status answers as errors, lists read page by page.
+
+Why this module exists: what an answer may look like is decided here once -- JSON that is an object,
+a Status turned into one line (with the RBAC permission a 403 needs), list pages whose items are a
+list and whose continue tokens do not repeat -- so nothing past it re-checks a response's shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..exitcodes import ExitCode
+from .connection import Connection
+from .errors import ClusterError, _short
+
+PAGE_SIZE = 500
+MAX_PAGES = 20_000
+"""More pages than any real list has (10 million objects): a server that keeps sending continue tokens is lying."""
+METADATA_PAGE_SIZE = 5000
+"""Metadata-only pages are a tenth of the bytes per object: fewer, larger pages (kubectl pages full objects by 500)."""
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;q=0.9"
+
+
+@dataclass
+class Api:
+    """Raw GETs through the connection's transport: JSON in, dicts out, errors as ClusterError."""
+
+    conn: Connection
+    requests: int = field(default=0)
+
+    def get(self, path: str, query: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+        data = self.get_raw(path, query)
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise ClusterError(f"the API server answered {path} with something that is not JSON", ExitCode.UNAVAILABLE) from None
+        if not isinstance(body, dict):
+            raise ClusterError(f"the API server answered {path} with a JSON {type(body).__name__}", ExitCode.UNAVAILABLE)
+        return body
+
+    def get_raw(self, path: str, query: Mapping[str, str | int] | None = None, *, accept: str = "application/json") -> bytes:
+        from .transport import TransportError
+
+        self.requests += 1
+        server = self.conn.server
+        try:
+            status, body = self.conn.transport.get(path, query, accept=accept)
+        except TransportError as exc:
+            if exc.kind == "timeout":
+                raise ClusterError(f"request to {server} timed out{self.conn.timeout_note}", ExitCode.TEMPFAIL) from None
+            if exc.kind == "tls":
+                raise ClusterError(f"TLS with {server} failed: {_short(exc)}", ExitCode.UNAVAILABLE) from None
+            if exc.kind == "too-large":
+                raise ClusterError(f"the API server's answer to {path} is too large: {exc}", ExitCode.UNAVAILABLE) from None
+            raise ClusterError(f"cannot reach the API server {server}: {_short(exc)}", ExitCode.UNAVAILABLE) from None
+        if status != 200:
+            raise _status_error(status, body, path, self.conn)
+        return bytes(body)
+
+
+def _status_error(status: int, body: object, path: str, conn: Connection) -> ClusterError:
+    message = ""
+    try:
+        parsed = json.loads(body) if isinstance(body, (str, bytes)) else None
+        if isinstance(parsed, dict):
+            message = str(parsed.get("message") or "")
+    except ValueError:
+        pass
+    if status == 401:
+        text = f"the API server {conn.server} rejected the credentials of context {conn.context} (401 Unauthorized)"
+        return ClusterError(text, ExitCode.NOPERM, status)
+    if status == 403:
+        need = _permission_for(path)
+        return ClusterError(f"{message or 'forbidden'} (needs RBAC permission: {need})", ExitCode.NOPERM, status)
+    if status == 404:
+        return ClusterError(message or f"not found: {path}", ExitCode.UNAVAILABLE, status)
+    if status == 410:
+        return ClusterError(message or "list expired (410 Gone)", ExitCode.UNAVAILABLE, status)
+    text = f"the API server answered {status} for {path}: {message or 'no message'}"
+    return ClusterError(text, ExitCode.UNAVAILABLE, status)
+
+
+def _permission_for(path: str) -> str:
+    parts = path.strip("/").split("/")
+    group = "" if parts[0] == "api" else parts[1]
+    rest = parts[2:] if parts[0] == "api" else parts[3:]
+    namespace = ""
+    if len(rest) >= 2 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    resource = rest[0] if rest else "namespaces"
+    verb = "get" if len(rest) >= 2 else "list"
+    where = f" in namespace {namespace}" if namespace else " cluster-wide"
+    full = f"{resource}.{group}" if group else resource
+    return f"{verb} {full}{where}"
+
+
+_LIST_HEAD = re.compile(rb'\{(?:"(?:kind|apiVersion)":"[^"\\]*",)*"metadata":')
+_DECODER = json.JSONDecoder()
+_ITEMS = re.compile(rb'"items"\s*:\s*(?:\[|null)')
+
+
+def list_envelope(body: bytes) -> tuple[dict[str, Any], bytes]:
+    """A list response's ``metadata`` (continue, resourceVersion) and the body without it, found without parsing the items.
+
+    kube-apiserver writes the list metadata first for built-in kinds (``{"kind":..,"apiVersion":..,"metadata":{..},
+    "items":[..]}``) and last for custom resources (keys sorted: ``..,"kind":..,"metadata":{..}}``).  The body
+    without the metadata is what a cache can key on: the list's resourceVersion changes with every write anywhere in
+    the cluster.  Anything else falls back to a full parse.
+    """
+    head = _LIST_HEAD.match(body)
+    try:
+        if head:
+            window = body[head.end() : head.end() + 65536].decode("utf-8", "replace")
+            metadata, end = _DECODER.raw_decode(window)
+            if window[:end].isascii():  # characters are bytes up to the end of the metadata
+                return _checked(metadata), body[: head.end()] + body[head.end() + end :]
+        tail = body.rfind(b',"metadata":')
+        if tail >= 0:
+            rest = body[tail + len(b',"metadata":') :].decode("utf-8")
+            metadata, end = _DECODER.raw_decode(rest)
+            if rest[end:].strip() == "}":
+                return _checked(metadata), body[:tail] + b"}"
+    except (ValueError, UnicodeDecodeError):
+        pass
+    parsed = json.loads(body)
+    if not isinstance(parsed, dict):
+        raise ValueError("not a JSON object")
+    metadata = parsed.pop("metadata", None) or {}
+    return _checked(metadata), json.dumps(parsed, sort_keys=True).encode()
+
+
+def _checked(metadata: object) -> dict[str, Any]:
+    if not isinstance(metadata, dict):
+        raise ValueError("list metadata is not an object")
+    return metadata
+
+
+def list_pages(
+    api: Api,
+    group: str,
+    version: str,
+    resource: str,
+    *,
+    namespace: str | None,
+    label_selector: str = "",
+    field_selector: str = "",
+    metadata_only: bool = False,
+) -> list[bytes]:
+    """Every page of a list as the API server sent it; a 410 while paging restarts the list once from the start.
+
+    ``metadata_only`` asks for a PartialObjectMetadataList (each object's metadata, resourceVersion included): all
+    a cache key needs, at a fraction of the bytes.  A server that cannot answers with the full list.
+    """
+    accept = METADATA_ONLY if metadata_only else "application/json"
+    prefix = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+    path = f"{prefix}/namespaces/{namespace}/{resource}" if namespace else f"{prefix}/{resource}"
+    for attempt in range(3):
+        pages: list[bytes] = []
+        token = ""
+        seen: set[str] = set()
+        try:
+            while True:
+                if len(pages) >= MAX_PAGES:
+                    raise ClusterError(
+                        f"the API server answered {path} with more than {MAX_PAGES} pages: the list never ends",
+                        ExitCode.UNAVAILABLE,
+                    )
+                query: dict[str, str | int] = {"limit": METADATA_PAGE_SIZE if metadata_only else PAGE_SIZE}
+                if token:
+                    query["continue"] = token
+                if label_selector:
+                    query["labelSelector"] = label_selector
+                if field_selector:
+                    query["fieldSelector"] = field_selector
+                page = api.get_raw(path, query, accept=accept)
+                try:
+                    metadata, _ = list_envelope(page)
+                except ValueError:
+                    raise ClusterError(
+                        f"the API server answered {path} with something that is not a JSON list", ExitCode.UNAVAILABLE
+                    ) from None
+                if not _ITEMS.search(page):  # checked in full by page_items; a cheap first look here
+                    raise ClusterError(
+                        f"the API server answered {path} with a list whose items are not a list of objects", ExitCode.UNAVAILABLE
+                    )
+                pages.append(page)
+                token = str(metadata.get("continue") or "")
+                if not token:
+                    break
+                if token in seen:
+                    raise ClusterError(
+                        f"the API server answered {path} with a continue token it sent before: the list never ends",
+                        ExitCode.UNAVAILABLE,
+                    )
+                seen.add(token)
+        except ClusterError as exc:
+            if exc.status == 410 and attempt < 2:
+                continue  # the snapshot expired while paging: list again from the start
+            raise
+        return pages
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def page_items(pages: Sequence[bytes]) -> Iterator[dict[str, Any]]:
+    """The items of raw list pages, each with the kind and apiVersion the list items omit on the wire."""
+    for data in pages:
+        try:
+            page = json.loads(data)
+        except (ValueError, RecursionError):
+            raise ClusterError("the API server answered a list with something that is not JSON", ExitCode.UNAVAILABLE) from None
+        items = page.get("items", ()) if isinstance(page, dict) else None
+        items = [] if items is None else items  # Go's encoding of an empty slice that was never made
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            kind = page.get("kind") if isinstance(page, dict) else None
+            raise ClusterError(
+                f"the API server answered a list ({kind or 'no kind'}) whose items are not a list of objects",
+                ExitCode.UNAVAILABLE,
+            )
+        kind = str(page.get("kind", ""))
+        api_version = str(page.get("apiVersion", ""))
+        for item in items:
+            item.setdefault("kind", kind[:-4] if kind.endswith("List") else kind)
+            item.setdefault("apiVersion", api_version)
+            yield item
