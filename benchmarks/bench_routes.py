@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kubectl_meshctl.routes.table import load_route_dump, render_routes
+from kubectl_meshctl.routes.dump import load_route_dump
+from kubectl_meshctl.routes.table import render_routes
 
 META = "/apis/networking.istio.io/v1/namespaces/{ns}/virtual-service/{vs}"
 

@@ -28,16 +28,11 @@ from conftest import REPO, TESTS, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kubectl_meshctl.envoy.type_urls import ROUTES_CONFIG_DUMP_TYPE
 from kubectl_meshctl.resources.input_limits import MAX_DEPTH, json_depth_exceeds, tree_depth_exceeds
-from kubectl_meshctl.routes.table import (
-    MAX_DUMP_DEPTH,
-    ROUTES_CONFIG_DUMP_TYPE,
-    RoutesError,
-    load_route_dump,
-    render_routes,
-    render_routes_json,
-    render_routes_yaml,
-)
+from kubectl_meshctl.routes.dump import MAX_DUMP_DEPTH, RoutesError, load_route_dump
+from kubectl_meshctl.routes.output import render_routes_json, render_routes_yaml
+from kubectl_meshctl.routes.table import render_routes
 from kubectl_meshctl.sources.files import FileSource, InputError
 
 SEED = "examples/seed.yaml"

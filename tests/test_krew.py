@@ -41,6 +41,8 @@ from fakeapi.fixtures import find_kubectl
 from fakeapi.server import FakeApiServer
 
 from kubectl_meshctl import __version__
+from kubectl_meshctl.routes.dump import load_route_dump
+from kubectl_meshctl.routes.output import render_routes_json
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "krew-manifest.yaml"
@@ -490,6 +492,11 @@ def test_build_archive_is_reproducible_and_runs(built: tuple[Path, Path, float],
     seed = REPO / "examples" / "seed.yaml"
     res = subprocess.run([str(exe), "analyze", "-f", str(seed)], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert "IST0130" in res.stdout, res.stderr
+    # -o json needs the package data next to routes/protojson.py, read from inside the zip
+    dump = REPO / "tests" / "golden-routes" / "routes" / "istio-gateway-http-route-prefix" / "configdump.json"
+    res = subprocess.run([str(exe), "routes", "-f", str(dump), "-o", "json"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == render_routes_json(load_route_dump(dump.read_bytes()))
     # the vendored kubernetes client imports without compiled extensions
     code = "import kubernetes.client, yaml; assert not yaml.__with_libyaml__"
     subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(exe)!r}); {code}"], check=True, timeout=60)

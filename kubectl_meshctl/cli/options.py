@@ -127,7 +127,7 @@ def level(_ctx: click.Context, _param: click.Parameter, value: str) -> Level:
 
 
 def istio_version(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    from ..routes.table import istio_minor  # the renderer's own rule, so the flag accepts exactly what it renders
+    from ..routes.versions import istio_minor  # the renderer's own rule, so the flag accepts exactly what it renders
 
     try:
         istio_minor(value)
