@@ -1,7 +1,7 @@
 """covers(): per-dimension unit tests, written from Istio HTTPMatch objects through translate_match.
 
 Every "not covered" case where the later match is really reachable also names a witness request
-that the later match takes and the earlier one does not (checked with request_matches), so the
+that the later match takes and the earlier one does not (checked with Envoy's matching, ``accepts``), so the
 expected answer is not an opinion but a fact about Envoy's matching.
 """
 
@@ -11,7 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from kubectl_meshctl.envoy.coverage import Request, covers, regex_fullmatch, request_matches
+from kubectl_meshctl.envoy.coverage import covers
+from kubectl_meshctl.envoy.matching import MatchInput, accepts, regex_fullmatch
 from kubectl_meshctl.istio.translation import GatewayProxy, match_applies, translate_match
 from kubectl_meshctl.resources.model import HTTPMatch, StringMatch
 
@@ -27,11 +28,11 @@ def uri(kind: str, value: str, **kw: object) -> HTTPMatch:
     return HTTPMatch(uri=sm(kind, value), **kw)  # type: ignore[arg-type]
 
 
-def req(path: str = "/", headers: dict[str, str] | None = None, query: dict[str, str] | None = None, **pseudo: str) -> Request:
+def req(path: str = "/", headers: dict[str, str] | None = None, query: dict[str, str] | None = None, **pseudo: str) -> MatchInput:
     h = dict(headers or {})
     for k, v in pseudo.items():
         h[f":{k}"] = v
-    return Request(path, h, dict(query or {}))
+    return MatchInput(path, h, dict(query or {}))
 
 
 def cov(a: HTTPMatch, b: HTTPMatch) -> bool:
@@ -42,11 +43,11 @@ def assert_covered(a: HTTPMatch, b: HTTPMatch) -> None:
     assert cov(a, b), f"{a} should cover {b}"
 
 
-def assert_reachable(a: HTTPMatch, b: HTTPMatch, witness: Request) -> None:
+def assert_reachable(a: HTTPMatch, b: HTTPMatch, witness: MatchInput) -> None:
     """``b`` is really reachable after ``a`` (the witness proves it) and covers() must say so."""
     ta, tb = translate_match(a), translate_match(b)
-    assert request_matches(tb, witness), f"witness {witness} must match the later match {b}"
-    assert not request_matches(ta, witness), f"witness {witness} must not match the earlier match {a}"
+    assert accepts(tb, witness), f"witness {witness} must match the later match {b}"
+    assert not accepts(ta, witness), f"witness {witness} must not match the earlier match {a}"
     assert not covers(ta, tb), f"{a} must not cover {b}: {witness} reaches it"
 
 
@@ -64,8 +65,8 @@ class TestUri:
         assert_reachable(uri(EXACT, "/a"), uri(PREFIX, "/a"), req("/a/x"))
 
     def test_exact_ignores_query_string(self) -> None:
-        assert request_matches(translate_match(uri(EXACT, "/a")), req("/a?x=1"))
-        assert request_matches(translate_match(uri(EXACT, "/a")), req("/a#frag"))
+        assert accepts(translate_match(uri(EXACT, "/a")), req("/a?x=1"))
+        assert accepts(translate_match(uri(EXACT, "/a")), req("/a#frag"))
 
     def test_prefix_covers_longer_prefix_and_exact(self) -> None:
         assert_covered(uri(PREFIX, "/api"), uri(PREFIX, "/api/v1"))
@@ -249,9 +250,9 @@ class TestWithoutHeaders:
 
     def test_missing_header_matches_without_headers(self) -> None:
         a = translate_match(without(x=sm(EXACT, "a")))
-        assert request_matches(a, req())
-        assert not request_matches(a, req(headers={"x": "a"}))
-        assert request_matches(a, req(headers={"x": "b"}))
+        assert accepts(a, req())
+        assert not accepts(a, req(headers={"x": "a"}))
+        assert accepts(a, req(headers={"x": "b"}))
 
     def test_without_value_vs_required_other_value(self) -> None:
         assert_covered(without(x=sm(EXACT, "a")), hdr(x=sm(EXACT, "b")))
@@ -519,6 +520,6 @@ class TestIstioMisses:
 def test_disjoint_header_values(b: tuple[str, str], a: tuple[str, str], disjoint: bool) -> None:
     """Every branch of _disjoint, both directions of the prefix/prefix case (a mutation only unseeded runs found)."""
     from kubectl_meshctl.envoy.coverage import _disjoint
-    from kubectl_meshctl.istio.translation import ValueMatcher
+    from kubectl_meshctl.envoy.route_model import ValueMatcher
 
     assert _disjoint(ValueMatcher(b[0], b[1]), ValueMatcher(a[0], a[1])) is disjoint  # type: ignore[arg-type]

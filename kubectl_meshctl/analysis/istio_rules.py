@@ -4,7 +4,7 @@ Why this module exists: users compare our output with ``istioctl analyze``.  Ist
 (``analyzeUnreachableHTTPRules`` and the TCP/TLS variants, spec/analysis.md A2-A3) is reproduced
 here to get the same codes and texts, but each finding is kept only when it is true: the
 prefix-overlap check has known false positives (A3.2), so an overlap is kept only when
-:func:`~kubectl_meshctl.coverage.covers` proves it and the earlier match applies wherever the
+:func:`~kubectl_meshctl.envoy.coverage.covers` proves it and the earlier match applies wherever the
 later one does.
 """
 

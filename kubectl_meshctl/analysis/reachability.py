@@ -1,7 +1,7 @@
 """The project's own rules: routes no request can reach, and gateway wiring that silently fails.
 
 Why this module exists: Istio only compares matches of one VirtualService structurally.  Here the
-snapshot is run through :mod:`~kubectl_meshctl.translation` -- the same model of istiod that
+snapshot is run through :mod:`~kubectl_meshctl.istio.translation` -- the same model of istiod that
 ``routes --predict`` prints -- for every gateway proxy (real pods when the input has them, else one
 hypothetical proxy per Gateway selector) and for the mesh, and each emitted route is checked
 against the routes Envoy would try before it.  A rule is reported only when, everywhere it exists,
@@ -13,18 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..envoy.coverage import _PATH_MATCH_ALL as PATH_MATCH_ALL
-from ..envoy.coverage import ascii_lower, covers
+from ..envoy.coverage import PATH_MATCH_ALL_REGEXES, covers
+from ..envoy.matching import ascii_lower
+from ..envoy.route_model import Route, RouteSource
+from ..istio.hosts import host_subset_of, sanitize_server_hosts_split_once
 from ..istio.translation import (
     GatewayProxy,
-    Route,
-    RouteSource,
     build_vs_routes,
-    host_subset_of,
+    is_catch_all_route,
     make_index,
     resolve_gateway_name,
     routes_for_proxy,
-    sanitize_server_hosts,
     vs_gateways,
     vs_visibility,
 )
@@ -95,7 +94,7 @@ def regex_literal_prefix(pattern: str) -> str | None:
 class _EarlierRoutes:
     """The certain routes Envoy tries before the current one, indexed by what could cover a path.
 
-    Only routes that :func:`~kubectl_meshctl.coverage.path_covers` could accept are candidates:
+    Only routes that :func:`~kubectl_meshctl.envoy.coverage.path_covers` could accept are candidates:
     a prefix of the victim's path, the same exact path, a match-all regex, or a regex whose literal
     prefix is a prefix of the victim's exact path.  That keeps a vhost with thousands of routes linear.
     """
@@ -116,7 +115,7 @@ class _EarlierRoutes:
         self.position[id(route)] = position
         p = route.match.path
         if p.kind == "regex":
-            if p.value in PATH_MATCH_ALL:
+            if p.value in PATH_MATCH_ALL_REGEXES:
                 self.regex_all.append(route)
                 return
             self.regex_same.setdefault(p.value, []).append(route)
@@ -227,7 +226,7 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
             outcomes.record(t.source, t.by)
         for (gname, server_index), (rc_name, has_routes) in result.servers.items():
             gw = gateways[gname]
-            hosts = sanitize_server_hosts(gw.servers[server_index], gw.meta.namespace)
+            hosts = sanitize_server_hosts_split_once(gw.servers[server_index].hosts, gw.meta.namespace)
             names = [h.partition("/")[2] if "/" in h else h for h in hosts]
             overlap = any(host_subset_of(h, d) or host_subset_of(d, h) for h in names for d in routed_domains.get(rc_name, ()))
             served.setdefault((gname, server_index), []).append((has_routes, overlap))
@@ -238,7 +237,7 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
         ports = sorted({m.port for r in vs.http for m in r.matches if m.port} | {0})
         for port in ports:
             routes, truncations = build_vs_routes(index, vs, gateway="mesh", port=port, proxy=sidecar)
-            ordered = [r for r in routes if not r.match.is_catch_all] + [r for r in routes if r.match.is_catch_all]
+            ordered = [r for r in routes if not is_catch_all_route(r.match)] + [r for r in routes if is_catch_all_route(r.match)]
             _walk_routes(ordered, outcomes)
             for t in truncations:
                 outcomes.record(t.source, t.by)

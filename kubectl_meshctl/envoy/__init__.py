@@ -1,1 +1,1 @@
-"""Envoy's semantics: route matching and coverage, and the prediction written as Envoy JSON (pure)."""
+"""Envoy's semantics: its route model, request matching, coverage, and the prediction written as Envoy JSON (pure)."""

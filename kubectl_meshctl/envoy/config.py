@@ -1,6 +1,6 @@
 """Predicted route configurations as the Envoy proto-JSON istiod would push to an ingress gateway.
 
-Why this module exists: :mod:`~kubectl_meshctl.translation` models istiod with plain dataclasses,
+Why this module exists: :mod:`~kubectl_meshctl.istio.translation` models istiod with plain dataclasses,
 which is what the routes table and the reachability analysis need.  Turning them into
 ``envoy.config.route.v3.RouteConfiguration`` JSON lets a *real* Envoy judge the model: Envoy either
 accepts the configuration or rejects it, and then routes requests by its own rules -- the oracle
@@ -31,11 +31,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..istio.translation import PathSpec, Route, RouteAction, RouteConfiguration, RouteMatch, ValueMatcher, VirtualHost
+from .route_model import PathSpec, Route, RouteAction, RouteConfiguration, RouteMatch, ValueMatcher, VirtualHost
 
 JSON = dict[str, Any]
 
-ROUTE_CONFIGURATION_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
 MAX_DIRECT_RESPONSE_BODY_SIZE_BYTES = 1048576
 ISTIO_CONFIG_PATH = "/apis/networking.istio.io/v1/namespaces/{namespace}/virtual-service/{name}"
 DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"

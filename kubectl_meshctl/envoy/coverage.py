@@ -4,65 +4,23 @@ Why this module exists: unreachable-rule findings must be true, so "A covers B" 
 once, per match dimension (path with case sensitivity, headers and their inversions, pseudo-headers
 for method/authority/scheme, query parameters), on the Envoy matchers istiod actually builds.  It
 answers ``True`` only when it can prove it; anything in doubt (an unprovable regex, a
-Python/RE2 difference) is ``False``.  :func:`request_matches` is the executable definition of
-Envoy's matching that the property tests check :func:`covers` against.
+Python/RE2 difference) is ``False``.  The property tests check :func:`covers` against
+:func:`.matching.accepts`, the executable definition of Envoy's matching.
 """
 
 from __future__ import annotations
 
-import re
-import warnings
-from dataclasses import dataclass, field
-from functools import lru_cache
+from .matching import ascii_lower, regex_fullmatch
+from .route_model import HeaderMatcher, PathSpec, RouteMatch, ValueMatcher
 
-from ..istio.translation import MATCH_ALL_REGEXES, HeaderMatcher, PathSpec, RouteMatch, ValueMatcher
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_PATH_MATCH_ALL = MATCH_ALL_REGEXES | {"/.*", "^/.*", "/.*$", "^/.*$"}
-
-
-def ascii_lower(text: str) -> str:
-    """Envoy compares case-insensitively on ASCII only."""
-    return text.translate(_ASCII_LOWER)
+MATCH_ALL_REGEXES = frozenset({".*", "^.*$", "^.*", ".*$", "(.*)", "^(.*)$", "(?s).*"})
+"""Regexes that fully match every value without a line feed (``(?s).*``: every value)."""
+PATH_MATCH_ALL_REGEXES = MATCH_ALL_REGEXES | {"/.*", "^/.*", "/.*$", "^/.*$"}
+"""Regexes that fully match every request path (paths start with ``/`` and hold no line feed)."""
 
 
 def _has_ascii_letters(text: str) -> bool:
     return any(c.isascii() and c.isalpha() for c in text)
-
-
-# Constructs Python's ``re`` accepts but RE2 rejects or reads differently: lookaround, atomic and
-# possessive groups, backreferences (also named and conditional), comments, ``\Z``/``\z``, Python's
-# ``{,n}`` (a literal in RE2), POSIX classes (a nested set to Python) and Python-only escapes.
-_RE2_DIFFERENT = re.compile(r"\(\?[=!<>#(]|\(\?P=|\\[0-9zZuUN]|[*+?}]\+|\{,|\[:")
-_INLINE_IGNORECASE = re.compile(r"\(\?[a-zA-Z]*i")
-
-
-@lru_cache(maxsize=4096)
-def _compile(pattern: str) -> re.Pattern[str] | None:
-    # Envoy uses RE2; only patterns without constructs whose meaning differs between the engines
-    # are trusted.  re.ASCII: RE2's \d, \w, \s and \b are ASCII-only.
-    if _RE2_DIFFERENT.search(pattern):
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return re.compile(pattern, re.ASCII)
-    except (re.error, RecursionError, OverflowError):
-        return None
-
-
-def regex_fullmatch(pattern: str, text: str) -> bool | None:
-    """``True``/``False`` as RE2 full-match would answer, ``None`` when it cannot be trusted."""
-    compiled = _compile(pattern)
-    if compiled is None:
-        return None
-    if "\n" in text and "$" in pattern:
-        return None  # Python's $ also matches before a final newline, RE2's does not
-    if "\x0b" in text and ("\\s" in pattern or "\\S" in pattern):
-        return None  # RE2's \s has no vertical tab
-    if not (pattern.isascii() and text.isascii()) and _INLINE_IGNORECASE.search(pattern):
-        return None  # RE2 folds Unicode case, re.ASCII only ASCII
-    return compiled.fullmatch(text) is not None
 
 
 # --------------------------------------------------------------------------- paths
@@ -73,7 +31,7 @@ def path_covers(a: PathSpec, b: PathSpec) -> bool:
     a_ci = a.case_sensitive is False
     b_ci = b.case_sensitive is False
     if a.kind == "regex":
-        if a.value in _PATH_MATCH_ALL:
+        if a.value in PATH_MATCH_ALL_REGEXES:
             return True
         if b.kind == "regex":
             return a.value == b.value
@@ -203,62 +161,3 @@ def covers(a: RouteMatch, b: RouteMatch) -> bool:
         return False
     # A query parameter matcher requires the parameter; decoded values may hold a line feed.
     return all(any(p.name == q.name and _subset(p.matcher, q.matcher, newlines=True) for p in b.query) for q in a.query)
-
-
-# --------------------------------------------------------------------------- requests
-
-
-@dataclass(frozen=True)
-class Request:
-    """An HTTP request as Envoy's router sees it (header names lower-case, pseudo-headers included)."""
-
-    path: str
-    headers: dict[str, str] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)
-
-
-def _value_matches(m: ValueMatcher, value: str) -> bool:
-    if m.kind == "present":
-        return True
-    if m.kind == "exact":
-        return value == m.value
-    if m.kind == "prefix":
-        return value.startswith(m.value)
-    return regex_fullmatch(m.value, value) is True
-
-
-def request_matches(m: RouteMatch, request: Request) -> bool:
-    """Envoy's route matching for the matchers istiod emits (used by tests as the definition).
-
-    Path matchers see the path without query string and fragment (Envoy's ``PathMatcher``); a
-    case-insensitive ``prefix``/``path`` compares ASCII letters without case; a regex ignores
-    ``case_sensitive``.  Header matchers follow ``HeaderUtility::matchHeaders`` (see above); a query
-    parameter matcher requires the parameter.
-    """
-    p = m.path
-    path = re.split(r"[?#]", request.path, maxsplit=1)[0]
-    if p.kind == "regex":
-        if regex_fullmatch(p.value, path) is not True:
-            return False
-    else:
-        value, want = path, p.value
-        if p.case_sensitive is False:
-            value, want = ascii_lower(value), ascii_lower(want)
-        if not (value == want if p.kind == "path" else value.startswith(want)):
-            return False
-    for h in m.headers:
-        value = request.headers.get(h.name)
-        if h.matcher.kind == "present":
-            ok = (value is not None) != h.invert
-        elif value is None and not h.treat_missing_as_empty:
-            ok = False  # not inverted: Envoy answers false for a missing header either way
-        else:
-            ok = _value_matches(h.matcher, value or "") != h.invert
-        if not ok:
-            return False
-    for q in m.query:
-        if q.name not in request.query:
-            return False
-        if not _value_matches(q.matcher, request.query[q.name]):
-            return False
-    return True

@@ -1,1 +1,1 @@
-"""The one model of istiod: what it builds for a gateway proxy from the resources (pure)."""
+"""Istio's semantics: the one model of istiod (what it builds for a gateway proxy) and its host-name rules (pure)."""

@@ -11,10 +11,21 @@ another route and never get a verdict of their own.  Pure: no I/O.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..envoy.route_model import (
+    HeaderMatcher,
+    PathSpec,
+    QueryMatcher,
+    Route,
+    RouteAction,
+    RouteConfiguration,
+    RouteMatch,
+    RouteSource,
+    ValueMatcher,
+    VirtualHost,
+)
 from ..resources.model import (
     Gateway,
     HTTPMatch,
@@ -26,121 +37,30 @@ from ..resources.model import (
     VirtualService,
     labels_match,
 )
+from .hosts import (
+    CLUSTER_DOMAIN_SUFFIX,
+    intersect_hosts,
+    is_ip_address,
+    names_for_namespace_split_once,
+    resolve_shortname_to_fqdn,
+    sanitize_server_hosts_split_once,
+)
 
-DOMAIN_SUFFIX = "cluster.local"
 HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})
 PASSTHROUGH_MODES = frozenset({"PASSTHROUGH", "AUTO_PASSTHROUGH"})
-MATCH_ALL_REGEXES = frozenset({".*", "^.*$", "^.*", ".*$", "(.*)", "^(.*)$", "(?s).*"})
 
 Applies = Literal["yes", "no", "maybe"]
 
 
-# --------------------------------------------------------------------------- Envoy-side route data
+def is_catch_all_route(match: RouteMatch) -> bool:
+    """istiod's ``IsCatchAllRoute``: matches every path and has no header or query matcher."""
+    if match.headers or match.query:
+        return False
+    p = match.path
+    return (p.kind == "prefix" and p.value == "/") or (p.kind == "regex" and p.value == ".*")
 
 
-@dataclass(frozen=True, slots=True)
-class PathSpec:
-    kind: Literal["prefix", "path", "regex"]
-    value: str
-    case_sensitive: bool | None = None
-    """``None`` when istiod omits the field (rules without match)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ValueMatcher:
-    kind: Literal["exact", "prefix", "regex", "present"]
-    value: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class HeaderMatcher:
-    name: str
-    matcher: ValueMatcher
-    invert: bool = False
-    treat_missing_as_empty: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class QueryMatcher:
-    name: str
-    matcher: ValueMatcher
-
-
-@dataclass(frozen=True, slots=True)
-class RouteMatch:
-    path: PathSpec
-    headers: tuple[HeaderMatcher, ...] = ()
-    query: tuple[QueryMatcher, ...] = ()
-
-    @property
-    def is_catch_all(self) -> bool:
-        """istiod's ``IsCatchAllRoute``: matches every path and has no header or query matcher."""
-        if self.headers or self.query:
-            return False
-        p = self.path
-        return (p.kind == "prefix" and p.value == "/") or (p.kind == "regex" and p.value == ".*")
-
-    def describe(self) -> str:
-        """``prefix /api``, followed by every other condition (``, method exact GET``, ``, query v present``)."""
-        kind = {"path": "exact", "prefix": "prefix", "regex": "regex"}[self.path.kind]
-        parts = [f"{kind} {self.path.value}"]
-        if self.path.case_sensitive is False:
-            parts.append("any case")
-        for h in self.headers:
-            name = h.name.lstrip(":") if h.name in (":method", ":authority", ":scheme") else f"header {h.name}"
-            cond = "present" if h.matcher.kind == "present" else f"{h.matcher.kind} {h.matcher.value}"
-            parts.append(f"{name} not {cond}" if h.invert else f"{name} {cond}")
-        for q in self.query:
-            cond = "present" if q.matcher.kind == "present" else f"{q.matcher.kind} {q.matcher.value}"
-            parts.append(f"query {q.name} {cond}")
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class RouteSource:
-    """The VirtualService rule and match a route was built from."""
-
-    namespace: str
-    name: str
-    rule_index: int
-    rule_name: str = ""
-    match_index: int | None = None
-    """``None`` for a rule without ``match``."""
-    match_name: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RouteAction:
-    kind: Literal["route", "redirect", "direct_response", "delegate"]
-    clusters: tuple[tuple[str, int], ...] = ()
-    timeout: str = "0s"
-
-
-@dataclass(eq=False, slots=True)
-class Route:
-    """One Envoy route.  Identity equality: istiod collapses vhosts holding the *same* route objects."""
-
-    match: RouteMatch
-    source: RouteSource
-    gateway: str
-    action: RouteAction
-    certain: bool = True
-    name: str = ""
-
-
-@dataclass(slots=True)
-class VirtualHost:
-    name: str
-    domains: list[str]
-    routes: list[Route] = field(default_factory=list)
-    require_tls: bool = False
-    include_request_attempt_count: bool = True
-
-
-@dataclass(slots=True)
-class RouteConfiguration:
-    name: str
-    virtual_hosts: list[VirtualHost] = field(default_factory=list)
+# --------------------------------------------------------------------------- istiod's own records
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +95,7 @@ class ProxyRoutes:
     """(gateway full name, server index) -> (route configuration name, whether any VS routes it)."""
 
 
-# --------------------------------------------------------------------------- names and hosts
+# --------------------------------------------------------------------------- names
 
 
 def creation_key(meta_ts: str, name: str, namespace: str) -> tuple[str, str, str]:
@@ -201,71 +121,8 @@ def vs_gateways(vs: VirtualService) -> tuple[str, ...]:
     return tuple(resolve_gateway_name(g, vs.meta.namespace) for g in vs.gateways)
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-def resolve_host(host: str, namespace: str) -> str:
-    """Short-name expansion (``member`` -> ``member.<ns>.svc.cluster.local``)."""
-    if "." in host or host == "*" or not host or _is_ip(host):
-        return host
-    return f"{host}.{namespace}.svc.{DOMAIN_SUFFIX}"
-
-
-def host_subset_of(a: str, b: str) -> bool:
-    """Istio's ``SubsetOf``: every name matched by ``a`` is matched by ``b``."""
-    if b == "*":
-        return True
-    a_wild, b_wild = a.startswith("*"), b.startswith("*")
-    if not b_wild:
-        return not a_wild and a == b
-    if a_wild:
-        return a[1:].endswith(b[1:])
-    return a.endswith(b[1:])
-
-
-def intersect_hosts(server_hosts: tuple[str, ...], vs_hosts: tuple[str, ...]) -> list[str]:
-    out: list[str] = []
-    for h in server_hosts:
-        for o in vs_hosts:
-            pick = h if host_subset_of(h, o) else o if host_subset_of(o, h) else None
-            if pick is not None and pick not in out:
-                out.append(pick)
-    return out
-
-
-def sanitize_server_hosts(server: Server, gateway_namespace: str) -> tuple[str, ...]:
-    out = []
-    for h in server.hosts:
-        if h == "*/*":
-            return ("*",)
-        if h.startswith("./"):
-            out.append(f"{gateway_namespace}/{h[2:]}")
-        elif h.startswith("*/"):
-            out.append(h[2:])
-        else:
-            out.append(h)
-    return tuple(out)
-
-
-def server_hosts_for_namespace(hosts: tuple[str, ...], vs_namespace: str) -> tuple[str, ...]:
-    out = []
-    for h in hosts:
-        if "/" in h:
-            ns, _, name = h.partition("/")
-            if ns in (vs_namespace, "*"):
-                out.append(name)
-        else:
-            out.append(h)
-    return tuple(out)
-
-
 def vhost_name(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host and _is_ip(host) else f"{host}:{port}"
+    return f"[{host}]:{port}" if ":" in host and is_ip_address(host) else f"{host}:{port}"
 
 
 # --------------------------------------------------------------------------- match translation
@@ -324,10 +181,10 @@ class _Index:
         )
         self.services_by_host: dict[str, list[Service]] = {}
         for svc in snapshot.services:
-            host = f"{svc.meta.name}.{svc.meta.namespace}.svc.{DOMAIN_SUFFIX}"
+            host = f"{svc.meta.name}.{svc.meta.namespace}.svc.{CLUSTER_DOMAIN_SUFFIX}"
             self.services_by_host.setdefault(host, []).append(svc)
         self.resolved_hosts = {
-            id(vs): tuple(resolve_host(h, vs.meta.namespace) for h in vs.hosts) for vs in self.virtual_services
+            id(vs): tuple(resolve_shortname_to_fqdn(h, vs.meta.namespace) for h in vs.hosts) for vs in self.virtual_services
         }
         self.resolved_gateways = {id(vs): vs_gateways(vs) for vs in self.virtual_services}
         self.translated: dict[HTTPMatch, RouteMatch] = {}
@@ -407,7 +264,7 @@ def _action(index: _Index, vs: VirtualService, rule: HTTPRule, gateway_port: int
             continue
         if len(rule.route) > 1 and rd.weight == 0:
             continue
-        host = resolve_host(d.host, vs.meta.namespace) if d.host else "UnknownService"
+        host = resolve_shortname_to_fqdn(d.host, vs.meta.namespace) if d.host else "UnknownService"
         port = _cluster_port(index, host, d.port, gateway_port)
         clusters.append((f"outbound|{port}|{d.subset}|{host}", rd.weight))
     return RouteAction("route", tuple(clusters), rule.timeout or "0s")
@@ -467,7 +324,7 @@ def build_vs_routes(
                 route_name,
             )
             routes.append(route)
-            if rmatch.is_catch_all:
+            if is_catch_all_route(rmatch):
                 if route.certain:
                     stopped_by = route
                 else:
@@ -527,7 +384,7 @@ def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[tuple[G
             is_http = proto in HTTP_PROTOCOLS
             tls_mode = (server.tls.mode.upper() if server.tls else "") or "SIMPLE"
             terminates = proto == "HTTPS" and tls_mode not in PASSTHROUGH_MODES
-            hosts = sanitize_server_hosts(server, gw.meta.namespace)
+            hosts = sanitize_server_hosts_split_once(server.hosts, gw.meta.namespace)
             key = (listen, server.bind)
             state = ports.get(key)
             if state is not None:
@@ -574,7 +431,7 @@ def build_route_configuration(
         redirect = bool(server.tls and server.tls.https_redirect)
         served[(gname, server.index)] = (name, False)
         for vs, visible_for_sure in _virtual_services_for_gateway(index, proxy, gname):
-            s_hosts = server_hosts_for_namespace(hosts, vs.meta.namespace)
+            s_hosts = names_for_namespace_split_once(hosts, vs.meta.namespace)
             common = intersect_hosts(s_hosts, index.resolved_hosts[id(vs)])
             if not common:
                 continue
@@ -621,7 +478,8 @@ def build_route_configuration(
         else:
             kept.append(vh)
     for vh in kept:
-        vh.routes = [r for r in vh.routes if not r.match.is_catch_all] + [r for r in vh.routes if r.match.is_catch_all]
+        catch_all = [r for r in vh.routes if is_catch_all_route(r.match)]
+        vh.routes = [r for r in vh.routes if not is_catch_all_route(r.match)] + catch_all
     rc.virtual_hosts = sorted(kept, key=lambda v: v.name)
     return rc, truncations, contexts
 

@@ -1,9 +1,11 @@
 """A real Envoy as a test oracle for the predicted ingress-gateway route configurations.
 
 ``gateway``: Envoy shaped like an Istio ingress gateway (RDS from files, echo backends per cluster, admin helpers);
-``traffic``: requests built from route matches and the outcomes to expect; ``cases``: the example and golden inputs,
-the proxies to predict for and the analysis' shadow verdicts.  Used by ``tests/test_envoy_oracle.py``; the lead can
-render :func:`envoy_dump_route_configs` (Envoy's own config dump of the predicted routes) with the routes table.
+``traffic``: requests (:class:`kubectl_meshctl.envoy.matching.Request`) built from route matches and the outcomes
+to expect; ``cases``: the example and golden inputs, the proxies to predict for and the analysis' shadow verdicts.
+What the project's model predicts for a request comes from :mod:`kubectl_meshctl.envoy.matching` itself.  Used by
+``tests/test_envoy_oracle.py``; the lead can render :func:`envoy_dump_route_configs` (Envoy's own config dump of
+the predicted routes) with the routes table.
 """
 
 from __future__ import annotations
@@ -28,15 +30,11 @@ from .gateway import (
     route_config_clusters,
 )
 from .traffic import (
-    Request,
-    accepts,
     expected_outcomes,
-    first_route,
     hosts_for,
     outcome_of,
     regex_samples,
     satisfying_requests,
-    select_vhost,
 )
 
 __all__ = [
@@ -46,14 +44,11 @@ __all__ = [
     "EnvoyGateway",
     "OracleCase",
     "ProxyPrediction",
-    "Request",
     "Verdict",
-    "accepts",
     "case_envoy_dumps",
     "envoy_binary",
     "envoy_dump_route_configs",
     "expected_outcomes",
-    "first_route",
     "hosts_for",
     "oracle_cases",
     "oracle_proxies",
@@ -62,6 +57,5 @@ __all__ = [
     "regex_samples",
     "route_config_clusters",
     "satisfying_requests",
-    "select_vhost",
     "shadow_verdicts",
 ]

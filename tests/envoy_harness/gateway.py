@@ -32,9 +32,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from kubectl_meshctl.envoy.type_urls import ROUTE_CONFIGURATION_TYPE, ROUTES_CONFIG_DUMP_TYPE
+
 JSON = dict[str, Any]
-ROUTE_CONFIGURATION_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
-ROUTES_DUMP_TYPE = "type.googleapis.com/envoy.admin.v3.RoutesConfigDump"
 CLUSTER_HEADER = "x-meshctl-cluster"
 STATIC_LISTENERS = ("static_15090", "static_15021")
 
@@ -393,9 +393,9 @@ class EnvoyGateway:
     def routes_dump(self) -> JSON:
         """The ``RoutesConfigDump`` entry of the config dump (``static_route_configs``, ``dynamic_route_configs``)."""
         for entry in self.config_dump()["configs"]:
-            if entry.get("@type") == ROUTES_DUMP_TYPE:
+            if entry.get("@type") == ROUTES_CONFIG_DUMP_TYPE:
                 return dict(entry)
-        return {"@type": ROUTES_DUMP_TYPE}
+        return {"@type": ROUTES_CONFIG_DUMP_TYPE}
 
     def dump_route_configs(self) -> str:
         """Envoy's own config dump reduced to its routes, as ``istioctl proxy-config routes -f FILE`` reads it."""

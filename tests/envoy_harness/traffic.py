@@ -3,9 +3,9 @@
 The oracle needs requests that a given route's match accepts: :func:`satisfying_requests` builds them
 from the path specifier, header (``:method``/``:authority`` included) and query matchers, varying every
 dimension the match leaves open over the values the *other* routes of the vhost look at, so that requests
-both inside and outside those routes are tried.  :func:`accepts` and :func:`first_route` apply the project's
-own model of Envoy's matching (:func:`kubectl_meshctl.envoy.coverage.request_matches`) to pick candidates (e.g.
-requests no earlier route takes) and to state what the model predicts; the verdict always comes from Envoy.
+both inside and outside those routes are tried.  The product's model of Envoy's matching
+(:mod:`kubectl_meshctl.envoy.matching`) picks candidates (e.g. requests no earlier route takes) and states
+what the model predicts; the verdict always comes from Envoy.
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ import itertools
 import re
 import string
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
-from kubectl_meshctl.envoy.coverage import Request as ModelRequest
-from kubectl_meshctl.envoy.coverage import regex_fullmatch, request_matches
-from kubectl_meshctl.istio.translation import HeaderMatcher, Route, RouteMatch, ValueMatcher, VirtualHost
+from kubectl_meshctl.envoy.matching import Header, Request, accepts, header_matches, select_virtual_host, value_matches
+from kubectl_meshctl.envoy.route_model import RouteMatch, ValueMatcher, VirtualHost
 
 from .gateway import Answer
 
@@ -36,21 +33,6 @@ METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 """Methods Envoy's HTTP/1 codec accepts (an unknown method is a 400 before routing)."""
 PATH_SAFE = frozenset(string.ascii_letters + string.digits + "/-._~!$&'()*+,;=:@%")
 HEADER_SAFE = frozenset(string.printable) - frozenset("\r\n\t\x0b\x0c")
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    """Path and query string, as sent."""
-    host: str
-    headers: tuple[tuple[str, str], ...] = ()
-    scheme: str = "http"
-    """What Envoy sees as ``:scheme`` (``https`` behind a TLS listener, simulated with ``x-forwarded-proto``)."""
-
-    def describe(self) -> str:
-        extra = "".join(f" {k}: {v}" for k, v in self.headers)
-        return f"{self.method} {self.host}{self.path}{extra}"
 
 
 # --------------------------------------------------------------------------- regex samples
@@ -135,71 +117,7 @@ def regex_samples(pattern: str, count: int = 3) -> list[str]:
     return found
 
 
-# --------------------------------------------------------------------------- Envoy's matching (the project's model)
-
-
-def _value_matches(m: ValueMatcher, value: str) -> bool:
-    if m.kind == "exact":
-        return value == m.value
-    if m.kind == "prefix":
-        return value.startswith(m.value)
-    if m.kind == "regex":
-        return regex_fullmatch(m.value, value) is True
-    return True
-
-
-def as_model_request(request: Request) -> ModelRequest:
-    """The request as :func:`kubectl_meshctl.envoy.coverage.request_matches` sees it (pseudo-headers included)."""
-    headers = {":method": request.method, ":authority": request.host, ":scheme": request.scheme, ":path": request.path}
-    for k, v in request.headers:
-        k = k.lower()
-        headers[k] = f"{headers[k]},{v}" if k in headers and not k.startswith(":") else v
-    query: dict[str, str] = {}
-    for k, v in parse_qsl(request.path.partition("?")[2], keep_blank_values=True):
-        query.setdefault(k, v)
-    return ModelRequest(request.path, headers, query)
-
-
-def accepts(match: RouteMatch, request: Request) -> bool:
-    """Whether the route ``match`` accepts ``request``, per the project's model of Envoy's matching."""
-    return request_matches(match, as_model_request(request))
-
-
-def first_route(vhost: VirtualHost, request: Request) -> Route | None:
-    """The route the project's model says Envoy picks in ``vhost`` (``None``: 404 NR)."""
-    model = as_model_request(request)
-    return next((r for r in vhost.routes if request_matches(r.match, model)), None)
-
-
-def select_vhost(vhosts: Sequence[VirtualHost], host: str) -> VirtualHost | None:
-    """Envoy's vhost choice: exact domain, then longest suffix wildcard, then prefix wildcard, then ``*``."""
-    host = host.lower().rsplit(":", 1)[0] if host.count(":") == 1 else host.lower()
-    exact = [vh for vh in vhosts for d in vh.domains if "*" not in d and d.lower() == host]
-    if exact:
-        return exact[0]
-    suffixes = sorted(
-        (
-            (len(d), i, vh)
-            for i, vh in enumerate(vhosts)
-            for d in vh.domains
-            if d.startswith("*") and d != "*" and host.endswith(d[1:].lower()) and len(host) > len(d) - 1
-        ),
-        key=lambda t: (-t[0], t[1]),
-    )
-    if suffixes:
-        return suffixes[0][2]
-    prefixes = sorted(
-        (
-            (len(d), i, vh)
-            for i, vh in enumerate(vhosts)
-            for d in vh.domains
-            if d.endswith("*") and d != "*" and host.startswith(d[:-1].lower()) and len(host) > len(d) - 1
-        ),
-        key=lambda t: (-t[0], t[1]),
-    )
-    if prefixes:
-        return prefixes[0][2]
-    return next((vh for vh in vhosts if "*" in vh.domains), None)
+# --------------------------------------------------------------------------- hosts
 
 
 def hosts_for(vhost: VirtualHost, vhosts: Sequence[VirtualHost]) -> list[str]:
@@ -214,7 +132,8 @@ def hosts_for(vhost: VirtualHost, vhosts: Sequence[VirtualHost]) -> list[str]:
             host = d[:-1] + FILLER
         else:
             host = d
-        if select_vhost(vhosts, host) is vhost and host not in out:
+        choice = select_virtual_host(vhosts, host)
+        if choice is not None and choice.virtual_host is vhost and host not in out:
             out.append(host)
     return out
 
@@ -236,7 +155,7 @@ def _satisfying(m: ValueMatcher, invert: bool, treat_missing: bool, safe: frozen
     if not invert:
         return list(dict.fromkeys(positive))
     out: list[str | None] = [None] if treat_missing else []
-    out += [v for v in ("zz", FILLER, "") if not _value_matches(m, v)]
+    out += [v for v in ("zz", FILLER, "") if not value_matches(m, v)]
     return out
 
 
@@ -280,13 +199,6 @@ def _paths(match: RouteMatch, context: Sequence[RouteMatch]) -> list[str]:
     return [p for p in dict.fromkeys(found) if set(p) <= PATH_SAFE]
 
 
-def _header_accepts(h: HeaderMatcher, value: str) -> bool:
-    """Whether a present header with ``value`` satisfies ``h``."""
-    if h.matcher.kind == "present":
-        return not h.invert
-    return _value_matches(h.matcher, value) != h.invert
-
-
 def satisfying_requests(
     match: RouteMatch,
     hosts: Sequence[str],
@@ -297,7 +209,7 @@ def satisfying_requests(
     selects: Callable[[str], bool] | None = None,
     scheme: str = "http",
 ) -> list[Request]:
-    """Up to ``limit`` distinct requests ``match`` accepts, none of which an ``avoid`` match accepts (per :func:`accepts`).
+    """Up to ``limit`` distinct requests ``match`` accepts, none of which an ``avoid`` match accepts (per the model).
 
     ``hosts`` are Host headers that select the route's vhost (``selects`` tells whether another one, named by an
     ``:authority`` matcher, does too); ``context`` are the other matches of that vhost, whose paths, methods,
@@ -315,8 +227,8 @@ def satisfying_requests(
     for other in context:
         for h in other.headers:
             if h.name == ":method":
-                method_options += [m for m in METHODS if m not in method_options and _header_accepts(h, m)][:1]
-                method_options += [m for m in METHODS if m not in method_options and not _header_accepts(h, m)][:1]
+                method_options += [m for m in METHODS if m not in method_options and header_matches(h, m)][:1]
+                method_options += [m for m in METHODS if m not in method_options and not header_matches(h, m)][:1]
             elif not h.name.startswith(":"):
                 seen.setdefault(h.name, []).extend(_interesting(h.matcher))
         for q in other.query:
@@ -327,18 +239,18 @@ def satisfying_requests(
         values = _satisfying(h.matcher, h.invert, h.treat_missing_as_empty, HEADER_SAFE)
         if h.name == ":method":
             known = [*METHODS, h.matcher.value] if h.matcher.kind == "exact" and h.matcher.value.isalpha() else METHODS
-            method_options = [m for m in dict.fromkeys(known) if _header_accepts(h, m)]
+            method_options = [m for m in dict.fromkeys(known) if header_matches(h, m)]
         elif h.name == ":authority":
             host_options = [v for v in values if v and not any(c in v for c in "/ ") and selects(v)]
         elif h.name == ":scheme":
             if scheme not in values:
                 return []
         else:
-            values += [v for v in seen.get(h.name, ()) if set(v) <= HEADER_SAFE and _header_accepts(h, v)]
+            values += [v for v in seen.get(h.name, ()) if set(v) <= HEADER_SAFE and header_matches(h, v)]
             dims[h.name] = list(dict.fromkeys(values))
     for q in match.query:
         values = _satisfying(q.matcher, False, False, qsafe)
-        values += [v for v in seen.get("?" + q.name, ()) if set(v) <= qsafe and _value_matches(q.matcher, v)]
+        values += [v for v in seen.get("?" + q.name, ()) if set(v) <= qsafe and value_matches(q.matcher, v)]
         dims["?" + q.name] = list(dict.fromkeys(values))
     for name, extra in seen.items():
         if name not in dims:
@@ -351,11 +263,14 @@ def satisfying_requests(
     product: Iterator[tuple[Any, ...]] = itertools.product(paths, method_options, host_options, *dims.values())
     for path, method, host, *values in itertools.islice(product, 20000):
         pairs = [(n, v) for n, v in zip(names, values, strict=True) if v is not None]
-        headers = tuple((n, v) for n, v in pairs if not n.startswith("?"))
+        headers = tuple(Header(n, v) for n, v in pairs if not n.startswith("?"))
         query = "&".join(f"{n[1:]}={v}" for n, v in pairs if n.startswith("?"))
         full = f"{path}{'&' if '?' in path else '?'}{query}" if query else path
         req = Request(method, full, host, headers, scheme)
-        if req in out or not accepts(match, req) or any(accepts(a, req) for a in avoid):
+        if req in out:
+            continue
+        model_input = req.match_input()
+        if not accepts(match, model_input) or any(accepts(a, model_input) for a in avoid):
             continue
         out.append(req)
         if len(out) >= limit:

@@ -1,0 +1,350 @@
+"""Envoy's request routing: which virtual host a request selects, which route takes it, and why earlier ones did not.
+
+Why this module exists: it is the project's one executable definition of Envoy's matching for the
+matchers istiod emits.  :mod:`.coverage` is proven sound against it (the property tests), a real
+Envoy is checked against it (the oracle tests), and tracing a request through predicted routes uses
+it to name, for every route tried, the first condition that failed.  Pure: no I/O.
+
+Semantics modelled:
+
+* virtual host: the Host header (``:authority``) lower-cased, its port dropped (istiod sets
+  ``ignore_port_in_host_matching``); then an exact domain, the longest suffix wildcard (``*.foo.com``),
+  the longest prefix wildcard (``foo.*``), and last ``*``.  A wildcard never matches an empty rest;
+* routes: tried in order, the first whose every condition holds takes the request; Envoy checks a
+  route's header matchers, then its query parameter matchers, then its path;
+* path: ``:path`` without query string and fragment; a case-insensitive ``prefix``/``path`` compares
+  ASCII letters only without case; a regex is a full match and ignores ``case_sensitive``;
+* headers: ``HeaderUtility::matchHeaders`` -- a ``present_match`` answers whether the header is
+  there (inverted: absent); any other matcher on a missing header is false, inverted or not, unless
+  ``treat_missing_header_as_empty`` (then the value is ``""`` and ``invert_match`` flips the result);
+  repeated headers are matched as their values joined with ``,``;
+* query parameters: decoded, the first value of a repeated name; a matcher requires the parameter.
+
+Regexes are Envoy's RE2, evaluated with Python's ``re`` only where both agree (:func:`regex_fullmatch`).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal, NamedTuple
+from urllib.parse import parse_qsl
+
+from .route_model import (
+    HeaderMatcher,
+    PathSpec,
+    QueryMatcher,
+    Route,
+    RouteMatch,
+    ValueMatcher,
+    VirtualHost,
+    condition_text,
+    header_label,
+)
+
+# --------------------------------------------------------------------------- strings and regexes
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """Envoy compares case-insensitively on ASCII only."""
+    return text.translate(_ASCII_LOWER)
+
+
+# Constructs Python's ``re`` accepts but RE2 rejects or reads differently: lookaround, atomic and
+# possessive groups, backreferences (also named and conditional), comments, ``\Z``/``\z``, Python's
+# ``{,n}`` (a literal in RE2), POSIX classes (a nested set to Python) and Python-only escapes.
+_RE2_DIFFERENT = re.compile(r"\(\?[=!<>#(]|\(\?P=|\\[0-9zZuUN]|[*+?}]\+|\{,|\[:")
+_INLINE_IGNORECASE = re.compile(r"\(\?[a-zA-Z]*i")
+
+
+@lru_cache(maxsize=4096)
+def _compile(pattern: str) -> re.Pattern[str] | None:
+    # Envoy uses RE2; only patterns without constructs whose meaning differs between the engines
+    # are trusted.  re.ASCII: RE2's \d, \w, \s and \b are ASCII-only.
+    if _RE2_DIFFERENT.search(pattern):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return re.compile(pattern, re.ASCII)
+    except (re.error, RecursionError, OverflowError):
+        return None
+
+
+def regex_fullmatch(pattern: str, text: str) -> bool | None:
+    """``True``/``False`` as RE2 full-match would answer, ``None`` when it cannot be trusted."""
+    compiled = _compile(pattern)
+    if compiled is None:
+        return None
+    if "\n" in text and "$" in pattern:
+        return None  # Python's $ also matches before a final newline, RE2's does not
+    if "\x0b" in text and ("\\s" in pattern or "\\S" in pattern):
+        return None  # RE2's \s has no vertical tab
+    if not (pattern.isascii() and text.isascii()) and _INLINE_IGNORECASE.search(pattern):
+        return None  # RE2 folds Unicode case, re.ASCII only ASCII
+    return compiled.fullmatch(text) is not None
+
+
+# --------------------------------------------------------------------------- requests
+
+
+class Header(NamedTuple):
+    """One request header as sent."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class MatchInput:
+    """A request as Envoy's route matchers read it."""
+
+    path: str
+    """``:path`` as sent (path matchers ignore its query string and fragment)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Lower-case names, pseudo-headers (``:method``, ``:authority``, ``:scheme``) included."""
+    query: Mapping[str, str] = field(default_factory=dict)
+    """Decoded query parameters, the first value of each name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """An HTTP request as a client sends it to the gateway."""
+
+    method: str
+    path: str
+    """Path and query string, as sent."""
+    host: str
+    """The Host header (``:authority``), possibly with a port."""
+    headers: tuple[Header, ...] = ()
+    """Other headers, as sent (any case, a name may repeat)."""
+    scheme: str = "http"
+    """What Envoy sees as ``:scheme`` (``https`` behind a TLS listener)."""
+
+    def describe(self) -> str:
+        extra = "".join(f" {k}: {v}" for k, v in self.headers)
+        return f"{self.method} {self.host}{self.path}{extra}"
+
+    def match_input(self) -> MatchInput:
+        """What the route matchers see: pseudo-headers added, repeated headers joined, query parameters decoded."""
+        headers = {":method": self.method, ":authority": self.host, ":scheme": self.scheme, ":path": self.path}
+        for k, v in self.headers:
+            k = k.lower()
+            headers[k] = f"{headers[k]},{v}" if k in headers and not k.startswith(":") else v
+        query: dict[str, str] = {}
+        for k, v in parse_qsl(self.path.partition("?")[2], keep_blank_values=True):
+            query.setdefault(k, v)
+        return MatchInput(self.path, headers, query)
+
+
+# --------------------------------------------------------------------------- conditions
+
+MismatchReason = Literal["path", "case", "absent", "present", "value"]
+"""``path``: the path does not match; ``case``: it would, ignoring ASCII case; ``absent``: the header or
+parameter is missing; ``present``: the header is there but must not be; ``value``: its value fails."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """The first condition of a route that a request fails, and how."""
+
+    condition: PathSpec | HeaderMatcher | QueryMatcher
+    reason: MismatchReason
+    seen: str | None
+    """What the request had: its path (without query string), the header's or parameter's value, ``None`` if absent."""
+
+    def describe(self) -> str:
+        """``path /API: only ignoring case prefix /api``, ``method POST: not exact GET``, ``query debug: absent, needs exact 1`` ..."""
+        c = self.condition
+        if isinstance(c, PathSpec):
+            kind = {"path": "exact", "prefix": "prefix", "regex": "regex"}[c.kind]
+            if self.reason == "case":
+                return f"path {self.seen}: only ignoring case {kind} {c.value}"
+            return f"path {self.seen}: not {kind} {c.value}"
+        label = header_label(c.name) if isinstance(c, HeaderMatcher) else f"query {c.name}"
+        wanted = condition_text(c.matcher)
+        inverted = isinstance(c, HeaderMatcher) and c.invert
+        if self.reason == "absent":
+            return f"{label}: absent, needs {'not ' if inverted else ''}{wanted}"
+        if self.reason == "present":
+            return f"{label} {self.seen}: present, must be absent"
+        return f"{label} {self.seen}: {wanted}, must not be" if inverted else f"{label} {self.seen}: not {wanted}"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """Whether a route takes a request; when not, the first condition that failed (see :func:`evaluate`)."""
+
+    mismatch: Mismatch | None = None
+
+    @property
+    def matched(self) -> bool:
+        return self.mismatch is None
+
+
+MATCHED = MatchResult()
+
+
+def value_matches(m: ValueMatcher, value: str) -> bool:
+    """A present header or parameter value against a matcher (``present`` accepts every value)."""
+    if m.kind == "present":
+        return True
+    if m.kind == "exact":
+        return value == m.value
+    if m.kind == "prefix":
+        return value.startswith(m.value)
+    return regex_fullmatch(m.value, value) is True
+
+
+def header_matches(h: HeaderMatcher, value: str | None) -> bool:
+    """``HeaderUtility::matchHeaders`` for one matcher; ``value`` ``None``: the header is missing."""
+    if h.matcher.kind == "present":
+        return (value is not None) != h.invert
+    if value is None and not h.treat_missing_as_empty:
+        return False  # inverted or not, Envoy answers false for a missing header
+    return value_matches(h.matcher, value or "") != h.invert
+
+
+def _path_mismatch(p: PathSpec, path: str) -> Mismatch | None:
+    path = re.split(r"[?#]", path, maxsplit=1)[0]
+    if p.kind == "regex":
+        return None if regex_fullmatch(p.value, path) is True else Mismatch(p, "path", path)
+    value, want = path, p.value
+    if p.case_sensitive is False:
+        value, want = ascii_lower(value), ascii_lower(want)
+    if (value == want) if p.kind == "path" else value.startswith(want):
+        return None
+    lowered, want_lowered = ascii_lower(value), ascii_lower(want)
+    differs_in_case = (lowered == want_lowered) if p.kind == "path" else lowered.startswith(want_lowered)
+    return Mismatch(p, "case" if differs_in_case else "path", path)
+
+
+def _header_mismatch(h: HeaderMatcher, value: str | None) -> Mismatch | None:
+    if header_matches(h, value):
+        return None
+    if value is None:
+        return Mismatch(h, "absent", None)
+    return Mismatch(h, "present" if h.matcher.kind == "present" else "value", value)
+
+
+def evaluate(match: RouteMatch, request: MatchInput) -> MatchResult:
+    """Whether ``match`` takes ``request``; if not, the first failing condition in Envoy's order.
+
+    Envoy checks the header matchers in order, then the query parameter matchers
+    (``RouteEntryImplBase::matchRoute``), and the path last.
+    """
+    for h in match.headers:
+        failed = _header_mismatch(h, request.headers.get(h.name))
+        if failed is not None:
+            return MatchResult(failed)
+    for q in match.query:
+        value = request.query.get(q.name)
+        if value is None:
+            return MatchResult(Mismatch(q, "absent", None))
+        if not value_matches(q.matcher, value):
+            return MatchResult(Mismatch(q, "value", value))
+    failed = _path_mismatch(match.path, request.path)
+    return MATCHED if failed is None else MatchResult(failed)
+
+
+def accepts(match: RouteMatch, request: MatchInput) -> bool:
+    """Whether Envoy's route ``match`` takes ``request``."""
+    return evaluate(match, request).matched
+
+
+# --------------------------------------------------------------------------- virtual hosts and routes
+
+DomainKind = Literal["exact", "suffix", "prefix", "any"]
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualHostChoice:
+    """The virtual host Envoy picks for a Host header, and the domain (and kind of domain) that won."""
+
+    virtual_host: VirtualHost
+    domain: str
+    kind: DomainKind
+
+
+def _host_without_port(host: str) -> str:
+    return host.lower().rsplit(":", 1)[0] if host.count(":") == 1 else host.lower()
+
+
+def _longest_wildcard(
+    virtual_hosts: Sequence[VirtualHost], host: str, *, kind: Literal["suffix", "prefix"]
+) -> VirtualHostChoice | None:
+    best: tuple[int, int, str, VirtualHost] | None = None  # (-length, position, domain, vhost)
+    for i, vh in enumerate(virtual_hosts):
+        for d in vh.domains:
+            if d == "*" or len(host) <= len(d) - 1:
+                continue
+            if kind == "suffix":
+                fits = d.startswith("*") and host.endswith(d[1:].lower())
+            else:
+                fits = d.endswith("*") and host.startswith(d[:-1].lower())
+            if fits and (best is None or (-len(d), i) < best[:2]):
+                best = (-len(d), i, d, vh)
+    return None if best is None else VirtualHostChoice(best[3], best[2], kind)
+
+
+def select_virtual_host(virtual_hosts: Sequence[VirtualHost], host: str) -> VirtualHostChoice | None:
+    """Envoy's vhost choice: exact domain, then longest suffix wildcard, then longest prefix wildcard, then ``*``."""
+    host = _host_without_port(host)
+    for vh in virtual_hosts:
+        for d in vh.domains:
+            if "*" not in d and d.lower() == host:
+                return VirtualHostChoice(vh, d, "exact")
+    choice = _longest_wildcard(virtual_hosts, host, kind="suffix") or _longest_wildcard(virtual_hosts, host, kind="prefix")
+    if choice is not None:
+        return choice
+    return next((VirtualHostChoice(vh, "*", "any") for vh in virtual_hosts if "*" in vh.domains), None)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteAttempt:
+    route: Route
+    result: MatchResult
+
+
+def attempt_routes(virtual_host: VirtualHost, request: MatchInput) -> list[RouteAttempt]:
+    """The routes Envoy tries for ``request``, in order, up to and including the one that takes it."""
+    attempts: list[RouteAttempt] = []
+    for route in virtual_host.routes:
+        result = evaluate(route.match, request)
+        attempts.append(RouteAttempt(route, result))
+        if result.matched:
+            break
+    return attempts
+
+
+def first_route(virtual_host: VirtualHost, request: MatchInput) -> Route | None:
+    """The route Envoy picks in ``virtual_host`` (``None``: 404 ``NR``)."""
+    return next((r for r in virtual_host.routes if accepts(r.match, request)), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """How Envoy routes one request through a route configuration's virtual hosts."""
+
+    virtual_host: VirtualHostChoice | None
+    """``None``: no domain matches (404 ``NR``)."""
+    attempts: tuple[RouteAttempt, ...] = ()
+    """Every route tried, in order; the last one took the request when :attr:`route` is set."""
+
+    @property
+    def route(self) -> Route | None:
+        last = self.attempts[-1] if self.attempts else None
+        return last.route if last is not None and last.result.matched else None
+
+
+def route_request(virtual_hosts: Sequence[VirtualHost], request: Request) -> Routing:
+    """Select the virtual host for ``request`` and try its routes in order."""
+    choice = select_virtual_host(virtual_hosts, request.host)
+    if choice is None:
+        return Routing(None)
+    return Routing(choice, tuple(attempt_routes(choice.virtual_host, request.match_input())))

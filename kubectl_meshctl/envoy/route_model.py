@@ -1,0 +1,127 @@
+"""Envoy's route configuration as plain data: route configurations, virtual hosts, routes and their matchers.
+
+Why this module exists: these types are Envoy's vocabulary, not istiod's.  The model of istiod
+(:mod:`kubectl_meshctl.istio.translation`) builds them, and the Envoy layer reads them -- route matching
+(:mod:`.matching`), coverage (:mod:`.coverage`), the Envoy JSON (:mod:`.config`) -- without depending on
+how they were built.  Only the subset of ``envoy.config.route.v3`` istiod emits for gateway routes is
+modelled.  Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+PSEUDO_HEADERS_AS_CONDITIONS = (":method", ":authority", ":scheme")
+"""Pseudo-headers istiod matches on (an Istio ``method``, ``authority`` or ``scheme`` match)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PathSpec:
+    """A route's path specifier: ``prefix``, ``path`` (exact) or ``safe_regex`` (``regex``)."""
+
+    kind: Literal["prefix", "path", "regex"]
+    value: str
+    case_sensitive: bool | None = None
+    """``None`` when the field is omitted (Envoy's default: case-sensitive)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ValueMatcher:
+    """A header or query parameter condition: a ``StringMatcher`` kind, or ``present_match``."""
+
+    kind: Literal["exact", "prefix", "regex", "present"]
+    value: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMatcher:
+    name: str
+    matcher: ValueMatcher
+    invert: bool = False
+    treat_missing_as_empty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueryMatcher:
+    name: str
+    matcher: ValueMatcher
+
+
+def header_label(name: str) -> str:
+    """How a header condition is named to users: ``method``/``authority``/``scheme``, else ``header <name>``."""
+    return name.lstrip(":") if name in PSEUDO_HEADERS_AS_CONDITIONS else f"header {name}"
+
+
+def condition_text(matcher: ValueMatcher) -> str:
+    """``present``, ``exact GET``, ``regex [0-9]+`` ..."""
+    return "present" if matcher.kind == "present" else f"{matcher.kind} {matcher.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    path: PathSpec
+    headers: tuple[HeaderMatcher, ...] = ()
+    query: tuple[QueryMatcher, ...] = ()
+
+    def describe(self) -> str:
+        """``prefix /api``, followed by every other condition (``, method exact GET``, ``, query v present``)."""
+        kind = {"path": "exact", "prefix": "prefix", "regex": "regex"}[self.path.kind]
+        parts = [f"{kind} {self.path.value}"]
+        if self.path.case_sensitive is False:
+            parts.append("any case")
+        for h in self.headers:
+            cond = condition_text(h.matcher)
+            parts.append(f"{header_label(h.name)} not {cond}" if h.invert else f"{header_label(h.name)} {cond}")
+        for q in self.query:
+            parts.append(f"query {q.name} {condition_text(q.matcher)}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSource:
+    """The VirtualService rule and match a route was built from (what istiod writes into its name and metadata)."""
+
+    namespace: str
+    name: str
+    rule_index: int
+    rule_name: str = ""
+    match_index: int | None = None
+    """``None`` for a rule without ``match``."""
+    match_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteAction:
+    kind: Literal["route", "redirect", "direct_response", "delegate"]
+    clusters: tuple[tuple[str, int], ...] = ()
+    """(cluster name, weight) pairs."""
+    timeout: str = "0s"
+
+
+@dataclass(eq=False, slots=True)
+class Route:
+    """One Envoy route.  Identity equality: istiod collapses vhosts holding the *same* route objects."""
+
+    match: RouteMatch
+    source: RouteSource
+    gateway: str
+    action: RouteAction
+    certain: bool = True
+    """``False`` when the input cannot tell whether istiod emits this route (it then never shadows another)."""
+    name: str = ""
+
+
+@dataclass(slots=True)
+class VirtualHost:
+    name: str
+    domains: list[str]
+    routes: list[Route] = field(default_factory=list)
+    require_tls: bool = False
+    include_request_attempt_count: bool = True
+
+
+@dataclass(slots=True)
+class RouteConfiguration:
+    name: str
+    virtual_hosts: list[VirtualHost] = field(default_factory=list)

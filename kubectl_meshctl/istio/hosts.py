@@ -1,0 +1,178 @@
+"""Istio's host-name rules in one place: short names, wildcards, namespace-scoped Gateway server hosts.
+
+Why this module exists: the model of istiod (:mod:`.translation`) and the reproduction of istioctl's
+analyzers (:mod:`kubectl_meshctl.analysis.references`) both reason about host names, and must do it
+the way Istio does.  Each helper is named after the upstream Istio function it reproduces.  Where
+istiod and the analyzers use two upstream functions that look alike but differ (short-name
+expansion), or where the model of istiod splits hosts differently from Istio (``_split_once``),
+both versions are here under names that say how they differ.  Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+CLUSTER_DOMAIN_SUFFIX = "cluster.local"
+"""The cluster's DNS domain (Istio's ``constants.DefaultClusterLocalDomain``); Services are ``<name>.<ns>.svc.<suffix>``."""
+
+_SERVICE_FQDN = re.compile(rf"(.+)\.(.+)\.svc\.{re.escape(CLUSTER_DOMAIN_SUFFIX)}")
+
+
+def is_ip_address(text: str) -> bool:
+    """An IPv4 or IPv6 address (cf. ``netutil.IsValidIPAddress``)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- short names
+
+
+def resolve_shortname_to_fqdn(host: str, namespace: str) -> str:
+    """istiod's ``model.ResolveShortnameToFQDN``: ``member`` -> ``member.<ns>.svc.cluster.local``.
+
+    Kept as is: ``""``, ``*``, IP addresses and names with a dot.  Unlike :func:`convert_host_to_fqdn`,
+    a dot-less wildcard (``*foo``) is expanded and an IPv6 address is not.
+    """
+    if "." in host or host == "*" or not host or is_ip_address(host):
+        return host
+    return f"{host}.{namespace}.svc.{CLUSTER_DOMAIN_SUFFIX}"
+
+
+def convert_host_to_fqdn(namespace: str, host: str) -> str:
+    """The analyzers' ``util.ConvertHostToFQDN``: a name without a dot that is not a wildcard gets ``.<ns>.svc.cluster.local``.
+
+    Unlike :func:`resolve_shortname_to_fqdn`, every name starting with ``*`` is kept, and ``""`` and IPv6
+    addresses are expanded.
+    """
+    if host.startswith("*") or "." in host:
+        return host
+    return f"{host}.{namespace}.svc.{CLUSTER_DOMAIN_SUFFIX}"
+
+
+def resource_name_from_host(namespace: str, host: str) -> tuple[str, str]:
+    """The analyzers' ``util.GetResourceNameFromHost``: ``(namespace, name)`` of ``<name>.<ns>.svc.cluster.local``, else ``(namespace, host)``."""
+    m = _SERVICE_FQDN.fullmatch(host)
+    if m is not None:
+        return m.group(2), m.group(1)
+    return namespace, host
+
+
+# --------------------------------------------------------------------------- wildcards
+
+
+def host_matches(a: str, b: str) -> bool:
+    """``host.Name.Matches``: symmetric, wildcard-aware, case-sensitive.
+
+    ``*.foo.com`` ~ ``a.foo.com``; ``*`` ~ anything; ``*.foo.com`` !~ ``foo.com``; two wildcards match
+    when one suffix ends with the other.
+    """
+    a_wild = a.startswith("*")
+    b_wild = b.startswith("*")
+    if a_wild and b_wild:
+        if len(a) < len(b):
+            return b[1:].endswith(a[1:])
+        return a[1:].endswith(b[1:])
+    if a_wild:
+        return b.endswith(a[1:])
+    if b_wild:
+        return a.endswith(b[1:])
+    return a == b
+
+
+def host_subset_of(a: str, b: str) -> bool:
+    """``host.Name.SubsetOf``: every name matched by ``a`` is matched by ``b``."""
+    if b == "*":
+        return True
+    a_wild, b_wild = a.startswith("*"), b.startswith("*")
+    if not b_wild:
+        return not a_wild and a == b
+    if a_wild:
+        return a[1:].endswith(b[1:])
+    return a.endswith(b[1:])
+
+
+def intersect_hosts(server_hosts: tuple[str, ...], vs_hosts: tuple[str, ...]) -> list[str]:
+    """``host.Names.Intersection``: for each pair, the more specific name when one is a subset of the other."""
+    out: list[str] = []
+    for h in server_hosts:
+        for o in vs_hosts:
+            pick = h if host_subset_of(h, o) else o if host_subset_of(o, h) else None
+            if pick is not None and pick not in out:
+                out.append(pick)
+    return out
+
+
+# --------------------------------------------------------------------------- Gateway server hosts (``ns/host``)
+
+
+def sanitize_server_host_namespace(hosts: tuple[str, ...], gateway_namespace: str) -> list[str]:
+    """``sanitizeServerHostNamespace``: ``./h`` -> ``<gwNs>/h``, ``*/h`` -> ``h``, ``*/*`` -> only ``*``.
+
+    As Istio, splits a host at every ``/`` and keeps the first two parts.
+    """
+    out = list(hosts)
+    for i, h in enumerate(hosts):
+        if "/" not in h:
+            continue
+        parts = h.split("/")
+        if parts[0] == ".":
+            out[i] = f"{gateway_namespace}/{parts[1]}"
+        elif parts[0] == "*":
+            if parts[1] == "*":
+                return ["*"]
+            out[i] = parts[1]
+    return out
+
+
+def sanitize_server_hosts_split_once(hosts: tuple[str, ...], gateway_namespace: str) -> tuple[str, ...]:
+    """:func:`sanitize_server_host_namespace` as the model of istiod does it: split at the first ``/`` only.
+
+    Differs only for a host with more than one ``/`` (``./a/b`` -> ``<gwNs>/a/b``, where Istio keeps ``<gwNs>/a``).
+    """
+    out = []
+    for h in hosts:
+        if h == "*/*":
+            return ("*",)
+        if h.startswith("./"):
+            out.append(f"{gateway_namespace}/{h[2:]}")
+        elif h.startswith("*/"):
+            out.append(h[2:])
+        else:
+            out.append(h)
+    return tuple(out)
+
+
+def names_for_namespace(hosts: list[str], namespace: str) -> list[str]:
+    """``host.NamesForNamespace``: keep bare and ``*/`` hosts, and ``ns/`` hosts of ``namespace``, unprefixed.
+
+    As Istio, splits a host at every ``/`` and keeps the second part.
+    """
+    out: list[str] = []
+    for h in hosts:
+        if "/" in h:
+            parts = h.split("/")
+            if parts[0] != namespace and parts[0] != "*":
+                continue
+            h = parts[1]
+        out.append(h)
+    return out
+
+
+def names_for_namespace_split_once(hosts: tuple[str, ...], namespace: str) -> tuple[str, ...]:
+    """:func:`names_for_namespace` as the model of istiod does it: split at the first ``/`` only.
+
+    Differs only for a host with more than one ``/`` (``ns/a/b`` -> ``a/b``, where Istio keeps ``a``).
+    """
+    out = []
+    for h in hosts:
+        if "/" in h:
+            ns, _, name = h.partition("/")
+            if ns in (namespace, "*"):
+                out.append(name)
+        else:
+            out.append(h)
+    return tuple(out)
