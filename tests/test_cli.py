@@ -8,34 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, run_cli
+from manifests import gateway, shadowed_pair, to_list_json, to_yaml
 
 from kubectl_meshctl.exitcodes import ExitCode
 
 SEED = REPO / "examples" / "seed.yaml"
 SEED_IST0130 = "Warning [IST0130] (VirtualService default/vs-gateway {}:17) VirtualService rule #1 not used (all matches used by prior rules)."
 
-SHADOWED = """\
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: default}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*"]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs, namespace: default}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http:
-  - match: [{uri: {prefix: /api}}]
-    route: [{destination: {host: a}}]
-  - match: [{uri: {exact: /api/users}}]
-    route: [{destination: {host: b}}]
-"""
+SHADOWED = to_yaml(gateway(), shadowed_pair())
 
 
 def test_seed_log_matches_istioctl() -> None:
@@ -82,11 +62,9 @@ def test_suppress_flag_and_annotation(tmp_path: Path) -> None:
     flag = run_cli(["analyze", "-f", "vs.yaml", "-S", "MSH0101=VirtualService default/*"], cwd=tmp_path)
     assert flag.stdout == "\n"
     assert "No validation issues found when analyzing vs.yaml." in flag.stderr
-    annotated = SHADOWED.replace(
-        "metadata: {name: vs, namespace: default}",
-        "metadata: {name: vs, namespace: default, annotations: {galley.istio.io/analyze-suppress: MSH0101}}",
-    )
-    (tmp_path / "vs.yaml").write_text(annotated)
+    annotated = shadowed_pair()
+    annotated["metadata"]["annotations"] = {"galley.istio.io/analyze-suppress": "MSH0101"}
+    (tmp_path / "vs.yaml").write_text(to_yaml(gateway(), annotated))
     assert run_cli(["analyze", "-f", "vs.yaml"], cwd=tmp_path).stdout == "\n"
 
 
@@ -102,7 +80,7 @@ def test_unknown_suppression_code_warns() -> None:
 
 
 def test_namespace_flag_fills_missing_namespaces(tmp_path: Path) -> None:
-    (tmp_path / "vs.yaml").write_text(SHADOWED.replace(", namespace: default", ""))
+    (tmp_path / "vs.yaml").write_text(to_yaml(gateway(namespace=None), shadowed_pair(namespace=None)))
     result = run_cli(["analyze", "-n", "shop", "-f", "vs.yaml"], cwd=tmp_path)
     assert "(VirtualService shop/vs vs.yaml:" in result.stdout
 
@@ -131,8 +109,7 @@ def test_stdin_input() -> None:
 def test_directory_recursion_and_json_and_list(tmp_path: Path) -> None:
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
-    docs = list(yaml.safe_load_all(SHADOWED))
-    (nested / "list.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
+    (nested / "list.json").write_text(to_list_json(gateway(), shadowed_pair()))
     (tmp_path / "ignored.txt").write_text("not yaml: [")
     result = run_cli(["analyze", "-f", str(tmp_path)])
     assert "[MSH0101] (VirtualService default/vs " + str(nested / "list.json") + ")" in result.stdout

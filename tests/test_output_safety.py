@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from conftest import REPO, TESTS, run_cli
 from fakeapi.server import FakeApiServer
+from manifests import gateway, http_rule, server, shadowed_pair, virtual_service
 
 from kubectl_meshctl import redact
 from kubectl_meshctl.cli import PluginError
@@ -245,30 +246,12 @@ def test_quote_and_escape_are_go_percent_q() -> None:
 def _hostile_resources() -> list[dict[str, Any]]:
     """For each hostile string: a VirtualService named so and one in a namespace named so, each with a shadowed rule,
     and one shadowing rule in a VirtualService whose name is then part of another's message."""
-    gateway = {
-        "apiVersion": "networking.istio.io/v1",
-        "kind": "Gateway",
-        "metadata": {"name": "gw", "namespace": "default"},
-        "spec": {
-            "selector": {"istio": "ingressgateway"},
-            "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*/*"]}],
-        },
-    }
-    http = [
-        {"match": [{"uri": {"prefix": "/api"}}], "route": [{"destination": {"host": "a"}}]},
-        {"match": [{"uri": {"exact": "/api/users"}}], "route": [{"destination": {"host": "b"}}]},
-    ]
-    out: list[dict[str, Any]] = [gateway]
+    out: list[dict[str, Any]] = [gateway(servers=[server(hosts=["*/*"])])]
     for i, text in enumerate(HOSTILE):
         for name, namespace in ((text, "default"), (f"vs-{i}", text)):
-            out.append(
-                {
-                    "apiVersion": "networking.istio.io/v1",
-                    "kind": "VirtualService",
-                    "metadata": {"name": name, "namespace": namespace},
-                    "spec": {"hosts": [f"h{i}{text}.example.com"], "gateways": ["default/gw"], "http": http},
-                }
-            )
+            vs = shadowed_pair(name, namespace=namespace, gateways=["default/gw"])
+            vs["spec"]["hosts"] = [f"h{i}{text}.example.com"]
+            out.append(vs)
     return out
 
 
@@ -295,31 +278,10 @@ def test_analyze_log_lines_escape_names_and_json_keeps_them(tmp_path: Path) -> N
 def hostile_cluster(fake_api: FakeApiServer) -> FakeApiServer:
     (pod,) = fake_api.objects("pods", "istio-system")
     for i, text in enumerate(HOSTILE):
-        fake_api.add_object(
-            {
-                "apiVersion": "networking.istio.io/v1",
-                "kind": "Gateway",
-                "metadata": {"name": f"gw{text}", "namespace": "default", "labels": {"app": "x"}},
-                "spec": {
-                    "selector": {"istio": "ingressgateway"},
-                    "servers": [
-                        {"port": {"number": 80 + i, "name": "http", "protocol": "HTTP"}, "hosts": [f"h{text}.example.com"]}
-                    ],
-                },
-            }
-        )
-        fake_api.add_object(
-            {
-                "apiVersion": "networking.istio.io/v1",
-                "kind": "VirtualService",
-                "metadata": {"name": f"vs{text}", "namespace": "default"},
-                "spec": {
-                    "hosts": [f"h{text}.example.com"],
-                    "gateways": [f"gw{text}"],
-                    "http": [{"route": [{"destination": {"host": f"d{text}"}}]}, {"route": [{"destination": {"host": "x"}}]}],
-                },
-            }
-        )
+        hosts = [f"h{text}.example.com"]
+        fake_api.add_object(gateway(f"gw{text}", labels={"app": "x"}, servers=[server(80 + i, hosts=hosts)]))
+        rules = [http_rule(to=f"d{text}"), http_rule(to="x")]
+        fake_api.add_object(virtual_service(f"vs{text}", hosts=hosts, gateways=[f"gw{text}"], http=rules))
         copy = json.loads(json.dumps(pod))
         copy["metadata"] = {**pod["metadata"], "name": f"istio-ingressgateway-{text}"}
         copy["metadata"].pop("uid", None)
@@ -498,14 +460,7 @@ def test_error_warning_note_lines_are_one_line_and_tracebacks_need_debug(
 
 
 def test_cluster_warnings_and_summary_are_one_line(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
-    fake_api.add_object(
-        {
-            "apiVersion": "networking.istio.io/v1",
-            "kind": "VirtualService",
-            "metadata": {"name": f"broken{FORGE}", "namespace": "default"},
-            "spec": {"hosts": ["a"], "http": [{"match": {"uri": 3}}]},
-        }
-    )
+    fake_api.add_object(virtual_service(f"broken{FORGE}", hosts=["a"], gateways=None, http=[{"match": {"uri": 3}}]))
     result = run_cli(["vs", "-A", "--kubeconfig", str(fake_kubeconfig)])
     lines = _printable_lines(result.stderr.rstrip("\n"))
     warnings = [line for line in lines if line.startswith("Warning:")]

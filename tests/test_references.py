@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
+from manifests import gateway, server, to_yaml, virtual_service
 
 from kubectl_meshctl.analysis.findings import Finding, Level
 from kubectl_meshctl.analysis.references import (
@@ -406,36 +408,18 @@ def _messages(findings: list[Finding], code: str | None = None) -> list[str]:
 def _gateway(
     name: str, namespace: str, hosts: list[str], *, port: int = 80, bind: str = "", selector: str = "istio: ingressgateway"
 ) -> str:
-    bind_line = f"\n    bind: {bind}" if bind else ""
-    host_lines = "".join(f"\n    - '{h}'" for h in hosts)
-    return f"""\
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata:
-  name: {name}
-  namespace: {namespace}
-spec:
-  selector:
-    {selector}
-  servers:
-  - port: {{number: {port}, name: p{port}, protocol: HTTP}}{bind_line}
-    hosts:{host_lines}
----
-"""
+    listener = server(port, hosts=hosts, name=f"p{port}")
+    if bind:
+        listener["bind"] = bind
+    return to_yaml(gateway(name, namespace=namespace, selector=yaml.safe_load(selector), servers=[listener])) + "---\n"
 
 
 def _vs(name: str, namespace: str, hosts: list[str], gateways: list[str], *, extra: str = "") -> str:
-    return f"""\
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: {name}
-  namespace: {namespace}
-spec:
-  hosts: {hosts!r}
-  gateways: {gateways!r}
-{extra}---
-"""
+    """``extra``: more of the spec, as YAML indented under it."""
+    return (
+        to_yaml(virtual_service(name, namespace=namespace, hosts=hosts, gateways=gateways, **(yaml.safe_load(extra) or {})))
+        + "---\n"
+    )
 
 
 @pytest.mark.parametrize(

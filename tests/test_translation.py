@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from manifests import exact, gateway, http_rule, to_yaml, virtual_service
 
 from kubectl_meshctl.istio.hosts import host_subset_of, intersect_hosts
 from kubectl_meshctl.istio.translation import GatewayProxy, routes_for_proxy
@@ -198,31 +199,16 @@ def _pod(name: str, labels: str) -> str:
     )
 
 
-GATEWAY_AND_VS = """\
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: istio-system}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs, namespace: istio-system}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http:
-  - match: [{sourceLabels: {%s}}]
-    route: [{destination: {host: a}}]
-"""
+def _gateway_and_vs(source_labels: dict[str, str]) -> str:
+    rules = [http_rule({"sourceLabels": source_labels})]
+    return to_yaml(gateway(namespace="istio-system"), virtual_service(namespace="istio-system", http=rules))
 
 
 @pytest.mark.parametrize(
     ("source_labels", "proxies"),
     [
-        ("version: v1", 1),  # the pods differ only in pod-template-hash: istiod sends both the same routes
-        ("pod-template-hash: aaa", 2),  # a sourceLabels match looks at it: two configurations
+        ({"version": "v1"}, 1),  # the pods differ only in pod-template-hash: istiod sends both the same routes
+        ({"pod-template-hash": "aaa"}, 2),  # a sourceLabels match looks at it: two configurations
     ],
 )
 def test_gateway_pods_differing_only_in_unselected_labels_are_one_proxy(tmp_path, source_labels, proxies) -> None:  # type: ignore[no-untyped-def]
@@ -233,7 +219,7 @@ def test_gateway_pods_differing_only_in_unselected_labels_are_one_proxy(tmp_path
         _pod("gw-a", "istio: ingressgateway, pod-template-hash: aaa"),
         _pod("gw-b", "istio: ingressgateway, pod-template-hash: bbb"),
     ]
-    path.write_text("---\n".join([GATEWAY_AND_VS % source_labels, *pods]))
+    path.write_text("---\n".join([_gateway_and_vs(source_labels), *pods]))
     found = gateway_proxies(FileSource([str(path)]).read().snapshot)
     assert len(found) == proxies
     assert found[0].name == "gw-a"
@@ -242,31 +228,8 @@ def test_gateway_pods_differing_only_in_unselected_labels_are_one_proxy(tmp_path
 def test_a_match_for_another_port_is_dropped_from_the_route_configuration(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """istiod keeps a match only where its ``port`` is the port of the server being built (translation.md §6.1)."""
     path = tmp_path / "port.yaml"
-    path.write_text(
-        textwrap.dedent(
-            """\
-            apiVersion: networking.istio.io/v1
-            kind: Gateway
-            metadata: {name: gw, namespace: default}
-            spec:
-              selector: {istio: ingressgateway}
-              servers:
-              - port: {number: 80, name: http, protocol: HTTP}
-                hosts: ["*"]
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: VirtualService
-            metadata: {name: vs, namespace: default}
-            spec:
-              hosts: ["*"]
-              gateways: [gw]
-              http:
-              - match: [{port: 8443, uri: {prefix: /}}, {uri: {exact: /kept}}]
-                route: [{destination: {host: a}}]
-              - route: [{destination: {host: b}}]
-            """
-        )
-    )
+    rules = [http_rule({"port": 8443, "uri": {"prefix": "/"}}, exact("/kept"), to="a"), http_rule(to="b")]
+    path.write_text(to_yaml(gateway(), virtual_service(http=rules)))
     snapshot = FileSource([str(path)]).read().snapshot
     result = routes_for_proxy(snapshot, PROXY)
     names = {rc.name: [r.match.describe() for vh in rc.virtual_hosts for r in vh.routes] for rc in result.route_configurations}
