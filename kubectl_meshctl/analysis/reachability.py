@@ -12,6 +12,7 @@ bindings that never take effect.  Pure: no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..envoy.coverage import PATH_MATCH_ALL_REGEXES, covers
 from ..envoy.matching import ascii_lower
@@ -19,6 +20,7 @@ from ..envoy.route_model import Route, RouteSource
 from ..istio.hosts import host_subset_of, sanitize_server_hosts_split_once
 from ..istio.translation import (
     GatewayProxy,
+    ServerRef,
     build_vs_routes,
     is_catch_all_route,
     make_index,
@@ -200,19 +202,28 @@ def describe_killer(killer: Route, victim: VirtualService) -> str:
     return text
 
 
+class ServedAt(NamedTuple):
+    """How one server is served at one proxy."""
+
+    routed: bool
+    """Some VirtualService routes the server."""
+    overlap: bool
+    """Some routed virtual host could take the server's hosts."""
+
+
 @dataclass
 class Reachability:
     """Per rule/match verdicts over every proxy and the mesh."""
 
     outcomes: _Outcomes
-    served: dict[tuple[str, int], list[tuple[bool, bool]]]
-    """(gateway, server index) -> [(served by a VS, some routed vhost could take its hosts)] per proxy."""
+    served: dict[ServerRef, list[ServedAt]]
+    """Each Gateway server -> how it is served, one entry per proxy."""
 
 
 def compute_reachability(snapshot: Snapshot) -> Reachability:
     index = make_index(snapshot)
     outcomes = _Outcomes()
-    served: dict[tuple[str, int], list[tuple[bool, bool]]] = {}
+    served: dict[ServerRef, list[ServedAt]] = {}
     gateways = {g.meta.full_name: g for g in snapshot.gateways}
     for proxy in gateway_proxies(snapshot):
         result = routes_for_proxy(snapshot, proxy, index=index)
@@ -229,7 +240,7 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
             hosts = sanitize_server_hosts_split_once(gw.servers[server_index].hosts, gw.meta.namespace)
             names = [h.partition("/")[2] if "/" in h else h for h in hosts]
             overlap = any(host_subset_of(h, d) or host_subset_of(d, h) for h in names for d in routed_domains.get(rc_name, ()))
-            served.setdefault((gname, server_index), []).append((has_routes, overlap))
+            served.setdefault(ServerRef(gname, server_index), []).append(ServedAt(has_routes, overlap))
     sidecar = GatewayProxy("<sidecar>", None, (), hypothetical=True)
     for vs in index.virtual_services:
         if "mesh" not in index.resolved_gateways[id(vs)]:
@@ -320,8 +331,8 @@ def unserved_server_findings(snapshot: Snapshot, reach: Reachability) -> list[Fi
         for server in gw.servers:
             if server.port is None or (server.tls is not None and server.tls.https_redirect):
                 continue
-            results = reach.served.get((gw.meta.full_name, server.index))
-            if not results or any(has or overlap for has, overlap in results):
+            results = reach.served.get(ServerRef(gw.meta.full_name, server.index))
+            if not results or any(use.routed or use.overlap for use in results):
                 continue
             hosts = ",".join(server.hosts)
             out.append(

@@ -12,7 +12,7 @@ another route and never get a verdict of their own.  Pure: no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from ..envoy.route_model import (
     HeaderMatcher,
@@ -84,15 +84,57 @@ class GatewayProxy:
     container_ports: tuple[tuple[str, int], ...] = ()
 
 
+class ServerRef(NamedTuple):
+    """One server of one Gateway."""
+
+    gateway: str
+    """The Gateway's ``namespace/name``."""
+    server_index: int
+
+
+class ServerUse(NamedTuple):
+    """Where a server's requests go at one proxy."""
+
+    route_configuration: str
+    routed: bool
+    """Whether any VirtualService routes it (else its requests get a 404)."""
+
+
 @dataclass(slots=True)
 class ProxyRoutes:
     proxy: GatewayProxy
     route_configurations: list[RouteConfiguration]
     truncations: list[Truncation]
-    contexts: list[tuple[str, int, str]]
-    """Every (gateway, gateway port, VS full name) pair whose routes were built."""
-    servers: dict[tuple[str, int], tuple[str, bool]] = field(default_factory=dict)
-    """(gateway full name, server index) -> (route configuration name, whether any VS routes it)."""
+    servers: dict[ServerRef, ServerUse] = field(default_factory=dict)
+
+
+class BuiltRoutes(NamedTuple):
+    """One VirtualService's routes for one (gateway, port), and the rules cut off behind a catch-all."""
+
+    routes: list[Route]
+    truncations: list[Truncation]
+
+
+class VisibleVirtualService(NamedTuple):
+    virtual_service: VirtualService
+    certain: bool
+    """False when the proxy's namespace is unknown and exportTo might hide it."""
+
+
+class ServiceTarget(NamedTuple):
+    """A port of a Service selecting the proxy, and the container port it sends to."""
+
+    service: Service
+    port: int
+    target_port: int
+
+
+class MergedServer(NamedTuple):
+    """A server as ``mergeGateways`` keeps it, with its hosts sanitised."""
+
+    gateway: Gateway
+    server: Server
+    hosts: tuple[str, ...]
 
 
 # --------------------------------------------------------------------------- names
@@ -211,14 +253,14 @@ def vs_visibility(
     return "private" if proxy_namespace == vs.meta.namespace else "exported"
 
 
-def _virtual_services_for_gateway(index: _Index, proxy: GatewayProxy, gateway: str) -> list[tuple[VirtualService, bool]]:
+def _virtual_services_for_gateway(index: _Index, proxy: GatewayProxy, gateway: str) -> list[VisibleVirtualService]:
     """VSs bound to ``gateway`` in istiod's order, each with whether its visibility is certain."""
-    groups: dict[str, list[tuple[VirtualService, bool]]] = {"private": [], "exported": [], "public": []}
+    groups: dict[str, list[VisibleVirtualService]] = {"private": [], "exported": [], "public": []}
     for vs in index.by_gateway.get(gateway, ()):
         vis = vs_visibility(vs, proxy.namespace)
         if vis == "hidden":
             continue
-        groups["public" if vis == "unknown" else vis].append((vs, vis != "unknown"))
+        groups["public" if vis == "unknown" else vis].append(VisibleVirtualService(vs, vis != "unknown"))
     return groups["private"] + groups["exported"] + groups["public"]
 
 
@@ -272,7 +314,7 @@ def _action(index: _Index, vs: VirtualService, rule: HTTPRule, gateway_port: int
 
 def build_vs_routes(
     index: _Index, vs: VirtualService, *, gateway: str, port: int, proxy: GatewayProxy, certain: bool = True
-) -> tuple[list[Route], list[Truncation]]:
+) -> BuiltRoutes:
     """``BuildHTTPRoutesForVirtualService`` for one (gateway, gateway port)."""
     routes: list[Route] = []
     truncations: list[Truncation] = []
@@ -329,11 +371,11 @@ def build_vs_routes(
                     stopped_by = route
                 else:
                     sure = False  # it may or may not be there: everything after is uncertain
-    return routes, truncations
+    return BuiltRoutes(routes, truncations)
 
 
-def _service_targets(index: _Index, proxy: GatewayProxy) -> list[tuple[Service, int, int]]:
-    """(service, service port, target port) of Services in the proxy's namespace that select it."""
+def _service_targets(index: _Index, proxy: GatewayProxy) -> list[ServiceTarget]:
+    """Ports of the Services in the proxy's namespace that select it."""
     if proxy.namespace is None:
         return []
     named = dict(proxy.container_ports)
@@ -352,7 +394,7 @@ def _service_targets(index: _Index, proxy: GatewayProxy) -> list[tuple[Service, 
                 target = named.get(p.target_port, p.port)
             else:
                 target = p.target_port or p.port
-            out.append((svc, p.port, target))
+            out.append(ServiceTarget(svc, p.port, target))
     return out
 
 
@@ -367,17 +409,17 @@ class _PortState:
     tls_hosts: list[str] = field(default_factory=list)
 
 
-def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[tuple[Gateway, Server, tuple[str, ...]]]]:
-    """``mergeGateways``: route configuration name -> [(gateway, server, sanitised hosts)] in merge order."""
+def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[MergedServer]]:
+    """``mergeGateways``: route configuration name -> its servers in merge order."""
     targets = _service_targets(index, proxy)
     ports: dict[tuple[int, str], _PortState] = {}
-    by_route: dict[str, list[tuple[Gateway, Server, tuple[str, ...]]]] = {}
+    by_route: dict[str, list[MergedServer]] = {}
     for gw in applicable_gateways(index, proxy):
         for server in gw.servers:
             if server.port is None:
                 continue
             gport = server.port.number
-            listen = next((t for _, p, t in targets if p == gport), gport)
+            listen = next((t.target_port for t in targets if t.port == gport), gport)
             if proxy.unprivileged and listen < 1024:
                 continue
             proto = server.port.protocol.upper()
@@ -401,11 +443,11 @@ def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[tuple[G
                 state.tls_hosts.extend(hosts)
             suffix = f".{server.bind}" if server.bind else ""
             if is_http:
-                by_route.setdefault(f"http.{listen}{suffix}", []).append((gw, server, hosts))
+                by_route.setdefault(f"http.{listen}{suffix}", []).append(MergedServer(gw, server, hosts))
             elif terminates:
                 route_name = f"https.{gport}.{server.port.name}.{gw.meta.name}.{gw.meta.namespace}{suffix}"
                 if route_name not in by_route:
-                    by_route[route_name] = [(gw, server, hosts)]
+                    by_route[route_name] = [MergedServer(gw, server, hosts)]
     return by_route
 
 
@@ -417,19 +459,18 @@ def build_route_configuration(
     index: _Index,
     proxy: GatewayProxy,
     name: str,
-    servers: list[tuple[Gateway, Server, tuple[str, ...]]],
-    served: dict[tuple[str, int], tuple[str, bool]],
-) -> tuple[RouteConfiguration, list[Truncation], list[tuple[str, int, str]]]:
+    servers: list[MergedServer],
+    served: dict[ServerRef, ServerUse],
+) -> tuple[RouteConfiguration, list[Truncation]]:
     vhosts: dict[str, VirtualHost] = {}
-    cache: dict[tuple[str, str], tuple[list[Route], list[Truncation]]] = {}
+    cache: dict[tuple[str, str], BuiltRoutes] = {}
     truncations: list[Truncation] = []
-    contexts: list[tuple[str, int, str]] = []
     for gw, server, hosts in servers:
         assert server.port is not None
         gport = server.port.number
         gname = gw.meta.full_name
         redirect = bool(server.tls and server.tls.https_redirect)
-        served[(gname, server.index)] = (name, False)
+        served[ServerRef(gname, server.index)] = ServerUse(name, False)
         for vs, visible_for_sure in _virtual_services_for_gateway(index, proxy, gname):
             s_hosts = names_for_namespace_split_once(hosts, vs.meta.namespace)
             common = intersect_hosts(s_hosts, index.resolved_hosts[id(vs)])
@@ -438,15 +479,14 @@ def build_route_configuration(
             key = (gname, vs.meta.full_name)
             if key not in cache:
                 built = build_vs_routes(index, vs, gateway=gname, port=gport, proxy=proxy, certain=visible_for_sure)
-                if not built[0] and not built[1]:
+                if not built.routes and not built.truncations:
                     continue
                 cache[key] = built
-                truncations.extend(built[1])
-                contexts.append((gname, gport, vs.meta.full_name))
-            routes = cache[key][0]
+                truncations.extend(built.truncations)
+            routes = cache[key].routes
             if not routes:
                 continue
-            served[(gname, server.index)] = (name, True)
+            served[ServerRef(gname, server.index)] = ServerUse(name, True)
             for host in common:
                 h = host.lower()
                 vh = vhosts.get(h)
@@ -465,9 +505,9 @@ def build_route_configuration(
                     vhosts[h] = VirtualHost(vhost_name(h, gport), [h], [], require_tls=True)
     rc = RouteConfiguration(name)
     if not vhosts:
-        first_port = servers[0][1].port.number if servers and servers[0][1].port else 0
+        first_port = servers[0].server.port.number if servers and servers[0].server.port else 0
         rc.virtual_hosts.append(VirtualHost(f"blackhole:{first_port}", ["*"], [], include_request_attempt_count=False))
-        return rc, truncations, contexts
+        return rc, truncations
     kept: list[VirtualHost] = []
     twins: dict[tuple[bool, tuple[int, ...]], VirtualHost] = {}  # (require_tls, identities of the routes)
     for host in sorted(vhosts, key=_most_specific_first):
@@ -481,7 +521,7 @@ def build_route_configuration(
         catch_all = [r for r in vh.routes if is_catch_all_route(r.match)]
         vh.routes = [r for r in vh.routes if not is_catch_all_route(r.match)] + catch_all
     rc.virtual_hosts = sorted(kept, key=lambda v: v.name)
-    return rc, truncations, contexts
+    return rc, truncations
 
 
 def routes_for_proxy(snapshot: Snapshot, proxy: GatewayProxy, *, index: _Index | None = None) -> ProxyRoutes:
@@ -489,14 +529,12 @@ def routes_for_proxy(snapshot: Snapshot, proxy: GatewayProxy, *, index: _Index |
     idx = index or _Index(snapshot)
     configs = []
     truncations: list[Truncation] = []
-    contexts: list[tuple[str, int, str]] = []
-    served: dict[tuple[str, int], tuple[str, bool]] = {}
+    served: dict[ServerRef, ServerUse] = {}
     for name, servers in merged_servers(idx, proxy).items():
-        rc, t, c = build_route_configuration(idx, proxy, name, servers, served)
+        rc, t = build_route_configuration(idx, proxy, name, servers, served)
         configs.append(rc)
         truncations.extend(t)
-        contexts.extend(c)
-    return ProxyRoutes(proxy, configs, truncations, contexts, served)
+    return ProxyRoutes(proxy, configs, truncations, served)
 
 
 def make_index(snapshot: Snapshot) -> _Index:
