@@ -87,7 +87,8 @@ def main() -> int:
         failed |= ratio > 1.0
 
         sys.path.insert(0, str(REPO))
-        from kubectl_meshctl.kube.cluster import Api, connect, list_pages, page_items
+        from kubectl_meshctl.kube.api import Api, list_pages, page_items
+        from kubectl_meshctl.kube.connection import connect
 
         start = time.perf_counter()
         import kubernetes.client

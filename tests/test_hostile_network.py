@@ -290,10 +290,11 @@ def test_a_refused_port_forward_says_why_and_the_pod_proxy_is_tried(fake_api: Fa
 
 
 def test_list_items_must_be_objects() -> None:
-    from kubectl_meshctl.kube.cluster import ClusterError, page_items
+    from kubectl_meshctl.kube.api import page_items
+    from kubectl_meshctl.kube.errors import BadAnswer
 
     for body in (b'{"kind":"GatewayList","items":[1,2]}', b'{"kind":"GatewayList","items":{}}', b'{"kind":"GatewayList"}'):
-        with pytest.raises(ClusterError, match="items are not a list of objects"):
+        with pytest.raises(BadAnswer, match="items are not a list of objects"):
             list(page_items([body]))
     assert list(page_items([b'{"kind":"GatewayList","apiVersion":"v1","items":null}'])) == []
 

@@ -140,7 +140,7 @@ class Finding:
 
     @property
     def reference(self) -> str | None:
-        if self.origin is None or self.origin.source == "cluster":
+        if self.origin is None or self.origin.cluster:
             return None
         line = self.line if self.line is not None else self.origin.line
         return self.origin.source if line is None else f"{self.origin.source}:{line}"

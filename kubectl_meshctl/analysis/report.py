@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import yaml
 
 from ..redact import escape, quote
-from ..resources.model import Snapshot
+from ..resources.kinds import KINDS
+from ..resources.model import ObjectMeta, Snapshot
 from .findings import CODES, Finding, Level
 
 SUPPRESS_ANNOTATION = "galley.istio.io/analyze-suppress"
@@ -42,20 +43,16 @@ class Suppression:
 
 
 def annotation_suppressions(snapshot: Snapshot) -> dict[tuple[str, str, str], frozenset[str]]:
-    """(kind, namespace, name) -> codes suppressed by ``galley.istio.io/analyze-suppress``."""
+    """(kind, namespace, name) -> codes suppressed by ``galley.istio.io/analyze-suppress``, for the suppressible kinds."""
     out: dict[tuple[str, str, str], frozenset[str]] = {}
-    objects: Iterable[object] = (
-        *snapshot.gateways,
-        *snapshot.virtual_services,
-        *snapshot.destination_rules,
-        *snapshot.services,
-        *snapshot.pods,
-    )
-    for obj in objects:
-        meta = obj.meta  # type: ignore[attr-defined]
-        value = meta.annotation(SUPPRESS_ANNOTATION)
-        if value:
-            out[(meta.kind, meta.namespace, meta.name)] = frozenset(value.split(","))
+    for kind in KINDS:
+        if not kind.suppressible:
+            continue
+        for obj in getattr(snapshot, kind.snapshot_field):
+            meta: ObjectMeta = obj.meta
+            value = meta.annotation(SUPPRESS_ANNOTATION)
+            if value:
+                out[(meta.kind, meta.namespace, meta.name)] = frozenset(value.split(","))
     return out
 
 

@@ -11,11 +11,10 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from ..exitcodes import ExitCode
 from .connection import Connection
-from .errors import ClusterError, _short
+from .errors import ApiStatus, BadAnswer, Denied, NotFound, TimedOut, Unreachable, short_reason
 
 PAGE_SIZE = 500
 MAX_PAGES = 20_000
@@ -27,7 +26,7 @@ METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v
 
 @dataclass
 class Api:
-    """Raw GETs through the connection's transport: JSON in, dicts out, errors as ClusterError."""
+    """Raw GETs through the connection's transport: JSON in, dicts out, errors as :class:`KubeError` by meaning."""
 
     conn: Connection
     requests: int = field(default=0)
@@ -37,9 +36,9 @@ class Api:
         try:
             body = json.loads(data)
         except ValueError:
-            raise ClusterError(f"the API server answered {path} with something that is not JSON", ExitCode.UNAVAILABLE) from None
+            raise BadAnswer(f"the API server answered {path} with something that is not JSON") from None
         if not isinstance(body, dict):
-            raise ClusterError(f"the API server answered {path} with a JSON {type(body).__name__}", ExitCode.UNAVAILABLE)
+            raise BadAnswer(f"the API server answered {path} with a JSON {type(body).__name__}")
         return body
 
     def get_raw(self, path: str, query: Mapping[str, str | int] | None = None, *, accept: str = "application/json") -> bytes:
@@ -51,18 +50,18 @@ class Api:
             status, body = self.conn.transport.get(path, query, accept=accept)
         except TransportError as exc:
             if exc.kind == "timeout":
-                raise ClusterError(f"request to {server} timed out{self.conn.timeout_note}", ExitCode.TEMPFAIL) from None
+                raise TimedOut(f"request to {server} timed out{self.conn.timeout_note}") from None
             if exc.kind == "tls":
-                raise ClusterError(f"TLS with {server} failed: {_short(exc)}", ExitCode.UNAVAILABLE) from None
+                raise Unreachable(f"TLS with {server} failed: {short_reason(exc)}") from None
             if exc.kind == "too-large":
-                raise ClusterError(f"the API server's answer to {path} is too large: {exc}", ExitCode.UNAVAILABLE) from None
-            raise ClusterError(f"cannot reach the API server {server}: {_short(exc)}", ExitCode.UNAVAILABLE) from None
+                raise BadAnswer(f"the API server's answer to {path} is too large: {exc}") from None
+            raise Unreachable(f"cannot reach the API server {server}: {short_reason(exc)}") from None
         if status != 200:
             raise _status_error(status, body, path, self.conn)
         return bytes(body)
 
 
-def _status_error(status: int, body: object, path: str, conn: Connection) -> ClusterError:
+def _status_error(status: int, body: object, path: str, conn: Connection) -> ApiStatus:
     message = ""
     try:
         parsed = json.loads(body) if isinstance(body, (str, bytes)) else None
@@ -72,16 +71,16 @@ def _status_error(status: int, body: object, path: str, conn: Connection) -> Clu
         pass
     if status == 401:
         text = f"the API server {conn.server} rejected the credentials of context {conn.context} (401 Unauthorized)"
-        return ClusterError(text, ExitCode.NOPERM, status)
+        return Denied(text, status)
     if status == 403:
         need = _permission_for(path)
-        return ClusterError(f"{message or 'forbidden'} (needs RBAC permission: {need})", ExitCode.NOPERM, status)
+        return Denied(f"{message or 'forbidden'} (needs RBAC permission: {need})", status)
     if status == 404:
-        return ClusterError(message or f"not found: {path}", ExitCode.UNAVAILABLE, status)
+        return NotFound(message or f"not found: {path}", status)
     if status == 410:
-        return ClusterError(message or "list expired (410 Gone)", ExitCode.UNAVAILABLE, status)
+        return ApiStatus(message or "list expired (410 Gone)", status)
     text = f"the API server answered {status} for {path}: {message or 'no message'}"
-    return ClusterError(text, ExitCode.UNAVAILABLE, status)
+    return ApiStatus(text, status)
 
 
 def _permission_for(path: str) -> str:
@@ -103,7 +102,14 @@ _DECODER = json.JSONDecoder()
 _ITEMS = re.compile(rb'"items"\s*:\s*(?:\[|null)')
 
 
-def list_envelope(body: bytes) -> tuple[dict[str, Any], bytes]:
+class ListEnvelope(NamedTuple):
+    metadata: dict[str, Any]
+    """The list's own metadata: ``continue``, ``resourceVersion``."""
+    rest: bytes
+    """The body without it: what a cache can key on."""
+
+
+def list_envelope(body: bytes) -> ListEnvelope:
     """A list response's ``metadata`` (continue, resourceVersion) and the body without it, found without parsing the items.
 
     kube-apiserver writes the list metadata first for built-in kinds (``{"kind":..,"apiVersion":..,"metadata":{..},
@@ -117,20 +123,20 @@ def list_envelope(body: bytes) -> tuple[dict[str, Any], bytes]:
             window = body[head.end() : head.end() + 65536].decode("utf-8", "replace")
             metadata, end = _DECODER.raw_decode(window)
             if window[:end].isascii():  # characters are bytes up to the end of the metadata
-                return _checked(metadata), body[: head.end()] + body[head.end() + end :]
+                return ListEnvelope(_checked(metadata), body[: head.end()] + body[head.end() + end :])
         tail = body.rfind(b',"metadata":')
         if tail >= 0:
             rest = body[tail + len(b',"metadata":') :].decode("utf-8")
             metadata, end = _DECODER.raw_decode(rest)
             if rest[end:].strip() == "}":
-                return _checked(metadata), body[:tail] + b"}"
+                return ListEnvelope(_checked(metadata), body[:tail] + b"}")
     except (ValueError, UnicodeDecodeError):
         pass
     parsed = json.loads(body)
     if not isinstance(parsed, dict):
         raise ValueError("not a JSON object")
     metadata = parsed.pop("metadata", None) or {}
-    return _checked(metadata), json.dumps(parsed, sort_keys=True).encode()
+    return ListEnvelope(_checked(metadata), json.dumps(parsed, sort_keys=True).encode())
 
 
 def _checked(metadata: object) -> dict[str, Any]:
@@ -165,10 +171,7 @@ def list_pages(
         try:
             while True:
                 if len(pages) >= MAX_PAGES:
-                    raise ClusterError(
-                        f"the API server answered {path} with more than {MAX_PAGES} pages: the list never ends",
-                        ExitCode.UNAVAILABLE,
-                    )
+                    raise BadAnswer(f"the API server answered {path} with more than {MAX_PAGES} pages: the list never ends")
                 query: dict[str, str | int] = {"limit": METADATA_PAGE_SIZE if metadata_only else PAGE_SIZE}
                 if token:
                     query["continue"] = token
@@ -180,24 +183,17 @@ def list_pages(
                 try:
                     metadata, _ = list_envelope(page)
                 except ValueError:
-                    raise ClusterError(
-                        f"the API server answered {path} with something that is not a JSON list", ExitCode.UNAVAILABLE
-                    ) from None
+                    raise BadAnswer(f"the API server answered {path} with something that is not a JSON list") from None
                 if not _ITEMS.search(page):  # checked in full by page_items; a cheap first look here
-                    raise ClusterError(
-                        f"the API server answered {path} with a list whose items are not a list of objects", ExitCode.UNAVAILABLE
-                    )
+                    raise BadAnswer(f"the API server answered {path} with a list whose items are not a list of objects")
                 pages.append(page)
                 token = str(metadata.get("continue") or "")
                 if not token:
                     break
                 if token in seen:
-                    raise ClusterError(
-                        f"the API server answered {path} with a continue token it sent before: the list never ends",
-                        ExitCode.UNAVAILABLE,
-                    )
+                    raise BadAnswer(f"the API server answered {path} with a continue token it sent before: the list never ends")
                 seen.add(token)
-        except ClusterError as exc:
+        except ApiStatus as exc:
             if exc.status == 410 and attempt < 2:
                 continue  # the snapshot expired while paging: list again from the start
             raise
@@ -211,15 +207,12 @@ def page_items(pages: Sequence[bytes]) -> Iterator[dict[str, Any]]:
         try:
             page = json.loads(data)
         except (ValueError, RecursionError):
-            raise ClusterError("the API server answered a list with something that is not JSON", ExitCode.UNAVAILABLE) from None
+            raise BadAnswer("the API server answered a list with something that is not JSON") from None
         items = page.get("items", ()) if isinstance(page, dict) else None
         items = [] if items is None else items  # Go's encoding of an empty slice that was never made
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             kind = page.get("kind") if isinstance(page, dict) else None
-            raise ClusterError(
-                f"the API server answered a list ({kind or 'no kind'}) whose items are not a list of objects",
-                ExitCode.UNAVAILABLE,
-            )
+            raise BadAnswer(f"the API server answered a list ({kind or 'no kind'}) whose items are not a list of objects")
         kind = str(page.get("kind", ""))
         api_version = str(page.get("apiVersion", ""))
         for item in items:

@@ -1,63 +1,67 @@
 """The cluster Source: reads Istio and Kubernetes objects from the API server, read-only.
 
-Why this module exists: it is the only place that decides what to ask a cluster.  It finds which
-networking.istio.io version is served, lists with paging and server-side selectors, fetches
-independent lists concurrently, and hands raw JSON straight to ``parse.py``: the client's typed models
-are never built (they cost more than the listing itself).
+Why this module exists: it is the only place that decides what to ask a cluster.  What to list for each
+kind (group, versions, plural) comes from the kind registry (``resources/kinds.py``); it finds which
+version of a CRD group is served, lists with paging and server-side selectors, fetches independent lists
+concurrently, and hands raw JSON straight to ``parse.py``: the client's typed models are never built
+(they cost more than the listing itself).  It reads through one Connection, so through one kubeconfig
+context, and its objects' origin names that context.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from .. import ISTIO_VERSIONS
-from ..exitcodes import ExitCode
+from ..resources.kinds import ANALYSED_KINDS, KINDS, POD, SERVICE, VIRTUAL_SERVICE, Kind, by_name
 from .api import Api, list_envelope, list_pages, page_items
-from .errors import ClusterError
+from .errors import Denied, NotFound, NotServed
 
 if TYPE_CHECKING:
     from ..resources.parse import Resource
     from ..sources.files import InputError, ReadResult
 
 # parse.py, model.py and sources.py are imported where objects are parsed: a listing served from the
-# listing cache never needs them (their dataclasses cost ~30 ms to create)
-
-ISTIO_GROUP = "networking.istio.io"
+# listing cache never needs them (creating their dataclasses costs ~10 ms)
 
 
-def istio_version(api: Api) -> str:
-    """The networking.istio.io version to read: v1, then v1beta1, then v1alpha3."""
+def served_version(api: Api, kind: Kind) -> str:
+    """The version of ``kind``'s group to read: the first of its versions the cluster serves."""
+    group = kind.group
     try:
-        group = api.get(f"/apis/{ISTIO_GROUP}")
-    except ClusterError as exc:
-        if exc.status == 404:
-            raise ClusterError(
-                f"Istio CRDs not found: the API server {api.conn.server} does not serve {ISTIO_GROUP} (is Istio installed?)",
-                ExitCode.UNAVAILABLE,
-            ) from None
-        raise
-    served = {str(v.get("version")) for v in group.get("versions") or [] if isinstance(v, dict)}
-    for version in ISTIO_VERSIONS:
+        served_group = api.get(f"/apis/{group}")
+    except NotFound:
+        raise NotServed(
+            f"{kind.installed_by} CRDs not found: the API server {api.conn.server} does not serve {group}"
+            f" (is {kind.installed_by} installed?)"
+        ) from None
+    served = {str(v.get("version")) for v in served_group.get("versions") or [] if isinstance(v, dict)}
+    for version in kind.versions:
         if version in served:
             return version
-    raise ClusterError(
-        f"Istio CRDs not found: {ISTIO_GROUP} serves {', '.join(sorted(served)) or 'no version'}, none of {', '.join(ISTIO_VERSIONS)}",
-        ExitCode.UNAVAILABLE,
+    raise NotServed(
+        f"{kind.installed_by} CRDs not found: {group} serves {', '.join(sorted(served)) or 'no version'},"
+        f" none of {', '.join(kind.versions)}"
     )
 
 
-ISTIO_RESOURCES = {"Gateway": "gateways", "VirtualService": "virtualservices", "DestinationRule": "destinationrules"}
+class KindPages(NamedTuple):
+    """One kind's list, page by page, as the API server sent it."""
+
+    kind: str
+    """The kind's registry name."""
+    pages: tuple[bytes, ...]
 
 
 @dataclass(frozen=True)
 class RawRead:
     """The list pages of each kind exactly as the API server sent them, before any parsing."""
 
-    pages: tuple[tuple[str, tuple[bytes, ...]], ...]
-    """``(kind, pages)`` in the order the kinds were asked for."""
+    pages: tuple[KindPages, ...]
+    """In the registry's order of the kinds."""
     kinds: tuple[str, ...]
+    """The kinds as they were asked for."""
     namespace: str | None
     metadata_only: bool = False
     digests: tuple[str, ...] = ()
@@ -72,10 +76,10 @@ class RawRead:
         """
         import hashlib
 
-        digests = self.digests or tuple(pages_digest(pages) for _, pages in self.pages)
+        digests = self.digests or tuple(pages_digest(listed.pages) for listed in self.pages)
         h = hashlib.sha256(repr((self.kinds, self.namespace, self.metadata_only)).encode())
-        for (kind, _), kind_digest in zip(self.pages, digests, strict=True):
-            h.update(f"\0{kind}\0{kind_digest}".encode())
+        for listed, kind_digest in zip(self.pages, digests, strict=True):
+            h.update(f"\0{listed.kind}\0{kind_digest}".encode())
         return h.hexdigest()
 
 
@@ -90,8 +94,15 @@ def pages_digest(pages: Sequence[bytes]) -> str:
     return h.hexdigest()
 
 
+class _Listed(NamedTuple):
+    kind: str
+    pages: tuple[bytes, ...]
+    digest: str
+    """:func:`pages_digest` of the pages for a metadata-only fetch, else ``""``."""
+
+
 class ClusterSource:
-    """Reads the kinds asked for, concurrently, into one snapshot (origin ``cluster``).
+    """Reads the kinds asked for (registry names), concurrently, into one snapshot.
 
     :meth:`read` is :meth:`fetch` (raw pages) then :meth:`parse`; the listing commands key a cache on a
     metadata-only fetch first and fetch and parse the full lists only when the cache misses.
@@ -102,16 +113,26 @@ class ClusterSource:
         api: Api,
         *,
         namespace: str | None,
-        kinds: Sequence[str] = ("Gateway", "VirtualService", "DestinationRule", "Service", "Pod"),
+        kinds: Sequence[str] = ANALYSED_KINDS,
         selectors: Mapping[str, str] | None = None,
     ) -> None:
         self.api = api
         self.namespace = namespace
         """Where to fall back to when RBAC forbids listing cluster-wide (``None`` with -A)."""
         self.kinds = list(kinds)
+        wanted = {by_name(name) for name in self.kinds}  # KeyError for a kind the registry does not hold
+        self._lists = [kind for kind in KINDS if kind in wanted]
+        """What is listed, in the registry's order."""
         self.selectors = dict(selectors or {})
+        """Label selectors by kind name."""
         self.notes: list[str] = []
-        self._istio_version: str | None = None
+        self._versions: dict[str, str] = {}
+        """The version served of each CRD group read (discovered once)."""
+
+    @property
+    def context(self) -> str:
+        """The kubeconfig context read through."""
+        return self.api.conn.context
 
     def read(self) -> ReadResult:
         return self.parse(self.fetch())
@@ -119,23 +140,23 @@ class ClusterSource:
     def fetch(self, *, metadata_only: bool = False) -> RawRead:
         import threading
 
-        istio_kinds = [k for k in self.kinds if k in ISTIO_RESOURCES]
-        # the Istio version is asked for while the core kinds are already being listed (see the lanes below)
-        jobs: list[tuple[str, str, str, str]] = [(k, ISTIO_GROUP, "", ISTIO_RESOURCES[k]) for k in istio_kinds]
-        if "Service" in self.kinds:
-            jobs.append(("Service", "", "v1", "services"))
-        if "Pod" in self.kinds:
-            jobs.append(("Pod", "", "v1", "pods"))
-        results: list[tuple[str, tuple[bytes, ...], str] | BaseException | None] = [None] * len(jobs)
+        jobs = self._lists
+        results: list[_Listed | BaseException | None] = [None] * len(jobs)
 
         def fetch(index: int) -> None:
-            kind, group, version, resource = jobs[index]
-            version = version or self._istio_version or ""
-            selector = self.selectors.get(kind, "")
+            kind = jobs[index]
+            version = self._versions[kind.group] if kind.discovered else kind.versions[0]
+            selector = self.selectors.get(kind.name, "")
 
             def listed(scope: str | None) -> list[bytes]:
                 return list_pages(
-                    self.api, group, version, resource, namespace=scope, label_selector=selector, metadata_only=metadata_only
+                    self.api,
+                    kind.group,
+                    version,
+                    kind.plural,
+                    namespace=scope,
+                    label_selector=selector,
+                    metadata_only=metadata_only,
                 )
 
             try:
@@ -143,52 +164,54 @@ class ClusterSource:
                 # bind Gateways of other namespaces.  Narrowed to the namespace only when RBAC says no.
                 try:
                     pages = listed(None)
-                except ClusterError as exc:
-                    if exc.status != 403 or self.namespace is None:
+                except Denied as exc:
+                    if exc.status != 403 or self.namespace is None or not kind.namespaced:
                         raise
-                    note = f"cannot list {resource} cluster-wide; reading namespace {self.namespace} only"
+                    note = f"cannot list {kind.plural} cluster-wide; reading namespace {self.namespace} only"
                     if note not in self.notes:
                         self.notes.append(note)
                     pages = listed(self.namespace)
                 # a metadata-only fetch is the cache key: hash it here, where hashing overlaps the other lists
-                results[index] = (kind, tuple(pages), pages_digest(pages) if metadata_only else "")
+                results[index] = _Listed(kind.name, tuple(pages), pages_digest(pages) if metadata_only else "")
             except BaseException as exc:  # handed to the caller below
                 results[index] = exc
 
-        # Three lanes, each one connection: VirtualServices (usually the longest list), the core kinds, and the
-        # other Istio kinds on the connection that asked for the Istio version.  Plain threads, not
-        # concurrent.futures: its import (logging and friends) costs 4 ms of a 100 ms listing.
+        # Three lanes, each one connection: VirtualServices (usually the longest list), the built-in kinds, and
+        # the other CRD kinds on the connection that asked which versions are served (the built-in kinds are
+        # already being listed meanwhile).  Plain threads, not concurrent.futures: its import (logging and
+        # friends) costs 4 ms of a 100 ms listing.
         lanes: list[list[int]] = [[], [], []]
-        for index, (kind, group, _, _) in enumerate(jobs):
-            lanes[1 if kind == "VirtualService" else 2 if not group else 0].append(index)
+        for index, kind in enumerate(jobs):
+            lanes[1 if kind is VIRTUAL_SERVICE else 2 if not kind.discovered else 0].append(index)
 
         def run(lane: list[int]) -> None:
             for index in lane:
                 fetch(index)
 
         threads = [threading.Thread(target=run, args=(lane,), daemon=True) for lane in lanes[1:]]
-        threads[1].start()  # the core kinds need no Istio version
+        threads[1].start()  # the built-in kinds need no discovery
         try:
-            if istio_kinds and self._istio_version is None:
-                self._istio_version = istio_version(self.api)
+            for kind in jobs:
+                if kind.discovered and kind.group not in self._versions:
+                    self._versions[kind.group] = served_version(self.api, kind)
             threads[0].start()
             run(lanes[0])
         finally:
             for thread in threads:
                 if thread.ident is not None:
                     thread.join()
-        done: list[tuple[str, tuple[bytes, ...], str]] = []
+        done: list[_Listed] = []
         for result in results:
             if isinstance(result, BaseException):
                 raise result
             assert result is not None
             done.append(result)
         return RawRead(
-            tuple((kind, pages) for kind, pages, _ in done),
+            tuple(KindPages(listed.kind, listed.pages) for listed in done),
             tuple(self.kinds),
             self.namespace,
             metadata_only=metadata_only,
-            digests=tuple(d for _, _, d in done) if metadata_only else (),
+            digests=tuple(listed.digest for listed in done) if metadata_only else (),
         )
 
     def parse(self, raw: RawRead) -> ReadResult:
@@ -200,10 +223,10 @@ class ClusterSource:
         objects: list[Resource] = []
         errors: list[InputError] = []
         order = 0
-        origin = Origin("cluster")
+        origin = Origin(self.context, cluster=True)
         with paused_gc():  # thousands of acyclic objects: the cyclic collector would only rescan them
-            for _, pages in raw.pages:
-                for item in page_items(pages):
+            for listed in raw.pages:
+                for item in page_items(listed.pages):
                     order += 1
                     try:
                         obj = parse_object(item, origin=origin, default_namespace="default", order=order)
@@ -212,10 +235,5 @@ class ClusterSource:
                         continue
                     if obj is not None:
                         objects.append(obj)
-        snapshot = snapshot_of(
-            objects,
-            default_namespace=self.namespace or "default",
-            has_pods="Pod" in self.kinds,
-            has_services="Service" in self.kinds,
-        )
-        return ReadResult(snapshot=snapshot, errors=errors, sources=["cluster"])
+        snapshot = snapshot_of(objects, has_pods=POD.name in self.kinds, has_services=SERVICE.name in self.kinds)
+        return ReadResult(snapshot=snapshot, errors=errors)

@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..exitcodes import ExitCode
-from .errors import ClusterError, _short
+from .errors import ConfigError, short_reason
 
 if TYPE_CHECKING:
     from .transport import PlainTransport
@@ -70,13 +69,10 @@ def connect(*, kubeconfig: str | None, context: str | None, namespace: str | Non
     token or key pair from the official client (:func:`_machinery_credentials`).
     """
     from .. import redact
-    from .kubeconfig import KubeconfigError, resolve, secrets_of
+    from .kubeconfig import resolve, secrets_of
     from .transport import PlainTransport, proxy_for
 
-    try:
-        resolved = resolve(kubeconfig=kubeconfig, context=context, namespace=namespace)
-    except KubeconfigError as exc:
-        raise ClusterError(str(exc), ExitCode.USAGE) from None
+    resolved = resolve(kubeconfig=kubeconfig, context=context, namespace=namespace)  # a KubeconfigError is a ConfigError
     for secret in secrets_of(resolved):  # never printed from here on, whatever message carries it
         redact.register(secret)
     cluster, user, context_name = resolved.cluster, resolved.user, resolved.context
@@ -90,7 +86,7 @@ def connect(*, kubeconfig: str | None, context: str | None, namespace: str | Non
         proxy = proxy_for(server, os.environ, proxy_url=str(cluster.get("proxy-url") or ""))
         chosen = PlainTransport(cluster, user, timeout=timeout, proxy=proxy)
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: unreadable CA, key pair mismatch
-        raise ClusterError(f"invalid kubeconfig: context {context_name}: {_short(exc)}", ExitCode.USAGE) from None
+        raise ConfigError(f"invalid kubeconfig: context {context_name}: {short_reason(exc)}") from None
     return Connection(chosen, display_url(server), resolved.namespace, context_name, timeout)
 
 
@@ -138,11 +134,10 @@ def _machinery_credentials(config_dict: dict[str, Any], context: str, user: Mapp
                 config_dict, context=context, client_configuration=configuration, persist_config=False, temp_file_path=temp_dir
             )
         except config.ConfigException as exc:
-            raise ClusterError(f"invalid kubeconfig: context {context}: {_short(exc)}", ExitCode.USAGE) from None
+            raise ConfigError(f"invalid kubeconfig: context {context}: {short_reason(exc)}") from None
         except Exception as exc:  # a plugin that printed garbage, a provider that failed: the user's to fix
-            raise ClusterError(
-                f"invalid kubeconfig: context {context}: the user's credential plugin failed ({type(exc).__name__})",
-                ExitCode.USAGE,
+            raise ConfigError(
+                f"invalid kubeconfig: context {context}: the user's credential plugin failed ({type(exc).__name__})"
             ) from None
         finally:
             root.removeHandler(failures)
@@ -150,8 +145,8 @@ def _machinery_credentials(config_dict: dict[str, Any], context: str, user: Mapp
         if failures.messages and not (configuration.api_key or {}).get("authorization") and not configuration.cert_file:
             plugin = user.get("exec") if isinstance(user.get("exec"), dict) else {}
             what = f"exec plugin {plugin.get('command')}" if plugin else "auth-provider"
-            reason = _short(failures.messages[0]).removeprefix("exec: ")
-            raise ClusterError(f"getting credentials: {what}: {reason}", ExitCode.USAGE)
+            reason = short_reason(failures.messages[0]).removeprefix("exec: ")
+            raise ConfigError(f"getting credentials: {what}: {reason}")
         plain: dict[str, Any] = {k: v for k, v in user.items() if k.startswith("as")}
         scheme, _, value = str((configuration.api_key or {}).get("authorization") or "").partition(" ")
         if scheme.lower() == "bearer" and value.strip():

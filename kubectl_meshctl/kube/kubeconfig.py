@@ -6,7 +6,7 @@ writes.  This module does kubectl's resolution, read-only, and hands ``connectio
 (:class:`Resolved`); it never opens a connection.
 
 A kubeconfig is input, often written by other tools and sometimes by strangers, so every mistake in
-it is a :class:`KubeconfigError` (exit 64 in the CLI), never a crash further down: :func:`resolve`
+it is a :class:`KubeconfigError` (a ``ConfigError``: exit 64 in the CLI), never a crash further down: :func:`resolve`
 checks the shape of every file (as kubectl's decoder does) and everything about the chosen context
 that the transport and the official client rely on -- types, base64, URLs, readable files, header-safe
 tokens -- so ``connection.py`` and ``transport.py`` can trust what they get.  Messages follow kubectl's
@@ -27,6 +27,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from ..bounded_read import TooLarge, read_at_most
 from . import kubeconfig_yaml
+from .errors import ConfigError
 from .transport import header_safe
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -40,7 +41,7 @@ _DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\Z")
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#]*@")
 
 
-class KubeconfigError(Exception):
+class KubeconfigError(ConfigError):
     """A kubeconfig that cannot be used: one line, naming the file and field where known, never a secret."""
 
 

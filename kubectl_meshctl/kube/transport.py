@@ -27,7 +27,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 MAX_BODY = 256 << 20
@@ -557,7 +557,7 @@ class _HttpConnection:
     def is_open(self) -> bool:
         return self.stream is not None
 
-    def get(self, target: str, headers: list[tuple[str, str]], deadline: Deadline) -> tuple[int, bytes]:
+    def get(self, target: str, headers: list[tuple[str, str]], deadline: Deadline) -> Answer:
         if self.stream is None:
             self.stream = self.endpoint.open(deadline)
         stream = self.stream
@@ -569,7 +569,7 @@ class _HttpConnection:
         body, closed = read_body(stream, fields)
         if closed or fields.get("connection", "").lower() == "close" or version == b"HTTP/1.0":
             self.close()
-        return status, body
+        return Answer(status, body)
 
     def close(self) -> None:
         if self.stream is not None:
@@ -577,7 +577,28 @@ class _HttpConnection:
             self.stream = None
 
 
-def read_response_head(stream: Stream) -> tuple[int, dict[str, str], bytes]:
+class Answer(NamedTuple):
+    """An HTTP answer: any status is an answer (errors are the caller's to judge), the body read in full."""
+
+    status: int
+    body: bytes
+
+
+class ResponseHead(NamedTuple):
+    status: int
+    fields: dict[str, str]
+    """Header fields by lower-case name."""
+    version: bytes
+    """``HTTP/1.1``."""
+
+
+class Body(NamedTuple):
+    data: bytes
+    closed: bool
+    """It ended with the connection (no length given): the connection cannot be used again."""
+
+
+def read_response_head(stream: Stream) -> ResponseHead:
     """Status, header fields (lower-case names) and HTTP version of the response starting on ``stream``."""
     status_line = stream.readline()
     if not status_line:
@@ -589,7 +610,7 @@ def read_response_head(stream: Stream) -> tuple[int, dict[str, str], bytes]:
     for _ in range(1000):
         line = stream.readline()
         if line in (b"\r\n", b"\n"):
-            return int(parts[1]), fields, parts[0]
+            return ResponseHead(int(parts[1]), fields, parts[0])
         if not line:
             raise _Closed("the server closed the connection in the response headers")
         name, _, value = line.decode("latin-1").partition(":")
@@ -597,21 +618,21 @@ def read_response_head(stream: Stream) -> tuple[int, dict[str, str], bytes]:
     raise ValueError("too many HTTP header fields")
 
 
-def read_body(stream: Stream, fields: Mapping[str, str]) -> tuple[bytes, bool]:
+def read_body(stream: Stream, fields: Mapping[str, str]) -> Body:
     """The body after a response head with these ``fields`` (chunked, Content-Length, or up to the close), and
     whether it ended with the connection."""
     if "chunked" in fields.get("transfer-encoding", "").lower():
-        return stream.read_chunked(), False
+        return Body(stream.read_chunked(), False)
     if "content-length" in fields:
         length = fields["content-length"]
         if not length.isdigit():
             raise ValueError(f"bad Content-Length {length[:20]!r}")
-        return stream.read_exact(int(length)), False
-    return stream.read_to_close(), True
+        return Body(stream.read_exact(int(length)), False)
+    return Body(stream.read_to_close(), True)
 
 
 class PlainTransport:
-    """GET ``path?query`` -> (status, body bytes); one keep-alive connection per thread.
+    """GET ``path?query`` -> :class:`Answer`; one keep-alive connection per thread.
 
     With ``timeout`` (``--request-timeout``) every request ends within it, and every request of this
     transport's life within :data:`RUN_TIMEOUT_FACTOR` times it.
@@ -645,9 +666,7 @@ class PlainTransport:
     def target(self, path: str, query: Mapping[str, str | int] | None = None) -> str:
         return self.base_path + path + ("?" + urlencode(list(query.items())) if query else "")
 
-    def get(
-        self, path: str, query: Mapping[str, str | int] | None = None, *, accept: str = "application/json"
-    ) -> tuple[int, bytes]:
+    def get(self, path: str, query: Mapping[str, str | int] | None = None, *, accept: str = "application/json") -> Answer:
         target = self.target(path, query)
         headers = [("Accept", accept), *self.headers]
         deadline = self.deadline()

@@ -176,7 +176,7 @@ def listing_of(snapshot: Snapshot, findings: list[Finding], *, errors: tuple[str
             "rules": len(vs.http) + len(vs.tcp) + len(vs.tls),
             "findings": [
                 {"code": f.code, "level": f.level.word, "message": f.message}
-                for f in per_object.get(("VirtualService", vs.meta.namespace, vs.meta.name), [])
+                for f in per_object.get((vs.meta.kind, vs.meta.namespace, vs.meta.name), [])
             ],
             "creationTimestamp": vs.meta.creation_timestamp,
         }

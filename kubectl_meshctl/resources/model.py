@@ -21,23 +21,18 @@ StringMatchKind = Literal["exact", "prefix", "regex", ""]
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Where an object came from: a file (with the document's first line) or the cluster."""
+    """Where an object came from: a file (with the document's first line) or a cluster."""
 
     source: str
-    """The path as given on the command line, ``-`` for stdin, or ``cluster``."""
+    """The path as given on the command line or ``-`` for stdin; for a cluster object, the kubeconfig context."""
     line: int | None = None
     """1-based first line of the YAML document; ``None`` for JSON and cluster objects."""
     document: int = 0
     """0-based index of the document in its file (to find field lines later)."""
     item: str = ""
     """Path prefix inside the document for objects unwrapped from a ``kind: List`` (``items[2]``)."""
-
-    def reference(self) -> str | None:
-        if self.source == "cluster":
-            return None
-        if self.line is None:
-            return self.source
-        return f"{self.source}:{self.line}"
+    cluster: bool = False
+    """Read from a cluster (through the context ``source`` names): there is no file or line to point at."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +268,6 @@ class Snapshot:
     services: tuple[Service, ...] = ()
     pods: tuple[Pod, ...] = ()
     kube_gateways: tuple[KubeGateway, ...] = ()
-    default_namespace: str = "default"
     has_pods: bool = field(default=False)
     """True when Pods were part of the input (then selector checks can run)."""
     has_services: bool = field(default=False)

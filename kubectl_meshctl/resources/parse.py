@@ -3,7 +3,8 @@
 Why this module exists: it is the single edge where untrusted shapes (YAML files, API responses)
 become the typed snapshot.  Every shape error raises :class:`InvalidObject` naming the object and
 the dotted field path, so the shell can print one precise line and go on with the other objects.
-It does no I/O.
+Which kinds are read, in which versions, by which parser is the kind registry's (``kinds.py``); here
+are the parsers and the kinds that are known but skipped.  It does no I/O.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Mapping
 from itertools import pairwise
 from typing import Any
 
-from .. import ISTIO_VERSIONS
+from .kinds import KINDS, Kind, by_api_version
 from .model import (
     ContainerPort,
     Destination,
@@ -38,9 +39,8 @@ from .model import (
     VirtualService,
 )
 
-ISTIO_NETWORKING = "networking.istio.io"
-
 Resource = Gateway | VirtualService | DestinationRule | ServiceEntry | Service | Pod | KubeGateway
+"""Any model a parser returns: one member per registered kind (tests/test_kinds.py holds them equal)."""
 
 
 class InvalidObject(ValueError):
@@ -476,32 +476,23 @@ def parse_kube_gateway(raw: Mapping[str, Any], meta: ObjectMeta) -> KubeGateway:
 
 _ParseFn = Callable[[Mapping[str, Any], ObjectMeta], Resource]
 
-_ISTIO_KINDS: dict[str, _ParseFn] = {
-    "Gateway": parse_gateway,
-    "VirtualService": parse_virtual_service,
-    "DestinationRule": parse_destination_rule,
-    "ServiceEntry": parse_service_entry,
-}
-_CORE_PARSERS: dict[str, _ParseFn] = {"Service": parse_service, "Pod": parse_pod}
-_CLUSTER_SCOPED = frozenset(
-    {"Namespace", "Node", "PersistentVolume", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
-)
+_PARSERS: dict[str, _ParseFn] = {k.name: globals()[k.parser] for k in KINDS}
+"""Each registered kind's parser by :attr:`Kind.name`; a parser ``kinds.py`` names that is not here fails the import."""
 
 
-def kind_parser(api_version: str, kind: str) -> _ParseFn | None:
-    """The parser for ``apiVersion``/``kind``; ``None`` for kinds that are known but not read.
+def kind_of(api_version: str, kind: str) -> Kind | None:
+    """The registered kind of ``apiVersion``/``kind``; ``None`` for kinds that are known but not read.
 
-    Raises :class:`UnknownKind` for anything else.
+    Raises :class:`UnknownKind` for anything else, and for a registered kind in a version it refuses.
     """
+    registered = by_api_version(api_version, kind)
     group, _, version = api_version.rpartition("/")
-    if group == ISTIO_NETWORKING and kind in _ISTIO_KINDS:
-        if version not in ISTIO_VERSIONS:
-            raise UnknownKind(f"unsupported apiVersion {api_version} for {kind} (served: {', '.join(ISTIO_VERSIONS)})")
-        return _ISTIO_KINDS[kind]
-    if group == "" and version == "v1" and kind in _CORE_PARSERS:
-        return _CORE_PARSERS[kind]
-    if group == "gateway.networking.k8s.io" and kind == "Gateway":
-        return parse_kube_gateway
+    if registered is not None:
+        if registered.reads(version):
+            return registered
+        if registered.other_versions == "refused":
+            served = ", ".join(registered.versions)
+            raise UnknownKind(f"unsupported apiVersion {api_version} for {kind} (served: {served})")
     if group in _IGNORED_GROUPS and (group != "" or kind in _CORE_KINDS):
         return None
     raise UnknownKind(f"unknown kind {kind} ({api_version or 'no apiVersion'})")
@@ -520,12 +511,12 @@ def parse_object(raw: object, *, origin: Origin, default_namespace: str, order: 
         raise InvalidObject("kind", "missing")
     if not isinstance(api_version, str) or not api_version:
         raise InvalidObject("apiVersion", "missing")
-    parser = kind_parser(api_version, kind)
-    if parser is None:
+    registered = kind_of(api_version, kind)
+    if registered is None:
         return None
-    namespace = "" if kind in _CLUSTER_SCOPED else default_namespace
+    namespace = default_namespace if registered.namespaced else ""
     meta = parse_meta(raw, kind=kind, origin=origin, default_namespace=namespace, order=order)
-    return parser(raw, meta)
+    return _PARSERS[registered.name](raw, meta)
 
 
 def describe_object(raw: object) -> str:

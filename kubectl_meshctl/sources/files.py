@@ -15,12 +15,13 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import yaml
 
 from ..bounded_read import MAX_INPUT, TooLarge, read_at_most
 from ..gcpause import paused_gc
+from ..resources import model
 from ..resources.input_limits import (
     MAX_DEPTH,
     LimitExceeded,
@@ -31,17 +32,8 @@ from ..resources.input_limits import (
     short_reason,
     surrogate_message,
 )
-from ..resources.model import (
-    DestinationRule,
-    Gateway,
-    KubeGateway,
-    Origin,
-    Pod,
-    Service,
-    ServiceEntry,
-    Snapshot,
-    VirtualService,
-)
+from ..resources.kinds import KINDS, POD, SERVICE
+from ..resources.model import Origin, Pod, Service, Snapshot
 from ..resources.parse import InvalidObject, Resource, UnknownKind, describe_object, parse_object
 
 try:  # the C loader is what makes reading 100k rules fast; fall back where libyaml is missing
@@ -75,15 +67,22 @@ def _one_line(text: str) -> str:
     return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
+class _Document(NamedTuple):
+    """A YAML document's text, kept to find a field's line in it later."""
+
+    start: int
+    """The 1-based line of the file the text starts at."""
+    text: str
+
+
 @dataclass
 class ReadResult:
     snapshot: Snapshot
     errors: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
     """Inputs that were used but deserve a note (an object defined twice); they do not change the exit code."""
-    sources: list[str] = field(default_factory=list)
-    """The file arguments as given (for istioctl's success line)."""
-    _documents: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
+    _documents: dict[tuple[str, int], _Document] = field(default_factory=dict)
+    """By (source, index of the document in it)."""
 
     def field_line(self, origin: Origin | None, path: str) -> int | None:
         """Line of ``path`` (``spec.gateways[0]``) in the document ``origin`` points at, if known."""
@@ -124,8 +123,8 @@ def _walk(node: yaml.Node | None, path: str) -> yaml.Node | None:
     return node
 
 
-def split_documents(text: str) -> Iterator[tuple[int, str]]:
-    """Yield ``(first line number of the chunk, chunk text)`` for each ``---``-separated document.
+def split_documents(text: str) -> Iterator[_Document]:
+    """Yield each ``---``-separated document: its first line number and its text.
 
     A ``---`` at the start of a line is always a document marker in YAML, so splitting here lets
     every document parse (and fail) on its own.
@@ -137,7 +136,7 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
     for begin, end in zip(starts, [m.start() for m in _DOC_START.finditer(text)] + [len(text)], strict=True):
         line += text.count("\n", previous, begin)
         previous = begin
-        yield line, text[begin:end] if begin <= end else ""
+        yield _Document(line, text[begin:end] if begin <= end else "")
 
 
 def _first_content_line(chunk: str, start: int) -> int:
@@ -160,26 +159,26 @@ class FileSource:
             return self._read()
 
     def _read(self) -> ReadResult:
-        result = ReadResult(snapshot=Snapshot(), sources=list(self.paths))
+        result = ReadResult(snapshot=Snapshot())
         builder = _SnapshotBuilder(self.default_namespace, warnings=result.warnings)
         for arg in self.paths:
-            for name, text, error in self._inputs(arg):
-                if error is not None:
-                    result.errors.append(InputError(name, error))
+            for found in self._inputs(arg):
+                if found.error is not None:
+                    result.errors.append(InputError(found.name, found.error))
                     continue
-                assert text is not None
-                self._read_text(name, text, builder, result)
+                assert found.text is not None
+                self._read_text(found.name, found.text, builder, result)
         result.snapshot = builder.build()
         return result
 
-    def _inputs(self, arg: str) -> Iterator[tuple[str, str | None, str | None]]:
+    def _inputs(self, arg: str) -> Iterator[_Input]:
         if arg == "-":
             try:
                 data = read_at_most(self.stdin.buffer, MAX_INPUT) if hasattr(self.stdin, "buffer") else self.stdin.read()
             except TooLarge as exc:
-                yield "-", None, str(exc)
+                yield _Input("-", None, str(exc))
                 return
-            yield ("-", *_decode(data))
+            yield _decode("-", data)
             return
         if os.path.isdir(arg):
             found = False
@@ -190,22 +189,22 @@ class FileSource:
                         found = True
                         yield from self._file(os.path.join(root, f))
             if not found:
-                yield arg, None, "no .yaml, .yml or .json files in this directory"
+                yield _Input(arg, None, "no .yaml, .yml or .json files in this directory")
             return
         yield from self._file(arg)
 
     @staticmethod
-    def _file(path: str) -> Iterator[tuple[str, str | None, str | None]]:
+    def _file(path: str) -> Iterator[_Input]:
         try:
             with open(path, "rb") as fh:
                 data = read_at_most(fh, MAX_INPUT)
         except TooLarge as exc:
-            yield path, None, str(exc)
+            yield _Input(path, None, str(exc))
             return
         except OSError as exc:
-            yield path, None, exc.strerror or str(exc)
+            yield _Input(path, None, exc.strerror or str(exc))
             return
-        yield (path, *_decode(data))
+        yield _decode(path, data)
 
     def _read_text(self, name: str, text: str, builder: _SnapshotBuilder, result: ReadResult) -> None:
         if not text.strip():
@@ -238,7 +237,7 @@ class FileSource:
                 continue
             if data is None:
                 continue
-            result._documents[(name, index)] = (start, chunk)
+            result._documents[(name, index)] = _Document(start, chunk)
             builder.add_raw(data, Origin(name, _first_content_line(chunk, start), index), result.errors, result)
 
 
@@ -262,20 +261,29 @@ def _load_json(name: str, text: str) -> tuple[Any] | InputError:
     return (data,)
 
 
-def _decode(data: bytes | str) -> tuple[str | None, str | None]:
+class _Input(NamedTuple):
+    """One input's text, or why it has none."""
+
+    name: str
+    """The path (``-`` for stdin), as errors name it."""
+    text: str | None
+    error: str | None
+
+
+def _decode(name: str, data: bytes | str) -> _Input:
     if isinstance(data, str):  # a text stream: it may hold what no UTF-8 file can
         if not data.isascii():
             try:
                 data.encode("utf-8")
             except UnicodeEncodeError as exc:
-                return None, f"not UTF-8 text (character {exc.start})"
-        return data, None
+                return _Input(name, None, f"not UTF-8 text (character {exc.start})")
+        return _Input(name, data, None)
     if b"\x00" in data:
-        return None, "binary data, not YAML or JSON"
+        return _Input(name, None, "binary data, not YAML or JSON")
     try:
-        return data.decode("utf-8-sig"), None
+        return _Input(name, data.decode("utf-8-sig"), None)
     except UnicodeDecodeError as exc:
-        return None, f"not UTF-8 text (byte {exc.start})"
+        return _Input(name, None, f"not UTF-8 text (byte {exc.start})")
 
 
 class _SnapshotBuilder:
@@ -342,12 +350,7 @@ class _SnapshotBuilder:
         )
 
     def build(self) -> Snapshot:
-        return snapshot_of(
-            self.objects,
-            default_namespace=self.default_namespace,
-            has_pods=self.seen_pods,
-            has_services=self.seen_services,
-        )
+        return snapshot_of(self.objects, has_pods=self.seen_pods, has_services=self.seen_services)
 
 
 def _place(origin: Origin | None) -> str:
@@ -357,26 +360,20 @@ def _place(origin: Origin | None) -> str:
     return f"{where} {origin.item}" if origin.item else where
 
 
-def snapshot_of(
-    objects: Iterable[Resource], *, default_namespace: str = "default", has_pods: bool = False, has_services: bool = False
-) -> Snapshot:
+_FIELD_OF_MODEL: dict[type, str] = {getattr(model, k.model): k.snapshot_field for k in KINDS}
+"""Each registered kind's model class -> its Snapshot field."""
+
+
+def snapshot_of(objects: Iterable[Resource], *, has_pods: bool = False, has_services: bool = False) -> Snapshot:
     """Group parsed objects by kind into a snapshot."""
-    buckets: dict[type, list[Any]] = {
-        t: [] for t in (Gateway, VirtualService, DestinationRule, ServiceEntry, Service, Pod, KubeGateway)
-    }
+    buckets: dict[str, list[Resource]] = {k.snapshot_field: [] for k in KINDS}
     for obj in objects:
-        buckets[type(obj)].append(obj)
+        buckets[_FIELD_OF_MODEL[type(obj)]].append(obj)
+    groups: dict[str, Any] = {name: tuple(objs) for name, objs in buckets.items()}
     return Snapshot(
-        gateways=tuple(buckets[Gateway]),
-        virtual_services=tuple(buckets[VirtualService]),
-        destination_rules=tuple(buckets[DestinationRule]),
-        service_entries=tuple(buckets[ServiceEntry]),
-        services=tuple(buckets[Service]),
-        pods=tuple(buckets[Pod]),
-        kube_gateways=tuple(buckets[KubeGateway]),
-        default_namespace=default_namespace,
-        has_pods=has_pods or bool(buckets[Pod]),
-        has_services=has_services or bool(buckets[Service]),
+        **groups,
+        has_pods=has_pods or bool(groups[POD.snapshot_field]),
+        has_services=has_services or bool(groups[SERVICE.snapshot_field]),
     )
 
 
@@ -385,38 +382,17 @@ def overlay(base: Snapshot, top: Snapshot) -> Snapshot:
 
     As istioctl does when files are analysed together with the cluster: the files win.
     """
-    replaced = {
-        (obj.meta.kind, obj.meta.namespace, obj.meta.name)
-        for group in (
-            top.gateways,
-            top.virtual_services,
-            top.destination_rules,
-            top.service_entries,
-            top.services,
-            top.pods,
-            top.kube_gateways,
-        )
-        for obj in group
-    }
-
-    def keep(objs: tuple[Any, ...]) -> list[Any]:
-        return [o for o in objs if (o.meta.kind, o.meta.namespace, o.meta.name) not in replaced]
-
+    tops: list[tuple[Resource, ...]] = [getattr(top, k.snapshot_field) for k in KINDS]
+    # keyed by the objects' kind field, so a Gateway API Gateway in the files also replaces an Istio Gateway of the
+    # same namespace and name (as it always has; keying on the registry's Kind would tell the two apart)
+    replaced = {(obj.meta.kind, obj.meta.namespace, obj.meta.name) for group in tops for obj in group}
     objects: list[Resource] = []
-    for group_base, group_top in (
-        (base.gateways, top.gateways),
-        (base.virtual_services, top.virtual_services),
-        (base.destination_rules, top.destination_rules),
-        (base.service_entries, top.service_entries),
-        (base.services, top.services),
-        (base.pods, top.pods),
-        (base.kube_gateways, top.kube_gateways),
-    ):
-        objects.extend(keep(group_base))
+    for kind, group_top in zip(KINDS, tops, strict=True):
+        group_base: tuple[Resource, ...] = getattr(base, kind.snapshot_field)
+        objects.extend(o for o in group_base if (o.meta.kind, o.meta.namespace, o.meta.name) not in replaced)
         objects.extend(group_top)
     return snapshot_of(
         objects,
-        default_namespace=base.default_namespace,
         has_pods=base.has_pods or top.has_pods,
         has_services=base.has_services or top.has_services,
     )
