@@ -1,9 +1,13 @@
-"""Layer contracts (as kopf states its own): the core is pure, the shell is the only I/O.
+"""Layer contracts (as kopf states its own): which room may import which, the core is pure, the shell is the only I/O.
 
-The pure core -- model, parse, translation, coverage, analysis, findings, report -- must not import
-click, the Kubernetes client, subprocess/socket/http machinery or the sources/cli modules, and must
-not call print/open/exit.  Checked statically on the source (imports and calls), so a violation
-fails even on a code path no test executes.
+The package's folders are its layers (docs/architecture.md draws them):
+
+    cli -> app -> sources / kube -> listing / analysis / routes -> istio -> envoy -> resources -> gocompat
+
+A module may import its own room and the rooms :data:`ALLOWED` lists for it; the small top-level modules
+(:data:`LEAVES`) are shared by all and import nothing above themselves.  Everything in :data:`PURE` imports no
+I/O machinery and calls no print/open/exit.  Checked statically on the source (every import, also those inside
+functions), so a violation fails even on a code path no test executes.
 """
 
 from __future__ import annotations
@@ -16,16 +20,27 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent / "kubectl_meshctl"
-CORE = [
-    "resources/model.py",
-    "resources/parse.py",
-    "istio",
-    "envoy",
-    "analysis",
-    "listing/views.py",
-    "gocompat",
-    "redact.py",
-]
+ROOMS = ("cli", "app", "sources", "kube", "listing", "analysis", "routes", "istio", "envoy", "resources", "gocompat")
+ALLOWED: dict[str, set[str]] = {
+    "cli": {"app", "sources", "kube", "listing", "analysis", "routes", "istio", "envoy", "resources", "gocompat"},
+    "app": {"sources", "kube", "listing", "analysis", "routes", "istio", "envoy", "resources", "gocompat"},
+    "kube": {"sources", "resources", "gocompat"},
+    "sources": {"resources", "gocompat"},
+    "listing": {"analysis", "istio", "envoy", "resources", "gocompat"},
+    "analysis": {"istio", "envoy", "resources", "gocompat"},
+    "routes": {"envoy", "resources", "gocompat"},  # never analysis: the renderer shows what a proxy has, not findings
+    "istio": {"envoy", "resources", "gocompat"},
+    "envoy": {"resources", "gocompat"},
+    "resources": {"gocompat"},
+    "gocompat": set(),
+}
+LEAVES = {"__init__", "redact", "bounded_read", "gcpause", "exitcodes"}
+"""Top-level modules any room may use; they import only each other."""
+SHELL_ONLY = {"exitcodes"}
+"""Exit codes are the shell's business: only cli (and the console entry point) name them."""
+FRONT_DOOR = {"entry", "__main__", "_help"}
+"""The console script's fast path: it may import cli."""
+PURE = ("istio", "envoy", "analysis", "routes", "resources", "gocompat")
 FORBIDDEN_IMPORTS = {
     "click",
     "kubernetes",
@@ -40,33 +55,101 @@ FORBIDDEN_IMPORTS = {
     "pathlib",
     "shutil",
 }
-FORBIDDEN_LOCAL = {"cli", "sources", "kube", "exitcodes"}
 FORBIDDEN_CALLS = {"print", "open", "exit", "quit", "input", "breakpoint"}
 
 
-def _core_files() -> list[Path]:
-    files: list[Path] = []
-    for entry in CORE:
-        path = PACKAGE / entry
-        files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
-    return files
+def _module_parts(path: Path) -> list[str]:
+    rel = path.relative_to(PACKAGE).with_suffix("")
+    return list(rel.parts)
 
 
-@pytest.mark.parametrize("path", _core_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_core_module_is_pure(path: Path) -> None:
-    tree = ast.parse(path.read_text())
+def _imported(path: Path, tree: ast.AST) -> list[tuple[int, list[str]]]:
+    """(line, module path inside the package) of every import of our own package in ``tree``."""
+    parts = _module_parts(path)
+    here = parts[:-1]  # the package the module lives in (for __init__, its own package)
+    found: list[tuple[int, list[str]]] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[: len(here) - (node.level - 1)] if node.level > 1 else here
+                target = base + (node.module.split(".") if node.module else [])
+                if node.module is None or not target:
+                    found += [(node.lineno, [*target, alias.name]) for alias in node.names]
+                else:
+                    found.append((node.lineno, target))
+            elif (node.module or "").split(".")[0] == "kubectl_meshctl":
+                found.append((node.lineno, (node.module or "").split(".")[1:] or ["__init__"]))
+        elif isinstance(node, ast.Import):
             for alias in node.names:
-                assert alias.name.split(".")[0] not in FORBIDDEN_IMPORTS, f"{path.name} imports {alias.name}"
-        elif isinstance(node, ast.ImportFrom):
-            if node.level == 0:
-                assert (node.module or "").split(".")[0] not in FORBIDDEN_IMPORTS, f"{path.name} imports {node.module}"
-            else:
-                first = (node.module or "").split(".")[0]
-                assert first not in FORBIDDEN_LOCAL, f"{path.name} imports the shell module {node.module}"
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            assert node.func.id not in FORBIDDEN_CALLS, f"{path.name} calls {node.func.id}()"
+                if alias.name.split(".")[0] == "kubectl_meshctl":
+                    found.append((node.lineno, alias.name.split(".")[1:] or ["__init__"]))
+    return found
+
+
+def layer_violations(path: Path, source: str) -> list[str]:
+    """What ``source`` (the text of ``path``) imports against the rooms' contract."""
+    tree = ast.parse(source)
+    parts = _module_parts(path)
+    room = parts[0] if len(parts) > 1 else None
+    problems: list[str] = []
+    for line, target in _imported(path, tree):
+        first = target[0] if target else "__init__"
+        where = f"{'/'.join(parts)}.py:{line} imports {'.'.join(target) or 'kubectl_meshctl'}"
+        if first in LEAVES or (first not in ROOMS and first not in FRONT_DOOR):
+            if first in SHELL_ONLY and room != "cli" and parts[-1] not in FRONT_DOOR:
+                problems.append(f"{where}: only cli uses exit codes")
+            continue
+        if room is None:
+            if parts[-1] in FRONT_DOOR and first in ("cli", *FRONT_DOOR):
+                continue
+            problems.append(f"{where}: a top-level module imports a room")
+        elif first != room and first not in ALLOWED[room]:
+            problems.append(f"{where}: {room} may not import {first}")
+    if room in PURE:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                problems += [f"{path.name} imports {a.name}" for a in node.names if a.name.split(".")[0] in FORBIDDEN_IMPORTS]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                if (node.module or "").split(".")[0] in FORBIDDEN_IMPORTS:
+                    problems.append(f"{path.name} imports {node.module}")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FORBIDDEN_CALLS:
+                problems.append(f"{path.name} calls {node.func.id}()")
+    return problems
+
+
+def _package_files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_room_is_a_known_layer() -> None:
+    rooms = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert rooms == set(ROOMS), "a new folder needs its place in ALLOWED (and in docs/architecture.md)"
+    top = {p.stem for p in PACKAGE.glob("*.py")}
+    assert top <= LEAVES | FRONT_DOOR, f"top-level modules outside the contract: {top - LEAVES - FRONT_DOOR}"
+
+
+@pytest.mark.parametrize("path", _package_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_module_keeps_the_layer_contract(path: Path) -> None:
+    assert layer_violations(path, path.read_text()) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "source", "expected"),
+    [
+        ("routes/x.py", "from ..analysis import findings\n", "routes may not import analysis"),
+        ("analysis/x.py", "def f():\n    from ..routes.table import render_routes\n", "analysis may not import routes"),
+        ("envoy/x.py", "from ..istio.translation import Route\n", "envoy may not import istio"),
+        ("resources/x.py", "from kubectl_meshctl.sources.files import FileSource\n", "resources may not import sources"),
+        ("app/x.py", "from ..exitcodes import ExitCode\n", "only cli uses exit codes"),
+        ("app/x.py", "from ..cli.output import say\n", "app may not import cli"),
+        ("redact.py", "from .kube import transport\n", "a top-level module imports a room"),
+        ("istio/x.py", "import os\n", "imports os"),
+        ("gocompat/x.py", "def f():\n    print(1)\n", "calls print()"),
+    ],
+)
+def test_the_contract_check_catches_a_violation(where: str, source: str, expected: str) -> None:
+    problems = layer_violations(PACKAGE / where, source)
+    assert any(expected in p for p in problems), problems
 
 
 def test_only_cli_exits_or_prints() -> None:
@@ -76,6 +159,10 @@ def test_only_cli_exits_or_prints() -> None:
         text = path.read_text()
         assert "sys.exit(" not in text, path
         assert "click.echo(" not in text, path
+        for node in ast.walk(ast.parse(text)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            assert not any(n.split(".")[0] == "click" for n in names), f"{path}: click belongs to cli/"
 
 
 def test_help_and_offline_analyze_do_not_import_kubernetes() -> None:
