@@ -667,13 +667,12 @@ def test_list_envelope_keys_on_the_items_not_on_the_list_version(shape: str) -> 
         list_envelope(b"[1, 2]")
 
 
-def test_error_types_keep_their_exit_codes_until_the_cli_maps_them() -> None:
-    """TRANSITIONAL (goes with kube.errors.legacy_exit_code): each type's number is the ExitCode it always had."""
+def test_each_cluster_error_type_has_the_exit_code_the_readme_promises() -> None:
+    """The shell's one table (cli/boundary.py): kube/ says what went wrong, never which code follows."""
+    from kubectl_meshctl.cli.boundary import exit_code_for
     from kubectl_meshctl.kube import errors
-    from kubectl_meshctl.kube.cluster import ClusterError
     from kubectl_meshctl.kube.kubeconfig import KubeconfigError
 
-    assert ClusterError is errors.KubeError
     expected = {
         KubeconfigError: ExitCode.USAGE,
         errors.ConfigError: ExitCode.USAGE,
@@ -687,4 +686,5 @@ def test_error_types_keep_their_exit_codes_until_the_cli_maps_them() -> None:
         errors.KubeError: ExitCode.ERROR,
     }
     for kind, code in expected.items():
-        assert ExitCode(kind("x", 403).code) is code, kind
+        assert exit_code_for(kind("x", 403)) is code, kind
+    assert exit_code_for(RuntimeError("a bug")) is None  # an internal error, said as one

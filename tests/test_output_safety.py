@@ -350,7 +350,7 @@ def test_routes_table_from_a_dump_has_no_raw_control_characters(tmp_path: Path) 
 def test_routes_diff_lines_have_no_raw_control_characters(
     fake_api: FakeApiServer, fake_kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("kubectl_meshctl.kube.cluster.fetch_config_dump", lambda *_a, **_k: (_hostile_dump(), "test"))
+    monkeypatch.setattr("kubectl_meshctl.kube.proxy_admin.fetch_config_dump", lambda *_a, **_k: (_hostile_dump(), "test"))
     result = run_cli(["routes", "--diff", "--kubeconfig", str(fake_kubeconfig)])
     assert result.code == ExitCode.DRIFT, result.stderr
     lines = _printable_lines(result.stdout.rstrip("\n"))

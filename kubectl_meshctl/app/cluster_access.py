@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from .errors import UsageProblem
 
 if TYPE_CHECKING:
-    from ..kube.cluster import ClusterSource, Connection
+    from ..kube.cluster_source import ClusterSource
+    from ..kube.connection import Connection
     from ..sources.files import ReadResult
 
 
@@ -39,8 +40,8 @@ class ClusterRead:
 
 def connect(options: KubeOptions, *, timeout: float | None = None) -> Connection:
     """A Connection from the flags; ``timeout`` overrides ``--request-timeout`` (shell completion's short one)."""
-    from ..kube.cluster import connect as kube_connect
-    from ..kube.cluster import parse_duration
+    from ..kube.connection import connect as kube_connect
+    from ..kube.connection import parse_duration
 
     if timeout is None:
         try:
@@ -53,7 +54,8 @@ def connect(options: KubeOptions, *, timeout: float | None = None) -> Connection
 def cluster_source(
     conn: Connection, *, all_namespaces: bool, kinds: Sequence[str], selectors: Mapping[str, str] | None = None
 ) -> ClusterSource:
-    from ..kube.cluster import Api, ClusterSource
+    from ..kube.api import Api
+    from ..kube.cluster_source import ClusterSource
 
     namespace = None if all_namespaces else conn.namespace
     return ClusterSource(Api(conn), namespace=namespace, kinds=kinds, selectors=dict(selectors or {}))

@@ -19,7 +19,7 @@ from .targets import resolve_pod
 
 if TYPE_CHECKING:
     from ..istio.translation import GatewayProxy
-    from ..kube.cluster import Api
+    from ..kube.api import Api
     from ..resources.model import Pod, Snapshot
     from ..sources.files import ReadResult
 
@@ -141,7 +141,7 @@ INGRESS_GATEWAY_LABEL = ("istio", "ingressgateway")
 
 def read_candidates(kube: KubeOptions, target: str | None, *, with_resources: bool) -> ProxyCandidates:
     """Every pod (only the ingress gateway pods without a target), and the resources when a prediction needs them."""
-    from ..kube.cluster import Api
+    from ..kube.api import Api
 
     conn = connect(kube)
     kinds: Sequence[str] = ANALYSED_KINDS if with_resources else ("Pod",)
@@ -159,7 +159,7 @@ def choose_proxy(candidates: ProxyCandidates, target: str | None) -> ProxyTarget
 
 def fetch_dump(found: ProxyTarget, *, admin_port: int) -> tuple[bytes, str]:
     """The proxy's own config dump and how it was reached (port-forward or the pod proxy)."""
-    from ..kube.cluster import fetch_config_dump
+    from ..kube.proxy_admin import fetch_config_dump
 
     return fetch_config_dump(found.api, found.pod.meta.name, found.pod.meta.namespace, port=admin_port)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from .errors import NotFound, UsageProblem
 
 if TYPE_CHECKING:
-    from ..kube.cluster import Api
+    from ..kube.api import Api
     from ..resources.model import Pod
 
 
@@ -69,14 +69,12 @@ def resolve_pod(api: Api, pods: Sequence[Pod], target: str | None, *, default_na
 
 def deployment_selector(api: Api, name: str, *, namespace: str) -> tuple[tuple[str, str], ...]:
     """The Deployment's ``matchLabels`` (NotFound when the API server has no such Deployment)."""
-    from ..kube.cluster import ClusterError
+    from ..kube import errors as kube_errors
     from ..kube.transport import segment
 
     try:
         deployment = api.get(f"/apis/apps/v1/namespaces/{segment(namespace)}/deployments/{segment(name)}")
-    except ClusterError as exc:
-        if exc.status == 404:
-            raise NotFound(str(exc)) from None
-        raise
+    except kube_errors.NotFound as exc:  # the user's object, not an API the cluster lacks
+        raise NotFound(str(exc)) from None
     labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
     return tuple((str(k), str(v)) for k, v in labels.items()) if isinstance(labels, dict) else ()

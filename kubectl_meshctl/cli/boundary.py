@@ -13,8 +13,9 @@ from typing import NoReturn
 
 import click
 
-from ..app.errors import AppError, BadInput, NotFound, UsageProblem
+from ..app import errors as app_errors
 from ..exitcodes import ExitCode
+from ..kube import errors as kube_errors
 from .output import say
 
 
@@ -33,24 +34,27 @@ class CommandExit(Exception):
         self.code = code
 
 
-_APP_CODES: tuple[tuple[type[AppError], ExitCode], ...] = (
-    (UsageProblem, ExitCode.USAGE),
-    (NotFound, ExitCode.NOT_FOUND),
-    (BadInput, ExitCode.DATA),
+EXIT_CODES: tuple[tuple[type[Exception], ExitCode], ...] = (
+    (app_errors.UsageProblem, ExitCode.USAGE),
+    (app_errors.NotFound, ExitCode.NOT_FOUND),
+    (app_errors.BadInput, ExitCode.DATA),
+    (kube_errors.ConfigError, ExitCode.USAGE),  # the kubeconfig, its context, the credentials
+    (kube_errors.TimedOut, ExitCode.TEMPFAIL),
+    (kube_errors.Denied, ExitCode.NOPERM),  # before ApiStatus: a Denied is one
+    (kube_errors.Unreachable, ExitCode.UNAVAILABLE),
+    (kube_errors.BadAnswer, ExitCode.UNAVAILABLE),
+    (kube_errors.NotServed, ExitCode.UNAVAILABLE),
+    (kube_errors.ApiStatus, ExitCode.UNAVAILABLE),  # a list's 404 means the API is not there: not the user's object
+    (kube_errors.KubeError, ExitCode.ERROR),
 )
+"""The one table of which error means which exit code, most specific first."""
 
 
 def exit_code_for(exc: BaseException) -> ExitCode | None:
     """The exit code of an error the user can act on; None for a bug (an internal error)."""
     if isinstance(exc, PluginError):
         return exc.code
-    for kind, code in _APP_CODES:
-        if isinstance(exc, kind):
-            return code
-    kube_errors = sys.modules.get("kubectl_meshctl.kube.cluster")  # not imported: the error cannot come from there
-    if kube_errors is not None and isinstance(exc, kube_errors.ClusterError):
-        return ExitCode(exc.code)
-    return None
+    return next((code for kind, code in EXIT_CODES if isinstance(exc, kind)), None)
 
 
 def run(group: click.Group, argv: Sequence[str] | None = None) -> NoReturn:

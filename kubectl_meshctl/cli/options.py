@@ -34,7 +34,7 @@ def _complete_from_cluster(ctx: click.Context, path: str, incomplete: str) -> li
     """Names served at ``path`` (e.g. ``/api/v1/namespaces``) for shell completion; nothing on any failure."""
     try:
         from ..app.cluster_access import connect
-        from ..kube.cluster import Api
+        from ..kube.api import Api
 
         params = ctx.params
         options = KubeOptions(

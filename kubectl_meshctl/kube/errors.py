@@ -18,11 +18,6 @@ class KubeError(Exception):
         super().__init__(message)
         self.status = status
 
-    @property
-    def code(self) -> int:
-        """TRANSITIONAL: the exit code the CLI reads until it maps the error types itself (:func:`legacy_exit_code`)."""
-        return legacy_exit_code(self)
-
 
 class ConfigError(KubeError):
     """The kubeconfig, its context or the user's credentials cannot be used: the user's to fix."""
@@ -54,30 +49,6 @@ class Denied(ApiStatus):
 
 class NotFound(ApiStatus):
     """404: nothing at that path."""
-
-
-_LEGACY_EXIT_CODES: tuple[tuple[type[KubeError], int], ...] = (
-    (ConfigError, 64),  # ExitCode.USAGE
-    (TimedOut, 75),  # ExitCode.TEMPFAIL
-    (Denied, 77),  # ExitCode.NOPERM (before ApiStatus: a Denied is one)
-    (Unreachable, 69),  # ExitCode.UNAVAILABLE, as the four below
-    (BadAnswer, 69),
-    (NotServed, 69),
-    (ApiStatus, 69),
-)
-
-
-def legacy_exit_code(exc: KubeError) -> int:
-    """TRANSITIONAL: the exit code (an ``ExitCode`` value) each error type had when the errors carried one.
-
-    Numbers, not ``ExitCode``: exit codes are the shell's, and nothing in ``kube/`` imports ``exitcodes``
-    (tests/test_cluster.py pins each number to its ``ExitCode``).  The CLI is to own this mapping; then this
-    function, ``KubeError.code`` and ``kube.cluster.ClusterError`` go.
-    """
-    for kind, code in _LEGACY_EXIT_CODES:
-        if isinstance(exc, kind):
-            return code
-    return 1  # ExitCode.ERROR
 
 
 def short_reason(exc: object) -> str:
