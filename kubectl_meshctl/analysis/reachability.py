@@ -358,7 +358,7 @@ def hidden_binding_findings(snapshot: Snapshot) -> list[Finding]:
             namespaces = pod_namespaces.get(gw.selector)
             if namespaces is None:
                 namespaces = pod_namespaces[gw.selector] = sorted(
-                    {p.meta.namespace for p in snapshot.pods if labels_match(gw.selector, p.labels)}
+                    {p.meta.namespace for p in snapshot.pods_selected_by(gw.selector)}
                 )
             for pod_ns in namespaces:
                 if vs_visibility(vs, pod_ns) == "hidden":

@@ -353,11 +353,6 @@ def _destination_rule_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
 # gateway.IngressGatewayPortAnalyzer (only with Pods in the input)
 
 
-def _selected_pods(snapshot: Snapshot, selector: tuple[tuple[str, str], ...]) -> list[Pod]:
-    """Pods in all namespaces matched by a Gateway selector (an empty selector selects every pod)."""
-    return [pod for pod in snapshot.pods if labels_match(selector, pod.labels)]
-
-
 def _accepted_ports(snapshot: Snapshot, pods: list[Pod]) -> set[int]:
     """Ports a server may listen on: targetPorts and ports of the TCP Services selecting the pods."""
     accepted: set[int] = set()
@@ -385,7 +380,7 @@ def _ingress_gateway_port_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
         selector_text = selector_string(gw.selector)
         field = _selector_field(gw.selector)
         if gw.selector not in by_selector:
-            pods = _selected_pods(snapshot, gw.selector)
+            pods = snapshot.pods_selected_by(gw.selector)
             by_selector[gw.selector] = _accepted_ports(snapshot, pods) if pods else None
         accepted = by_selector[gw.selector]
         if accepted is None:
@@ -426,7 +421,7 @@ def _same_workload(snapshot: Snapshot, gw: Gateway, other_text: str, other: tupl
     if text == other_text:
         return True
     if other_text in text or text in other_text:
-        return any(labels_match(gw.selector, p.labels) and labels_match(other, p.labels) for p in snapshot.pods)
+        return any(labels_match(other, p.labels) for p in snapshot.pods_selected_by(gw.selector))
     return False
 
 
@@ -451,7 +446,7 @@ def _conflicting_gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
             # Upstream reports IST0101 `selector` for any non-empty selector without a hit; it only
             # happens for a Gateway without servers and says nothing about pods.  Deviation 3: report
             # it only when it is true (then IngressGatewayPortAnalyzer says the same).
-            if selector_text and snapshot.has_pods and not _selected_pods(snapshot, gw.selector):
+            if selector_text and snapshot.has_pods and not snapshot.pods_selected_by(gw.selector):
                 yield finding("IST0101", gw.meta, "selector", go_quote(selector_text), field=_selector_field(gw.selector))
             continue
         for server in gw.servers:

@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from ..resources.kinds import ANALYSED_KINDS
 from .cluster_access import KubeOptions, connect, read_cluster
 
 if TYPE_CHECKING:
     from ..analysis.findings import Finding, Level
     from ..analysis.report import Suppression
     from ..sources.files import InputError, ReadResult
-
-ANALYSED_KINDS = ("Gateway", "VirtualService", "DestinationRule", "Service", "Pod")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .analyze import ANALYSED_KINDS
+from ..resources.kinds import ANALYSED_KINDS, GATEWAY, VIRTUAL_SERVICE, Kind
 from .cluster_access import KubeOptions, cluster_source, connect
 from .errors import NotFound
 
@@ -26,18 +26,22 @@ ListingItem = dict[str, Any]
 class ListingKind:
     """What differs between the listing commands."""
 
-    kind: str
-    """The kind listed, as the snapshot names it (its selector is sent to the API server)."""
+    kind: Kind
+    """The kind listed (its selector is sent to the API server)."""
     part: str
     """The Listing's field holding the rows, also the cache entry read."""
-    resource: str
-    """kubectl's name for the resource (``gateways.networking.istio.io``), in "not found" messages."""
-    plural: str
-    """The lower-case plural in "No gateways found"."""
-    type_name: str
-    """What ``-o name`` prints before the slash (``gateway.networking.istio.io``)."""
     flags_shown: Callable[[list[ListingItem], tuple[Flag, ...]], list[Flag]]
     """The findings the summary line counts for the rows shown."""
+
+    @property
+    def resource(self) -> str:
+        """kubectl's name for the resource (``gateways.networking.istio.io``), in "not found" messages."""
+        return f"{self.kind.plural}.{self.kind.group}"
+
+    @property
+    def type_name(self) -> str:
+        """What ``-o name`` prints before the slash (``gateway.networking.istio.io``)."""
+        return f"{self.kind.kind.lower()}.{self.kind.group}"
 
 
 def _gateway_flags(items: list[ListingItem], flags: tuple[Flag, ...]) -> list[Flag]:
@@ -49,20 +53,11 @@ def _gateway_flags(items: list[ListingItem], flags: tuple[Flag, ...]) -> list[Fl
 
 def _virtual_service_flags(items: list[ListingItem], flags: tuple[Flag, ...]) -> list[Flag]:
     shown = {(v["namespace"], v["name"]) for v in items}
-    return [f for f in flags if f.kind == "VirtualService" and (f.namespace, f.name) in shown]
+    return [f for f in flags if f.kind == VIRTUAL_SERVICE.kind and (f.namespace, f.name) in shown]
 
 
-GATEWAYS = ListingKind(
-    "Gateway", "gateways", "gateways.networking.istio.io", "gateways", "gateway.networking.istio.io", _gateway_flags
-)
-VIRTUAL_SERVICES = ListingKind(
-    "VirtualService",
-    "virtualServices",
-    "virtualservices.networking.istio.io",
-    "virtualservices",
-    "virtualservice.networking.istio.io",
-    _virtual_service_flags,
-)
+GATEWAYS = ListingKind(GATEWAY, "gateways", _gateway_flags)
+VIRTUAL_SERVICES = ListingKind(VIRTUAL_SERVICE, "virtualServices", _virtual_service_flags)
 
 
 @dataclass(frozen=True)
@@ -90,7 +85,7 @@ def read_listing(kube: KubeOptions, *, kind: ListingKind, selector: str, use_cac
     from ..listing import cache as listing_cache
 
     conn = connect(kube)
-    source = cluster_source(conn, all_namespaces=kube.all_namespaces, kinds=ANALYSED_KINDS, selectors={kind.kind: selector})
+    source = cluster_source(conn, all_namespaces=kube.all_namespaces, kinds=ANALYSED_KINDS, selectors={kind.kind.name: selector})
     key = listing_cache.key_for(source.fetch(metadata_only=True).digest()) if use_cache else None
     listing = listing_cache.load(key, part=kind.part) if key else None
     if listing is None:

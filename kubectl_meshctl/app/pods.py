@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..resources.kinds import GATEWAY, POD
 from .cluster_access import KubeOptions, connect, read_cluster
 from .errors import NotFound
 
@@ -32,7 +33,7 @@ def gateway_pods(kube: KubeOptions, *, selector: str, gateway: str | None, notif
     conn = connect(kube)
     if gateway:
         full_name = resolve_gateway_name(gateway, conn.namespace)
-        read = read_cluster(conn, all_namespaces=True, kinds=("Gateway",))
+        read = read_cluster(conn, all_namespaces=True, kinds=(GATEWAY.name,))
         for note in read.notes:
             notify(note)
         found = next((g for g in read.result.snapshot.gateways if g.meta.full_name == full_name), None)
@@ -40,7 +41,7 @@ def gateway_pods(kube: KubeOptions, *, selector: str, gateway: str | None, notif
             raise NotFound(f'gateways.networking.istio.io "{full_name}" not found')
         selector = selector_string(found.selector)
     explicit_namespace = kube.namespace is not None and not kube.all_namespaces
-    read = read_cluster(conn, all_namespaces=not explicit_namespace, kinds=("Pod",), selectors={"Pod": selector})
+    read = read_cluster(conn, all_namespaces=not explicit_namespace, kinds=(POD.name,), selectors={POD.name: selector})
     for note in read.notes:
         notify(note)
     pods = [p for p in read.result.snapshot.pods if not explicit_namespace or p.meta.namespace == conn.namespace]

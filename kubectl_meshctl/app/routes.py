@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .analyze import ANALYSED_KINDS
+from ..resources.kinds import ANALYSED_KINDS, POD
 from .cluster_access import KubeOptions, connect, read_cluster
 from .errors import BadInput
 from .targets import resolve_pod
@@ -144,8 +144,8 @@ def read_candidates(kube: KubeOptions, target: str | None, *, with_resources: bo
     from ..kube.api import Api
 
     conn = connect(kube)
-    kinds: Sequence[str] = ANALYSED_KINDS if with_resources else ("Pod",)
-    selectors = {} if target else {"Pod": "=".join(INGRESS_GATEWAY_LABEL)}
+    kinds: Sequence[str] = ANALYSED_KINDS if with_resources else (POD.name,)
+    selectors = {} if target else {POD.name: "=".join(INGRESS_GATEWAY_LABEL)}
     read = read_cluster(conn, all_namespaces=True, kinds=kinds, selectors=selectors)
     snapshot = read.result.snapshot
     pods = list(snapshot.pods) if target else [p for p in snapshot.pods if INGRESS_GATEWAY_LABEL in p.labels]

@@ -24,9 +24,9 @@ def _list(kind: ListingKind, *, name: str | None, selector: str, output: str | N
     shown = rows_shown(read, kind=kind, name=name)
     namespace = shown.namespace
     if output in ("json", "yaml", "name"):
-        emit_objects(kind.kind, kind.type_name, shown.items, output)
+        emit_objects(kind.kind.kind, kind.type_name, shown.items, output)
     elif not shown.items:
-        not_found(kind.plural, namespace)
+        not_found(kind.kind.plural, namespace)
     else:
         rows = gateway_rows if kind is GATEWAYS else virtual_service_rows
         print_table(rows(shown.items, now=now(), all_namespaces=namespace is None, wide=output == "wide"))

@@ -100,7 +100,6 @@ class GatewayView:
 
 def gateway_views(snapshot: Snapshot) -> list[GatewayView]:
     from ..istio.translation import vs_gateways
-    from ..resources.model import labels_match
 
     bound: dict[str, list[VirtualService]] = {}
     for vs in snapshot.virtual_services:
@@ -111,7 +110,7 @@ def gateway_views(snapshot: Snapshot) -> list[GatewayView]:
     for gw in sorted(snapshot.gateways, key=lambda g: (g.meta.namespace, g.meta.name)):
         pods = selected.get(gw.selector)
         if pods is None:
-            pods = selected[gw.selector] = [p for p in snapshot.pods if labels_match(gw.selector, p.labels)]
+            pods = selected[gw.selector] = snapshot.pods_selected_by(gw.selector)
         views.append(GatewayView(gw, list(pods), bound.get(gw.meta.full_name, [])))
     return views
 

@@ -273,6 +273,10 @@ class Snapshot:
     has_services: bool = field(default=False)
     """True when Services were part of the input (then host checks can run)."""
 
+    def pods_selected_by(self, selector: tuple[tuple[str, str], ...]) -> list[Pod]:
+        """The pods, in every namespace, a workload selector matches (an empty selector matches every pod)."""
+        return [pod for pod in self.pods if labels_match(selector, pod.labels)]
+
 
 def labels_match(selector: tuple[tuple[str, str], ...], labels: tuple[tuple[str, str], ...]) -> bool:
     """Equality-based selector: every key/value of ``selector`` is in ``labels``."""
