@@ -26,9 +26,9 @@ import pytest
 import yaml
 from manifests import gateway, server, to_yaml, virtual_service
 
+from kubectl_meshctl.analysis.analyzers import analyze_references
 from kubectl_meshctl.analysis.findings import Finding, Level
 from kubectl_meshctl.analysis.references import (
-    analyze_references,
     is_internal_gateway_reference,
     resolve_gateway_reference,
 )

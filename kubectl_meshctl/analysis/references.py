@@ -76,22 +76,6 @@ EXPORT_ALL = "*"
 EXPORT_LOCAL = "."
 
 
-def analyze_references(snapshot: Snapshot) -> list[Finding]:
-    """Run the five reference analyzers over ``snapshot``; identical findings are reported once."""
-    findings: list[Finding] = []
-    findings.extend(_gateway_analyzer(snapshot))
-    if snapshot.has_services:
-        findings.extend(_destination_host_analyzer(snapshot))
-    # Upstream runs this one even without DestinationRules in the input (integration test
-    # TestFileOnly expects `Referenced host+subset in destinationrule not found: "reviews+v1"`).
-    findings.extend(_destination_rule_analyzer(snapshot))
-    if snapshot.has_pods:
-        findings.extend(_ingress_gateway_port_analyzer(snapshot))
-    findings.extend(_conflicting_gateway_analyzer(snapshot))
-    # istioctl drops messages with an identical string form (two analyzers can emit the same IST0101).
-    return list(dict.fromkeys(findings))
-
-
 # --------------------------------------------------------------------------------------------
 # Resource names and selectors (host names follow Istio's rules in kubectl_meshctl.istio.hosts)
 
@@ -159,7 +143,7 @@ def _vs_host_in_kube_gateway(snapshot: Snapshot, namespace: str, name: str, vs_h
     return any(host_matches(gh, vh) for gh in gateway_hosts for vh in vs_hosts)
 
 
-def _gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
+def gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
     gateway_hosts = _gateway_hosts(snapshot)
     istio_gateways = {(gw.meta.namespace, gw.meta.name) for gw in snapshot.gateways}
     kube_gateways = {(kg.meta.namespace, kg.meta.name) for kg in snapshot.kube_gateways}
@@ -281,7 +265,7 @@ def _service_visibility(meta: ObjectMeta) -> list[str]:
     return [meta.namespace if e.strip() == EXPORT_LOCAL else e.strip() for e in value.split(",")]
 
 
-def _destination_host_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
+def destination_host_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
     index = _ServiceIndex(snapshot)
     for vs in snapshot.virtual_services:
         for reftype, destinations in (("host", _route_destinations(vs)), ("mirror host", _mirror_destinations(vs))):
@@ -336,7 +320,7 @@ class _SubsetIndex:
         return any(fqdn.endswith(wild[1:]) and subset in names for wild, names in self.wildcards)
 
 
-def _destination_rule_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
+def destination_rule_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
     index = _SubsetIndex(snapshot.destination_rules)
     for vs in snapshot.virtual_services:
         for reftype, destinations in (
@@ -374,7 +358,7 @@ def _accepted_ports(snapshot: Snapshot, pods: list[Pod]) -> set[int]:
     return accepted
 
 
-def _ingress_gateway_port_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
+def ingress_gateway_port_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
     by_selector: dict[tuple[tuple[str, str], ...], set[int] | None] = {}  # many Gateways share one selector
     for gw in snapshot.gateways:
         selector_text = selector_string(gw.selector)
@@ -425,7 +409,7 @@ def _same_workload(snapshot: Snapshot, gw: Gateway, other_text: str, other: tupl
     return False
 
 
-def _conflicting_gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
+def conflicting_gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
     index, selectors = _index_gateways(snapshot.gateways)
     # (selector, port) -> host -> [(gateway, bind)]: only Gateways sharing a host are compared.  A conflict
     # is ``model.CheckDuplicates`` without its side effect (deviation 2): an identical host with the same bind.

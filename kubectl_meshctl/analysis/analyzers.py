@@ -1,0 +1,190 @@
+"""The registry of analyzers: every check ``analyze`` runs, what it reads, and the order findings come out in.
+
+Why this module exists: a new finding is a check in this package plus one :class:`Analyzer` entry here.  Each
+entry declares the kinds it reads and the kinds whose absence from the input would make its verdicts guesses
+(``requires``: a file without Services cannot prove that a host does not exist), so partial input is handled by
+one rule instead of a check in each analyzer.  Facts several analyzers share (istiod's routes for every gateway
+proxy, istioctl's own rule checks) are computed once per run by :class:`Analysis`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+from ..gcpause import paused_gc
+from ..resources.kinds import DESTINATION_RULE, GATEWAY, KUBE_GATEWAY, POD, SERVICE, SERVICE_ENTRY, VIRTUAL_SERVICE
+from ..resources.model import Snapshot
+from . import references
+from .findings import Finding, finding
+from .istio_rules import IstioRuleFinding, istio_rule_findings
+from .reachability import (
+    Reachability,
+    compute_reachability,
+    hidden_binding_findings,
+    inapplicable_match_findings,
+    unreachable_rule_findings,
+    unserved_server_findings,
+)
+
+
+class Analysis:
+    """One run over one snapshot: the facts analyzers share, each computed at most once."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    @cached_property
+    def istio_rules(self) -> dict[tuple[str, str], list[IstioRuleFinding]]:
+        """istioctl's own rule checks (IST0130/IST0131) per VirtualService ``(namespace, name)``."""
+        found = {}
+        for vs in self.snapshot.virtual_services:
+            rules = istio_rule_findings(vs)
+            if rules:
+                found[(vs.meta.namespace, vs.meta.name)] = rules
+        return found
+
+    @cached_property
+    def reachability(self) -> Reachability:
+        """Per rule and match: taken by some request at some proxy, or always taken first by another route."""
+        return compute_reachability(self.snapshot)
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    name: str
+    """Istio's analyzer name for parity checks; the plugin's own otherwise."""
+    origin: Literal["istio", "meshctl"]
+    reads: frozenset[str]
+    """The kinds (registry names) whose objects it looks at."""
+    requires: frozenset[str]
+    """Kinds that must be part of the input for its verdicts to be true; it is skipped without them."""
+    run: Callable[[Analysis], Iterable[Finding]]
+    merge_identical: bool = False
+    """istioctl reports a message once when two of its analyzers emit the same one (two can emit the same IST0101)."""
+
+
+def _istio_rule_findings(run: Analysis) -> Iterable[Finding]:
+    for vs in run.snapshot.virtual_services:
+        for found in run.istio_rules.get((vs.meta.namespace, vs.meta.name), ()):
+            yield finding(found.code, vs.meta, *found.args)
+
+
+def _kinds(*kinds: str) -> frozenset[str]:
+    return frozenset(kinds)
+
+
+_ISTIO_CONFIG = (GATEWAY.name, VIRTUAL_SERVICE.name)
+
+ANALYZERS: tuple[Analyzer, ...] = (
+    Analyzer(
+        "VirtualServiceAnalyzer (conditions)",
+        "istio",
+        _kinds(VIRTUAL_SERVICE.name),
+        _kinds(),
+        _istio_rule_findings,
+    ),
+    Analyzer(
+        "GatewayAnalyzer",
+        "istio",
+        _kinds(*_ISTIO_CONFIG, KUBE_GATEWAY.name),
+        _kinds(),
+        lambda run: references.gateway_analyzer(run.snapshot),
+        merge_identical=True,
+    ),
+    Analyzer(
+        "DestinationHostAnalyzer",
+        "istio",
+        _kinds(VIRTUAL_SERVICE.name, SERVICE.name, SERVICE_ENTRY.name),
+        _kinds(SERVICE.name),
+        lambda run: references.destination_host_analyzer(run.snapshot),
+        merge_identical=True,
+    ),
+    Analyzer(
+        # upstream runs it even without DestinationRules in the input (TestFileOnly expects "reviews+v1" not found)
+        "DestinationRuleAnalyzer",
+        "istio",
+        _kinds(VIRTUAL_SERVICE.name, DESTINATION_RULE.name),
+        _kinds(),
+        lambda run: references.destination_rule_analyzer(run.snapshot),
+        merge_identical=True,
+    ),
+    Analyzer(
+        "IngressGatewayPortAnalyzer",
+        "istio",
+        _kinds(GATEWAY.name, POD.name, SERVICE.name),
+        _kinds(POD.name),
+        lambda run: references.ingress_gateway_port_analyzer(run.snapshot),
+        merge_identical=True,
+    ),
+    Analyzer(
+        "ConflictingGatewayAnalyzer",
+        "istio",
+        _kinds(GATEWAY.name, POD.name),
+        _kinds(),
+        lambda run: references.conflicting_gateway_analyzer(run.snapshot),
+        merge_identical=True,
+    ),
+    Analyzer(
+        "UnreachableRules",
+        "meshctl",
+        _kinds(*_ISTIO_CONFIG, SERVICE.name, POD.name),
+        _kinds(),
+        lambda run: unreachable_rule_findings(run.snapshot, run.reachability, run.istio_rules),
+    ),
+    Analyzer(
+        "InapplicableMatches",
+        "meshctl",
+        _kinds(*_ISTIO_CONFIG),
+        _kinds(),
+        lambda run: inapplicable_match_findings(run.snapshot),
+    ),
+    Analyzer(
+        "UnservedServers",
+        "meshctl",
+        _kinds(*_ISTIO_CONFIG, SERVICE.name, POD.name),
+        _kinds(),
+        lambda run: unserved_server_findings(run.snapshot, run.reachability),
+    ),
+    Analyzer(
+        "HiddenBindings",
+        "meshctl",
+        _kinds(*_ISTIO_CONFIG, POD.name),
+        _kinds(POD.name),
+        lambda run: hidden_binding_findings(run.snapshot),
+    ),
+)
+
+
+def _present(snapshot: Snapshot, kind: str) -> bool:
+    """Whether objects of ``kind`` were part of the input (an empty list read from a cluster counts)."""
+    if kind == SERVICE.name:
+        return snapshot.has_services
+    if kind == POD.name:
+        return snapshot.has_pods
+    return True
+
+
+def run_analyzers(snapshot: Snapshot, analyzers: Sequence[Analyzer] = ANALYZERS) -> list[Finding]:
+    """The findings of ``analyzers`` over ``snapshot`` in registry order, unsorted (see ``report.arrange``)."""
+    run = Analysis(snapshot)
+    findings: list[Finding] = []
+    merged: set[Finding] = set()
+    with paused_gc():
+        for analyzer in analyzers:
+            if not all(_present(snapshot, kind) for kind in analyzer.requires):
+                continue
+            for found in analyzer.run(run):
+                if analyzer.merge_identical:
+                    if found in merged:
+                        continue
+                    merged.add(found)
+                findings.append(found)
+    return findings
+
+
+def analyze_references(snapshot: Snapshot) -> list[Finding]:
+    """Istio's five reference analyzers alone (what their upstream tests run)."""
+    return run_analyzers(snapshot, [a for a in ANALYZERS if a.merge_identical])
