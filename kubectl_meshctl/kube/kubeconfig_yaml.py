@@ -13,6 +13,7 @@ tests check that on generated and real kubeconfigs.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -26,7 +27,13 @@ _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 _ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "/": "/"}
 # characters PyYAML refuses (C0/C1 controls, DEL, surrogates, U+FFFE/F) or reads as line breaks or a BOM
 # (NEL, U+2028, U+2029, U+FEFF), and tabs and CRs: any of them sends the text to PyYAML
-_OUTSIDE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_OUTSIDE_ASCII = re.compile("[^\n\x20-\x7e]")
+
+
+@functools.cache
+def _outside() -> re.Pattern[str]:
+    # compiling the full set costs ~4 ms, more than the rest of the reader: only for the rare non-ASCII kubeconfig
+    return re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 
 
 class _Unsupported(Exception):
@@ -35,7 +42,7 @@ class _Unsupported(Exception):
 
 def load(text: str) -> dict[str, Any] | None:
     """The kubeconfig mapping, or ``None`` when the text is not in the subset (or not a mapping)."""
-    if _OUTSIDE.search(text):
+    if (_OUTSIDE_ASCII if text.isascii() else _outside()).search(text):
         return None
     lines: list[tuple[int, str]] = []
     for raw in text.split("\n"):
