@@ -513,6 +513,8 @@ class TestIstioMisses:
         (("prefix", "v1"), ("prefix", "v"), False),  # either direction
         (("prefix", "v1"), ("prefix", "w"), True),
         (("prefix", "v"), ("regex", "w.*"), False),  # not decided for regexes: never claimed disjoint
+        (("exact", "v1"), ("regex", "(?=v)w"), False),  # a lookahead RE2 lacks: the verdict is unknown, not "disjoint"
+        (("exact", "v1\n"), ("regex", "w$"), False),  # Python's $ before a final newline: unknown again
         (("present", ""), ("exact", "v"), False),
         (("exact", "v"), ("present", ""), False),
     ],

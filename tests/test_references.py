@@ -816,3 +816,61 @@ spec:
     findings = _run(tmp_path, bare, defaults=True)
     assert [(f.name, f.message) for f in findings] == [("lost", 'Referenced selector not found: "istio=lost"')]
     assert _run(tmp_path, bare) == []  # no Pods read: nothing to say about selectors
+
+
+# --------------------------------------------------------------------------------------------
+# Istio's IST0131 prefix overlap, and when the plugin confirms it (mutants the core run left alive)
+
+
+def _prefix_rules(first: dict[str, object], second: dict[str, object]) -> str:
+    rules = [
+        {"match": [first], "route": [{"destination": {"host": "a"}}]},
+        {"match": [second], "route": [{"destination": {"host": "b"}}]},
+    ]
+    return to_yaml(gateway("gw", namespace="edge"), virtual_service("vs", namespace="edge", gateways=["gw"], http=rules))
+
+
+def _ist0131(tmp_path: Path, text: str) -> list[str]:
+    from kubectl_meshctl.analysis import analyze
+
+    path = tmp_path / "in.yaml"
+    path.write_text(text)
+    return [f.message for f in analyze(_read([path], default_namespace="edge").snapshot) if f.code == "IST0131"]
+
+
+def test_istio_prefix_overlap_needs_the_same_port(tmp_path: Path) -> None:
+    """Istio compares prefixes only between matches of one port: a port-less /a before /a/b on 8080 is no IST0131."""
+    assert _ist0131(tmp_path, _prefix_rules({"uri": {"prefix": "/a"}}, {"uri": {"prefix": "/a/b"}, "port": 8080})) == []
+    same_port = _prefix_rules({"uri": {"prefix": "/a"}, "port": 8080}, {"uri": {"prefix": "/a/b"}, "port": 8080})
+    assert len(_ist0131(tmp_path, same_port)) == 1
+
+
+def test_a_match_for_one_port_does_not_cover_one_for_another() -> None:
+    from kubectl_meshctl.analysis.istio_rules import truly_covers
+    from kubectl_meshctl.resources.model import HTTPMatch, StringMatch
+
+    prefix = StringMatch("prefix", "/")
+    assert not truly_covers(HTTPMatch(uri=prefix, port=80), HTTPMatch(uri=prefix, port=8080), "edge")
+    assert truly_covers(HTTPMatch(uri=prefix), HTTPMatch(uri=prefix, port=8080), "edge")  # port-less: kept everywhere
+
+
+def test_a_match_for_some_source_pods_does_not_cover_one_for_all() -> None:
+    from kubectl_meshctl.analysis.istio_rules import truly_covers
+    from kubectl_meshctl.resources.model import HTTPMatch, StringMatch
+
+    prefix = StringMatch("prefix", "/")
+    canary = HTTPMatch(uri=prefix, source_labels=(("app", "canary"),))
+    assert not truly_covers(canary, HTTPMatch(uri=prefix), "edge")
+    assert truly_covers(canary, HTTPMatch(uri=prefix, source_labels=(("app", "canary"), ("v", "2"))), "edge")
+
+
+def test_export_to_tilde_hides_a_virtual_service_from_every_proxy() -> None:
+    """``exportTo: ["~"]``: visible nowhere, also from a gateway whose namespace is unknown (no pods in the input)."""
+    from kubectl_meshctl.istio.translation import vs_visibility
+    from kubectl_meshctl.resources.model import Origin, VirtualService
+    from kubectl_meshctl.resources.parse import parse_object
+
+    vs = parse_object(virtual_service("vs", namespace="edge", exportTo=["~"]), origin=Origin("in.yaml"), default_namespace="edge")
+    assert isinstance(vs, VirtualService)
+    assert vs_visibility(vs, None) == "hidden"
+    assert vs_visibility(vs, "edge") == "hidden"
