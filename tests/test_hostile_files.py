@@ -33,7 +33,8 @@ from kubectl_meshctl.resources.input_limits import MAX_DEPTH, json_depth_exceeds
 from kubectl_meshctl.routes.dump import MAX_DUMP_DEPTH, RoutesError, load_route_dump
 from kubectl_meshctl.routes.output import render_routes_json, render_routes_yaml
 from kubectl_meshctl.routes.table import render_routes
-from kubectl_meshctl.sources.files import FileSource, InputError
+from kubectl_meshctl.sources.files import FileSource
+from kubectl_meshctl.sources.result import InputError
 
 SEED = "examples/seed.yaml"
 SEED_FINDING = "IST0130] (VirtualService default/vs-gateway examples/seed.yaml:17)"

@@ -28,7 +28,7 @@ from kubectl_meshctl.resources import model, parse
 from kubectl_meshctl.resources.kinds import ANALYSED_KINDS, KINDS, by_api_version, by_name
 from kubectl_meshctl.resources.model import Origin, Snapshot
 from kubectl_meshctl.resources.parse import UnknownKind, parse_object
-from kubectl_meshctl.sources.files import overlay, snapshot_of
+from kubectl_meshctl.sources.snapshot import overlay, snapshot_of
 
 LIST_PATHS = {
     "Gateway": "/apis/networking.istio.io/v1/gateways",

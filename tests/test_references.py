@@ -42,7 +42,8 @@ from kubectl_meshctl.istio.hosts import (
     sanitize_server_host_namespace,
     sanitize_server_hosts_split_once,
 )
-from kubectl_meshctl.sources.files import FileSource, ReadResult
+from kubectl_meshctl.sources.files import FileSource
+from kubectl_meshctl.sources.result import ReadResult
 
 DATA = Path(__file__).parent / "testdata" / "istio-analyzers"
 

@@ -16,7 +16,7 @@ from .cluster_access import KubeOptions, connect, read_cluster
 if TYPE_CHECKING:
     from ..analysis.findings import Finding, Level
     from ..analysis.report import Suppression
-    from ..sources.files import InputError, ReadResult
+    from ..sources.result import InputError, ReadResult
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ class AnalyzeOutcome:
 def analyze(request: AnalyzeRequest) -> AnalyzeOutcome:
     from ..analysis import analyze as run_analysis
     from ..analysis.report import annotation_suppressions, arrange, suppress
-    from ..sources.files import FileSource, overlay
+    from ..sources.files import FileSource
+    from ..sources.snapshot import overlay
 
     files = request.files
     use_kube = request.use_kube if request.use_kube is not None else not files

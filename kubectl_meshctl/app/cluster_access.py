@@ -16,7 +16,7 @@ from .errors import UsageProblem
 if TYPE_CHECKING:
     from ..kube.cluster_source import ClusterSource
     from ..kube.connection import Connection
-    from ..sources.files import ReadResult
+    from ..sources.result import ReadResult
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from .errors import NotFound
 
 if TYPE_CHECKING:
     from ..resources.model import Pod
-    from ..sources.files import InputError
+    from ..sources.result import InputError
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..istio.translation import GatewayProxy
     from ..kube.api import Api
     from ..resources.model import Pod, Snapshot
-    from ..sources.files import ReadResult
+    from ..sources.result import ReadResult
 
 
 @dataclass(frozen=True)

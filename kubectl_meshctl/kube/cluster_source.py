@@ -20,7 +20,7 @@ from .errors import Denied, NotFound, NotServed
 
 if TYPE_CHECKING:
     from ..resources.parse import Resource
-    from ..sources.files import InputError, ReadResult
+    from ..sources.result import InputError, ReadResult
 
 # parse.py, model.py and sources.py are imported where objects are parsed: a listing served from the
 # listing cache never needs them (creating their dataclasses costs ~10 ms)
@@ -218,7 +218,8 @@ class ClusterSource:
         from ..gcpause import paused_gc
         from ..resources.model import Origin
         from ..resources.parse import InvalidObject, UnknownKind, describe_object, parse_object
-        from ..sources.files import InputError, ReadResult, snapshot_of
+        from ..sources.result import InputError, ReadResult
+        from ..sources.snapshot import snapshot_of
 
         objects: list[Resource] = []
         errors: list[InputError] = []
