@@ -15,6 +15,7 @@ from conftest import REPO, run_cli
 from fakeapi.fixtures import find_kubectl
 from fakeapi.proxies import ConnectProxy
 from fakeapi.server import FakeApiServer
+from manifests import gateway, server
 
 from kubectl_meshctl.exitcodes import ExitCode
 
@@ -107,18 +108,7 @@ def test_plugin_only_reads(fake_api: FakeApiServer, fake_kubeconfig: Path) -> No
 
 
 def test_paging_and_restart_after_410(fake_api: FakeApiServer, fake_kubeconfig: Path) -> None:
-    gateways = [
-        {
-            "apiVersion": "networking.istio.io/v1",
-            "kind": "Gateway",
-            "metadata": {"name": f"gw-{i:04d}", "namespace": "bulk"},
-            "spec": {
-                "selector": {"istio": "ingressgateway"},
-                "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": [f"h{i}.example.com"]}],
-            },
-        }
-        for i in range(1200)
-    ]
+    gateways = [gateway(f"gw-{i:04d}", namespace="bulk", servers=[server(hosts=[f"h{i}.example.com"])]) for i in range(1200)]
     fake_api.add_objects(gateways)
     fake_api.expire_next_continue()
     result = run_cli(["gateways", "-n", "bulk", "-o", "name", "--no-cache", "--kubeconfig", str(fake_kubeconfig)])
