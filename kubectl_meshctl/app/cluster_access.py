@@ -8,8 +8,7 @@ server's answers warrant (an older Istio API version, an RBAC fallback) are hand
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import UsageProblem
 
@@ -19,8 +18,7 @@ if TYPE_CHECKING:
     from ..sources.result import ReadResult
 
 
-@dataclass(frozen=True)
-class KubeOptions:
+class KubeOptions(NamedTuple):
     """kubectl's connection flags, as every cluster-reading command accepts them."""
 
     kubeconfig: str | None = None
@@ -30,8 +28,7 @@ class KubeOptions:
     request_timeout: str = "0"
 
 
-@dataclass(frozen=True)
-class ClusterRead:
+class ClusterRead(NamedTuple):
     """Resources read from the cluster, and the notes about how they were read."""
 
     result: ReadResult

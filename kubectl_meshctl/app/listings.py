@@ -8,8 +8,7 @@ other only in which rows it picks and which findings its summary counts (:class:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..resources.kinds import ANALYSED_KINDS, GATEWAY, VIRTUAL_SERVICE, Kind
 from .cluster_access import KubeOptions, cluster_source, connect
@@ -22,8 +21,7 @@ ListingItem = dict[str, Any]
 """One row of a Listing: plain data, because the listing cache stores it with marshal."""
 
 
-@dataclass(frozen=True)
-class ListingKind:
+class ListingKind(NamedTuple):
     """What differs between the listing commands."""
 
     kind: Kind
@@ -60,8 +58,7 @@ GATEWAYS = ListingKind(GATEWAY, "gateways", _gateway_flags)
 VIRTUAL_SERVICES = ListingKind(VIRTUAL_SERVICE, "virtualServices", _virtual_service_flags)
 
 
-@dataclass(frozen=True)
-class ListingOutcome:
+class ListingOutcome(NamedTuple):
     items: list[ListingItem]
     flags: list[Flag]
     """The findings on what is shown, for the summary line."""
@@ -69,8 +66,7 @@ class ListingOutcome:
     """The namespace listed; None with -A."""
 
 
-@dataclass(frozen=True)
-class ListingRead:
+class ListingRead(NamedTuple):
     listing: Listing
     namespace: str | None
     notes: tuple[str, ...]

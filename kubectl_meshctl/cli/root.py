@@ -1,27 +1,52 @@
 """The command group: global flags, and the one registration line per command.
 
-Why this module exists: a new command is a module in ``cli/`` plus one ``add_command`` line here; heavy
-imports (the analysis core, the Kubernetes client) happen inside commands, so ``--help`` stays fast.
+Why this module exists: a new command is a module in ``cli/`` plus one line in :data:`COMMANDS`.  A command's
+module is imported only when that command runs (or help lists them all), and heavy imports (the analysis core,
+the Kubernetes client) happen inside commands, so a run pays only for what it uses.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from typing import NoReturn
 
 import click
 
 from .. import __version__
-from .analyze import analyze_command
 from .boundary import run
-from .completion import completion_command
-from .listings import gateways_command, virtualservices_command
 from .options import EPILOG, HELP_WIDTH
-from .pods import pods_command
-from .routes import routes_command
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": ("analyze", "analyze_command"),
+    "gateways": ("listings", "gateways_command"),
+    "gw": ("listings", "gateways_command"),
+    "virtualservices": ("listings", "virtualservices_command"),
+    "vs": ("listings", "virtualservices_command"),
+    "pods": ("pods", "pods_command"),
+    "routes": ("routes", "routes_command"),
+    "completion": ("completion", "completion_command"),
+}
+"""Every command (aliases too): its name -> (module in ``cli/``, the click command in it)."""
+
+
+class _Commands(click.Group):
+    """The group of :data:`COMMANDS`, each imported when first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        command = getattr(importlib.import_module(f"{__package__}.{where[0]}"), where[1])
+        assert isinstance(command, click.Command)
+        return command
 
 
 @click.group(
+    cls=_Commands,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": HELP_WIDTH, "terminal_width": HELP_WIDTH},
     epilog=EPILOG,
 )
@@ -38,16 +63,6 @@ def cli(debug_root: bool) -> None:
       kubectl meshctl pods
     """
     # --debug is read by the error boundary from the arguments; nothing to keep here
-
-
-cli.add_command(analyze_command)
-cli.add_command(gateways_command)
-cli.add_command(gateways_command, "gw")
-cli.add_command(virtualservices_command)
-cli.add_command(virtualservices_command, "vs")
-cli.add_command(pods_command)
-cli.add_command(routes_command)
-cli.add_command(completion_command)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
