@@ -1,6 +1,6 @@
 """The command line: click only. One module per command, the one error boundary, the only place that prints or exits.
 
-A new command is a module here plus one ``add_command`` line in :mod:`.root`; what it does lives in ``app/``.
+A new command is a module here plus one line in :data:`.root.COMMANDS`; what it does lives in ``app/``.
 """
 
 from .boundary import PluginError
