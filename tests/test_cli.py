@@ -123,7 +123,10 @@ BAD_INPUTS = {
     "broken.yaml": ("apiVersion: v1\nkind: Service\nmetadata:\n  name: [unclosed\n", "broken.yaml:4: invalid YAML"),
     "empty.yaml": ("", "empty.yaml: empty file"),
     "garbage.yaml": (b"\x89PNG\r\n\x1a\n\x00\x00binary", "garbage.yaml: binary data"),
-    "unknown.yaml": ("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n", "unknown kind Widget"),
+    "unknown.yaml": (
+        "apiVersion: networking.istio.io/v1\nkind: VirtualSerivce\nmetadata: {name: w}\n",
+        "unknown.yaml:1: unknown kind VirtualSerivce (networking.istio.io/v1); did you mean VirtualService?",
+    ),
     "wrongtype.yaml": (
         "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v}\nspec:\n  hosts: [a]\n  http:\n  - match: {uri: 3}\n",
         "wrongtype.yaml:7: VirtualService v: spec.http[0].match: expected a list, got object",
@@ -167,9 +170,65 @@ def test_bad_document_does_not_hide_the_next_one(tmp_path: Path) -> None:
 
 
 def test_ignore_unknown(tmp_path: Path) -> None:
-    (tmp_path / "w.yaml").write_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n")
+    (tmp_path / "w.yaml").write_text("apiVersion: networking.istio.io/v1\nkind: Gatway\nmetadata: {name: w}\n")
+    assert run_cli(["analyze", "-f", str(tmp_path / "w.yaml")]).code == ExitCode.DATA
     result = run_cli(["analyze", "--ignore-unknown", "-f", str(tmp_path / "w.yaml")])
     assert result.code == ExitCode.OK
+
+
+OTHER_GROUPS = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: r}
+---
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [vs.yaml]
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: c}
+---
+apiVersion: extensions/v1beta1
+kind: Deployment
+metadata: {name: old}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: p}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: s}
+"""
+
+
+def test_objects_of_groups_the_plugin_does_not_read_are_skipped_as_istioctl_skips_them(tmp_path: Path) -> None:
+    (tmp_path / "mixed.yaml").write_text(OTHER_GROUPS + "---\n" + SHADOWED)
+    result = run_cli(["analyze", "-f", str(tmp_path / "mixed.yaml")])
+    assert result.code == ExitCode.OK, result.stderr
+    assert result.stderr == "" and "MSH0101" in result.stdout
+
+
+def test_yaml_that_is_no_kubernetes_object_is_skipped_in_a_directory_and_refused_when_named(tmp_path: Path) -> None:
+    (tmp_path / "chart").mkdir()
+    (tmp_path / "chart" / "values.yaml").write_text("replicaCount: 2\nimage: {repository: nginx, tag: stable}\n")
+    (tmp_path / "ci.yml").write_text("on: [push]\njobs:\n  test: {runs-on: ubuntu-latest}\n---\nname: second\n")
+    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "vs.yaml").write_text(SHADOWED)
+    walked = run_cli(["analyze", "-f", str(tmp_path)])
+    assert walked.code == ExitCode.OK, walked.stderr
+    assert "MSH0101" in walked.stdout
+    assert walked.stderr.splitlines() == [
+        f"Note: {tmp_path / 'ci.yml'}: 2 documents: not a Kubernetes object (no apiVersion, no kind): skipped",
+        f"Note: {tmp_path / 'empty.yaml'}: empty file: skipped",
+        f"Note: {tmp_path / 'chart' / 'values.yaml'}: not a Kubernetes object (no apiVersion, no kind): skipped",
+    ]
+    named = run_cli(["analyze", "-f", str(tmp_path / "chart" / "values.yaml"), "-f", str(tmp_path / "vs.yaml")])
+    assert named.code == ExitCode.DATA
+    assert named.stderr.splitlines() == [
+        f"Error: {tmp_path / 'chart' / 'values.yaml'}:1: not a Kubernetes object (no apiVersion, no kind)"
+    ]
 
 
 def test_missing_file() -> None:

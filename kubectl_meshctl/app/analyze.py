@@ -91,7 +91,7 @@ def analyze(request: AnalyzeRequest) -> AnalyzeOutcome:
         failed=any(f.level >= request.failure_threshold for f in findings),
         errors=errors,
         warnings=tuple(lines_from.warnings),
-        notes=notes,
+        notes=(*notes, *(from_files.notes if from_files is not None else ())),
         target="all namespaces" if request.kube.all_namespaces else f"namespace: {namespace}",
         files=() if use_kube else files,
     )

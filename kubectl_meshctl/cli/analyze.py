@@ -46,7 +46,11 @@ ISTIO_ANALYSIS_DOCS = "https://istio.io/v1.24/docs/reference/config/analysis"
     metavar='"CODE=Kind ns/name"',
     help='Suppress findings, e.g. -S "IST0130=VirtualService default/*" (glob).',
 )
-@click.option("--ignore-unknown", is_flag=True, help="Skip objects of unknown kinds instead of failing with exit 65.")
+@click.option(
+    "--ignore-unknown",
+    is_flag=True,
+    help="Skip kinds the API groups read do not have (typos) instead of failing with exit 65.",
+)
 @click.option("--color/--no-color", default=None, help="Colour the level words (default: on a terminal).")
 @click.option(
     "-k",
@@ -74,6 +78,11 @@ def analyze_command(
     positives) and the plugin's (MSH codes: rules shadowed by earlier rules, also across
     VirtualServices merged at a gateway host; bindings that never take effect).
     See docs/codes.md for every code.
+
+    Objects of API groups the plugin does not read (Kustomizations, Argo
+    Rollouts, cert-manager...) are skipped as istioctl skips them; YAML without
+    apiVersion and kind found in a directory is skipped with a note, and is an
+    error when named with -f.
 
     \b
     Examples:

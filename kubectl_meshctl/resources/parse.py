@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from itertools import pairwise
 from typing import Any
 
-from .kinds import KINDS, Kind, by_api_version
+from .kinds import GATEWAY_API, ISTIO_NETWORKING, KINDS, Kind, by_api_version
 from .model import (
     ContainerPort,
     Destination,
@@ -56,47 +56,49 @@ class UnknownKind(ValueError):
     """A well-formed object of a kind the plugin does not know at all."""
 
 
-# Kinds that are valid Kubernetes/Istio objects but carry nothing the plugin needs: skipped silently.
-_IGNORED_GROUPS = (
-    "",
-    "apps",
-    "batch",
-    "policy",
-    "autoscaling",
-    "rbac.authorization.k8s.io",
-    "networking.k8s.io",
-    "apiextensions.k8s.io",
-    "admissionregistration.k8s.io",
-    "storage.k8s.io",
-    "coordination.k8s.io",
-    "discovery.k8s.io",
-    "scheduling.k8s.io",
-    "certificates.k8s.io",
-    "gateway.networking.k8s.io",
-    "networking.istio.io",
-    "security.istio.io",
-    "telemetry.istio.io",
-    "extensions.istio.io",
-    "config.istio.io",
-    "install.istio.io",
-)
-_CORE_KINDS = frozenset(
-    [
-        "Namespace",
-        "ConfigMap",
-        "Secret",
-        "ServiceAccount",
-        "Endpoints",
-        "Node",
-        "PersistentVolume",
-        "PersistentVolumeClaim",
-        "LimitRange",
-        "ResourceQuota",
-        "ReplicationController",
-        "Event",
-        "PodTemplate",
-    ]
-)
+# Kinds that exist in the API groups the plugin reads but carry nothing it needs: skipped, as objects of every other
+# group are.  A kind in these groups that is neither read nor listed here is a typo (or a kind that does not exist).
+_UNREAD_KINDS: dict[str, frozenset[str]] = {
+    "": frozenset(
+        (
+            "Binding",
+            "ComponentStatus",
+            "ConfigMap",
+            "Endpoints",
+            "Event",
+            "LimitRange",
+            "Namespace",
+            "Node",
+            "PersistentVolume",
+            "PersistentVolumeClaim",
+            "PodTemplate",
+            "ReplicationController",
+            "ResourceQuota",
+            "Secret",
+            "ServiceAccount",
+        )
+    ),
+    ISTIO_NETWORKING: frozenset(("Sidecar", "EnvoyFilter", "WorkloadEntry", "WorkloadGroup", "ProxyConfig")),
+    GATEWAY_API: frozenset(
+        (
+            "GatewayClass",
+            "HTTPRoute",
+            "GRPCRoute",
+            "TCPRoute",
+            "TLSRoute",
+            "UDPRoute",
+            "ReferenceGrant",
+            "BackendTLSPolicy",
+            "BackendLBPolicy",
+            "ListenerSet",
+        )
+    ),
+}
+_READ_GROUPS = frozenset(k.group for k in KINDS)
+
+
+def _kinds_of_group(group: str) -> list[str]:
+    return sorted({k.kind for k in KINDS if k.group == group} | _UNREAD_KINDS.get(group, frozenset()))
 
 
 def _type_name(value: object) -> str:
@@ -481,9 +483,12 @@ _PARSERS: dict[str, _ParseFn] = {k.name: globals()[k.parser] for k in KINDS}
 
 
 def kind_of(api_version: str, kind: str) -> Kind | None:
-    """The registered kind of ``apiVersion``/``kind``; ``None`` for kinds that are known but not read.
+    """The registered kind of ``apiVersion``/``kind``; ``None`` for objects the plugin does not read.
 
-    Raises :class:`UnknownKind` for anything else, and for a registered kind in a version it refuses.
+    Objects of API groups the plugin does not read (a Kustomization, an Argo Rollout, an ``extensions/v1beta1``
+    Deployment) are skipped, as istioctl skips them, and so are the kinds of its own groups it has no use for.
+    Raises :class:`UnknownKind` for a kind its groups do not have (a typo: the nearest kind is named) and for a
+    registered kind in a version it refuses.
     """
     registered = by_api_version(api_version, kind)
     group, _, version = api_version.rpartition("/")
@@ -493,9 +498,14 @@ def kind_of(api_version: str, kind: str) -> Kind | None:
         if registered.other_versions == "refused":
             served = ", ".join(registered.versions)
             raise UnknownKind(f"unsupported apiVersion {api_version} for {kind} (served: {served})")
-    if group in _IGNORED_GROUPS and (group != "" or kind in _CORE_KINDS):
+        raise UnknownKind(f"unknown kind {kind} ({api_version})")
+    if group not in _READ_GROUPS or kind in _UNREAD_KINDS.get(group, frozenset()):
         return None
-    raise UnknownKind(f"unknown kind {kind} ({api_version or 'no apiVersion'})")
+    from difflib import get_close_matches  # only on this error path
+
+    nearest = get_close_matches(kind, _kinds_of_group(group), n=1, cutoff=0.6)
+    hint = f"; did you mean {nearest[0]}?" if nearest else ""
+    raise UnknownKind(f"unknown kind {kind} ({api_version}){hint}")
 
 
 def parse_object(raw: object, *, origin: Origin, default_namespace: str, order: int = 0) -> Resource | None:

@@ -80,7 +80,7 @@ class FileSource:
                     result.errors.append(InputError(found.name, found.error))
                     continue
                 assert found.text is not None
-                self._read_text(found.name, found.text, builder, result)
+                self._read_text(found.name, found.text, builder, result, walked=found.walked)
         result.snapshot = builder.build()
         return result
 
@@ -100,7 +100,7 @@ class FileSource:
                 for f in sorted(files):
                     if f.endswith(YAML_SUFFIXES):
                         found = True
-                        yield from self._file(os.path.join(root, f))
+                        yield from (i._replace(walked=True) for i in self._file(os.path.join(root, f)))
             if not found:
                 yield _Input(arg, None, "no .yaml, .yml or .json files in this directory")
             return
@@ -119,17 +119,24 @@ class FileSource:
             return
         yield _decode(path, data)
 
-    def _read_text(self, name: str, text: str, builder: SnapshotBuilder, result: ReadResult) -> None:
+    def _read_text(self, name: str, text: str, builder: SnapshotBuilder, result: ReadResult, *, walked: bool) -> None:
         if not text.strip():
-            result.errors.append(InputError(name, "empty file: no Kubernetes objects"))
+            if walked:
+                result.notes.append(f"{name}: empty file: skipped")
+            else:
+                result.errors.append(InputError(name, "empty file: no Kubernetes objects"))
             return
         if name.endswith(".json"):
             loaded = _load_json(name, text)
             if isinstance(loaded, InputError):
                 result.errors.append(loaded)
                 return
+            if walked and not _is_kubernetes(loaded[0]):
+                result.notes.append(f"{name}: {_NOT_KUBERNETES}: skipped")
+                return
             builder.add_raw(loaded[0], Origin(name, None, 0), result.errors)
             return
+        foreign = 0
         for index, (start, chunk) in enumerate(split_documents(text)):
             if not chunk.strip():
                 continue
@@ -150,8 +157,28 @@ class FileSource:
                 continue
             if data is None:
                 continue
+            if not _is_kubernetes(data):
+                if walked:
+                    foreign += 1
+                    continue
+                if isinstance(data, dict):  # named by the user: say why it cannot be used
+                    result.errors.append(InputError(name, _NOT_KUBERNETES, _first_content_line(chunk, start)))
+                    continue
             result.keep_document(name, index, Document(start, chunk))
             builder.add_raw(data, Origin(name, _first_content_line(chunk, start), index), result.errors, result)
+        if foreign:
+            what = _NOT_KUBERNETES if foreign == 1 else f"{foreign} documents: {_NOT_KUBERNETES}"
+            result.notes.append(f"{name}: {what}: skipped")
+
+
+_NOT_KUBERNETES = "not a Kubernetes object (no apiVersion, no kind)"
+
+
+def _is_kubernetes(data: object) -> bool:
+    """Whether a document is meant as Kubernetes objects; a Helm values file or a CI config is not."""
+    if isinstance(data, list):  # a JSON array of objects
+        return any(_is_kubernetes(item) for item in data)
+    return isinstance(data, dict) and ("apiVersion" in data or "kind" in data)
 
 
 def _load_json(name: str, text: str) -> tuple[Any] | InputError:
@@ -181,6 +208,8 @@ class _Input(NamedTuple):
     """The path (``-`` for stdin), as errors name it."""
     text: str | None
     error: str | None
+    walked: bool = False
+    """Found while walking a directory (not named by the user): YAML that is no Kubernetes object is skipped."""
 
 
 def _decode(name: str, data: bytes | str) -> _Input:

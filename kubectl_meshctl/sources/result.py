@@ -57,6 +57,8 @@ class ReadResult:
     errors: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
     """Inputs that were used but deserve a note (an object defined twice); they do not change the exit code."""
+    notes: list[str] = field(default_factory=list)
+    """What was skipped on purpose (YAML met while walking a directory that is no Kubernetes object)."""
     _documents: dict[tuple[str, int], Document] = field(default_factory=dict)
     """By (source, index of the document in it)."""
 
