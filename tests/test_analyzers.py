@@ -69,3 +69,18 @@ def test_findings_come_out_in_registry_order(tmp_path: Path) -> None:
     ]
     assert run_analyzers(snapshot, order) == [first, second]
     assert run_analyzers(snapshot, order[::-1]) == [second, first]
+
+
+def test_a_kind_read_from_a_cluster_is_complete_even_when_empty(tmp_path: Path) -> None:
+    """The one partial-input rule: files prove absence only for kinds they hold; a cluster's lists always do."""
+    from kubectl_meshctl.sources.snapshot import snapshot_of
+
+    vs = virtual_service(hosts=["shop.example.com"], http=[http_rule(to=[destination("reviews", subset="v1")])])
+    from_files = _snapshot(tmp_path, to_yaml(gateway(), vs))
+    assert "DestinationRule" not in from_files.complete
+    assert not [f for f in run_analyzers(from_files) if "subset" in f.message]
+    objects = [*from_files.gateways, *from_files.virtual_services]
+    from_cluster = snapshot_of(objects, complete=["Gateway", "VirtualService", "DestinationRule", "Service", "Pod"])
+    assert [f.message for f in run_analyzers(from_cluster) if "subset" in f.message] == [
+        'Referenced host+subset in destinationrule not found: "reviews+v1"'
+    ]

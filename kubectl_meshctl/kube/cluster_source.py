@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..resources.kinds import ANALYSED_KINDS, KINDS, POD, SERVICE, VIRTUAL_SERVICE, Kind, by_name
+from ..resources.kinds import ANALYSED_KINDS, KINDS, VIRTUAL_SERVICE, Kind, by_name
 from .api import Api, list_envelope, list_pages, page_items
 from .errors import Denied, NotFound, NotServed
 
@@ -236,5 +236,5 @@ class ClusterSource:
                         continue
                     if obj is not None:
                         objects.append(obj)
-        snapshot = snapshot_of(objects, has_pods=POD.name in self.kinds, has_services=SERVICE.name in self.kinds)
+        snapshot = snapshot_of(objects, complete=self.kinds)  # a cluster's lists are complete: absence is a fact
         return ReadResult(snapshot=snapshot, errors=errors)

@@ -13,7 +13,7 @@ Normalisation rules (they make structural equality mean what Istio's duplicate c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 StringMatchKind = Literal["exact", "prefix", "regex", ""]
@@ -268,10 +268,19 @@ class Snapshot:
     services: tuple[Service, ...] = ()
     pods: tuple[Pod, ...] = ()
     kube_gateways: tuple[KubeGateway, ...] = ()
-    has_pods: bool = field(default=False)
-    """True when Pods were part of the input (then selector checks can run)."""
-    has_services: bool = field(default=False)
-    """True when Services were part of the input (then host checks can run)."""
+    complete: frozenset[str] = frozenset()
+    """The kinds (registry names) the input holds completely, so a check may conclude from an object's absence:
+    every kind read from a cluster, and every kind of which files hold at least one object."""
+
+    @property
+    def has_pods(self) -> bool:
+        """Pods were part of the input (then selector checks can run)."""
+        return "Pod" in self.complete
+
+    @property
+    def has_services(self) -> bool:
+        """Services were part of the input (then host checks can run)."""
+        return "Service" in self.complete
 
     def pods_selected_by(self, selector: tuple[tuple[str, str], ...]) -> list[Pod]:
         """The pods, in every namespace, a workload selector matches (an empty selector matches every pod)."""

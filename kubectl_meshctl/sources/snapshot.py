@@ -12,8 +12,8 @@ from dataclasses import replace
 from typing import Any
 
 from ..resources import model
-from ..resources.kinds import KINDS, POD, SERVICE
-from ..resources.model import Origin, Pod, Service, Snapshot
+from ..resources.kinds import KINDS
+from ..resources.model import Origin, Snapshot
 from ..resources.parse import InvalidObject, Resource, UnknownKind, describe_object, parse_object
 from .result import InputError, ReadResult
 
@@ -31,8 +31,6 @@ class SnapshotBuilder:
         self.objects: list[Resource] = []
         self.positions: dict[tuple[type, str, str], int] = {}
         self.warnings: list[InputError] = [] if warnings is None else warnings
-        self.seen_pods = False
-        self.seen_services = False
 
     def add_raw(self, data: object, origin: Origin, errors: list[InputError], result: ReadResult | None = None) -> None:
         if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
@@ -59,10 +57,6 @@ class SnapshotBuilder:
             return
         if obj is None:
             return
-        if isinstance(obj, Pod):
-            self.seen_pods = True
-        elif isinstance(obj, Service):
-            self.seen_services = True
         key = (type(obj), obj.meta.namespace, obj.meta.name)
         position = self.positions.get(key)
         if position is None:
@@ -82,7 +76,7 @@ class SnapshotBuilder:
         )
 
     def build(self) -> Snapshot:
-        return snapshot_of(self.objects, has_pods=self.seen_pods, has_services=self.seen_services)
+        return snapshot_of(self.objects)
 
 
 def _place(origin: Origin | None) -> str:
@@ -96,17 +90,14 @@ _FIELD_OF_MODEL: dict[type, str] = {getattr(model, k.model): k.snapshot_field fo
 """Each registered kind's model class -> its Snapshot field."""
 
 
-def snapshot_of(objects: Iterable[Resource], *, has_pods: bool = False, has_services: bool = False) -> Snapshot:
-    """Group parsed objects by kind into a snapshot."""
+def snapshot_of(objects: Iterable[Resource], *, complete: Iterable[str] = ()) -> Snapshot:
+    """Group parsed objects by kind into a snapshot; ``complete``: kinds read in full even where none exist."""
     buckets: dict[str, list[Resource]] = {k.snapshot_field: [] for k in KINDS}
     for obj in objects:
         buckets[_FIELD_OF_MODEL[type(obj)]].append(obj)
     groups: dict[str, Any] = {name: tuple(objs) for name, objs in buckets.items()}
-    return Snapshot(
-        **groups,
-        has_pods=has_pods or bool(groups[POD.snapshot_field]),
-        has_services=has_services or bool(groups[SERVICE.snapshot_field]),
-    )
+    present = {k.name for k in KINDS if groups[k.snapshot_field]}
+    return Snapshot(**groups, complete=frozenset(present.union(complete)))
 
 
 def overlay(base: Snapshot, top: Snapshot) -> Snapshot:
@@ -125,6 +116,5 @@ def overlay(base: Snapshot, top: Snapshot) -> Snapshot:
         objects.extend(group_top)
     return snapshot_of(
         objects,
-        has_pods=base.has_pods or top.has_pods,
-        has_services=base.has_services or top.has_services,
+        complete=base.complete | top.complete,
     )
