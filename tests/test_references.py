@@ -918,3 +918,34 @@ def test_export_to_tilde_hides_a_virtual_service_from_every_proxy() -> None:
     assert isinstance(vs, VirtualService)
     assert vs_visibility(vs, None) == "hidden"
     assert vs_visibility(vs, "edge") == "hidden"
+
+
+def _source_labels_case(*pods_labels: dict[str, str]) -> str:
+    rules = [
+        {"match": [{"uri": {"prefix": "/api"}, "sourceLabels": {"app": "x"}}], "route": [{"destination": {"host": "a"}}]},
+        {"match": [{"uri": {"prefix": "/api/users"}}], "route": [{"destination": {"host": "b"}}]},
+    ]
+    docs = [gateway("gw", namespace="edge"), virtual_service("vs", namespace="edge", gateways=["gw"], http=rules)]
+    for i, labels in enumerate(pods_labels):
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"gw-{i}", "namespace": "istio-system", "labels": labels},
+                "spec": {"containers": [{"name": "istio-proxy"}]},
+            }
+        )
+    return to_yaml(*docs)
+
+
+def test_ist0131_behind_source_labels_is_kept_when_every_gateway_pod_carries_them(tmp_path: Path) -> None:
+    """Istio's overlap check ignores sourceLabels; its IST0131 is true when every pod the routes are built for
+    carries them (the plugin's MSH0101 says the same rule is dead), and untrue otherwise."""
+    carried = _ist0131(tmp_path, _source_labels_case({"istio": "ingressgateway", "app": "x"}))
+    assert carried == [
+        "VirtualService rule #1 match #0 of prefix /api/users is not used (duplicate/overlapping match in rule #0 of"
+        " prefix /api on #0)."
+    ]
+    # a second gateway pod without the label: rule #1 still takes /api/users there
+    assert _ist0131(tmp_path, _source_labels_case({"istio": "ingressgateway", "app": "x"}, {"istio": "ingressgateway"})) == []
+    assert _ist0131(tmp_path, _source_labels_case()) == []  # no pods: which pods carry it is unknown

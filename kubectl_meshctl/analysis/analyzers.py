@@ -15,8 +15,9 @@ from functools import cached_property
 from typing import Literal
 
 from ..gcpause import paused_gc
+from ..istio.translation import vs_gateways
 from ..resources.kinds import DESTINATION_RULE, GATEWAY, KUBE_GATEWAY, POD, SERVICE, SERVICE_ENTRY, VIRTUAL_SERVICE
-from ..resources.model import Snapshot
+from ..resources.model import Pod, Snapshot, VirtualService
 from . import references
 from .findings import Finding, finding
 from .istio_rules import IstioRuleFinding, istio_rule_findings
@@ -41,10 +42,29 @@ class Analysis:
         """istioctl's own rule checks (IST0130/IST0131) per VirtualService ``(namespace, name)``."""
         found = {}
         for vs in self.snapshot.virtual_services:
-            rules = istio_rule_findings(vs)
+            rules = istio_rule_findings(vs, proxies=self.gateway_pods_of(vs))
             if rules:
                 found[(vs.meta.namespace, vs.meta.name)] = rules
         return found
+
+    def gateway_pods_of(self, vs: VirtualService) -> list[Pod] | None:
+        """The gateway pods istiod builds ``vs``'s routes for; None when the input cannot say (no Pods, or ``mesh``:
+        sidecars are not in the input)."""
+        names = vs_gateways(vs)
+        if not self.snapshot.has_pods or "mesh" in names:
+            return None
+        pods = {id(p): p for name in names for p in self._pods_of_gateway.get(name, ())}
+        return list(pods.values()) or None
+
+    @cached_property
+    def _pods_of_gateway(self) -> dict[str, list[Pod]]:
+        by_selector: dict[tuple[tuple[str, str], ...], list[Pod]] = {}
+        out = {}
+        for gw in self.snapshot.gateways:
+            if gw.selector not in by_selector:
+                by_selector[gw.selector] = self.snapshot.pods_selected_by(gw.selector)
+            out[gw.meta.full_name] = by_selector[gw.selector]
+        return out
 
     @cached_property
     def reachability(self) -> Reachability:

@@ -10,12 +10,12 @@ later one does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ..envoy.coverage import covers
 from ..istio.translation import resolve_gateway_name, translate_match
-from ..resources.model import HTTPMatch, HTTPRule, L4Rule, StringMatch, VirtualService
+from ..resources.model import HTTPMatch, HTTPRule, L4Rule, Pod, StringMatch, VirtualService, labels_match
 from .findings import rule_label
 
 
@@ -89,8 +89,19 @@ def _istio_overlaps(a: _Descriptor, b: _Descriptor) -> bool:
     )
 
 
-def _applies_wherever(a: HTTPMatch, b: HTTPMatch, namespace: str) -> bool:
-    """``a`` is kept by istiod at every (gateway, port, proxy) where ``b`` is kept."""
+def _kept_at(match: HTTPMatch, pod: Pod) -> bool:
+    """istiod keeps a match with source filters for a gateway proxy only when the proxy's pod fits them."""
+    if match.source_namespace and match.source_namespace != pod.meta.namespace:
+        return False
+    return labels_match(match.source_labels, pod.labels)
+
+
+def _applies_wherever(a: HTTPMatch, b: HTTPMatch, namespace: str, *, proxies: Sequence[Pod] | None = None) -> bool:
+    """``a`` is kept by istiod at every (gateway, port, proxy) where ``b`` is kept.
+
+    ``proxies``: every gateway pod the VirtualService's rules are built for, when the input says so (its gateways'
+    pods, no ``mesh``); then source filters are decided pod by pod instead of by comparing the filters.
+    """
     if a.port and a.port != b.port:
         return False
     if a.gateways:
@@ -102,14 +113,16 @@ def _applies_wherever(a: HTTPMatch, b: HTTPMatch, namespace: str) -> bool:
         return True
     if b.gateways:
         return False  # b ignores source filters when it names gateways; a does not
+    if proxies:
+        return all(_kept_at(a, pod) for pod in proxies if _kept_at(b, pod))
     if a.source_namespace and a.source_namespace != b.source_namespace:
         return False
     return set(a.source_labels) <= set(b.source_labels)
 
 
-def truly_covers(a: HTTPMatch, b: HTTPMatch, namespace: str) -> bool:
+def truly_covers(a: HTTPMatch, b: HTTPMatch, namespace: str, *, proxies: Sequence[Pod] | None = None) -> bool:
     """Every request ``b`` would take, at every place ``b`` exists, ``a`` takes first."""
-    return _applies_wherever(a, b, namespace) and covers(translate_match(a), translate_match(b))
+    return _applies_wherever(a, b, namespace, proxies=proxies) and covers(translate_match(a), translate_match(b))
 
 
 class _LazyLabel:
@@ -124,8 +137,8 @@ class _LazyLabel:
         return rule_label(self.name, self.index)
 
 
-def http_rule_findings(vs: VirtualService) -> Iterator[IstioRuleFinding]:
-    """``analyzeUnreachableHTTPRules`` with its untrue overlap findings removed."""
+def http_rule_findings(vs: VirtualService, *, proxies: Sequence[Pod] | None = None) -> Iterator[IstioRuleFinding]:
+    """``analyzeUnreachableHTTPRules`` with its untrue overlap findings removed (``proxies``: see ``_applies_wherever``)."""
     seen: dict[HTTPMatch, int] = {}
     empty_rule_seen = -1
     descriptors: list[_Descriptor] = []
@@ -166,7 +179,7 @@ def http_rule_findings(vs: VirtualService) -> Iterator[IstioRuleFinding]:
         for b in descriptors[i + 1 :]:
             if b.prefix == a.prefix or not _istio_overlaps(a, b):
                 continue
-            if not truly_covers(a.match, b.match, vs.meta.namespace):
+            if not truly_covers(a.match, b.match, vs.meta.namespace, proxies=proxies):
                 continue  # one of Istio's known false positives: not reported
             yield IstioRuleFinding(
                 "IST0131",
@@ -206,5 +219,5 @@ def l4_rule_findings(rules: tuple[L4Rule, ...], section: str) -> Iterator[IstioR
             yield IstioRuleFinding("IST0130", section, rule.index, None, (name, "all matches used by prior rules"))
 
 
-def istio_rule_findings(vs: VirtualService) -> list[IstioRuleFinding]:
-    return [*http_rule_findings(vs), *l4_rule_findings(vs.tcp, "tcp"), *l4_rule_findings(vs.tls, "tls")]
+def istio_rule_findings(vs: VirtualService, *, proxies: Sequence[Pod] | None = None) -> list[IstioRuleFinding]:
+    return [*http_rule_findings(vs, proxies=proxies), *l4_rule_findings(vs.tcp, "tcp"), *l4_rule_findings(vs.tls, "tls")]
