@@ -18,7 +18,8 @@ from ..gcpause import paused_gc
 from ..istio.translation import vs_gateways
 from ..resources.kinds import DESTINATION_RULE, GATEWAY, KUBE_GATEWAY, POD, SERVICE, SERVICE_ENTRY, VIRTUAL_SERVICE
 from ..resources.model import Pod, Snapshot, VirtualService
-from . import references
+from . import l4, references, sidecars
+from .delegation import delegation_findings
 from .findings import Finding, finding
 from .istio_rules import IstioRuleFinding, istio_rule_findings
 from .reachability import (
@@ -149,6 +150,13 @@ ANALYZERS: tuple[Analyzer, ...] = (
         merge_identical=True,
     ),
     Analyzer(
+        "ConflictingMeshGatewayHostsAnalyzer",
+        "istio",
+        _kinds(VIRTUAL_SERVICE.name),
+        _kinds(),
+        lambda run: sidecars.conflicting_mesh_gateway_hosts(run.snapshot),
+    ),
+    Analyzer(
         "UnreachableRules",
         "meshctl",
         _kinds(*_ISTIO_CONFIG, SERVICE.name, POD.name),
@@ -175,6 +183,34 @@ ANALYZERS: tuple[Analyzer, ...] = (
         _kinds(*_ISTIO_CONFIG, POD.name),
         _kinds(POD.name),
         lambda run: hidden_binding_findings(run.snapshot),
+    ),
+    Analyzer(
+        "UnusedAtSidecars",
+        "meshctl",
+        _kinds(VIRTUAL_SERVICE.name),
+        _kinds(),
+        lambda run: sidecars.unused_at_sidecars_findings(run.snapshot),
+    ),
+    Analyzer(
+        "InapplicableL4Matches",
+        "meshctl",
+        _kinds(*_ISTIO_CONFIG),
+        _kinds(),
+        lambda run: l4.inapplicable_l4_match_findings(run.snapshot),
+    ),
+    Analyzer(
+        "UnreachableL4Rules",
+        "meshctl",
+        _kinds(*_ISTIO_CONFIG, SERVICE.name, POD.name),
+        _kinds(),
+        lambda run: l4.unreachable_l4_rule_findings(run.snapshot, run.istio_rules),
+    ),
+    Analyzer(
+        "Delegation",
+        "meshctl",
+        _kinds(VIRTUAL_SERVICE.name),
+        _kinds(),
+        lambda run: delegation_findings(run.snapshot),
     ),
 )
 

@@ -46,6 +46,13 @@ class Code:
 _CATALOGUE = (
     Code("IST0101", "ReferencedResourceNotFound", Level.ERROR, "Referenced {} not found: {}"),
     Code(
+        "IST0109",
+        "ConflictingMeshGatewayVirtualServiceHosts",
+        Level.ERROR,
+        "The VirtualServices {} associated with mesh gateway define the same host {} which can lead to undefined"
+        " behavior. This can be fixed by merging the conflicting VirtualServices into a single resource.",
+    ),
+    Code(
         "IST0112",
         "VirtualServiceDestinationPortSelectorRequired",
         Level.ERROR,
@@ -104,6 +111,13 @@ _CATALOGUE = (
         "VirtualService rule {} match {} applies to none of the VirtualService's gateways ({}).",
     ),
     Code(
+        "MSH0104",
+        "TLSMatchDroppedForRepeatedSNI",
+        Level.WARNING,
+        "VirtualService rule {} match {} is dropped at every gateway it applies to: its SNI host {} is already taken"
+        " by {} on the same port, and istiod drops a TLS match that repeats an SNI host.",
+    ),
+    Code(
         "MSH0201",
         "GatewayServerWithoutRoutes",
         Level.INFO,
@@ -114,6 +128,33 @@ _CATALOGUE = (
         "VirtualServiceHiddenFromGateway",
         Level.WARNING,
         "VirtualService {} is bound to gateway {} but exportTo {} hides it from the gateway pods in namespace {}.",
+    ),
+    Code(
+        "MSH0203",
+        "VirtualServiceUnusedAtSidecars",
+        Level.WARNING,
+        "VirtualService {} is never used at sidecars: every sidecar that sees it gets VirtualService {} first for all"
+        " its hosts {}, and istiod uses one VirtualService per host at sidecars.",
+    ),
+    Code(
+        "MSH0301",
+        "DelegateNotFound",
+        Level.WARNING,
+        "VirtualService rule {} delegates to VirtualService {}, {}: istiod drops the rule.",
+    ),
+    Code(
+        "MSH0302",
+        "DelegateNotExported",
+        Level.WARNING,
+        "VirtualService rule {} delegates to VirtualService {}, whose exportTo {} hides it from namespace {}: istiod"
+        " drops the rule.",
+    ),
+    Code(
+        "MSH0303",
+        "DelegateRuleOutsideRoot",
+        Level.WARNING,
+        "VirtualService rule {} is left out where VirtualService {} rule {} delegates to it: its match {} lies within"
+        " none of the root rule's matches ({}).",
     ),
 )
 

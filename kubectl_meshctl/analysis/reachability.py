@@ -28,6 +28,7 @@ from ..istio.translation import (
     routes_for_proxy,
     vs_gateways,
     vs_visibility,
+    written_at,
 )
 from ..resources.model import Gateway, Snapshot, VirtualService, labels_match
 from .findings import Finding, finding, go_list, rule_label
@@ -184,17 +185,18 @@ def _walk_routes(routes: list[Route], outcomes: _Outcomes) -> None:
     earlier = _EarlierRoutes()
     for pos, route in enumerate(routes):
         if not route.certain:
-            outcomes.record(route.source, None)
+            outcomes.record(written_at(route), None)
             continue
-        outcomes.record(route.source, earlier.first_cover(route))
+        outcomes.record(written_at(route), earlier.first_cover(route))
         earlier.add(route, pos)
 
 
 def describe_killer(killer: Route, victim: VirtualService) -> str:
-    src = killer.source
+    src = written_at(killer)  # a delegated route is named by the delegate's rule, as written
     rule = rule_label(src.rule_name, src.rule_index)
     if src.match_index is None:
-        text = f"rule {rule} (no match)"
+        # a delegate rule without match that took its root rule's match is no catch-all
+        text = f"rule {rule} (no match)" if is_catch_all_route(killer.match) else f"rule {rule} ({killer.match.describe()})"
     else:
         text = f"rule {rule} match {rule_label(src.match_name, src.match_index)} ({killer.match.describe()})"
     if (src.namespace, src.name) != (victim.meta.namespace, victim.meta.name):
@@ -234,7 +236,7 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
                 if vh.routes:
                     routed_domains.setdefault(rc.name, []).extend(vh.domains)
         for t in result.truncations:
-            outcomes.record(t.source, t.by)
+            outcomes.record(written_at(t), t.by)
         for (gname, server_index), (rc_name, has_routes) in result.servers.items():
             gw = gateways[gname]
             hosts = sanitize_server_hosts_split_once(gw.servers[server_index].hosts, gw.meta.namespace)
@@ -251,7 +253,7 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
             ordered = [r for r in routes if not is_catch_all_route(r.match)] + [r for r in routes if is_catch_all_route(r.match)]
             _walk_routes(ordered, outcomes)
             for t in truncations:
-                outcomes.record(t.source, t.by)
+                outcomes.record(written_at(t), t.by)
     return Reachability(outcomes, served)
 
 
@@ -296,6 +298,8 @@ def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
     gateways = {g.meta.full_name: g for g in snapshot.gateways}
     out = []
     for vs in snapshot.virtual_services:
+        if not vs.hosts:
+            continue  # a delegate is bound to no gateway itself: its matches apply where its roots' rules do
         bound = vs_gateways(vs)
         ns = vs.meta.namespace
         for rule in vs.http:

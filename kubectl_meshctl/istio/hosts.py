@@ -1,9 +1,9 @@
-"""Istio's host-name rules in one place: short names, wildcards, namespace-scoped Gateway server hosts.
+"""Istio's name rules in one place: short names, gateway references, wildcards, namespace-scoped server hosts.
 
-Why this module exists: the model of istiod (:mod:`.translation`) and the reproduction of istioctl's
-analyzers (:mod:`kubectl_meshctl.analysis.references`) both reason about host names, and must do it
-the way Istio does.  Each helper is named after the upstream Istio function it reproduces.  Where
-istiod and the analyzers use two upstream functions that look alike but differ (short-name
+Why this module exists: the model of istiod (:mod:`.translation`, :mod:`.delegation`) and the reproduction of
+istioctl's analyzers (:mod:`kubectl_meshctl.analysis.references`) both reason about host and gateway names,
+and must do it the way Istio does.  Each helper is named after the upstream Istio function it reproduces.
+Where istiod and the analyzers use two upstream functions that look alike but differ (short-name
 expansion), or where the model of istiod splits hosts differently from Istio (``_split_once``),
 both versions are here under names that say how they differ.  Pure: no I/O.
 """
@@ -59,6 +59,23 @@ def resource_name_from_host(namespace: str, host: str) -> tuple[str, str]:
     if m is not None:
         return m.group(2), m.group(1)
     return namespace, host
+
+
+# --------------------------------------------------------------------------- gateway references
+
+
+def resolve_gateway_name(ref: str, vs_namespace: str) -> str:
+    """istiod's gateway reference resolution (``resolveGatewayName``, translation.md §4.1): ``gw``/``./gw`` ->
+    ``<vsNs>/gw``, legacy ``gw.ns[.svc.cluster.local]`` -> ``ns/gw``; ``ns/gw`` and ``mesh`` unchanged."""
+    if ref == "mesh":
+        return ref
+    if "/" in ref:
+        ns, _, name = ref.partition("/")
+        return f"{vs_namespace}/{name}" if ns == "." else ref
+    if "." in ref:
+        parts = ref.split(".")
+        return f"{parts[1]}/{parts[0]}"
+    return f"{vs_namespace}/{ref}"
 
 
 # --------------------------------------------------------------------------- wildcards

@@ -4,13 +4,17 @@ Why this module exists: it is the project's one model of istiod (spec/translatio
 ``routes --predict`` table and the reachability analysis both read its output, so a rule the
 analysis calls unreachable is exactly a rule whose Envoy route is missing or shadowed here.
 
-Where the input cannot tell what istiod would do (a hypothetical proxy whose labels or namespace
-are unknown, a delegate rule), routes are kept but marked ``certain=False``: they never shadow
-another route and never get a verdict of their own.  Pure: no I/O.
+A root VirtualService is translated as istiod does, once merged with its delegates (:mod:`.delegation`):
+its routes carry the root in their metadata (``source``) and, as :class:`MergedRoute`, the rule and match as
+written in the input (``written``, the delegate's for a delegated rule) for the analysis to name.  Where the
+input cannot tell what istiod would do (a hypothetical proxy whose labels or namespace are unknown, a
+delegate's own ``delegate`` rule), routes are kept but marked ``certain=False``: they never shadow another
+route and never get a verdict of their own.  Pure: no I/O.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -37,6 +41,7 @@ from ..resources.model import (
     VirtualService,
     labels_match,
 )
+from .delegation import Delegation, RuleOrigin, merge_delegates
 from .hosts import (
     CLUSTER_DOMAIN_SUFFIX,
     intersect_hosts,
@@ -44,6 +49,9 @@ from .hosts import (
     names_for_namespace_split_once,
     resolve_shortname_to_fqdn,
     sanitize_server_hosts_split_once,
+)
+from .hosts import (
+    resolve_gateway_name as resolve_gateway_name,  # re-exported: where the analysis and the app have always found it
 )
 
 HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})
@@ -63,12 +71,36 @@ def is_catch_all_route(match: RouteMatch) -> bool:
 # --------------------------------------------------------------------------- istiod's own records
 
 
+@dataclass(eq=False, slots=True)
+class MergedRoute(Route):
+    """A route of a root VirtualService merged with its delegates.
+
+    ``source`` names the merged rule istiod translated (the root VirtualService, the merged rule's position and
+    name): istiod writes the root into the route's metadata and decorator.  ``written`` is the rule and match as
+    written in the input -- in the delegate for a delegated rule -- which is what findings name.
+    """
+
+    written: RouteSource | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Truncation:
     """A rule/match that istiod never translated because an earlier catch-all of its VS stopped it."""
 
     source: RouteSource
     by: Route
+    written: RouteSource | None = None
+    """For a merged VirtualService: the rule and match as written in the input (see :class:`MergedRoute`)."""
+
+
+def written_at(item: Route | Truncation) -> RouteSource:
+    """The rule and match as written in the input that a route (or a truncated match) comes from.
+
+    The same as ``source`` except for root VirtualServices merged with delegates, whose rules are renumbered and
+    whose delegated rules are written in the delegate.
+    """
+    written = item.written if isinstance(item, (MergedRoute, Truncation)) else None
+    return item.source if written is None else written
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,17 +176,9 @@ def creation_key(meta_ts: str, name: str, namespace: str) -> tuple[str, str, str
     return (meta_ts, name, namespace)
 
 
-def resolve_gateway_name(ref: str, vs_namespace: str) -> str:
-    """istiod's gateway reference resolution (translation.md §4.1)."""
-    if ref == "mesh":
-        return ref
-    if "/" in ref:
-        ns, _, name = ref.partition("/")
-        return f"{vs_namespace}/{name}" if ns == "." else ref
-    if "." in ref:
-        parts = ref.split(".")
-        return f"{parts[1]}/{parts[0]}"
-    return f"{vs_namespace}/{ref}"
+def in_istiod_order(virtual_services: Iterable[VirtualService]) -> list[VirtualService]:
+    """VirtualServices in the order istiod processes them: creation time, then name, then namespace."""
+    return sorted(virtual_services, key=lambda v: creation_key(v.meta.creation_timestamp, v.meta.name, v.meta.namespace))
 
 
 def vs_gateways(vs: VirtualService) -> tuple[str, ...]:
@@ -217,10 +241,13 @@ class _Index:
         self.gateways = sorted(
             snapshot.gateways, key=lambda g: creation_key(g.meta.creation_timestamp, g.meta.name, g.meta.namespace)
         )
-        self.virtual_services = sorted(
-            (vs for vs in snapshot.virtual_services if vs.hosts),
-            key=lambda v: creation_key(v.meta.creation_timestamp, v.meta.name, v.meta.namespace),
-        )
+        ordered = in_istiod_order(snapshot.virtual_services)
+        self.delegation: Delegation = merge_delegates(ordered)
+        merged = {id(m.root): m.merged for m in self.delegation.merged}
+        self.virtual_services = [merged.get(id(vs), vs) for vs in ordered if vs.hosts]
+        """What istiod binds to gateways: VirtualServices with hosts, roots merged with their delegates."""
+        self.origins: dict[int, tuple[RuleOrigin, ...]] = {id(m.merged): m.origins for m in self.delegation.merged}
+        """Where each rule of a merged root VirtualService is written, by ``id`` of the merged VirtualService."""
         self.services_by_host: dict[str, list[Service]] = {}
         for svc in snapshot.services:
             host = f"{svc.meta.name}.{svc.meta.namespace}.svc.{CLUSTER_DOMAIN_SUFFIX}"
@@ -293,8 +320,6 @@ def _cluster_port(index: _Index, host: str, port: int, gateway_port: int) -> int
 
 
 def _action(index: _Index, vs: VirtualService, rule: HTTPRule, gateway_port: int) -> RouteAction:
-    if rule.delegate is not None:
-        return RouteAction("delegate")
     if rule.redirect:
         return RouteAction("redirect")
     if rule.direct_response:
@@ -312,6 +337,30 @@ def _action(index: _Index, vs: VirtualService, rule: HTTPRule, gateway_port: int
     return RouteAction("route", tuple(clusters), rule.timeout or "0s")
 
 
+def _written_source(origin: RuleOrigin, merged_match_index: int | None) -> RouteSource:
+    """The rule (and match) as written in the input that one rule (and match) of a merged VirtualService comes from."""
+    vs, rule = origin.virtual_service, origin.rule
+    written_index = None if merged_match_index is None else origin.match_indexes[merged_match_index]
+    if written_index is None:
+        return RouteSource(vs.meta.namespace, vs.meta.name, rule.index, rule.name)
+    return RouteSource(vs.meta.namespace, vs.meta.name, rule.index, rule.name, written_index, rule.matches[written_index].name)
+
+
+def _route(
+    match: RouteMatch,
+    source: RouteSource,
+    *,
+    gateway: str,
+    action: RouteAction,
+    certain: bool,
+    name: str,
+    written: RouteSource | None,
+) -> Route:
+    if written is None:
+        return Route(match, source, gateway, action, certain, name)
+    return MergedRoute(match, source, gateway, action, certain, name, written)
+
+
 def build_vs_routes(
     index: _Index, vs: VirtualService, *, gateway: str, port: int, proxy: GatewayProxy, certain: bool = True
 ) -> BuiltRoutes:
@@ -321,24 +370,36 @@ def build_vs_routes(
     stopped_by: Route | None = None
     sure = certain
     ns, name = vs.meta.namespace, vs.meta.name
+    origins = index.origins.get(id(vs))
     for rule in vs.http:
+        origin = None if origins is None else origins[rule.index]
         action_key = (id(vs), rule.index, port)
         action = index.actions.get(action_key)
         if action is None:
             action = index.actions[action_key] = _action(index, vs, rule, port)
         if stopped_by is not None:
             if not rule.matches:
-                truncations.append(Truncation(RouteSource(ns, name, rule.index, rule.name), stopped_by))
+                written = None if origin is None else _written_source(origin, None)
+                truncations.append(Truncation(RouteSource(ns, name, rule.index, rule.name), stopped_by, written))
             for mi, m in enumerate(rule.matches):
                 if match_applies(m, gateway=gateway, port=port, proxy=proxy, vs_namespace=ns) != "no":
-                    truncations.append(Truncation(RouteSource(ns, name, rule.index, rule.name, mi, m.name), stopped_by))
+                    written = None if origin is None else _written_source(origin, mi)
+                    truncations.append(Truncation(RouteSource(ns, name, rule.index, rule.name, mi, m.name), stopped_by, written))
             continue
         if rule.delegate is not None:
-            # Delegated rules are merged from another VS; what follows them is no longer certain.
+            # A delegate's own ``delegate`` (only in a merged VirtualService): istiod does not follow it and translates
+            # the rule as it stands -- a route without destinations, which Envoy refuses.  Nothing after it is certain.
             sure = False
-            continue
         if not rule.matches:
-            route = Route(translate_match(None), RouteSource(ns, name, rule.index, rule.name), gateway, action, sure, rule.name)
+            route = _route(
+                translate_match(None),
+                RouteSource(ns, name, rule.index, rule.name),
+                gateway=gateway,
+                action=action,
+                certain=sure,
+                name=rule.name,
+                written=None if origin is None else _written_source(origin, None),
+            )
             routes.append(route)
             if sure:
                 stopped_by = route
@@ -348,7 +409,8 @@ def build_vs_routes(
         for mi, m in enumerate(rule.matches):
             if stopped_by is not None:
                 if match_applies(m, gateway=gateway, port=port, proxy=proxy, vs_namespace=ns) != "no":
-                    truncations.append(Truncation(RouteSource(ns, name, rule.index, rule.name, mi, m.name), stopped_by))
+                    written = None if origin is None else _written_source(origin, mi)
+                    truncations.append(Truncation(RouteSource(ns, name, rule.index, rule.name, mi, m.name), stopped_by, written))
                 continue
             applies = match_applies(m, gateway=gateway, port=port, proxy=proxy, vs_namespace=ns)
             if applies == "no":
@@ -356,14 +418,14 @@ def build_vs_routes(
             rmatch = index.translated.get(m)
             if rmatch is None:
                 rmatch = index.translated[m] = translate_match(m)
-            route_name = f"{rule.name}.{m.name}" if m.name else rule.name
-            route = Route(
+            route = _route(
                 rmatch,
                 RouteSource(ns, name, rule.index, rule.name, mi, m.name),
-                gateway,
-                action,
-                sure and applies == "yes",
-                route_name,
+                gateway=gateway,
+                action=action,
+                certain=sure and applies == "yes",
+                name=f"{rule.name}.{m.name}" if m.name else rule.name,
+                written=None if origin is None else _written_source(origin, mi),
             )
             routes.append(route)
             if is_catch_all_route(rmatch):

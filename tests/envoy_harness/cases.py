@@ -4,7 +4,8 @@
 * :func:`oracle_proxies` -- the input's gateway pods when it has Pods, else one proxy per Gateway selector in
   ``istio-system`` with the selector as its labels (a concrete pod, unlike the analysis' hypothetical one);
 * :func:`predict` -- ``routes_for_proxy`` for each of them, converted with :mod:`kubectl_meshctl.envoy.config`;
-* :func:`shadow_verdicts` -- the MSH0101 / MSH0102 / IST0130 findings of ``analyze`` as (VirtualService, rule, match).
+* :func:`shadow_verdicts` -- the MSH0101 / MSH0102 / IST0130 findings of ``analyze`` as (VirtualService, rule, match),
+  for roots and delegates in the VirtualService istiod translates (the root merged with its delegates).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from kubectl_meshctl.analysis.findings import Finding, rule_label
 from kubectl_meshctl.analysis.istio_rules import istio_rule_findings
 from kubectl_meshctl.analysis.reachability import gateway_proxies
 from kubectl_meshctl.envoy.config import route_configuration_json
-from kubectl_meshctl.istio.translation import GatewayProxy, ProxyRoutes, routes_for_proxy
+from kubectl_meshctl.istio.translation import GatewayProxy, ProxyRoutes, make_index, routes_for_proxy, vs_gateways
 from kubectl_meshctl.resources.model import HTTPRule, Snapshot, VirtualService
 from kubectl_meshctl.sources.files import FileSource
 
@@ -127,6 +128,36 @@ def shadow_verdicts(snapshot: Snapshot, findings: list[Finding] | None = None) -
             else:
                 out.append(Verdict(f, vs, rule))
             break
+    return as_translated(snapshot, out)
+
+
+def as_translated(snapshot: Snapshot, verdicts: list[Verdict]) -> list[Verdict]:
+    """Verdicts on the rules istiod translates: a root VirtualService's are renumbered in the root merged with its
+    delegates, a delegate's become one verdict per root (bound to a gateway) it is merged into -- the coordinates
+    the predicted routes' ``source`` has.  Verdicts on other VirtualServices are kept as they are."""
+    merged = make_index(snapshot).delegation.merged
+    involved = {(m.root.meta.namespace, m.root.meta.name) for m in merged}
+    involved |= {(o.virtual_service.meta.namespace, o.virtual_service.meta.name) for m in merged for o in m.origins}
+    out: list[Verdict] = []
+    for verdict in verdicts:
+        key = (verdict.vs.meta.namespace, verdict.vs.meta.name)
+        if key not in involved:
+            out.append(verdict)
+            continue
+        for m in merged:
+            if all(g == "mesh" for g in vs_gateways(m.merged)):
+                continue  # never at a gateway: no predicted route to check
+            for position, origin in enumerate(m.origins):
+                written = origin.virtual_service.meta
+                written_here = (written.namespace, written.name) == key and origin.rule.index == verdict.rule.index
+                root_rule = origin.delegated_by
+                delegated_here = m.root is verdict.vs and root_rule is not None and root_rule.index == verdict.rule.index
+                rule = m.merged.http[position]
+                if verdict.match_index is None and (written_here or delegated_here):
+                    out.append(Verdict(verdict.finding, m.merged, rule))
+                elif written_here:  # (a match of a delegating root rule is not followed through the merge)
+                    matches = [j for j, i in enumerate(origin.match_indexes) if i == verdict.match_index]
+                    out += [Verdict(verdict.finding, m.merged, rule, j) for j in matches]
     return out
 
 

@@ -1,0 +1,464 @@
+"""TCP and TLS rules at ingress gateways: matches that apply nowhere, and rules istiod never uses.
+
+Why this module exists: HTTP rules become Envoy routes (see :mod:`.reachability`), but ``tcp`` and ``tls`` rules
+become listener filter chains, chosen by other rules.  What istiod does for a gateway server (``gateway.go``:
+``createGatewayTCPFilterChainOpts`` and the two ``buildGatewayNetworkFiltersFrom…Routes``):
+
+* which rules a server uses depends on the server: plaintext TCP-family servers and TLS-terminating non-HTTP
+  servers use ``tcp`` rules, ``PASSTHROUGH`` servers use ``tls`` rules, HTTP servers and HTTPS servers that
+  terminate TLS use ``http`` rules, ``AUTO_PASSTHROUGH`` servers use no VirtualService at all;
+* a match applies to a server when its ``port`` (if set) is the server's Gateway port and its ``gateways`` (if
+  set) name the server's Gateway -- ``sourceLabels``, ``sourceNamespace`` and ``destinationSubnets`` are not
+  looked at on gateways;
+* ``tcp``: among the VirtualServices bound to the Gateway whose hosts match the server's (in istiod's order),
+  the first rule with an applicable match (or without match) becomes the server's only filter chain: every
+  other rule that applies there is never used there;
+* ``tls``: every applicable match becomes a filter chain on its SNI hosts, unless one of them was already
+  taken on the same listener port and bind (by any server), in which case istiod drops the whole match.  Envoy
+  then picks the most specific SNI, so ``a.example.com`` after ``*.example.com`` is *not* shadowed.
+
+A verdict needs every place the rule exists: each gateway proxy (real pods, else one per selector; a
+VirtualService whose visibility to it is unknown makes the server's verdicts "maybe"), and never a rule that
+also applies at sidecars (bound to ``mesh``), whose TCP handling is not modelled here.  Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+from ..istio.hosts import (
+    host_matches,
+    names_for_namespace_split_once,
+    resolve_shortname_to_fqdn,
+    sanitize_server_hosts_split_once,
+)
+from ..istio.translation import HTTP_PROTOCOLS, GatewayProxy, creation_key, resolve_gateway_name, vs_gateways, vs_visibility
+from ..resources.model import Gateway, L4Match, L4Rule, Server, Snapshot, VirtualService, labels_match
+from .findings import Finding, finding, go_list, rule_label
+from .istio_rules import IstioRuleFinding
+from .reachability import gateway_proxies
+
+Section = Literal["tcp", "tls"]
+ServerKind = Literal["http", "tcp", "tls", "none", "unknown"]
+"""Which rules of a VirtualService a gateway server uses (``none``: AUTO_PASSTHROUGH; ``unknown``: not decidable)."""
+
+MESH = "mesh"
+PLAINTEXT_TCP_PROTOCOLS = frozenset({"TCP", "MONGO", "MYSQL", "REDIS"})
+TERMINATING_TLS_MODES = frozenset({"SIMPLE", "MUTUAL", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"})
+
+_Key = tuple[str, str, str, int, int | None]  # (vs namespace, vs name, section, rule index, match index)
+
+
+def server_kind(server: Server) -> ServerKind:
+    """The rules a server uses, as istiod picks them from its protocol and TLS mode.
+
+    A ``tls`` block without ``mode`` is ``unknown``: the API's default mode is PASSTHROUGH, which is not what
+    the rest of the plugin assumes, so no verdict depends on it.
+    """
+    if server.port is None:
+        return "unknown"
+    protocol = server.port.protocol.upper()
+    if protocol in HTTP_PROTOCOLS:
+        return "http"
+    if server.tls is None:
+        return "tcp" if protocol in PLAINTEXT_TCP_PROTOCOLS else "unknown"
+    mode = server.tls.mode.upper()
+    if mode == "PASSTHROUGH":
+        return "tls"
+    if mode == "AUTO_PASSTHROUGH":
+        return "none"
+    if mode in TERMINATING_TLS_MODES:
+        if protocol == "HTTPS":
+            return "http"
+        return "tcp" if protocol in PLAINTEXT_TCP_PROTOCOLS | {"TLS"} else "unknown"
+    return "unknown"
+
+
+def _server_text(server: Server) -> str:
+    assert server.port is not None
+    mode = server.tls.mode.upper() if server.tls is not None and server.tls.mode else ""
+    return f"{server.port.protocol.upper()} {mode}".strip()
+
+
+_USES = {"http": "http routes", "tcp": "tcp routes", "tls": "tls routes", "none": "no routes"}
+
+
+def match_fits_server(match: L4Match, *, server: Server, gateway: str, vs_namespace: str) -> bool:
+    """istiod's ``l4SingleMatch`` on a gateway: the match's port and gateways only."""
+    assert server.port is not None
+    if match.port and match.port != server.port.number:
+        return False
+    return not match.gateways or any(resolve_gateway_name(g, vs_namespace) == gateway for g in match.gateways)
+
+
+def _sections(vs: VirtualService) -> tuple[tuple[Section, tuple[L4Rule, ...]], ...]:
+    return (("tcp", vs.tcp), ("tls", vs.tls))
+
+
+def _applies_at_sidecars(vs: VirtualService, match: L4Match | None) -> bool:
+    if MESH not in vs_gateways(vs):
+        return False
+    return match is None or not match.gateways or MESH in match.gateways
+
+
+# --------------------------------------------------------------------------- MSH0103 for tcp/tls
+
+
+def _inapplicable_reason(
+    vs: VirtualService, match: L4Match, *, section: Section, gateways: dict[str, Gateway], bound: tuple[str, ...]
+) -> str:
+    ns = vs.meta.namespace
+    named = [resolve_gateway_name(g, ns) for g in match.gateways]
+    if match.gateways and not any(g in bound for g in named):
+        return f"match.gateways {go_list(match.gateways)} names none of {go_list(bound)}"
+    if not match.port or MESH in bound:
+        return ""
+    applicable = [g for g in bound if not match.gateways or g in named]
+    if not applicable or not all(g in gateways for g in applicable):
+        return ""
+    on_port = [s for g in applicable for s in gateways[g].servers if s.port is not None and s.port.number == match.port]
+    if not on_port:
+        return f"no server of {', '.join(applicable)} listens on port {match.port}"
+    kinds = [server_kind(s) for s in on_port]
+    if section in kinds or "unknown" in kinds:
+        return ""
+    uses = ", ".join(dict.fromkeys(f"{_server_text(s)} uses {_USES[server_kind(s)]}" for s in on_port))
+    return f"no server of {', '.join(applicable)} on port {match.port} uses {section} routes: {uses}"
+
+
+def inapplicable_l4_match_findings(snapshot: Snapshot) -> Iterator[Finding]:
+    """MSH0103 for ``tcp``/``tls`` matches whose ``gateways`` or ``port`` fit no server that would use them."""
+    gateways = {g.meta.full_name: g for g in snapshot.gateways}
+    for vs in snapshot.virtual_services:
+        bound = vs_gateways(vs)
+        for section, rules in _sections(vs):
+            for rule in rules:
+                for mi, m in enumerate(rule.matches):
+                    why = _inapplicable_reason(vs, m, section=section, gateways=gateways, bound=bound)
+                    if why:
+                        path = f"spec.{section}[{rule.index}].match[{mi}]"
+                        yield finding("MSH0103", vs.meta, rule_label("", rule.index), rule_label("", mi), why, field=path)
+
+
+# --------------------------------------------------------------------------- the servers of one gateway proxy
+
+
+class KeptServer(NamedTuple):
+    """A server istiod keeps for a proxy (``mergeGateways``), with its listener port and sanitised hosts."""
+
+    gateway: Gateway
+    server: Server
+    hosts: tuple[str, ...]
+    listen: int
+
+
+@dataclass(slots=True)
+class _PortState:
+    protocol: str
+    plaintext: bool
+    tls_hosts: list[str] = field(default_factory=list)
+
+
+def _target_ports(snapshot: Snapshot, proxy: GatewayProxy) -> dict[int, int]:
+    """Service port -> container port, for the Services in the proxy's namespace that select it."""
+    if proxy.namespace is None:
+        return {}
+    named = dict(proxy.container_ports)
+    out: dict[int, int] = {}
+    for svc in snapshot.services:
+        if svc.meta.namespace != proxy.namespace or not svc.selector or not labels_match(svc.selector, proxy.labels):
+            continue
+        key = "experimental.istio.io/disable-gateway-port-translation"
+        if svc.meta.annotation(key) is not None or dict(svc.meta.labels).get(key) is not None:
+            continue
+        for p in svc.ports:
+            target = named.get(p.target_port, p.port) if isinstance(p.target_port, str) else (p.target_port or p.port)
+            out.setdefault(p.port, target)
+    return out
+
+
+def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Sequence[Gateway]) -> list[KeptServer]:
+    """The servers of the Gateways selecting ``proxy`` that survive merging, in istiod's listener order.
+
+    The merge follows :func:`kubectl_meshctl.istio.translation.merged_servers` (which keeps only the HTTP ones):
+    first server of a (listener port, bind) decides its protocol family; a later TLS-bearing server repeating a
+    host is dropped.  Listener order is the first appearance of (listener port, protocol, bind).
+    """
+    targets = _target_ports(snapshot, proxy)
+    ports: dict[tuple[int, str], _PortState] = {}
+    kept: list[KeptServer] = []
+    for gw in gateways:
+        if not labels_match(gw.selector, proxy.labels):
+            continue
+        for server in gw.servers:
+            if server.port is None:
+                continue
+            listen = targets.get(server.port.number, server.port.number)
+            if proxy.unprivileged and listen < 1024:
+                continue
+            protocol = server.port.protocol.upper()
+            is_http = protocol in HTTP_PROTOCOLS
+            hosts = sanitize_server_hosts_split_once(server.hosts, gw.meta.namespace)
+            state = ports.get((listen, server.bind))
+            if state is not None:
+                if state.plaintext:
+                    if not is_http:
+                        continue
+                elif not (protocol in ("HTTPS", "TLS") and state.protocol in ("HTTPS", "TLS")):
+                    continue
+            if server.tls is not None and state is not None and any(h in state.tls_hosts for h in hosts):
+                continue
+            if state is None:
+                state = ports[(listen, server.bind)] = _PortState(protocol, is_http)
+            if server.tls is not None:
+                state.tls_hosts.extend(hosts)
+            kept.append(KeptServer(gw, server, hosts, listen))
+    first_seen: dict[tuple[int, str, str], int] = {}
+    for k in kept:
+        first_seen.setdefault(_listener_key(k), len(first_seen))
+    return sorted(kept, key=lambda k: first_seen[_listener_key(k)])
+
+
+def _listener_key(kept: KeptServer) -> tuple[int, str, str]:
+    """istiod's ``ServerPort``: listener port, protocol, bind."""
+    protocol = kept.server.port.protocol.upper() if kept.server.port is not None else ""
+    return (kept.listen, protocol, kept.server.bind)
+
+
+class _Candidate(NamedTuple):
+    vs: VirtualService
+    certain: bool
+    """False when the proxy's namespace is unknown and exportTo might hide the VirtualService (or put it earlier)."""
+
+
+class _View:
+    """Per-snapshot lookups shared by every proxy: Gateways and bound VirtualServices in istiod's order."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.gateways = sorted(
+            snapshot.gateways, key=lambda g: creation_key(g.meta.creation_timestamp, g.meta.name, g.meta.namespace)
+        )
+        ordered = sorted(
+            (vs for vs in snapshot.virtual_services if vs.hosts and (vs.tcp or vs.tls)),
+            key=lambda v: creation_key(v.meta.creation_timestamp, v.meta.name, v.meta.namespace),
+        )
+        self.hosts = {id(vs): tuple(resolve_shortname_to_fqdn(h, vs.meta.namespace) for h in vs.hosts) for vs in ordered}
+        self.by_gateway: dict[str, list[VirtualService]] = {}
+        for vs in ordered:
+            for g in vs_gateways(vs):
+                self.by_gateway.setdefault(g, []).append(vs)
+
+    def candidates(self, proxy: GatewayProxy, kept: KeptServer) -> list[_Candidate]:
+        """VirtualServices bound to the server's Gateway whose hosts match the server's, in istiod's order."""
+        groups: dict[str, list[_Candidate]] = {"private": [], "exported": [], "public": []}
+        for vs in self.by_gateway.get(kept.gateway.meta.full_name, ()):
+            visibility = vs_visibility(vs, proxy.namespace)
+            if visibility == "hidden":
+                continue
+            server_hosts = names_for_namespace_split_once(kept.hosts, vs.meta.namespace)
+            if not any(host_matches(s, h) for s in server_hosts for h in self.hosts[id(vs)]):
+                continue
+            groups["public" if visibility == "unknown" else visibility].append(_Candidate(vs, visibility != "unknown"))
+        return groups["private"] + groups["exported"] + groups["public"]
+
+
+# --------------------------------------------------------------------------- who takes what
+
+
+@dataclass(frozen=True, slots=True)
+class Taker:
+    """The rule (and match) that gets a server's connections (tcp) or an SNI host's filter chain (tls)."""
+
+    vs: VirtualService
+    section: Section
+    rule_index: int
+    match_index: int | None
+
+    @property
+    def key(self) -> _Key:
+        return (self.vs.meta.namespace, self.vs.meta.name, self.section, self.rule_index, self.match_index)
+
+    def describe(self, victim: VirtualService) -> str:
+        rule = rule_label("", self.rule_index)
+        if self.match_index is None:
+            text = f"rule {rule} (no match)"
+        else:
+            rules = self.vs.tcp if self.section == "tcp" else self.vs.tls
+            match = rules[self.rule_index].matches[self.match_index]
+            text = f"rule {rule} match {rule_label('', self.match_index)} ({describe_l4_match(match)})"
+        if (self.vs.meta.namespace, self.vs.meta.name) != (victim.meta.namespace, victim.meta.name):
+            text = f"VirtualService {self.vs.meta.full_name} {text}"
+        return text
+
+
+def describe_l4_match(match: L4Match) -> str:
+    parts = []
+    if match.port:
+        parts.append(f"port {match.port}")
+    if match.sni_hosts:
+        parts.append(f"sniHosts {go_list(match.sni_hosts)}")
+    if match.gateways:
+        parts.append(f"gateways {go_list(match.gateways)}")
+    return ", ".join(parts) or "any connection"
+
+
+@dataclass
+class L4Outcomes:
+    """Per rule/match over every proxy: used somewhere, or only ever taken by another rule (or dropped)."""
+
+    alive: set[_Key] = field(default_factory=set)
+    covered: dict[_Key, Taker] = field(default_factory=dict)
+    """Where it applies, every connection it would take goes to this earlier rule/match."""
+    dropped: dict[_Key, tuple[Taker, str]] = field(default_factory=dict)
+    """A TLS match istiod dropped because an SNI host (the ``str``) was already taken by the earlier match."""
+    sni_chains: dict[tuple[str, int, str], list[Taker]] = field(default_factory=dict)
+    """(proxy, listener port, bind) -> the tls matches that certainly get a filter chain there, in istiod's order."""
+
+
+def _rule_keys(vs: VirtualService, rule: L4Rule, *, section: Section, fitting: Sequence[int]) -> list[_Key]:
+    ns, name = vs.meta.namespace, vs.meta.name
+    if not rule.matches:
+        return [(ns, name, section, rule.index, None)]
+    return [(ns, name, section, rule.index, mi) for mi in fitting]
+
+
+def _walk_tcp(candidates: list[_Candidate], kept: KeptServer, *, outcomes: L4Outcomes) -> None:
+    """The first applicable tcp rule takes the server; every other applicable one is never used here."""
+    gname = kept.gateway.meta.full_name
+    applicable: list[tuple[_Candidate, L4Rule, list[int]]] = []
+    for cand in candidates:
+        for rule in cand.vs.tcp:
+            fitting = [
+                mi
+                for mi, m in enumerate(rule.matches)
+                if match_fits_server(m, server=kept.server, gateway=gname, vs_namespace=cand.vs.meta.namespace)
+            ]
+            if fitting or not rule.matches:
+                applicable.append((cand, rule, fitting))
+    if not applicable:
+        return
+    sure = all(cand.certain for cand, _, _ in applicable)
+    first, rule0, fitting0 = applicable[0]
+    taker = Taker(first.vs, "tcp", rule0.index, fitting0[0] if fitting0 else None)
+    for position, (cand, rule, fitting) in enumerate(applicable):
+        for key in _rule_keys(cand.vs, rule, section="tcp", fitting=fitting):
+            if position == 0 or not sure:
+                outcomes.alive.add(key)
+            else:
+                outcomes.covered.setdefault(key, taker)
+
+
+@dataclass
+class _SniTable:
+    """``tlsHostsByPort`` of one listener (port and bind): SNI host -> the match whose filter chain has it."""
+
+    taken: dict[str, Taker] = field(default_factory=dict)
+    maybe: set[str] = field(default_factory=set)
+    """Hosts a match of uncertain visibility may have taken."""
+    chains: list[Taker] = field(default_factory=list)
+    """The matches that got a filter chain for sure, in order."""
+
+
+def _walk_tls(candidates: list[_Candidate], kept: KeptServer, *, table: _SniTable, outcomes: L4Outcomes) -> None:
+    """Each applicable tls match gets a filter chain unless one of its SNI hosts is taken on the listener."""
+    gname = kept.gateway.meta.full_name
+    for cand in candidates:
+        vs = cand.vs
+        for rule in vs.tls:
+            for mi, m in enumerate(rule.matches):
+                if not match_fits_server(m, server=kept.server, gateway=gname, vs_namespace=vs.meta.namespace):
+                    continue
+                me = Taker(vs, "tls", rule.index, mi)
+                taken = [h for h in m.sni_hosts if h in table.taken]
+                if not cand.certain or (not taken and any(h in table.maybe for h in m.sni_hosts)):
+                    outcomes.alive.add(me.key)
+                    table.maybe.update(m.sni_hosts)
+                elif not taken:
+                    table.taken.update(dict.fromkeys(m.sni_hosts, me))
+                    table.chains.append(me)
+                    outcomes.alive.add(me.key)
+                elif table.taken[taken[0]].key == me.key:
+                    outcomes.alive.add(me.key)  # its own chain, made for an earlier server of this listener
+                else:
+                    holders = {table.taken[h].key for h in m.sni_hosts if h in table.taken}
+                    if len(taken) == len(m.sni_hosts) and len(holders) == 1:
+                        outcomes.covered.setdefault(me.key, table.taken[taken[0]])
+                    else:
+                        outcomes.dropped.setdefault(me.key, (table.taken[taken[0]], taken[0]))
+
+
+def compute_l4_outcomes(snapshot: Snapshot) -> L4Outcomes:
+    outcomes = L4Outcomes()
+    if not any(vs.tcp or vs.tls for vs in snapshot.virtual_services):
+        return outcomes
+    view = _View(snapshot)
+    for proxy in gateway_proxies(snapshot):
+        tables: dict[tuple[int, str], _SniTable] = {}
+        for kept in kept_servers(snapshot, proxy, gateways=view.gateways):
+            kind = server_kind(kept.server)
+            if kind not in ("tcp", "tls"):
+                continue
+            candidates = view.candidates(proxy, kept)
+            if kind == "tcp":
+                _walk_tcp(candidates, kept, outcomes=outcomes)
+            else:
+                table = tables.setdefault((kept.listen, kept.server.bind), _SniTable())
+                _walk_tls(candidates, kept, table=table, outcomes=outcomes)
+        for (listen, bind), table in tables.items():
+            outcomes.sni_chains[(proxy.name, listen, bind)] = table.chains
+    return outcomes
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def unreachable_l4_rule_findings(
+    snapshot: Snapshot, istio: dict[tuple[str, str], list[IstioRuleFinding]], *, outcomes: L4Outcomes | None = None
+) -> Iterator[Finding]:
+    """MSH0101 / MSH0102 / MSH0104 for ``tcp`` and ``tls`` rules, unless Istio's IST0130/IST0131 already say it."""
+    o = compute_l4_outcomes(snapshot) if outcomes is None else outcomes
+    for vs in snapshot.virtual_services:
+        reported = istio.get((vs.meta.namespace, vs.meta.name), [])
+        for section, rules in _sections(vs):
+            ist0130 = {f.rule_index for f in reported if f.code == "IST0130" and f.section == section}
+            ist0131 = {(f.rule_index, f.match_index) for f in reported if f.code == "IST0131" and f.section == section}
+            for rule in rules:
+                yield from _rule_findings(vs, rule, section=section, outcomes=o, ist0130=ist0130, ist0131=ist0131)
+
+
+def _rule_findings(
+    vs: VirtualService,
+    rule: L4Rule,
+    *,
+    section: Section,
+    outcomes: L4Outcomes,
+    ist0130: set[int],
+    ist0131: set[tuple[int, int | None]],
+) -> Iterator[Finding]:
+    o = outcomes
+    ns, name = vs.meta.namespace, vs.meta.name
+    matches: list[tuple[_Key, L4Match | None]] = (
+        [((ns, name, section, rule.index, None), None)]
+        if not rule.matches
+        else [((ns, name, section, rule.index, mi), m) for mi, m in enumerate(rule.matches)]
+    )
+    alive = [k for k, m in matches if k in o.alive or _applies_at_sidecars(vs, m)]
+    dead = [k for k, _ in matches if k not in alive and (k in o.covered or k in o.dropped)]
+    if not dead:
+        return
+    label = rule_label("", rule.index)
+    if not alive and all(k in o.covered for k in dead):
+        if rule.index not in ist0130:
+            yield finding("MSH0101", vs.meta, label, o.covered[dead[0]].describe(vs), field=f"spec.{section}[{rule.index}]")
+        return
+    for k in dead:
+        match_index = k[4]
+        path = f"spec.{section}[{rule.index}].match[{match_index}]"
+        if k in o.dropped:
+            taker, host = o.dropped[k]
+            yield finding("MSH0104", vs.meta, label, rule_label("", match_index or 0), host, taker.describe(vs), field=path)
+        elif (rule.index, match_index) not in ist0131:
+            yield finding("MSH0102", vs.meta, label, rule_label("", match_index or 0), o.covered[k].describe(vs), field=path)

