@@ -1,8 +1,10 @@
 """The real-world corpus: 58 configuration sets from public repositories nobody here wrote (tests/realworld/,
 byte for byte, provenance in its PROVENANCE.md), analysed as a new user would run them.
 
-No set may be rejected (exit 65, an ``Error:`` line about the input) and none may crash; the findings themselves
-are reviewed in expected files as the issue asks (see the closing note of the session that added this).
+No set may be rejected (exit 65, an ``Error:`` line about the input) and none may crash.  Every finding is
+reviewed: ``tests/realworld/expected/<set>.txt`` holds each finding line exactly as printed (run from the repository
+root with the set's path as ``tests/realworld/<set>.yaml``), each followed by a line ``    why: <reason it is true>``
+(or ``    FALSE: <why not>``).  A set without an expected file must print no finding at all.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import TESTS, run_cli
+from conftest import REPO, TESTS, run_cli
 
 CORPUS = TESTS / "realworld"
 SETS = sorted(CORPUS.glob("*.yaml"))
+EXPECTED = CORPUS / "expected"
+REVIEW = re.compile(r"    (why|FALSE): \S")
 
 
 def _run_with(name: str) -> list[str]:
@@ -44,3 +48,31 @@ def test_no_real_world_set_is_rejected(path: Path) -> None:
     ]
     assert problems == []
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def _expected(path: Path) -> list[str]:
+    """The finding lines of the set's expected file (every one checked to carry a non-empty review line)."""
+    file = EXPECTED / f"{path.stem}.txt"
+    if not file.exists():
+        return []
+    lines = file.read_text().splitlines()
+    findings = [line for line in lines if not line.startswith("    ")]
+    for i, line in enumerate(lines):
+        if not line.startswith("    "):
+            assert line, f"{file.name}:{i + 1}: empty line"
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            assert REVIEW.match(nxt), f"{file.name}:{i + 2}: finding without a 'why:' / 'FALSE:' line"
+    return findings
+
+
+def test_every_expected_file_belongs_to_a_set() -> None:
+    assert {f.name for f in EXPECTED.iterdir()} <= {f"{p.stem}.txt" for p in SETS}
+
+
+@pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
+def test_real_world_findings_are_the_reviewed_ones(path: Path) -> None:
+    args = ["analyze", *_run_with(path.name), "-f", f"tests/realworld/{path.name}"]
+    result = run_cli(args, cwd=REPO)
+    assert result.code in (0, 79), result.stderr
+    printed = [line for line in result.stdout.splitlines() if line.strip()]
+    assert printed == _expected(path)
