@@ -242,7 +242,8 @@ def virtual_service_rows(items: list[dict[str, Any]], *, now: datetime, all_name
         levels = [Level.parse(f["level"]) for f in vs["findings"]]
         row = [
             vs["name"],
-            ",".join(vs["gateways"]) or "mesh",
+            # a delegate binds to nothing itself: its routes serve wherever its roots are bound
+            ",".join(vs["gateways"]) or ("mesh" if vs["hosts"] else "<root's>"),
             ",".join(vs["hosts"]) or "<delegate>",
             str(vs["rules"]),
             finding_summary(levels if wide else [lv for lv in levels if lv >= Level.WARNING]),
