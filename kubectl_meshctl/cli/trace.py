@@ -10,17 +10,19 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..app.cluster_access import KubeOptions
 from ..exitcodes import ExitCode
 from .boundary import CommandExit, PluginError
-from .output import echo, say_all
+from .options import kubectl_options
+from .output import echo, say, say_all
 
 if TYPE_CHECKING:
-    from ..app.trace import RouteFacts, Trace
+    from ..app.trace import RouteFacts, Trace, TraceQuery
 
 
 @click.command("trace")
 @click.argument("url")
-@click.argument("target", required=False, metavar="[POD[.NS]]")
+@click.argument("target", required=False, metavar="[POD[.NS] | deployment/NAME[.NS]]")
 @click.option("-X", "--request", "method", default="GET", show_default=True, help="The request method.")
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="A request header (repeatable).")
 @click.option(
@@ -29,11 +31,15 @@ if TYPE_CHECKING:
 @click.option("--gateway", metavar="NS/NAME", help="With -f RESOURCES: trace at the proxies this Gateway selects.")
 @click.option("--pod-labels", metavar="K=V[,K=V]", help="With -f RESOURCES: the gateway pod's labels (as routes --predict).")
 @click.option("--pod-namespace", default="istio-system", show_default=True, help="With --pod-labels: the pod's namespace.")
-@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of resources without one.")
+@click.option(
+    "--predict", is_flag=True, help="With a pod: trace what istiod would send it (from the cluster), not its own routes."
+)
+@click.option("--proxy-admin-port", default=15000, show_default=True, type=int, help="With a pod: Envoy's admin port.")
 @click.option(
     "--port", type=click.IntRange(1, 65535), help="The gateway port the request arrives on [default: the URL's, else 80/443]."
 )
 @click.option("-o", "--output", type=click.Choice(["human", "json", "yaml"]), default="human", show_default=True)
+@kubectl_options
 def trace_command(
     url: str,
     target: str | None,
@@ -44,9 +50,11 @@ def trace_command(
     gateway: str | None,
     pod_labels: str | None,
     pod_namespace: str,
-    namespace: str,
+    predict: bool,
+    proxy_admin_port: int,
     port: int | None,
     output: str,
+    kube: KubeOptions,
 ) -> None:
     """Which route one request takes at a gateway, and why each earlier route did not take it.
 
@@ -55,12 +63,31 @@ def trace_command(
       kubectl meshctl trace http://example.com/ -f examples/seed.yaml --gateway default/gt-gateway
       kubectl meshctl trace http://example.com/api -X POST -H 'x-user: jane' -f config_dump.json
       kubectl meshctl trace https://shop.example.com/cart -f resources.yaml --pod-labels istio=ingressgateway
+      kubectl meshctl trace http://example.com/ istio-ingressgateway-5d7f9b8c4-x2x7q.istio-system
+      kubectl meshctl trace http://example.com/ deployment/istio-ingressgateway.istio-system --predict
     """
     from ..app import trace as app
 
     query = app.parse_query(url, method=method, headers=headers, port=port)
-    if target is not None or not files:
-        raise PluginError("this version traces -f DUMP.json or -f RESOURCES with --gateway/--pod-labels only", ExitCode.USAGE)
+    if target is not None and files:
+        raise PluginError("give a pod or -f, not both", ExitCode.USAGE)
+    if target is not None or not files:  # a pod of the cluster (or the only ingress gateway pod in reach)
+        from ..app import routes as app_routes
+
+        candidates = app_routes.read_candidates(kube, target, with_resources=predict)
+        say_all(candidates.notes, prefix="Note: ")
+        found = app_routes.choose_proxy(candidates, target)
+        if found.note:
+            say(found.note)
+        if predict:
+            views = [app.predicted_view(found.snapshot, found.proxy)]
+        else:
+            dump, _how = app_routes.fetch_dump(found, admin_port=proxy_admin_port)
+            views = [app.dump_view(dump, proxy=f"{found.pod.meta.name}.{found.pod.meta.namespace}")]
+        _print(app.trace_views(views, query), query=query, output=output)
+        return
+    if predict:
+        raise PluginError("--predict traces a pod's prediction: with -f, use --gateway or --pod-labels", ExitCode.USAGE)
     predict = gateway is not None or pod_labels is not None
     if gateway is not None and pod_labels is not None:
         raise PluginError("--gateway and --pod-labels choose the proxy two ways: give one", ExitCode.USAGE)
@@ -74,7 +101,7 @@ def trace_command(
     else:
         from ..app.routes import hypothetical_proxy
 
-        result = app.read_resources(files, default_namespace=namespace)
+        result = app.read_resources(files, default_namespace=kube.namespace or "default")
         say_all(result.notes, prefix="Note: ")
         say_all(map(str, result.errors), prefix="Error: ")
         say_all(map(str, result.warnings), prefix="Warning: ")
@@ -84,7 +111,12 @@ def trace_command(
         else:
             proxies = [hypothetical_proxy(pod_labels or "", namespace=pod_namespace)]
         views = [app.predicted_view(result.snapshot, p) for p in proxies]
-    traces = app.trace_views(views, query)
+    _print(app.trace_views(views, query), query=query, output=output)
+    if unreadable:
+        raise CommandExit(ExitCode.DATA)
+
+
+def _print(traces: list[Trace], *, query: TraceQuery, output: str) -> None:
     if output == "human":
         echo(f"{query.request.describe()} (port {query.port})")
         for t in traces:
@@ -99,8 +131,6 @@ def trace_command(
             echo(json.dumps(doc, indent=2))
         else:
             echo(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), newline=False)
-    if unreadable:
-        raise CommandExit(ExitCode.DATA)
 
 
 def _origin(r: RouteFacts) -> str:
