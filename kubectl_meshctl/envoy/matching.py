@@ -8,17 +8,20 @@ it to name, for every route tried, the first condition that failed.  Pure: no I/
 Semantics modelled:
 
 * virtual host: the Host header (``:authority``) lower-cased, its port dropped (istiod sets
-  ``ignore_port_in_host_matching``); then an exact domain, the longest suffix wildcard (``*.foo.com``),
-  the longest prefix wildcard (``foo.*``), and last ``*``.  A wildcard never matches an empty rest;
+  ``ignore_port_in_host_matching``: all from the last ``:`` not inside IPv6 brackets); then an exact
+  domain, the longest suffix wildcard (``*.foo.com``), the longest prefix wildcard (``foo.*``), and last ``*``.  A wildcard never matches an empty rest;
 * routes: tried in order, the first whose every condition holds takes the request; Envoy checks a
   route's header matchers, then its query parameter matchers, then its path;
 * path: ``:path`` without query string and fragment; a case-insensitive ``prefix``/``path`` compares
   ASCII letters only without case; a regex is a full match and ignores ``case_sensitive``;
 * headers: ``HeaderUtility::matchHeaders`` -- a ``present_match`` answers whether the header is
   there (inverted: absent); any other matcher on a missing header is false, inverted or not, unless
-  ``treat_missing_header_as_empty`` (then the value is ``""`` and ``invert_match`` flips the result);
-  repeated headers are matched as their values joined with ``,``;
-* query parameters: decoded, the first value of a repeated name; a matcher requires the parameter.
+  ``treat_missing_header_as_empty`` (then the value is ``""``, present, and ``invert_match`` flips the
+  result); a matcher's name is compared lower-cased;
+  repeated headers are matched as their values joined with ``,`` (Envoy 1.40 differs: a string
+  matcher accepts the header when any one value matches -- ``benchmarks/differential_envoy.py``);
+* query parameters: decoded, the first value of a repeated name; a matcher requires the parameter
+  (Envoy 1.40 differs: it matches the raw value, ``%20`` and ``+`` undecoded).
 
 Regexes are Envoy's RE2, evaluated with Python's ``re`` only where both agree (:func:`regex_fullmatch`).
 """
@@ -203,11 +206,13 @@ def value_matches(m: ValueMatcher, value: str) -> bool:
 
 def header_matches(h: HeaderMatcher, value: str | None) -> bool:
     """``HeaderUtility::matchHeaders`` for one matcher; ``value`` ``None``: the header is missing."""
+    if value is None and h.treat_missing_as_empty:
+        value = ""  # also for ``present_match``: a missing header is then present (and empty)
     if h.matcher.kind == "present":
         return (value is not None) != h.invert
-    if value is None and not h.treat_missing_as_empty:
+    if value is None:
         return False  # inverted or not, Envoy answers false for a missing header
-    return value_matches(h.matcher, value or "") != h.invert
+    return value_matches(h.matcher, value) != h.invert
 
 
 def _path_mismatch(p: PathSpec, path: str) -> Mismatch | None:
@@ -239,7 +244,7 @@ def evaluate(match: RouteMatch, request: MatchInput) -> MatchResult:
     (``RouteEntryImplBase::matchRoute``), and the path last.
     """
     for h in match.headers:
-        failed = _header_mismatch(h, request.headers.get(h.name))
+        failed = _header_mismatch(h, request.headers.get(h.name.lower()))  # Envoy lower-cases the matcher's name
         if failed is not None:
             return MatchResult(failed)
     for q in match.query:
@@ -272,7 +277,11 @@ class VirtualHostChoice:
 
 
 def _host_without_port(host: str) -> str:
-    return host.lower().rsplit(":", 1)[0] if host.count(":") == 1 else host.lower()
+    """``HeaderUtility::getPortStart``: everything from the last ``:`` goes, unless a ``]`` follows it (IPv6)."""
+    colon = host.rfind(":")
+    if colon != -1 and host.rfind("]") < colon:
+        host = host[:colon]
+    return host.lower()
 
 
 def _longest_wildcard(

