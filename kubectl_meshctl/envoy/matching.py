@@ -18,10 +18,11 @@ Semantics modelled:
   there (inverted: absent); any other matcher on a missing header is false, inverted or not, unless
   ``treat_missing_header_as_empty`` (then the value is ``""``, present, and ``invert_match`` flips the
   result); a matcher's name is compared lower-cased;
-  repeated headers are matched as their values joined with ``,`` (Envoy 1.40 differs: a string
-  matcher accepts the header when any one value matches -- ``benchmarks/differential_envoy.py``);
-* query parameters: decoded, the first value of a repeated name; a matcher requires the parameter
-  (Envoy 1.40 differs: it matches the raw value, ``%20`` and ``+`` undecoded).
+  a header sent several times: a string matcher accepts it when any one of its values matches (each value as
+  sent, commas and all; inverted: when none does), ``present_match`` when it is there
+  (``benchmarks/differential_envoy.py`` found this against Envoy 1.40);
+* query parameters: the raw value as sent (``%20`` and ``+`` not decoded), the first value of a repeated name,
+  ``""`` for a name without ``=``; a matcher requires the parameter.
 
 Regexes are Envoy's RE2, evaluated with Python's ``re`` only where both agree (:func:`regex_fullmatch`).
 """
@@ -34,7 +35,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, NamedTuple
-from urllib.parse import parse_qsl
 
 from .route_model import (
     HeaderMatcher,
@@ -110,9 +110,12 @@ class MatchInput:
     path: str
     """``:path`` as sent (path matchers ignore its query string and fragment)."""
     headers: Mapping[str, str] = field(default_factory=dict)
-    """Lower-case names, pseudo-headers (``:method``, ``:authority``, ``:scheme``) included."""
+    """Lower-case names, pseudo-headers (``:method``, ``:authority``, ``:scheme``) included; a header sent several
+    times as its values joined with ``,`` (how it is shown)."""
     query: Mapping[str, str] = field(default_factory=dict)
-    """Decoded query parameters, the first value of each name."""
+    """Query parameters as sent (not decoded), the first value of each name."""
+    repeated: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Each value of a header sent more than once (string matchers try them one by one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,15 +137,22 @@ class Request:
         return f"{self.method} {self.host}{self.path}{extra}"
 
     def match_input(self) -> MatchInput:
-        """What the route matchers see: pseudo-headers added, repeated headers joined, query parameters decoded."""
+        """What the route matchers see: pseudo-headers added, repeated headers kept value by value, the query raw."""
         headers = {":method": self.method, ":authority": self.host, ":scheme": self.scheme, ":path": self.path}
+        repeated: dict[str, tuple[str, ...]] = {}
         for k, v in self.headers:
             k = k.lower()
-            headers[k] = f"{headers[k]},{v}" if k in headers and not k.startswith(":") else v
+            if k in headers and not k.startswith(":"):
+                repeated[k] = (*repeated.get(k, (headers[k],)), v)
+                headers[k] = f"{headers[k]},{v}"
+            else:
+                headers[k] = v
         query: dict[str, str] = {}
-        for k, v in parse_qsl(self.path.partition("?")[2], keep_blank_values=True):
-            query.setdefault(k, v)
-        return MatchInput(self.path, headers, query)
+        for part in self.path.partition("?")[2].partition("#")[0].split("&"):
+            if part:
+                name, _, value = part.partition("=")
+                query.setdefault(name, value)
+        return MatchInput(self.path, headers, query, repeated)
 
 
 # --------------------------------------------------------------------------- conditions
@@ -204,14 +214,17 @@ def value_matches(m: ValueMatcher, value: str) -> bool:
     return regex_fullmatch(m.value, value) is True
 
 
-def header_matches(h: HeaderMatcher, value: str | None) -> bool:
-    """``HeaderUtility::matchHeaders`` for one matcher; ``value`` ``None``: the header is missing."""
+def header_matches(h: HeaderMatcher, value: str | None, *, values: tuple[str, ...] = ()) -> bool:
+    """``HeaderUtility::matchHeaders`` for one matcher; ``value`` ``None``: the header is missing; ``values``: each
+    value of a header sent several times (then a string matcher needs any one of them)."""
     if value is None and h.treat_missing_as_empty:
         value = ""  # also for ``present_match``: a missing header is then present (and empty)
     if h.matcher.kind == "present":
         return (value is not None) != h.invert
     if value is None:
         return False  # inverted or not, Envoy answers false for a missing header
+    if values:
+        return any(value_matches(h.matcher, v) for v in values) != h.invert
     return value_matches(h.matcher, value) != h.invert
 
 
@@ -229,8 +242,8 @@ def _path_mismatch(p: PathSpec, path: str) -> Mismatch | None:
     return Mismatch(p, "case" if differs_in_case else "path", path)
 
 
-def _header_mismatch(h: HeaderMatcher, value: str | None) -> Mismatch | None:
-    if header_matches(h, value):
+def _header_mismatch(h: HeaderMatcher, value: str | None, *, values: tuple[str, ...] = ()) -> Mismatch | None:
+    if header_matches(h, value, values=values):
         return None
     if value is None:
         return Mismatch(h, "absent", None)
@@ -244,7 +257,8 @@ def evaluate(match: RouteMatch, request: MatchInput) -> MatchResult:
     (``RouteEntryImplBase::matchRoute``), and the path last.
     """
     for h in match.headers:
-        failed = _header_mismatch(h, request.headers.get(h.name.lower()))  # Envoy lower-cases the matcher's name
+        name = h.name.lower()  # Envoy lower-cases the matcher's name
+        failed = _header_mismatch(h, request.headers.get(name), values=request.repeated.get(name, ()))
         if failed is not None:
             return MatchResult(failed)
     for q in match.query:
