@@ -162,6 +162,31 @@ CODES: dict[str, Code] = {c.code: c for c in _CATALOGUE}
 
 
 @dataclass(frozen=True, slots=True)
+class Witness:
+    """A concrete request the finding's dead rule matches, and the route that takes it instead (MSH0101/MSH0102)."""
+
+    method: str
+    url: str
+    """``scheme://host/path?query`` as sent (the Host header is the URL's host)."""
+    headers: tuple[tuple[str, str], ...]
+    taken_by: str
+    """The route that takes it, as the finding's message names it."""
+
+    def curl(self) -> str:
+        """``curl -X GET 'http://host/path' -H 'name: value'`` (POSIX shell single quotes)."""
+        parts = [f"curl -X {self.method} {shell_quote(self.url)}"]
+        parts += [f"-H {shell_quote(f'{name}: {value}')}" for name, value in self.headers]
+        return " ".join(parts)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"headers": dict(self.headers), "method": self.method, "takenBy": self.taken_by, "url": self.url}
+
+
+def shell_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     code: str
     level: Level
@@ -174,6 +199,8 @@ class Finding:
     """Dotted field path (``spec.gateways[0]``) whose line the reference should show; ``""`` = the document's first line."""
     line: int | None = None
     """Resolved by the shell from ``field`` for file inputs; ``None`` until then."""
+    witness: Witness | None = None
+    """MSH0101/MSH0102: a request the dead rule matches and the route that takes it instead (when one was built)."""
 
     @property
     def origin_text(self) -> str:
@@ -197,7 +224,7 @@ class Finding:
         return (-int(self.level), self.code, self.kind, self.name, self.namespace, self.message)
 
 
-def finding(code: str, meta: ObjectMeta, *args: object, field: str = "") -> Finding:
+def finding(code: str, meta: ObjectMeta, *args: object, field: str = "", witness: Witness | None = None) -> Finding:
     spec = CODES[code]
     return Finding(
         code=code,
@@ -208,6 +235,7 @@ def finding(code: str, meta: ObjectMeta, *args: object, field: str = "") -> Find
         name=meta.name,
         origin=meta.origin,
         field=field,
+        witness=witness,
     )
 
 

@@ -12,26 +12,29 @@ bindings that never take effect.  Pure: no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..envoy.coverage import PATH_MATCH_ALL_REGEXES, covers
-from ..envoy.matching import ascii_lower
-from ..envoy.route_model import Route, RouteSource
+from ..envoy.matching import Request, ascii_lower, route_request
+from ..envoy.route_model import Route, RouteConfiguration, RouteSource, VirtualHost
+from ..envoy.witness import witness_request
 from ..istio.hosts import host_subset_of, sanitize_server_hosts_split_once
 from ..istio.translation import (
     GatewayProxy,
     ServerRef,
+    Truncation,
     build_vs_routes,
     is_catch_all_route,
     make_index,
     resolve_gateway_name,
     routes_for_proxy,
+    translate_match,
     vs_gateways,
     vs_visibility,
     written_at,
 )
 from ..resources.model import Gateway, Snapshot, VirtualService, labels_match
-from .findings import Finding, finding, go_list, rule_label
+from .findings import Finding, Witness, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
 
 _Key = tuple[str, str, int, int | None]  # (vs namespace, vs name, rule index, match index)
@@ -172,22 +175,39 @@ class _EarlierRoutes:
 class _Outcomes:
     alive: set[_Key] = field(default_factory=set)
     dead: dict[_Key, Route] = field(default_factory=dict)
+    witnesses: dict[_Key, Request] = field(default_factory=dict)
+    """For a dead key: a request it matches that the model routes to its killer (where the killer was recorded)."""
 
-    def record(self, source: RouteSource, killer: Route | None) -> None:
+    def record(
+        self, source: RouteSource, killer: Route | None, *, where: _Where | None = None, victim: Route | None = None
+    ) -> None:
         key = (source.namespace, source.name, source.rule_index, source.match_index)
         if killer is None:
             self.alive.add(key)
-        else:
-            self.dead.setdefault(key, killer)
+        elif key not in self.dead:
+            self.dead[key] = killer
+            if where is not None and victim is not None:
+                request = witness_request(victim.match, killer.match, where.vhost.domains, scheme=where.scheme)
+                # honest only if Envoy (the model) picks this vhost for its Host and the killer takes it there
+                if request is not None and route_request(where.virtual_hosts, request).route is killer:
+                    self.witnesses[key] = request
 
 
-def _walk_routes(routes: list[Route], outcomes: _Outcomes) -> None:
+class _Where(NamedTuple):
+    """The virtual host a route list belongs to (for witnesses): it, its route configuration's vhosts, the scheme."""
+
+    vhost: VirtualHost
+    virtual_hosts: list[VirtualHost]
+    scheme: str
+
+
+def _walk_routes(routes: list[Route], outcomes: _Outcomes, where: _Where | None = None) -> None:
     earlier = _EarlierRoutes()
     for pos, route in enumerate(routes):
         if not route.certain:
             outcomes.record(written_at(route), None)
             continue
-        outcomes.record(written_at(route), earlier.first_cover(route))
+        outcomes.record(written_at(route), earlier.first_cover(route), where=where, victim=route)
         earlier.add(route, pos)
 
 
@@ -222,21 +242,47 @@ class Reachability:
     """Each Gateway server -> how it is served, one entry per proxy."""
 
 
+def _truncated_at(
+    t: Truncation, configs: list[RouteConfiguration], by_name: dict[tuple[str, str], VirtualService]
+) -> dict[str, Any]:
+    """Where a truncated match would have been (the vhost of the route that stopped it) and the route it would
+    have been, for its witness; nothing for a merged VirtualService's (its match was combined with the root's)."""
+    vs = by_name.get((t.source.namespace, t.source.name))
+    if t.written is not None or vs is None or t.source.rule_index >= len(vs.http):
+        return {}
+    rule = vs.http[t.source.rule_index]
+    mi = t.source.match_index
+    if mi is not None and mi >= len(rule.matches):
+        return {}
+    victim = Route(translate_match(rule.matches[mi] if mi is not None else None), t.source, t.by.gateway, t.by.action)
+    for rc in configs:
+        for vh in rc.virtual_hosts:
+            if any(r is t.by for r in vh.routes):
+                return {
+                    "where": _Where(vh, rc.virtual_hosts, "https" if rc.name.startswith("https.") else "http"),
+                    "victim": victim,
+                }
+    return {}
+
+
 def compute_reachability(snapshot: Snapshot) -> Reachability:
     index = make_index(snapshot)
     outcomes = _Outcomes()
     served: dict[ServerRef, list[ServedAt]] = {}
     gateways = {g.meta.full_name: g for g in snapshot.gateways}
+    by_name = {(vs.meta.namespace, vs.meta.name): vs for vs in snapshot.virtual_services}
     for proxy in gateway_proxies(snapshot):
         result = routes_for_proxy(snapshot, proxy, index=index)
         routed_domains: dict[str, list[str]] = {}
         for rc in result.route_configurations:
             for vh in rc.virtual_hosts:
-                _walk_routes(vh.routes, outcomes)
+                _walk_routes(
+                    vh.routes, outcomes, _Where(vh, rc.virtual_hosts, "https" if rc.name.startswith("https.") else "http")
+                )
                 if vh.routes:
                     routed_domains.setdefault(rc.name, []).extend(vh.domains)
         for t in result.truncations:
-            outcomes.record(written_at(t), t.by)
+            outcomes.record(written_at(t), t.by, **_truncated_at(t, result.route_configurations, by_name))
         for (gname, server_index), (rc_name, has_routes) in result.servers.items():
             gw = gateways[gname]
             hosts = sanitize_server_hosts_split_once(gw.servers[server_index].hosts, gw.meta.namespace)
@@ -251,9 +297,10 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
         for port in ports:
             routes, truncations = build_vs_routes(index, vs, gateway="mesh", port=port, proxy=sidecar)
             ordered = [r for r in routes if not is_catch_all_route(r.match)] + [r for r in routes if is_catch_all_route(r.match)]
-            _walk_routes(ordered, outcomes)
+            mesh_vhost = VirtualHost(f"{vs.meta.full_name}:{port}", list(vs.hosts), ordered)
+            _walk_routes(ordered, outcomes, _Where(mesh_vhost, [mesh_vhost], "http"))
             for t in truncations:
-                outcomes.record(written_at(t), t.by)
+                outcomes.record(written_at(t), t.by, **_truncated_at(t, [RouteConfiguration("mesh", [mesh_vhost])], by_name))
     return Reachability(outcomes, served)
 
 
@@ -284,13 +331,32 @@ def unreachable_rule_findings(
                                 rule_label(rule.name, rule.index),
                                 rule_label(m.name if m else "", k[3] or 0),
                                 describe_killer(o.dead[k], vs),
+                                witness=_witness(o, k, vs),
                             )
                         )
                 continue
-            killer = next((o.dead[k] for k in keys if k in o.dead), None)
-            if killer is not None and rule.index not in ist0130:
-                out.append(finding("MSH0101", vs.meta, rule_label(rule.name, rule.index), describe_killer(killer, vs)))
+            dead_key = next((k for k in keys if k in o.dead), None)
+            if dead_key is not None and rule.index not in ist0130:
+                killer = o.dead[dead_key]
+                witness = _witness(o, dead_key, vs)
+                if witness is None:  # another match of the rule may have one (it names its own killer)
+                    witness = next((w for k in keys if k in o.dead and (w := _witness(o, k, vs)) is not None), None)
+                out.append(
+                    finding("MSH0101", vs.meta, rule_label(rule.name, rule.index), describe_killer(killer, vs), witness=witness)
+                )
     return out
+
+
+def _witness(o: _Outcomes, key: _Key, victim: VirtualService) -> Witness | None:
+    request = o.witnesses.get(key)
+    if request is None:
+        return None
+    return Witness(
+        request.method,
+        f"{request.scheme}://{request.host}{request.path}",
+        tuple((h.name, h.value) for h in request.headers),
+        describe_killer(o.dead[key], victim),
+    )
 
 
 def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:

@@ -108,8 +108,8 @@ def arrange(findings: Iterable[Finding]) -> list[Finding]:
     return out
 
 
-def _as_dict(f: Finding) -> dict[str, str]:
-    d = {
+def _as_dict(f: Finding) -> dict[str, object]:
+    d: dict[str, object] = {
         "code": f.code,
         "documentationUrl": f.documentation_url,
         "level": f.level.word,
@@ -118,12 +118,29 @@ def _as_dict(f: Finding) -> dict[str, str]:
     }
     if f.reference:
         d["reference"] = f.reference
+    if f.witness is not None:
+        d["witness"] = f.witness.as_dict()
     return d
 
 
-def render_log(findings: list[Finding], *, color: bool = False) -> str:
-    """istioctl's ``fmt.Fprintln`` of the joined lines (so a single newline when there is nothing)."""
-    return "\n".join(log_line(f, color=color) for f in findings) + "\n"
+def witness_line(f: Finding) -> str | None:
+    """``--explain``'s line under a finding with a witness: ``  witness: curl -X GET 'http://h/p' -> taken by ...``."""
+    if f.witness is None:
+        return None
+    text = f"witness: {f.witness.curl()} -> taken by {f.witness.taken_by}"
+    return f"  {text if text.isprintable() else escape(text)}"
+
+
+def render_log(findings: list[Finding], *, color: bool = False, explain: bool = False) -> str:
+    """istioctl's ``fmt.Fprintln`` of the joined lines (so a single newline when there is nothing); ``explain``: each
+    finding with a witness followed by its :func:`witness_line`."""
+    lines: list[str] = []
+    for f in findings:
+        lines.append(log_line(f, color=color))
+        extra = witness_line(f) if explain else None
+        if extra is not None:
+            lines.append(extra)
+    return "\n".join(lines) + "\n"
 
 
 def render_json(findings: list[Finding]) -> str:

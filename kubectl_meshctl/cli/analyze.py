@@ -51,6 +51,11 @@ ISTIO_ANALYSIS_DOCS = "https://istio.io/v1.24/docs/reference/config/analysis"
     is_flag=True,
     help="Skip kinds the API groups read do not have (typos) instead of failing with exit 65.",
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Under each MSH0101/MSH0102 finding, a request the dead rule matches and the route that takes it (a curl line).",
+)
 @click.option("--color/--no-color", default=None, help="Colour the level words (default: on a terminal).")
 @click.option(
     "-k",
@@ -68,6 +73,7 @@ def analyze_command(
     output_threshold: Level,
     suppressions: tuple[str, ...],
     ignore_unknown: bool,
+    explain: bool,
     color: bool | None,
     use_kube: bool | None,
     kube: KubeOptions,
@@ -121,7 +127,7 @@ def analyze_command(
     else:  # istioctl prints the joined lines and a newline: an empty line when there is nothing
         if color is None:
             color = sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
-        echo(render_log(shown, color=color), newline=False)
+        echo(render_log(shown, color=color, explain=explain), newline=False)
     sys.stdout.flush()  # keep stdout before the stderr summary when both go to a terminal
     if not shown and output == "log":
         say_all(success_lines(outcome))
