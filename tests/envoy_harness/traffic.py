@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from kubectl_meshctl.envoy.matching import Header, Request, accepts, header_matches, select_virtual_host, value_matches
-from kubectl_meshctl.envoy.route_model import RouteMatch, ValueMatcher, VirtualHost
+from kubectl_meshctl.envoy.route_model import RouteConfiguration, RouteMatch, ValueMatcher, VirtualHost
 
-from .gateway import Answer
+from .gateway import Answer, EnvoyGateway
 
 try:  # Python 3.11+
     import re._constants as sre_constants  # type: ignore[import-not-found]
@@ -301,3 +301,31 @@ def expected_outcomes(kind: str, clusters: Iterable[tuple[str, int]]) -> set[str
     if kind == "direct_response":
         return {"direct:200"}
     return set()
+
+
+# --------------------------------------------------------------------------- route configurations and sending
+
+
+def redirects_everything(rc: RouteConfiguration, vh: VirtualHost) -> bool:
+    """``require_tls: ALL`` on a plaintext ``http.*`` listener: Envoy answers every request with a redirect."""
+    return vh.require_tls and rc.name.startswith("http.")
+
+
+def selecting(rc: RouteConfiguration, vh: VirtualHost) -> Callable[[str], bool]:
+    """Whether a Host header makes Envoy pick ``vh`` among the vhosts of ``rc``."""
+
+    def selects(host: str) -> bool:
+        choice = select_virtual_host(rc.virtual_hosts, host)
+        return choice is not None and choice.virtual_host is vh
+
+    return selects
+
+
+def scheme_of(rc: RouteConfiguration) -> str:
+    """``https`` for the route configurations of TLS servers (the harness marks their requests so)."""
+    return "https" if rc.name.startswith("https.") else "http"
+
+
+def send(envoy: EnvoyGateway, rc: RouteConfiguration, req: Request) -> str:
+    answer = envoy.request(req.method, req.path, host=req.host, headers=req.headers, route_config=rc.name)
+    return outcome_of(answer)
