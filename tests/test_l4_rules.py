@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from envoy_harness import envoy_binary
+from envoy_harness import envoy_binary, static_cluster
 from manifests import gateway, server, to_yaml, virtual_service
 
 from kubectl_meshctl.analysis import analyze
@@ -321,24 +321,7 @@ def _passthrough_listener(chains: list[tuple[tuple[str, ...], str]]) -> dict[str
 
 
 def _bootstrap(listeners: list[dict[str, Any]], backends: _Backends) -> dict[str, Any]:
-    clusters = [
-        {
-            "name": name,
-            "type": "STATIC",
-            "connect_timeout": "1s",
-            "load_assignment": {
-                "cluster_name": name,
-                "endpoints": [
-                    {
-                        "lb_endpoints": [
-                            {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}
-                        ]
-                    }
-                ],
-            },
-        }
-        for name, port in ((n, backends.port(n)) for n in backends.sockets)
-    ]
+    clusters = [static_cluster(name, backends.port(name)) for name in backends.sockets]
     admin = {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}}
     return {"admin": admin, "static_resources": {"listeners": listeners, "clusters": clusters}}
 

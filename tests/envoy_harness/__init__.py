@@ -29,6 +29,7 @@ from .gateway import (
     envoy_binary,
     envoy_dump_route_configs,
     route_config_clusters,
+    static_cluster,
 )
 from .runs import Run, case_run
 from .traffic import (
@@ -70,4 +71,5 @@ __all__ = [
     "selecting",
     "send",
     "shadow_verdicts",
+    "static_cluster",
 ]

@@ -194,7 +194,8 @@ def _listener(name: str, hcm: JSON) -> JSON:
     }
 
 
-def _cluster(name: str, port: int) -> JSON:
+def static_cluster(name: str, port: int) -> JSON:
+    """A STATIC cluster of one local endpoint (a backend of the harness)."""
     return {
         "name": name,
         "type": "STATIC",
@@ -301,7 +302,7 @@ class EnvoyGateway:
             "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
             "static_resources": {
                 "listeners": listeners,
-                "clusters": [_cluster(name, self._backends.port(name)) for name in clusters],
+                "clusters": [static_cluster(name, self._backends.port(name)) for name in clusters],
             },
         }
         config = self._dir / "bootstrap.json"
