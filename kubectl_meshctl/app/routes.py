@@ -106,10 +106,11 @@ def hypothetical_proxy(pod_labels: str, *, namespace: str) -> GatewayProxy:
     return GatewayProxy("<predicted>", namespace, labels)
 
 
-def read_resources(path: str, *, default_namespace: str) -> ReadResult:
+def read_resources(paths: Sequence[str], *, default_namespace: str) -> ReadResult:
+    """The resources of ``-f`` files for a prediction (errors are values in the result, the rest is still read)."""
     from ..sources.files import FileSource
 
-    return FileSource([path], default_namespace=default_namespace).read()
+    return FileSource(list(paths), default_namespace=default_namespace).read()
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from ..envoy.route_model import Route, RouteConfiguration
     from ..istio.translation import GatewayProxy
     from ..resources.model import Snapshot
-    from ..sources.result import ReadResult
 
 JSON = dict[str, Any]
 Verdict = Literal["routed", "404", "not modelled", "tls redirect", "no listener"]
@@ -403,13 +402,11 @@ def proxies_for_gateway(snapshot: Snapshot, gateway: str) -> list[GatewayProxy]:
     found = next((g for g in snapshot.gateways if g.meta.namespace == namespace and g.meta.name == name), None)
     if found is None:
         raise NotFound(f"gateway {gateway} not found in the input")
+    from .routes import proxy_of
+
     proxies: dict[tuple[tuple[str, str], ...], GatewayProxy] = {}
     for pod in snapshot.pods_selected_by(found.selector):
-        named = tuple((p.name, p.container_port) for p in pod.container_ports if p.name)
-        proxies.setdefault(
-            pod.labels,
-            GatewayProxy(pod.meta.name, pod.meta.namespace, pod.labels, unprivileged=pod.unprivileged, container_ports=named),
-        )
+        proxies.setdefault(pod.labels, proxy_of(pod))
     if proxies:
         return list(proxies.values())
     return [GatewayProxy(f"<pod selected by {found.meta.full_name}>", None, found.selector, hypothetical=True)]
@@ -417,10 +414,3 @@ def proxies_for_gateway(snapshot: Snapshot, gateway: str) -> list[GatewayProxy]:
 
 def trace_views(views: Sequence[ProxyRoutesView], query: TraceQuery) -> list[Trace]:
     return [trace_one(v, query) for v in views]
-
-
-def read_resources(paths: Sequence[str], *, default_namespace: str) -> ReadResult:
-    """The Istio resources of ``-f`` files (errors are values in the result, the rest is still read)."""
-    from ..sources.files import FileSource
-
-    return FileSource(list(paths), default_namespace=default_namespace).read()

@@ -74,7 +74,7 @@ def routes_command(
         echo(app.render(app.read_dump_file(input_file), style), newline=False)
         return
     if input_file is not None:  # offline prediction from resource files
-        result = app.read_resources(input_file, default_namespace=kube.namespace or "default")
+        result = app.read_resources([input_file], default_namespace=kube.namespace or "default")
         say_all(result.notes, prefix="Note: ")
         say_all(map(str, result.errors), prefix="Error: ")
         say_all(map(str, result.warnings), prefix="Warning: ")

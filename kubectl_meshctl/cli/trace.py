@@ -99,9 +99,9 @@ def trace_command(
 
         views = [app.dump_view(read_dump_file(files[0]), proxy=files[0])]
     else:
-        from ..app.routes import hypothetical_proxy
+        from ..app.routes import hypothetical_proxy, read_resources
 
-        result = app.read_resources(files, default_namespace=kube.namespace or "default")
+        result = read_resources(files, default_namespace=kube.namespace or "default")
         say_all(result.notes, prefix="Note: ")
         say_all(map(str, result.errors), prefix="Error: ")
         say_all(map(str, result.warnings), prefix="Warning: ")
