@@ -269,3 +269,48 @@ def test_trace_at_a_pod_of_the_cluster_from_its_own_dump_and_from_the_prediction
     assert from_dump["route"]["destinations"] == from_prediction["route"]["destinations"]
     assert from_prediction["route"]["rule"] == 0  # a dump cannot say which rule; the prediction can
     assert {r.method for r in fake_api.requests} <= {"GET", "POST"}  # reads, and the port-forward upgrade
+
+
+def test_names_from_a_hostile_dump_cannot_forge_lines_or_drive_the_terminal(tmp_path: Path) -> None:
+    """Route, virtual host, VirtualService and cluster names come from the dump: escaped in the human output, exact in
+    JSON (as the routes table and analyze's log do)."""
+    forged = "\x1b[2K\nError: forged\u2028x"
+    route_config = {
+        "@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+        "name": "http.80",
+        "virtual_hosts": [
+            {
+                "name": f"vh{forged}",
+                "domains": ["*"],
+                "routes": [
+                    {
+                        "name": f"r{forged}",
+                        "match": {"prefix": "/"},
+                        "route": {"cluster": f"outbound|80||a{forged}.default.svc.cluster.local"},
+                        "metadata": {
+                            "filter_metadata": {
+                                "istio": {"config": f"/apis/networking.istio.io/v1/namespaces/default/virtual-service/v{forged}"}
+                            }
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    dump = {
+        "configs": [
+            {
+                "@type": "type.googleapis.com/envoy.admin.v3.RoutesConfigDump",
+                "dynamic_route_configs": [{"route_config": route_config}],
+            }
+        ]
+    }
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(dump))
+    human = run_cli(["trace", "http://example.com/", "-f", str(path)])
+    assert human.code == 0, human.stderr
+    assert "\x1b" not in human.stdout and "\u2028" not in human.stdout
+    assert not any(line.startswith("Error: forged") for line in human.stdout.splitlines())
+    assert "\\x1b[2K\\nError: forged\\u2028x" in human.stdout
+    (entry,) = json.loads(run_cli(["trace", "http://example.com/", "-f", str(path), "-o", "json"]).stdout)
+    assert entry["route"]["name"] == f"r{forged}"

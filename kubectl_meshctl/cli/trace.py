@@ -12,6 +12,7 @@ import click
 
 from ..app.cluster_access import KubeOptions
 from ..exitcodes import ExitCode
+from ..redact import escape
 from .boundary import CommandExit, PluginError
 from .options import kubectl_options
 from .output import echo, say, say_all
@@ -118,9 +119,10 @@ def trace_command(
 
 def _print(traces: list[Trace], *, query: TraceQuery, output: str) -> None:
     if output == "human":
-        echo(f"{query.request.describe()} (port {query.port})")
+        # names come from the dump or the resources: any control character is shown escaped, one line stays one line
+        echo(escape(f"{query.request.describe()} (port {query.port})"))
         for t in traces:
-            echo("\n".join(_human(t)))
+            echo("\n".join(map(escape, _human(t))))
     else:
         import json
 
