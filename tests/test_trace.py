@@ -16,6 +16,7 @@ from kubectl_meshctl.app import trace as app
 from kubectl_meshctl.app.routes import hypothetical_proxy, predicted_dump
 from kubectl_meshctl.envoy.config import route_configuration_json, static_backend_route_configs
 from kubectl_meshctl.envoy.from_dump import dumped_route_configuration
+from kubectl_meshctl.envoy.matching import Header, Request, route_request
 from kubectl_meshctl.exitcodes import ExitCode
 from kubectl_meshctl.istio.translation import routes_for_proxy
 from kubectl_meshctl.sources.files import FileSource
@@ -173,7 +174,14 @@ def test_features_the_model_lacks_are_not_guessed() -> None:
                 "name": "h",
                 "domains": ["*"],
                 "routes": [
-                    {"name": "odd", "match": {"path_separated_prefix": "/a"}, "route": {"cluster": "outbound|1||a"}},
+                    {
+                        "name": "odd",
+                        "match": {
+                            "prefix": "/a",
+                            "dynamic_metadata": [{"filter": "f", "path": [{"key": "k"}], "value": {"present_match": True}}],
+                        },
+                        "route": {"cluster": "outbound|1||a"},
+                    },
                     {"match": {"prefix": "/"}, "route": {"cluster": "outbound|2||b"}},
                 ],
             }
@@ -181,7 +189,7 @@ def test_features_the_model_lacks_are_not_guessed() -> None:
     }
     dumped = dumped_route_configuration(rc)
     route = dumped.configuration.virtual_hosts[0].routes[0]
-    assert dumped.detail(route).not_modelled == ("path_separated_prefix /a",)
+    assert dumped.detail(route).not_modelled == ("dynamic_metadata",)
     dump = {
         "configs": [
             {
@@ -195,7 +203,66 @@ def test_features_the_model_lacks_are_not_guessed() -> None:
     view = app.dump_view(json.dumps(dump).encode(), proxy="dump")
     t = app.trace_one(view, app.parse_query("http://h/a", method="GET", headers=(), port=None))
     assert t.verdict == "not modelled" and t.route is None
-    assert "path_separated_prefix /a" in t.reason
+    assert "dynamic_metadata" in t.reason
+
+
+def test_conditions_decided_from_the_request_alone_are_modelled() -> None:
+    """path_separated_prefix, suffix/contains/ignore_case, range and grpc come from hand-written configurations."""
+    rc = {
+        "name": "http.80",
+        "virtual_hosts": [
+            {
+                "name": "h",
+                "domains": ["*"],
+                "routes": [
+                    {"match": {"path_separated_prefix": "/a"}, "route": {"cluster": "sep"}},
+                    {
+                        "match": {
+                            "prefix": "/",
+                            "headers": [{"name": "x-v", "string_match": {"suffix": "-B", "ignore_case": True}}],
+                        },
+                        "route": {"cluster": "suffix"},
+                    },
+                    {
+                        "match": {"prefix": "/", "headers": [{"name": "x-n", "range_match": {"start": "10", "end": 20}}]},
+                        "route": {"cluster": "range"},
+                    },
+                    {"match": {"prefix": "/", "grpc": {}}, "route": {"cluster": "grpc"}},
+                    {
+                        "match": {"prefix": "/", "query_parameters": [{"name": "q", "string_match": {"contains": "zz"}}]},
+                        "route": {"cluster": "contains"},
+                    },
+                    {"match": {"prefix": "/"}, "route": {"cluster": "rest"}},
+                ],
+            }
+        ],
+    }
+    dumped = dumped_route_configuration(rc)
+    assert all(d.not_modelled == () for d in dumped.details.values())
+    vhosts = dumped.configuration.virtual_hosts
+
+    def cluster(path: str, *headers: tuple[str, str]) -> str:
+        routing = route_request(vhosts, Request("GET", path, "h", tuple(Header(k, v) for k, v in headers)))
+        assert routing.route is not None
+        return routing.route.action.clusters[0][0]
+
+    assert [cluster(p) for p in ("/a", "/a/b", "/a?x", "/ab", "/A")] == ["sep", "sep", "sep", "rest", "rest"]
+    assert cluster("/x", ("x-v", "a-b")) == "suffix" and cluster("/x", ("x-v", "a-c")) == "rest"
+    assert [cluster("/x", ("x-n", n)) for n in ("10", " 19 ", "+15", "20", "9", "1e1", "")] == [
+        "range",
+        "range",
+        "range",
+        "rest",
+        "rest",
+        "rest",
+        "rest",
+    ]
+    assert [cluster("/x", ("content-type", t)) for t in ("application/grpc", "application/grpc+proto", "application/grpcx")] == [
+        "grpc",
+        "grpc",
+        "rest",
+    ]
+    assert cluster("/x?q=azzb") == "contains" and cluster("/x?q=az") == "rest"
 
 
 def test_bad_url_and_bad_dump_are_one_line_errors(tmp_path: Path) -> None:

@@ -30,6 +30,8 @@ def path_covers(a: PathSpec, b: PathSpec) -> bool:
     """Every request path ``b`` matches, ``a`` matches (Envoy ignores ``case_sensitive`` for regexes)."""
     a_ci = a.case_sensitive is False
     b_ci = b.case_sensitive is False
+    if "path_separated_prefix" in (a.kind, b.kind):
+        return False  # never emitted by istiod; not judged (False is the safe answer)
     if a.kind == "regex":
         if a.value in PATH_MATCH_ALL_REGEXES:
             return True
@@ -58,6 +60,11 @@ def path_covers(a: PathSpec, b: PathSpec) -> bool:
 # --------------------------------------------------------------------------- values
 
 
+def _istiod_kind(m: ValueMatcher) -> bool:
+    """The matchers istiod emits; the others (from dumps) are never judged here: the safe answer is returned."""
+    return m.kind in ("exact", "prefix", "regex", "present") and not m.ignore_case
+
+
 def _universal(m: ValueMatcher, *, newlines: bool = False) -> bool:
     """``m`` matches every value.  ``newlines``: values may contain a line feed (decoded query
     parameters can; header values cannot), which ``.`` does not match without ``(?s)``."""
@@ -70,7 +77,7 @@ def _subset(b: ValueMatcher, a: ValueMatcher, *, newlines: bool = False) -> bool
     """Every value matched by ``b`` is matched by ``a`` (both for a present header or parameter)."""
     if _universal(a, newlines=newlines):
         return True
-    if b.kind == "present":
+    if b.kind == "present" or not (_istiod_kind(a) and _istiod_kind(b)):
         return False
     if a.kind == "exact":
         return b.kind == "exact" and b.value == a.value
@@ -84,7 +91,7 @@ def _subset(b: ValueMatcher, a: ValueMatcher, *, newlines: bool = False) -> bool
 
 def _disjoint(b: ValueMatcher, a: ValueMatcher) -> bool:
     """No value matched by ``b`` is matched by ``a``."""
-    if a.kind == "present" or b.kind == "present":
+    if a.kind == "present" or b.kind == "present" or not (_istiod_kind(a) and _istiod_kind(b)):
         return False
     if b.kind == "exact":
         if a.kind == "exact":
@@ -101,6 +108,8 @@ def _disjoint(b: ValueMatcher, a: ValueMatcher) -> bool:
 
 
 def _matches_empty(m: ValueMatcher) -> bool | None:
+    if not _istiod_kind(m):
+        return None
     if m.kind == "present":
         return True
     if m.kind == "exact":

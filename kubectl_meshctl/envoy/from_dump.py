@@ -2,10 +2,11 @@
 
 Why this module exists: tracing a request through a *real* proxy's routes must use the same matcher
 (:mod:`.matching`) as tracing the prediction, so the dump's ``envoy.config.route.v3.RouteConfiguration``
-JSON is turned into :mod:`.route_model` objects.  The model covers only what istiod emits for gateway
-routes; everything else a dump may hold (``path_separated_prefix``, ``suffix``/``contains`` or
-``ignore_case`` string matchers, range matchers, gRPC, runtime fractions, TLS context, dynamic
-metadata ...) is *not guessed*: the route keeps the conditions the model does cover, and the
+JSON is turned into :mod:`.route_model` objects.  The model covers what istiod emits for gateway
+routes and the request conditions Envoy decides from the request alone (``path_separated_prefix``,
+``suffix``/``contains``/``ignore_case`` string matchers, range matchers, ``grpc``); everything else a
+dump may hold (runtime fractions, TLS context, dynamic metadata, ``present_match: false`` ...) is
+*not guessed*: the route keeps the conditions the model does cover, and the
 condition it cannot judge is listed in :attr:`DumpedRoute.not_modelled`.  Dropping a condition only
 widens what a route accepts, so a route that fails a modelled condition surely fails; one that
 passes them all cannot be decided, and a trace must say so.
@@ -46,15 +47,21 @@ UNKNOWN_RULE: Final = -1
 
 _VS_CONFIG = re.compile(r"^/apis/networking\.istio\.io/[^/]+/namespaces/([^/]+)/virtual-service/([^/]+)$")
 
-_PATH_KEYS: Final = (("prefix", "prefix"), ("path", "path"), ("safe_regex", "safeRegex"))
-_UNMODELLED_PATH_KEYS: Final = (
+_PATH_KEYS: Final = (
+    ("prefix", "prefix"),
+    ("path", "path"),
+    ("safe_regex", "safeRegex"),
     ("path_separated_prefix", "pathSeparatedPrefix"),
+)
+_UNMODELLED_PATH_KEYS: Final = (
     ("path_match_policy", "pathMatchPolicy"),
     ("connect_matcher", "connectMatcher"),
 )
+RUNTIME_FRACTION: Final = "runtime_fraction"
+"""How a route's runtime fraction is listed in :attr:`DumpedRoute.not_modelled` (a route test decides it:
+:attr:`DumpedRoute.runtime`)."""
 _UNMODELLED_MATCH_KEYS: Final = (
-    ("grpc", "grpc"),
-    ("runtime_fraction", "runtimeFraction"),
+    (RUNTIME_FRACTION, "runtimeFraction"),
     ("tls_context", "tlsContext"),
     ("dynamic_metadata", "dynamicMetadata"),
     ("filter_state", "filterState"),
@@ -88,6 +95,19 @@ class DumpedRoute:
     """Set when the action is one the model cannot describe (``cluster_header``, ``filter_action`` ...)."""
     redirect: Mapping[str, Any] | None = None
     direct_response: Mapping[str, Any] | None = None
+    runtime: RuntimeFraction | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The route's JSON (its action, header mutations ... for :mod:`.finalize`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeFraction:
+    """``match.runtime_fraction``: the route is enabled for ``numerator`` in ``denominator`` of requests, unless the
+    runtime key says otherwise."""
+
+    key: str
+    numerator: int
+    denominator: int
 
 
 @dataclass(slots=True)
@@ -97,6 +117,10 @@ class DumpedRouteConfiguration:
     """``id(route)`` -> what the dump says beyond the model."""
     require_tls: dict[int, str] = field(default_factory=dict)
     """``id(virtual host)`` -> its ``require_tls`` (``ALL``/``EXTERNAL_ONLY``) when set."""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    """The route configuration's JSON."""
+    raw_virtual_hosts: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+    """``id(virtual host)`` -> its JSON (virtual clusters, header mutations)."""
 
     def detail(self, route: Route) -> DumpedRoute:
         return self.details[id(route)]
@@ -142,21 +166,22 @@ def _dict(value: Any, where: str) -> Mapping[str, Any]:
 
 def _string_matcher(sm: Mapping[str, Any], where: str) -> tuple[ValueMatcher | None, str]:
     """A ``StringMatcher`` as the model's ValueMatcher, or (None, what the model lacks)."""
-    if _bool(sm, "ignore_case", "ignoreCase", where):
-        return None, "ignore_case"
-    for key in ("exact", "prefix"):
+    ignore_case = bool(_bool(sm, "ignore_case", "ignoreCase", where))
+    for key in ("exact", "prefix", "suffix", "contains"):
         value = sm.get(key)
         if value is not None:
-            return ValueMatcher(key, _expect(value, str, f"{where}.{key}")), ""
+            return ValueMatcher(key, _expect(value, str, f"{where}.{key}"), ignore_case=ignore_case), ""
     regex = _get(sm, "safe_regex", "safeRegex")
     if regex is not None:
         pattern = _dict(regex, f"{where}.safe_regex").get("regex")
         return ValueMatcher("regex", _expect(pattern if pattern is not None else "", str, f"{where}.safe_regex.regex")), ""
-    for key in ("suffix", "contains"):
-        value = sm.get(key)
-        if value is not None:
-            return None, f"{key} {_expect(value, str, f'{where}.{key}')}"
     return None, "a string matcher of an unknown kind"
+
+
+def _int64(value: Any, where: str) -> int:
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,19}", value):
+        return int(value)  # protobuf JSON writes int64 as a string
+    return int(_expect(value, int, where))
 
 
 def _header(h: Mapping[str, Any], where: str) -> tuple[HeaderMatcher | None, str]:
@@ -173,13 +198,16 @@ def _header(h: Mapping[str, Any], where: str) -> tuple[HeaderMatcher | None, str
     elif _get(h, "string_match", "stringMatch") is not None:
         matcher, lacking = _string_matcher(_dict(_get(h, "string_match", "stringMatch"), f"{where}.string_match"), where)
     elif _get(h, "range_match", "rangeMatch") is not None:
-        return None, f"{label}: range_match"
+        bounds = _dict(_get(h, "range_match", "rangeMatch"), f"{where}.range_match")
+        start = _int64(bounds.get("start", 0), f"{where}.range_match.start")
+        end = _int64(bounds.get("end", 0), f"{where}.range_match.end")
+        matcher, lacking = ValueMatcher("range", bounds=(start, end)), ""
     else:
         legacy = next(
             ((proto, camel, kind) for proto, camel, kind in _LEGACY_HEADER_KEYS if _get(h, proto, camel) is not None), None
         )
-        if legacy is None:
-            return None, f"{label}: no match specifier"
+        if legacy is None:  # no specifier at all: Envoy matches on presence
+            return HeaderMatcher(name, ValueMatcher("present"), invert=invert, treat_missing_as_empty=missing_empty), ""
         proto, camel, kind = legacy
         value = _get(h, proto, camel)
         spec: dict[str, Any] = {kind: value}
@@ -187,6 +215,11 @@ def _header(h: Mapping[str, Any], where: str) -> tuple[HeaderMatcher | None, str
     if matcher is None:
         return None, f"{label}: {lacking}"
     return HeaderMatcher(name, matcher, invert=invert, treat_missing_as_empty=missing_empty), ""
+
+
+def header_matcher(h: Mapping[str, Any], where: str) -> tuple[HeaderMatcher | None, str]:
+    """An ``envoy.config.route.v3.HeaderMatcher`` JSON object as the model's, or (None, what the model lacks)."""
+    return _header(h, where)
 
 
 def _query(q: Mapping[str, Any], where: str) -> tuple[QueryMatcher | None, str]:
@@ -238,7 +271,23 @@ def _match(m: Mapping[str, Any], where: str) -> tuple[RouteMatch, list[str]]:
         else:
             query.append(qm)
     lacking.extend(proto for proto, camel in _UNMODELLED_MATCH_KEYS if _get(m, proto, camel) is not None)
-    return RouteMatch(path, tuple(headers), tuple(query)), lacking
+    return RouteMatch(path, tuple(headers), tuple(query), grpc=m.get("grpc") is not None), lacking
+
+
+_DENOMINATORS: Final = {"HUNDRED": 100, "TEN_THOUSAND": 10_000, "MILLION": 1_000_000, 0: 100, 1: 10_000, 2: 1_000_000}
+
+
+def _runtime_fraction(m: Mapping[str, Any], where: str) -> RuntimeFraction | None:
+    fraction = _get(m, "runtime_fraction", "runtimeFraction")
+    if fraction is None:
+        return None
+    fraction = _dict(fraction, f"{where}.runtime_fraction")
+    default = _dict(_get(fraction, "default_value", "defaultValue") or {}, f"{where}.runtime_fraction.default_value")
+    numerator = _weight(default.get("numerator"), f"{where}.runtime_fraction.default_value.numerator")
+    denominator = _DENOMINATORS.get(default.get("denominator", "HUNDRED"))
+    if denominator is None:
+        raise DumpShapeError(f"{where}.runtime_fraction.default_value.denominator: not HUNDRED, TEN_THOUSAND or MILLION")
+    return RuntimeFraction(_str(fraction, "runtime_key", "runtimeKey", where), numerator, denominator)
 
 
 def _weight(value: Any, where: str) -> int:
@@ -305,7 +354,7 @@ def _virtual_service(r: Mapping[str, Any], where: str) -> tuple[str, str] | None
 def dumped_route_configuration(rc: Mapping[str, Any]) -> DumpedRouteConfiguration:
     """One ``RouteConfiguration`` JSON object as the model (see the module docstring)."""
     name = _str(rc, "name", "name", "route_config")
-    out = DumpedRouteConfiguration(RouteConfiguration(name))
+    out = DumpedRouteConfiguration(RouteConfiguration(name), raw=rc)
     for j, vh in enumerate(_list(rc, "virtual_hosts", "virtualHosts", name)):
         vwhere = f"{name}.virtual_hosts[{j}]"
         vh = _dict(vh, vwhere)
@@ -313,18 +362,21 @@ def dumped_route_configuration(rc: Mapping[str, Any]) -> DumpedRouteConfiguratio
         require_tls = _get(vh, "require_tls", "requireTls")
         vhost = VirtualHost(_str(vh, "name", "name", vwhere), domains, require_tls=require_tls in ("ALL", "EXTERNAL_ONLY", 1, 2))
         if vhost.require_tls:
-            out.require_tls[id(vhost)] = str(require_tls)
+            out.require_tls[id(vhost)] = str({1: "EXTERNAL_ONLY", 2: "ALL"}.get(require_tls, require_tls))
+        out.raw_virtual_hosts[id(vhost)] = vh
         for k, r in enumerate(_list(vh, "routes", "routes", vwhere)):
             where = f"{vwhere}.routes[{k}]"
             r = _dict(r, where)
-            match, lacking = _match(_dict(r.get("match") or {}, f"{where}.match"), f"{where}.match")
+            raw_match = _dict(r.get("match") or {}, f"{where}.match")
+            match, lacking = _match(raw_match, f"{where}.match")
             action, action_lacking, redirect, direct = _action(r, where)
             vs = _virtual_service(r, where)
             route_name = _str(r, "name", "name", where)
             source = RouteSource(vs[0] if vs else "", vs[1] if vs else "", UNKNOWN_RULE, route_name)
             route = Route(match, source, "", action, name=route_name)
             vhost.routes.append(route)
-            out.details[id(route)] = DumpedRoute(vs, tuple(lacking), action_lacking, redirect, direct)
+            runtime = _runtime_fraction(raw_match, f"{where}.match")
+            out.details[id(route)] = DumpedRoute(vs, tuple(lacking), action_lacking, redirect, direct, runtime, r)
         out.configuration.virtual_hosts.append(vhost)
     return out
 

@@ -13,7 +13,11 @@ Semantics modelled:
 * routes: tried in order, the first whose every condition holds takes the request; Envoy checks a
   route's header matchers, then its query parameter matchers, then its path;
 * path: ``:path`` without query string and fragment; a case-insensitive ``prefix``/``path`` compares
-  ASCII letters only without case; a regex is a full match and ignores ``case_sensitive``;
+  ASCII letters only without case; a regex is a full match and ignores ``case_sensitive``; a
+  ``path_separated_prefix`` needs the prefix followed by the path's end or ``/``;
+* string matchers: ``exact``, ``prefix``, ``suffix``, ``contains`` (``ignore_case``: ASCII letters), ``safe_regex``;
+  ``range_match``: the value an int64 (``absl::SimpleAtoi``: whitespace and a sign allowed) in ``[start, end)``;
+* ``grpc``: content-type ``application/grpc``, alone or followed by ``+`` or ``;``;
 * headers: ``HeaderUtility::matchHeaders`` -- a ``present_match`` answers whether the header is
   there (inverted: absent); any other matcher on a missing header is false, inverted or not, unless
   ``treat_missing_header_as_empty`` (then the value is ``""``, present, and ``invert_match`` flips the
@@ -37,6 +41,7 @@ from functools import lru_cache
 from typing import Literal, NamedTuple
 
 from .route_model import (
+    PATH_KIND_TEXT,
     HeaderMatcher,
     PathSpec,
     QueryMatcher,
@@ -77,6 +82,11 @@ def _compile(pattern: str) -> re.Pattern[str] | None:
             return re.compile(pattern, re.ASCII)
     except (re.error, RecursionError, OverflowError):
         return None
+
+
+def compile_re2(pattern: str) -> re.Pattern[str] | None:
+    """``pattern`` compiled where Python's ``re`` reads it as RE2 does, else ``None``."""
+    return _compile(pattern)
 
 
 def regex_fullmatch(pattern: str, text: str) -> bool | None:
@@ -175,7 +185,7 @@ class Mismatch:
         """``path /API: only ignoring case prefix /api``, ``method POST: not exact GET``, ``query debug: absent, needs exact 1`` ..."""
         c = self.condition
         if isinstance(c, PathSpec):
-            kind = {"path": "exact", "prefix": "prefix", "regex": "regex"}[c.kind]
+            kind = PATH_KIND_TEXT[c.kind]
             if self.reason == "case":
                 return f"path {self.seen}: only ignoring case {kind} {c.value}"
             return f"path {self.seen}: not {kind} {c.value}"
@@ -203,15 +213,36 @@ class MatchResult:
 MATCHED = MatchResult()
 
 
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _range_matches(bounds: tuple[int, int], value: str) -> bool:
+    # absl::SimpleAtoi into an int64: surrounding whitespace and a sign are accepted, nothing else.
+    if not _INTEGER.fullmatch(value):
+        return False
+    number = int(value)
+    return _INT64[0] <= number <= _INT64[1] and bounds[0] <= number < bounds[1]
+
+
 def value_matches(m: ValueMatcher, value: str) -> bool:
     """A present header or parameter value against a matcher (``present`` accepts every value)."""
     if m.kind == "present":
         return True
+    if m.kind == "regex":
+        return regex_fullmatch(m.value, value) is True
+    if m.kind == "range":
+        return _range_matches(m.bounds, value)
+    want = m.value
+    if m.ignore_case:  # absl's *IgnoreCase helpers: ASCII letters only
+        value, want = ascii_lower(value), ascii_lower(want)
     if m.kind == "exact":
-        return value == m.value
+        return value == want
     if m.kind == "prefix":
-        return value.startswith(m.value)
-    return regex_fullmatch(m.value, value) is True
+        return value.startswith(want)
+    if m.kind == "suffix":
+        return value.endswith(want)
+    return want in value  # contains
 
 
 def header_matches(h: HeaderMatcher, value: str | None, *, values: tuple[str, ...] = ()) -> bool:
@@ -228,6 +259,15 @@ def header_matches(h: HeaderMatcher, value: str | None, *, values: tuple[str, ..
     return value_matches(h.matcher, value) != h.invert
 
 
+def _path_fits(kind: str, value: str, want: str) -> bool:
+    if kind == "path":
+        return value == want
+    if kind == "prefix":
+        return value.startswith(want)
+    # path_separated_prefix: the prefix, then the end of the path or a "/"
+    return value.startswith(want) and (len(value) == len(want) or value[len(want)] == "/")
+
+
 def _path_mismatch(p: PathSpec, path: str) -> Mismatch | None:
     path = re.split(r"[?#]", path, maxsplit=1)[0]
     if p.kind == "regex":
@@ -235,11 +275,22 @@ def _path_mismatch(p: PathSpec, path: str) -> Mismatch | None:
     value, want = path, p.value
     if p.case_sensitive is False:
         value, want = ascii_lower(value), ascii_lower(want)
-    if (value == want) if p.kind == "path" else value.startswith(want):
+    if _path_fits(p.kind, value, want):
         return None
-    lowered, want_lowered = ascii_lower(value), ascii_lower(want)
-    differs_in_case = (lowered == want_lowered) if p.kind == "path" else lowered.startswith(want_lowered)
+    differs_in_case = _path_fits(p.kind, ascii_lower(value), ascii_lower(want))
     return Mismatch(p, "case" if differs_in_case else "path", path)
+
+
+GRPC_CONTENT_TYPE = HeaderMatcher("content-type", ValueMatcher("prefix", "application/grpc"))
+"""How a ``grpc`` match condition is named when it fails (the test itself is :func:`is_grpc`)."""
+
+
+def is_grpc(content_type: str | None) -> bool:
+    """``Grpc::Common::hasGrpcContentType``: ``application/grpc``, alone or followed by ``+`` or ``;``."""
+    if content_type is None or not content_type.startswith("application/grpc"):
+        return False
+    rest = content_type[len("application/grpc") :]
+    return rest == "" or rest[0] in "+;"
 
 
 def _header_mismatch(h: HeaderMatcher, value: str | None, *, values: tuple[str, ...] = ()) -> Mismatch | None:
@@ -267,8 +318,29 @@ def evaluate(match: RouteMatch, request: MatchInput) -> MatchResult:
             return MatchResult(Mismatch(q, "absent", None))
         if not value_matches(q.matcher, value):
             return MatchResult(Mismatch(q, "value", value))
+    if match.grpc and not is_grpc(request.headers.get("content-type")):
+        seen = request.headers.get("content-type")
+        return MatchResult(Mismatch(GRPC_CONTENT_TYPE, "absent" if seen is None else "value", seen))
     failed = _path_mismatch(match.path, request.path)
     return MATCHED if failed is None else MatchResult(failed)
+
+
+def undecidable(match: RouteMatch, request: MatchInput) -> str:
+    """The first regex of ``match`` whose answer on ``request`` the model cannot trust (see :func:`regex_fullmatch`),
+    as ``regex <pattern>``; ``""`` when every condition is decided."""
+    path = re.split(r"[?#]", request.path, maxsplit=1)[0]
+    if match.path.kind == "regex" and regex_fullmatch(match.path.value, path) is None:
+        return f"regex {match.path.value}"
+    for h in match.headers:
+        value = request.headers.get(h.name.lower())
+        values = request.repeated.get(h.name.lower(), ()) or ((value,) if value is not None else ())
+        if h.matcher.kind == "regex" and any(regex_fullmatch(h.matcher.value, v) is None for v in values):
+            return f"regex {h.matcher.value}"
+    for q in match.query:
+        value = request.query.get(q.name)
+        if q.matcher.kind == "regex" and value is not None and regex_fullmatch(q.matcher.value, value) is None:
+            return f"regex {q.matcher.value}"
+    return ""
 
 
 def accepts(match: RouteMatch, request: MatchInput) -> bool:

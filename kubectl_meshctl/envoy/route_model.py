@@ -18,9 +18,10 @@ PSEUDO_HEADERS_AS_CONDITIONS = (":method", ":authority", ":scheme")
 
 @dataclass(frozen=True, slots=True)
 class PathSpec:
-    """A route's path specifier: ``prefix``, ``path`` (exact) or ``safe_regex`` (``regex``)."""
+    """A route's path specifier: ``prefix``, ``path`` (exact), ``safe_regex`` (``regex``) or ``path_separated_prefix``
+    (read from dumps and route configurations; istiod does not emit it)."""
 
-    kind: Literal["prefix", "path", "regex"]
+    kind: Literal["prefix", "path", "regex", "path_separated_prefix"]
     value: str
     case_sensitive: bool | None = None
     """``None`` when the field is omitted (Envoy's default: case-sensitive)."""
@@ -28,10 +29,17 @@ class PathSpec:
 
 @dataclass(frozen=True, slots=True)
 class ValueMatcher:
-    """A header or query parameter condition: a ``StringMatcher`` kind, or ``present_match``."""
+    """A header or query parameter condition: a ``StringMatcher`` kind, ``present_match`` or ``range_match``.
 
-    kind: Literal["exact", "prefix", "regex", "present"]
+    istiod emits ``exact``, ``prefix``, ``regex`` and ``present``; the rest (``suffix``, ``contains``, ``ignore_case``,
+    ``range``) come from dumps and hand-written route configurations."""
+
+    kind: Literal["exact", "prefix", "suffix", "contains", "regex", "present", "range"]
     value: str = ""
+    ignore_case: bool = False
+    """``StringMatcher.ignore_case`` (ASCII only; Envoy refuses it on a regex)."""
+    bounds: tuple[int, int] = (0, 0)
+    """``range``: start (inclusive) and end (exclusive) of the integer the value must be."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +62,16 @@ def header_label(name: str) -> str:
 
 
 def condition_text(matcher: ValueMatcher) -> str:
-    """``present``, ``exact GET``, ``regex [0-9]+`` ..."""
-    return "present" if matcher.kind == "present" else f"{matcher.kind} {matcher.value}"
+    """``present``, ``exact GET``, ``regex [0-9]+``, ``range [100,1000)``, ``suffix .js (any case)`` ..."""
+    if matcher.kind == "present":
+        return "present"
+    if matcher.kind == "range":
+        return f"range [{matcher.bounds[0]},{matcher.bounds[1]})"
+    return f"{matcher.kind} {matcher.value}{' (any case)' if matcher.ignore_case else ''}"
+
+
+PATH_KIND_TEXT = {"path": "exact", "prefix": "prefix", "regex": "regex", "path_separated_prefix": "separated prefix"}
+"""How a path specifier is named to users."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +79,12 @@ class RouteMatch:
     path: PathSpec
     headers: tuple[HeaderMatcher, ...] = ()
     query: tuple[QueryMatcher, ...] = ()
+    grpc: bool = False
+    """``grpc: {}``: only requests whose content-type is gRPC's (never emitted by istiod for gateways)."""
 
     def describe(self) -> str:
         """``prefix /api``, followed by every other condition (``, method exact GET``, ``, query v present``)."""
-        kind = {"path": "exact", "prefix": "prefix", "regex": "regex"}[self.path.kind]
-        parts = [f"{kind} {self.path.value}"]
+        parts = [f"{PATH_KIND_TEXT[self.path.kind]} {self.path.value}"]
         if self.path.case_sensitive is False:
             parts.append("any case")
         for h in self.headers:
@@ -75,6 +92,8 @@ class RouteMatch:
             parts.append(f"{header_label(h.name)} not {cond}" if h.invert else f"{header_label(h.name)} {cond}")
         for q in self.query:
             parts.append(f"query {q.name} {condition_text(q.matcher)}")
+        if self.grpc:
+            parts.append("grpc")
         return ", ".join(parts)
 
 
