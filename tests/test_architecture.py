@@ -20,15 +20,16 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent / "kubectl_meshctl"
-ROOMS = ("cli", "app", "sources", "kube", "listing", "analysis", "routes", "istio", "envoy", "resources", "gocompat")
+ROOMS = ("cli", "app", "sources", "kube", "listing", "analysis", "routes", "routetests", "istio", "envoy", "resources", "gocompat")
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"app", "sources", "kube", "listing", "analysis", "routes", "istio", "envoy", "resources", "gocompat"},
-    "app": {"sources", "kube", "listing", "analysis", "routes", "istio", "envoy", "resources", "gocompat"},
+    "cli": {"app", "sources", "kube", "listing", "analysis", "routes", "routetests", "istio", "envoy", "resources", "gocompat"},
+    "app": {"sources", "kube", "listing", "analysis", "routes", "routetests", "istio", "envoy", "resources", "gocompat"},
     "kube": {"sources", "resources", "gocompat"},
     "sources": {"resources", "gocompat"},
     "listing": {"analysis", "istio", "envoy", "resources", "gocompat"},
     "analysis": {"istio", "envoy", "resources", "gocompat"},
     "routes": {"envoy", "resources", "gocompat"},  # never analysis: the renderer shows what a proxy has, not findings
+    "routetests": {"istio", "envoy", "resources", "gocompat"},  # route test files: run on the models, never render
     "istio": {"envoy", "resources", "gocompat"},
     "envoy": {"resources", "gocompat"},
     "resources": {"gocompat"},
@@ -40,7 +41,7 @@ SHELL_ONLY = {"exitcodes"}
 """Exit codes are the shell's business: only cli (and the console entry point) name them."""
 FRONT_DOOR = {"entry", "__main__", "_help"}
 """The console script's fast path: it may import cli."""
-PURE = ("istio", "envoy", "analysis", "routes", "resources", "gocompat")
+PURE = ("istio", "envoy", "analysis", "routes", "routetests", "resources", "gocompat")
 FORBIDDEN_IMPORTS = {
     "click",
     "kubernetes",

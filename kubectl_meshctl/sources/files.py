@@ -84,6 +84,12 @@ class FileSource:
         result.snapshot = builder.build()
         return result
 
+    def texts(self) -> Iterator[tuple[str, str | None, str | None]]:
+        """Every input's (name, text, why there is none), directories walked, each read with the same caps."""
+        for arg in self.paths:
+            for found in self._inputs(arg):
+                yield found.name, found.text, found.error
+
     def _inputs(self, arg: str) -> Iterator[_Input]:
         if arg == "-":
             try:
@@ -127,7 +133,7 @@ class FileSource:
                 result.errors.append(InputError(name, "empty file: no Kubernetes objects"))
             return
         if name.endswith(".json"):
-            loaded = _load_json(name, text)
+            loaded = load_json_text(name, text)
             if isinstance(loaded, InputError):
                 result.errors.append(loaded)
                 return
@@ -181,7 +187,7 @@ def _is_kubernetes(data: object) -> bool:
     return isinstance(data, dict) and ("apiVersion" in data or "kind" in data)
 
 
-def _load_json(name: str, text: str) -> tuple[Any] | InputError:
+def load_json_text(name: str, text: str) -> tuple[Any] | InputError:
     """The decoded JSON text as a 1-tuple, or the one error that says why it cannot be used."""
     try:
         data = json.loads(text)
