@@ -17,7 +17,9 @@ Modelled (``RouteEntryImplBase``/``DirectResponseEntry`` in Envoy's ``router/con
 * redirects: scheme (``scheme_redirect``, ``https_redirect``, else the request's ``x-forwarded-proto``), host
   (``host_redirect``, ``port_redirect``), path (``path_redirect`` keeping the query unless it has its own,
   ``prefix_rewrite``, ``regex_rewrite``, ``strip_query``), and the code (301 unless ``response_code``);
-* direct responses: the status, a body's ``content-type: text/plain`` and ``content-length``;
+* direct responses: the status, a body's ``content-type: text/plain`` and ``content-length``, set before the
+  route's response headers as ``router_check_tool`` does (Envoy itself adds the route's headers first and sets
+  ``text/plain`` only when no content-type is there: an *appended* content-type differs, nothing else);
 * rewrites of a route entry: ``prefix_rewrite`` (the matched prefix; the whole path for ``path`` and regex
   routes), ``regex_rewrite``, ``host_rewrite_literal``, ``host_rewrite_header``; the query string is kept;
 * header mutations, route then virtual host then route configuration (reversed with

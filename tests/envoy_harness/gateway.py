@@ -492,7 +492,9 @@ class EnvoyGateway:
             conn.endheaders()
             response = conn.getresponse()
             body = response.read()
-            got = {k.lower(): v for k, v in response.getheaders()}
+            got: dict[str, str] = {}
+            for k, v in response.getheaders():  # a header sent twice is its values joined, as HTTP reads it
+                got[k.lower()] = f"{got[k.lower()]},{v}" if k.lower() in got else v
         finally:
             conn.close()
         return Answer(response.status, got.get(CLUSTER_HEADER), got, body)
