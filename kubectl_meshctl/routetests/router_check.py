@@ -5,13 +5,15 @@ only from a Bazel build of Envoy.  This module reads its test files (``tests[].t
 ``validate``; JSON or YAML, decoded by the caller) and answers each test as the tool does -- route with
 :mod:`kubectl_meshctl.envoy.matching`, finalize with :mod:`kubectl_meshctl.envoy.finalize`, compare in the
 tool's order, print the tool's failure lines -- and computes its route coverage (basic, ``--covall``,
-``--detailed-coverage``).  A test whose answer depends on something the model does not cover (dynamic metadata,
-a regex RE2 reads differently, a header value from a formatter) is ``not_modelled``, never guessed.
+``--detailed-coverage``).  A test whose answer depends on something the model does not cover (a regex RE2 reads
+differently, a header value from a formatter, a metadata value matcher it lacks) is ``not_modelled``, never
+guessed.
 
 The tool's own environment is reproduced where tests depend on it: ``ssl`` sets ``x-forwarded-proto``,
 ``internal`` sets ``x-envoy-internal: true``, a route's ``runtime_fraction`` is enabled only when the test's
-``runtime`` names its key and ``random_value`` falls inside the fraction (a numerator of 0 counts as 1), and
-weighted clusters are picked by ``random_value``.  Pure: no I/O.
+``runtime`` names its key and ``random_value`` falls inside the fraction (a numerator of 0 counts as 1),
+weighted clusters are picked by ``random_value``, and ``dynamic_metadata`` is the stream's only metadata (so a
+route's ``dynamic_metadata`` matchers are decided: string, bool and presence value matchers).  Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from ..envoy.finalize import FinalizeError, Outcome, RequestFacts, duration_ms, finalize, get_all, headers_match
 from ..envoy.from_dump import RUNTIME_FRACTION, DumpedRouteConfiguration, DumpShapeError, header_matcher
@@ -99,7 +101,8 @@ class RouterTest:
     runtime: str = ""
     request_headers: tuple[Header, ...] = ()
     response_headers: tuple[Header, ...] = ()
-    dynamic_metadata: bool = False
+    dynamic_metadata: tuple[tuple[str, Any, bool], ...] = ()
+    """``set_metadata`` entries: (namespace, value, allow_overwrite); a ``typed_value`` is kept as ``None``."""
     validate: Mapping[str, Any] = field(default_factory=dict)
 
     def request_line(self) -> str:
@@ -141,6 +144,21 @@ def _header_pairs(value: Any, where: str) -> tuple[Header, ...]:
         out.append(
             Header(_str(pair.get("key", ""), f"{where}[{i}].key").lower(), _str(pair.get("value", ""), f"{where}[{i}].value"))
         )
+    return tuple(out)
+
+
+def _metadata_entries(value: Any, where: str) -> tuple[tuple[str, Any, bool], ...]:
+    if not isinstance(value, list):
+        raise TestFileError(f"{where}: expected a list")
+    out = []
+    for i, item in enumerate(value):
+        entry = _fields(item, known={"metadata_namespace", "value", "typed_value", "allow_overwrite"}, where=f"{where}[{i}]")
+        namespace = _str(entry.get("metadata_namespace", ""), f"{where}[{i}].metadata_namespace")
+        data = entry.get("value")
+        if data is not None and not isinstance(data, Mapping):
+            raise TestFileError(f"{where}[{i}].value: expected an object")
+        allow = _bool(entry.get("allow_overwrite", False), f"{where}[{i}].allow_overwrite")
+        out.append((namespace, None if "typed_value" in entry else dict(data or {}), allow))
     return tuple(out)
 
 
@@ -190,7 +208,7 @@ def parse_tests(document: Any, *, source: str, line: int | None = None) -> list[
                 response_headers=_header_pairs(
                     given.get("additional_response_headers", []), f"{where}.input.additional_response_headers"
                 ),
-                dynamic_metadata=bool(given.get("dynamic_metadata")),
+                dynamic_metadata=_metadata_entries(given.get("dynamic_metadata", []), f"{where}.input.dynamic_metadata"),
                 validate=validate,
             )
         )
@@ -316,6 +334,72 @@ def _request_headers(test: RouterTest) -> tuple[Header, ...]:
     return (*headers, *test.request_headers)
 
 
+def _metadata(test: RouterTest) -> tuple[dict[str, Any], str]:
+    """The stream's dynamic metadata as the tool sets it (a namespace already set is replaced only with
+    ``allow_overwrite``, key by key), and what the model could not set."""
+    out: dict[str, Any] = {}
+    for namespace, value, allow in test.dynamic_metadata:
+        if value is None:
+            return out, "dynamic_metadata typed_value"
+        if namespace not in out:
+            out[namespace] = dict(value)
+        elif allow:
+            out[namespace].update(value)
+    return out, ""
+
+
+def _metadata_value(metadata: Mapping[str, Any], matcher: Mapping[str, Any]) -> tuple[bool, Any]:
+    """(found, value) at the matcher's filter and key path."""
+    node: Any = metadata.get(str(matcher.get("filter", "")), _MISSING)
+    for step in matcher.get("path") or []:
+        key = step.get("key") if isinstance(step, Mapping) else None
+        if not isinstance(node, Mapping) or key not in node:
+            return False, None
+        node = node[key]
+    return node is not _MISSING and node is not None, node
+
+
+_MISSING: Final = object()
+_METADATA_STRING_KINDS: Final[tuple[Literal["exact", "prefix", "suffix", "contains"], ...]] = (
+    "exact",
+    "prefix",
+    "suffix",
+    "contains",
+)
+
+
+def _metadata_matches(matchers: Any, metadata: Mapping[str, Any]) -> bool | None:
+    """``MetadataMatcher`` for each entry (all must hold); ``None`` when one uses a value matcher the model lacks."""
+    from ..envoy.matching import value_matches
+    from ..envoy.route_model import ValueMatcher
+
+    for m in matchers if isinstance(matchers, list) else []:
+        if not isinstance(m, Mapping):
+            return None
+        found, value = _metadata_value(metadata, m)
+        spec = m.get("value") or {}
+        invert = bool(m.get("invert", False))
+        if "present_match" in spec or "presentMatch" in spec:
+            result = found
+        elif "string_match" in spec or "stringMatch" in spec:
+            sm = spec.get("string_match", spec.get("stringMatch"))
+            if not isinstance(sm, Mapping):
+                return None
+            kind = next((k for k in _METADATA_STRING_KINDS if k in sm), None)
+            if kind is None:
+                return None
+            ignore_case = bool(sm.get("ignore_case", sm.get("ignoreCase", False)))
+            matcher = ValueMatcher(kind, str(sm[kind]), ignore_case=ignore_case)
+            result = found and isinstance(value, str) and value_matches(matcher, value)
+        elif "bool_match" in spec or "boolMatch" in spec:
+            result = found and value is spec.get("bool_match", spec.get("boolMatch"))
+        else:
+            return None
+        if result == invert:
+            return False
+    return True
+
+
 def _runtime_enabled(test: RouterTest, key: str, numerator: int, denominator: int) -> bool:
     # The tool enables only the runtime key the test names; it raises a 0 numerator to 1.
     return test.runtime == key and test.random_value % denominator < max(numerator, 1)
@@ -323,7 +407,8 @@ def _runtime_enabled(test: RouterTest, key: str, numerator: int, denominator: in
 
 def _route(config: DumpedRouteConfiguration, test: RouterTest) -> _Routed:
     headers = _request_headers(test)
-    lacking: list[str] = ["dynamic_metadata input"] if test.dynamic_metadata else []
+    metadata, why = _metadata(test)
+    lacking: list[str] = [why] if why else []
     others = tuple(h for h in headers if not h.name.startswith(":"))
     request = Request(test.method, test.path, test.authority, others, scheme="https" if test.ssl else "http")
     choice = select_virtual_host(config.configuration.virtual_hosts, test.authority)
@@ -344,7 +429,14 @@ def _route(config: DumpedRouteConfiguration, test: RouterTest) -> _Routed:
                 break
             if not result.matched:
                 continue  # a modelled condition fails: the route surely does not match
-            unknown = [c for c in detail.not_modelled if c != RUNTIME_FRACTION]
+            unknown = [c for c in detail.not_modelled if c not in (RUNTIME_FRACTION, "dynamic_metadata")]
+            if not unknown and "dynamic_metadata" in detail.not_modelled:
+                # the tool's stream carries only the test's metadata: the condition is decided
+                holds = _metadata_matches((detail.raw.get("match") or {}).get("dynamic_metadata"), metadata)
+                if holds is None:
+                    unknown = ["a dynamic_metadata value matcher the model lacks"]
+                elif not holds:
+                    continue
             if unknown:
                 lacking.append(f"route {route.name or '(unnamed)'}: {'; '.join(unknown)}")
                 break
