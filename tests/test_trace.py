@@ -257,11 +257,8 @@ def test_conditions_decided_from_the_request_alone_are_modelled() -> None:
         "rest",
         "rest",
     ]
-    assert [cluster("/x", ("content-type", t)) for t in ("application/grpc", "application/grpc+proto", "application/grpcx")] == [
-        "grpc",
-        "grpc",
-        "rest",
-    ]
+    grpc_types = ("application/grpc", "application/grpc+proto", "application/grpcx", "application/grpc;x")
+    assert [cluster("/x", ("content-type", t)) for t in grpc_types] == ["grpc", "grpc", "rest", "rest"]
     assert cluster("/x?q=azzb") == "contains" and cluster("/x?q=az") == "rest"
 
 

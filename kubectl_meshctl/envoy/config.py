@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .route_model import PathSpec, Route, RouteAction, RouteConfiguration, RouteMatch, ValueMatcher, VirtualHost
+from .route_model import HeaderMatcher, PathSpec, Route, RouteAction, RouteConfiguration, RouteMatch, ValueMatcher, VirtualHost
 
 JSON = dict[str, Any]
 
@@ -106,38 +106,50 @@ def proto_duration(text: str) -> str:
 
 
 def string_matcher_json(m: ValueMatcher) -> JSON:
-    """``envoy.type.matcher.v3.StringMatcher`` for an exact/prefix/regex matcher."""
+    """``envoy.type.matcher.v3.StringMatcher`` for an exact/prefix/suffix/contains/regex matcher (``ignore_case``
+    written only when set, so istiod's matchers keep their exact shape)."""
     if m.kind == "regex":
         return {"safe_regex": {"regex": m.value}}
-    if m.kind in ("exact", "prefix"):
-        return {m.kind: m.value}
+    if m.kind in ("exact", "prefix", "suffix", "contains"):
+        out: JSON = {m.kind: m.value}
+        if m.ignore_case:
+            out["ignore_case"] = True
+        return out
     raise ValueError(f"a {m.kind!r} matcher is not a string matcher")
 
 
 def path_specifier_json(path: PathSpec) -> JSON:
+    """``prefix``/``path``/``path_separated_prefix``: the value; ``regex``: ``safe_regex``."""
     if path.kind == "regex":
         return {"safe_regex": {"regex": path.value}}
     return {path.kind: path.value}
 
 
+def _header_matcher_json(h: HeaderMatcher) -> JSON:
+    header: JSON = {"name": h.name}
+    if h.matcher.kind == "present":
+        header["present_match"] = True
+    elif h.matcher.kind == "range":
+        # Int64Range; int64 as protobuf JSON writes it (a string; Envoy's parser takes numbers too)
+        start, end = h.matcher.bounds
+        header["range_match"] = {"start": str(start), "end": str(end)}
+    else:
+        header["string_match"] = string_matcher_json(h.matcher)
+    if h.invert:
+        header["invert_match"] = True
+    if h.treat_missing_as_empty:
+        header["treat_missing_header_as_empty"] = True
+    return header
+
+
 def route_match_json(match: RouteMatch) -> JSON:
+    """``envoy.config.route.v3.RouteMatch``, fields in the proto's order (as config dumps print them): the path
+    specifier, ``case_sensitive``, ``headers``, ``query_parameters``, ``grpc``."""
     out = path_specifier_json(match.path)
     if match.path.case_sensitive is not None:
         out["case_sensitive"] = match.path.case_sensitive
     if match.headers:
-        headers = []
-        for h in match.headers:
-            header: JSON = {"name": h.name}
-            if h.matcher.kind == "present":
-                header["present_match"] = True
-            else:
-                header["string_match"] = string_matcher_json(h.matcher)
-            if h.invert:
-                header["invert_match"] = True
-            if h.treat_missing_as_empty:
-                header["treat_missing_header_as_empty"] = True
-            headers.append(header)
-        out["headers"] = headers
+        out["headers"] = [_header_matcher_json(h) for h in match.headers]
     if match.query:
         out["query_parameters"] = [
             {"name": q.name, "present_match": True}
@@ -145,6 +157,8 @@ def route_match_json(match: RouteMatch) -> JSON:
             else {"name": q.name, "string_match": string_matcher_json(q.matcher)}
             for q in match.query
         ]
+    if match.grpc:
+        out["grpc"] = {}
     return out
 
 

@@ -17,7 +17,8 @@ Semantics modelled:
   ``path_separated_prefix`` needs the prefix followed by the path's end or ``/``;
 * string matchers: ``exact``, ``prefix``, ``suffix``, ``contains`` (``ignore_case``: ASCII letters), ``safe_regex``;
   ``range_match``: the value an int64 (``absl::SimpleAtoi``: whitespace and a sign allowed) in ``[start, end)``;
-* ``grpc``: content-type ``application/grpc``, alone or followed by ``+`` or ``;``;
+* ``grpc``: content-type ``application/grpc``, alone or followed by ``+`` (not ``;``: the differential run
+  against Envoy 1.40 found it);
 * headers: ``HeaderUtility::matchHeaders`` -- a ``present_match`` answers whether the header is
   there (inverted: absent); any other matcher on a missing header is false, inverted or not, unless
   ``treat_missing_header_as_empty`` (then the value is ``""``, present, and ``invert_match`` flips the
@@ -286,11 +287,11 @@ GRPC_CONTENT_TYPE = HeaderMatcher("content-type", ValueMatcher("prefix", "applic
 
 
 def is_grpc(content_type: str | None) -> bool:
-    """``Grpc::Common::hasGrpcContentType``: ``application/grpc``, alone or followed by ``+`` or ``;``."""
+    """``Grpc::Common::hasGrpcContentType``: ``application/grpc``, alone or followed by ``+``."""
     if content_type is None or not content_type.startswith("application/grpc"):
         return False
     rest = content_type[len("application/grpc") :]
-    return rest == "" or rest[0] in "+;"
+    return rest == "" or rest[0] == "+"
 
 
 def _header_mismatch(h: HeaderMatcher, value: str | None, *, values: tuple[str, ...] = ()) -> Mismatch | None:
