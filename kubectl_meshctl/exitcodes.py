@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     OK = 0
     ERROR = 1
     DRIFT = 3
+    TEST_FAILED = 4
     USAGE = 64
     DATA = 65
     NOT_FOUND = 66
@@ -26,6 +27,7 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success; findings below --failure-threshold do not change it",
     ExitCode.ERROR: "unexpected error (run again with --debug and report it)",
     ExitCode.DRIFT: "routes --diff: the proxy's routes differ from the prediction",
+    ExitCode.TEST_FAILED: "test: a route test failed or was not modelled (see --allow-not-modelled), or coverage is below --fail-under",
     ExitCode.USAGE: "bad flags, arguments or kubeconfig (EX_USAGE)",
     ExitCode.DATA: "some input could not be parsed or has an unknown kind; the rest was still analysed (EX_DATAERR)",
     ExitCode.NOT_FOUND: "the named object does not exist (EX_NOINPUT)",

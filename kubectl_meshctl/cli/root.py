@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pods": ("pods", "pods_command"),
     "routes": ("routes", "routes_command"),
     "trace": ("trace", "trace_command"),
+    "test": ("test", "test_command"),
     "completion": ("completion", "completion_command"),
 }
 """Every command (aliases too): its name -> (module in ``cli/``, the click command in it)."""

@@ -13,10 +13,13 @@ Normalisation rules (they make structural equality mean what Istio's duplicate c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Literal
 
 StringMatchKind = Literal["exact", "prefix", "regex", ""]
+_NO_SPEC: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,10 @@ class HTTPRule:
     direct_response: bool = False
     delegate: tuple[str, str] | None = None
     timeout: str = ""
+    spec: Mapping[str, Any] = field(default_factory=lambda: _NO_SPEC, compare=False, repr=False)
+    """The rule's mapping as written (``spec.http[i]``), shared with the decoded document, never copied: for
+    checks that compare a field as a whole (route tests compare ``rewrite``, ``fault``, ``headers`` ... the way
+    protobuf equality would).  Not part of equality or hashing: two rules are the same rule by the typed fields."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -290,6 +290,7 @@ def _http_rule(raw: object, index: int) -> HTTPRule:
         direct_response=r.get("directResponse") is not None,
         delegate=delegate,
         timeout=_str(r.get("timeout"), f"{path}.timeout"),
+        spec=r,
     )
 
 
