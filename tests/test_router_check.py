@@ -575,3 +575,77 @@ def test_redirects_rewrites_and_header_mutations_agree_with_envoy(most_specific_
             model_response = dict(outcome.response_headers)
             for name in ("x-resp", "x-not-there", "x-empty"):
                 assert answer.headers.get(name) == model_response.get(name), f"{label} response {name}"
+
+
+# --------------------------------------------------------------------------- a pod of the cluster, hostile files
+
+
+SEED_TESTS = {
+    "tests": [
+        {
+            "test_name": "GET / takes vs-gateway rule 0",
+            "input": {"authority": "example.com", "path": "/", "method": "GET"},
+            "validate": {"cluster_name": "outbound|9000||bk-gateway.default.svc.cluster.local", "virtual_host_name": "*:80"},
+        },
+        {
+            "test_name": "nothing answers another port's host",
+            "input": {"authority": "example.com", "path": "/never", "method": "GET"},
+            "validate": {"cluster_name": "outbound|9000||bk-gateway.default.svc.cluster.local"},
+        },
+    ]
+}
+
+
+def test_tests_at_a_pod_run_on_its_own_dump_and_on_its_prediction(
+    seed_envoy: EnvoyGateway, fake_api: Any, fake_kubeconfig: Path, tmp_path: Path
+) -> None:
+    """``test -t FILE POD.NS`` reads the proxy's own config dump (the real Envoy serves it); ``--predict`` runs the
+    same tests on what istiod would send it: the same verdicts."""
+    from conftest import SEED_POD
+    from conftest import wire_seed_pod as wire
+
+    wire(fake_api, seed_envoy)
+    tests = tmp_path / "seed.yaml"
+    tests.write_text(yaml.safe_dump(SEED_TESTS))
+    args = ["test", "-t", str(tests), f"{SEED_POD}.istio-system", "-o", "json", "--kubeconfig", str(fake_kubeconfig)]
+    own, predicted = run_cli(args), run_cli([*args, "--predict"])
+    assert own.code == predicted.code == 0, own.stderr + predicted.stderr
+    mine, istiod = json.loads(own.stdout)["suites"][0], json.loads(predicted.stdout)["suites"][0]
+    assert mine["routeConfiguration"] == istiod["routeConfiguration"] == "http.8080"  # the pod listens on its target port
+    assert [t["verdict"] for t in mine["tests"]] == [t["verdict"] for t in istiod["tests"]] == ["pass", "pass"]
+    assert {r.method for r in fake_api.requests} <= {"GET", "POST"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "a: &a [x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+            "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+            "f: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+            "refused",
+        ),
+        ("\x00\x01binary", "binary"),
+        (b"tests: [\xff]".decode("latin-1"), "not UTF-8"),
+        ("- just\n- a list\n", "not a route test file"),
+    ],
+)
+def test_hostile_test_files_are_one_line_errors(tmp_path: Path, content: str, message: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(content.encode("latin-1") if "\xff" in content else content.encode())
+    run = run_cli(["test", "-t", str(bad), "-c", str(CONFIG / "ContentType.yaml")])
+    assert run.code == ExitCode.DATA, run.stderr
+    [line] = run.stderr.splitlines()
+    assert line.startswith("Error: ") and str(bad) in line and message in line and "Traceback" not in run.stderr
+
+
+def test_missing_routes_and_conflicting_sources_are_usage_errors(tmp_path: Path) -> None:
+    tests = str(CONFIG / "ContentType.golden.proto.json")
+    both = run_cli(["test", "-t", tests, "-c", str(CONFIG / "ContentType.yaml"), "-f", str(CONFIG / "ContentType.yaml")])
+    assert both.code == ExitCode.USAGE and both.stderr.count("\n") == 1
+    manifests = tmp_path / "m.yaml"
+    manifests.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")
+    no_proxy = run_cli(["test", "-t", tests, "-f", str(manifests)])
+    assert no_proxy.code == ExitCode.USAGE and "--gateway" in no_proxy.stderr
+    missing = run_cli(["test", "-t", str(tmp_path / "nope.yaml"), "-c", str(CONFIG / "ContentType.yaml")])
+    assert missing.code == ExitCode.DATA and "nope.yaml" in missing.stderr and missing.stderr.count("\n") == 1

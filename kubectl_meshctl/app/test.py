@@ -163,21 +163,28 @@ def routes_of_route_configuration(path: str) -> RouteConfigs:
 
 
 def choose_configuration(routes: RouteConfigs, *, name: str | None, port: int | None) -> DumpedRouteConfiguration:
-    """``--route NAME``; else the only route configuration with virtual hosts; else ``http.<port>`` (80)."""
+    """``--route NAME``; ``--port N``: ``http.N``; else the only named route configuration with virtual hosts (a
+    proxy's unnamed ones are its bootstrap's: stats, health); else ``http.80``."""
     named = {c.configuration.name: c for c in routes.configurations}
+    listed = ", ".join(sorted(n or "(unnamed)" for n in named)) or "none"
     if name is not None:
         if name not in named:
-            raise UsageProblem(f"{routes.label}: no route configuration {name!r} (it has: {', '.join(sorted(named)) or 'none'})")
+            raise UsageProblem(f"{routes.label}: no route configuration {name!r} (it has: {listed})")
         return named[name]
-    useful = [c for c in routes.configurations if c.configuration.virtual_hosts]
-    if len(useful) == 1 and port is None:
+    if port is not None:
+        if f"http.{port}" not in named:
+            raise UsageProblem(
+                f"{routes.label}: no route configuration http.{port}: choose one with --route NAME (it has: {listed})"
+            )
+        return named[f"http.{port}"]
+    useful = [c for c in routes.configurations if c.configuration.virtual_hosts and c.configuration.name]
+    if len(useful) == 1:
         return useful[0]
-    wanted = f"http.{port or 80}"
-    if wanted in named:
-        return named[wanted]
-    raise UsageProblem(
-        f"{routes.label}: which route configuration? choose one with --route NAME (it has: {', '.join(sorted(named)) or 'none'})"
-    )
+    if len(routes.configurations) == 1:
+        return routes.configurations[0]
+    if "http.80" in named:
+        return named["http.80"]
+    raise UsageProblem(f"{routes.label}: which route configuration? choose one with --route NAME (it has: {listed})")
 
 
 # --------------------------------------------------------------------------- running the files
