@@ -588,7 +588,7 @@ SEED_TESTS = {
             "validate": {"cluster_name": "outbound|9000||bk-gateway.default.svc.cluster.local", "virtual_host_name": "*:80"},
         },
         {
-            "test_name": "nothing answers another port's host",
+            "test_name": "any other path takes the catch-all rule too",
             "input": {"authority": "example.com", "path": "/never", "method": "GET"},
             "validate": {"cluster_name": "outbound|9000||bk-gateway.default.svc.cluster.local"},
         },
