@@ -649,3 +649,19 @@ def test_missing_routes_and_conflicting_sources_are_usage_errors(tmp_path: Path)
     assert no_proxy.code == ExitCode.USAGE and "--gateway" in no_proxy.stderr
     missing = run_cli(["test", "-t", str(tmp_path / "nope.yaml"), "-c", str(CONFIG / "ContentType.yaml")])
     assert missing.code == ExitCode.DATA and "nope.yaml" in missing.stderr and missing.stderr.count("\n") == 1
+
+
+def test_the_bundled_example_shows_the_seed_users_bug() -> None:
+    """README's example: the second rule's backend is never reached (rule #0 is a catch-all)."""
+    repo = Path(__file__).parent.parent
+    run = run_cli(
+        ["test", "-t", str(repo / "examples/seed-route-tests.yaml"), "-f", str(repo / "examples/seed.yaml")]
+        + ["--gateway", "default/gt-gateway", "--details"]
+    )
+    assert run.code == ExitCode.TEST_FAILED
+    assert run.stdout == "the API goes to bk-gateway\n"
+    assert run.stderr.splitlines() == [
+        "members go to the member service",
+        "expected: [outbound|8081||member.default.svc.cluster.local], actual: [outbound|9000||bk-gateway.default.svc.cluster.local],"
+        " test type: cluster_name",
+    ]
