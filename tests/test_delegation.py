@@ -522,6 +522,31 @@ def test_envoy_never_routes_to_a_dropped_delegate_rule(envoy_for: StartEnvoy) ->
     assert ask(envoy, "/api/s") == "cluster:outbound|80||web.default.svc.cluster.local"
 
 
+def test_envoy_takes_the_witnesses_of_matches_merged_then_cut_off(tmp_path: Path, envoy_for: StartEnvoy) -> None:
+    """Matches istiod never translates because a merged catch-all stops it still have a witness: the merged match
+    (root's and delegate's conditions) is a request like any other, and the catch-all takes it."""
+    canary_admin = {"uri": {"prefix": "/admin"}, "headers": {"x-env": {"exact": "canary"}}}
+    objects = (
+        gateway(servers=[SHOP]),
+        root(delegating(prefix("/"), to="app"), http_rule(prefix("/x"), to="x")),
+        delegate("app", http_rule(to="web"), http_rule(canary_admin, to="admin")),
+    )
+    found = {
+        f"{f.code} {f.name}": (f.witness.command(), f.witness.taken_by)
+        for f in analyze(snapshot_of(tmp_path, *objects))
+        if f.witness is not None
+    }
+    by_app = "VirtualService default/app rule #0 (no match)"
+    assert found == {
+        "IST0130 app": ("curl -X GET 'http://shop.example.com/admin' -H 'x-env: canary'", "rule #0 (no match)"),
+        "IST0131 root": ("curl -X GET 'http://shop.example.com/x'", by_app),
+        "MSH0101 root": ("curl -X GET 'http://shop.example.com/x'", by_app),
+    }
+    envoy = envoy_for(*objects)
+    assert ask(envoy, "/admin", **{"x-env": "canary"}) == "cluster:outbound|80||web.default.svc.cluster.local"
+    assert ask(envoy, "/x") == "cluster:outbound|80||web.default.svc.cluster.local"
+
+
 def test_envoy_takes_the_shadowing_route_and_the_roots_narrowing_header(envoy_for: StartEnvoy) -> None:
     envoy = envoy_for(
         gateway(servers=[SHOP]),

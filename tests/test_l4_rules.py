@@ -33,7 +33,7 @@ from envoy_harness import envoy_binary, static_cluster
 from manifests import gateway, server, to_yaml, virtual_service
 
 from kubectl_meshctl.analysis import analyze
-from kubectl_meshctl.analysis.findings import Finding
+from kubectl_meshctl.analysis.findings import ConnectionWitness, Finding
 from kubectl_meshctl.analysis.l4 import (
     L4Outcomes,
     Taker,
@@ -259,6 +259,81 @@ def test_findings_point_at_the_rule_or_match(tmp_path: Path) -> None:
     assert [(f.name, f.field) for f in found] == [("z", "spec.tcp[0]")]
 
 
+# --------------------------------------------------------------------------- witnesses: a connection, not a request
+
+
+def _witnessed(snapshot: Snapshot, *codes: str) -> list[str]:
+    """``CODE ns/name: <command> -> <taken by>`` for each finding of ``codes`` (``-`` for one without witness)."""
+    out = []
+    for f in analyze(snapshot):
+        if f.code in codes:
+            assert f.witness is None or isinstance(f.witness, ConnectionWitness), f.witness
+            text = "-" if f.witness is None else f"{f.witness.command()} -> {f.witness.taken_by}"
+            out.append(f"{f.code} {f.namespace}/{f.name}: {text}")
+    return sorted(out)
+
+
+def test_a_tcp_witness_is_a_connection_to_the_gateway_port(tmp_path: Path) -> None:
+    older = virtual_service("a", tcp=[_tcp_rule({"port": 31401}), _tcp_rule({"port": 31400}, to="a")])
+    newer = virtual_service("b", tcp=[_tcp_rule(to="b")])
+    snap = _snapshot(tmp_path, gateway(servers=[TCP_SERVER]), older, newer)
+    assert _witnessed(snap, "MSH0101") == [
+        'MSH0101 default/b: nc "$GATEWAY" 31400 -> VirtualService default/a rule #1 match #0 (port 31400)'
+    ]
+    [found] = [f for f in analyze(snap) if f.code == "MSH0101"]
+    assert found.witness == ConnectionWitness("tcp", 31400, "", "VirtualService default/a rule #1 match #0 (port 31400)")
+    # Istio's own IST0130 on a tcp rule gets the same kind of witness where the module proves it
+    vs = virtual_service(tcp=[_tcp_rule(to="a"), _tcp_rule({"port": 31400}, to="b")])
+    assert _witnessed(_snapshot(tmp_path, gateway(servers=[TCP_SERVER]), vs), "IST0130") == [
+        'IST0130 default/vs: nc "$GATEWAY" 31400 -> rule #0 (no match)'
+    ]
+
+
+def test_a_tls_witness_sends_an_sni_name_the_taker_gets(tmp_path: Path) -> None:
+    older = virtual_service("a", hosts=["*.example.com"], tls=[_tls_rule("*.example.com")])
+    newer = virtual_service("b", hosts=["*.example.com"], tls=[_tls_rule("*.example.com", "shop.example.com")])
+    snap = _snapshot(tmp_path, gateway(servers=[PASSTHROUGH]), older, newer)
+    # the repeated wildcard drops b's match; a ClientHello for a name under it reaches a
+    assert _witnessed(snap, "MSH0104") == [
+        "MSH0104 default/b: openssl s_client -connect \"$GATEWAY:443\" -servername 'example.example.com'"
+        " -> VirtualService default/a rule #0 match #0 (sniHosts [*.example.com])"
+    ]
+    twice = virtual_service(hosts=["*.example.com"], tls=[_tls_rule("shop.example.com", to="a"), _tls_rule("shop.example.com")])
+    assert _witnessed(_snapshot(tmp_path, gateway(servers=[PASSTHROUGH]), twice), "IST0130", "IST0131") == [
+        "IST0130 default/vs: openssl s_client -connect \"$GATEWAY:443\" -servername 'shop.example.com'"
+        " -> rule #0 match #0 (sniHosts [shop.example.com])",
+        "IST0131 default/vs: openssl s_client -connect \"$GATEWAY:443\" -servername 'shop.example.com'"
+        " -> rule #0 match #0 (sniHosts [shop.example.com])",
+    ]
+
+
+def test_no_l4_witness_where_the_chain_that_gets_it_is_not_certain(tmp_path: Path) -> None:
+    def vs(name: str, *sni: str) -> dict[str, Any]:
+        return virtual_service(name, hosts=["*.example.com"], tls=[_tls_rule(*sni, to=name)])
+
+    # the concrete name under the repeated wildcard is another match's exact SNI: Envoy gives it that chain
+    snap = _snapshot(
+        tmp_path,
+        gateway(servers=[PASSTHROUGH]),
+        vs("a", "*.example.com"),
+        vs("b", "*.example.com"),
+        vs("c", "example.example.com"),
+    )
+    assert _witnessed(snap, "MSH0101") == ["MSH0101 default/b: -"]
+    # the listener also terminates HTTPS for some names: its chain may take an SNI name
+    https = server(443, protocol="HTTPS", hosts=["web.example.com"], tls={"mode": "SIMPLE", "credentialName": "web"})
+    snap = _snapshot(tmp_path, gateway(servers=[PASSTHROUGH, https]), vs("a", "shop.example.com"), vs("b", "shop.example.com"))
+    assert _witnessed(snap, "MSH0101") == ["MSH0101 default/b: -"]
+    # a bind address: the connection must go to it, which is not the gateway's address
+    bound = dict(PASSTHROUGH, bind="10.0.0.2")
+    snap = _snapshot(tmp_path, gateway(servers=[bound]), vs("a", "shop.example.com"), vs("b", "shop.example.com"))
+    assert _witnessed(snap, "MSH0101") == ["MSH0101 default/b: -"]
+    # a TCP server that terminates TLS: the connection needs a handshake the module does not model
+    tls_tcp = server(31443, protocol="TLS", hosts=["*"], tls={"mode": "SIMPLE", "credentialName": "db"})
+    two = [virtual_service("a", tcp=[_tcp_rule(to="a")]), virtual_service("b", tcp=[_tcp_rule(to="b")])]
+    assert _witnessed(_snapshot(tmp_path, gateway(servers=[tls_tcp]), *two), "MSH0101") == ["MSH0101 default/b: -"]
+
+
 # --------------------------------------------------------------------------- part 2: TLS verdicts in a real Envoy
 
 
@@ -412,6 +487,29 @@ def test_tls_verdicts_in_envoy(case: Path) -> None:
                         for host in match.sni_hosts:
                             got = _client_hello(port, _concrete(host), backends)
                             _check(me, host, got, outcomes, listener)
+            # each witness's ClientHello reaches the chain of the match it names
+            for (_, taker_key), conn in outcomes.connections.items():
+                if conn.protocol == "tls" and taker_key in {t.key for t in takers}:
+                    assert conn.port == listener[1], "golden cases map no port: the Gateway port is the listener's"
+                    got = _client_hello(port, conn.sni, backends)
+                    assert got == "|".join(str(part) for part in taker_key), (listener, conn, got)
+    _check_witnesses_are_the_connections(snapshot, outcomes)
+
+
+def _check_witnesses_are_the_connections(snapshot: Snapshot, outcomes: L4Outcomes) -> None:
+    """Every tcp/tls finding's witness is one of the module's connections (what the Envoy checks replay)."""
+    sent = {(c.protocol, c.port, c.sni) for c in outcomes.connections.values()}
+    for f in analyze(snapshot):
+        if isinstance(f.witness, ConnectionWitness):
+            assert (f.witness.protocol, f.witness.port, f.witness.sni) in sent, f
+
+
+def test_l4_golden_cases_have_witnesses() -> None:
+    found = []
+    for case in [*_l4_cases(), *_tcp_cases()]:
+        result = FileSource([str(case / "input.yaml")]).read()
+        found += [(case.name, f.witness.protocol) for f in analyze(result.snapshot) if isinstance(f.witness, ConnectionWitness)]
+    assert {p for _, p in found} == {"tcp", "tls"} and len(found) >= 6, found
 
 
 def _sni_hosts(taker: Taker) -> tuple[str, ...]:
@@ -569,4 +667,19 @@ def test_tcp_verdicts_in_envoy(case: Path) -> None:
                 assert got == winner, f"{name}: {shadow} -- the golden taker's backend must get the connection"
                 assert got != loser, f"{name}: {shadow} -- the shadowed rule's backend got it"
                 checked += 1
-    assert checked >= len(shadows)
+        # each witness's connection, to the Gateway port it names, reaches the backend of the rule it names
+        for (_, taker_key), conn in outcomes.connections.items():
+            if conn.protocol != "tcp":
+                continue
+            listeners = [
+                (f"{proxy}_{listen}_{bind}", taker)
+                for (proxy, listen, bind), taker in outcomes.tcp_chains.items()
+                if listen == conn.port and taker.key == taker_key
+            ]
+            assert listeners, conn
+            for name, taker in listeners:
+                want = _destination_cluster(taker.vs.tcp[taker.rule_index], taker.vs.meta.namespace, conn.port)
+                assert _connect(ports[name], backends) == want, (name, conn)
+                checked += 1
+    assert checked >= len(shadows) + len([c for c in outcomes.connections.values() if c.protocol == "tcp"])
+    _check_witnesses_are_the_connections(snapshot, outcomes)

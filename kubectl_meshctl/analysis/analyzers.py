@@ -20,13 +20,14 @@ from ..resources.kinds import DESTINATION_RULE, GATEWAY, KUBE_GATEWAY, POD, SERV
 from ..resources.model import Pod, Snapshot, VirtualService
 from . import l4, references, sidecars
 from .delegation import delegation_findings
-from .findings import Finding, finding
+from .findings import AnyWitness, Finding, finding
 from .istio_rules import IstioRuleFinding, istio_rule_findings
 from .reachability import (
     Reachability,
     compute_reachability,
     hidden_binding_findings,
     inapplicable_match_findings,
+    istio_rule_witness,
     unreachable_rule_findings,
     unserved_server_findings,
 )
@@ -72,6 +73,20 @@ class Analysis:
         """Per rule and match: taken by some request at some proxy, or always taken first by another route."""
         return compute_reachability(self.snapshot)
 
+    @cached_property
+    def l4_outcomes(self) -> l4.L4Outcomes:
+        """The same for ``tcp`` and ``tls`` rules: used at some gateway server, or always taken by another rule."""
+        return l4.compute_l4_outcomes(self.snapshot)
+
+    def istio_witness(self, vs: VirtualService, found: IstioRuleFinding) -> AnyWitness | None:
+        """A witness for Istio's IST0130/IST0131 where the plugin's own model proves it (see
+        :func:`.reachability.istio_rule_witness`, :func:`.l4.istio_l4_witness`)."""
+        rule, match = found.rule_index, found.match_index
+        if found.section == "http":
+            return istio_rule_witness(self.reachability, vs, rule_index=rule, match_index=match)
+        section: l4.Section = "tcp" if found.section == "tcp" else "tls"
+        return l4.istio_l4_witness(self.l4_outcomes, vs, section=section, rule_index=rule, match_index=match)
+
 
 @dataclass(frozen=True)
 class Analyzer:
@@ -90,7 +105,7 @@ class Analyzer:
 def _istio_rule_findings(run: Analysis) -> Iterable[Finding]:
     for vs in run.snapshot.virtual_services:
         for found in run.istio_rules.get((vs.meta.namespace, vs.meta.name), ()):
-            yield finding(found.code, vs.meta, *found.args)
+            yield finding(found.code, vs.meta, *found.args, witness=run.istio_witness(vs, found))
 
 
 def _kinds(*kinds: str) -> frozenset[str]:
@@ -103,7 +118,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
     Analyzer(
         "VirtualServiceAnalyzer (conditions)",
         "istio",
-        _kinds(VIRTUAL_SERVICE.name),
+        _kinds(*_ISTIO_CONFIG, SERVICE.name, POD.name),  # the others only for witnesses, as UnreachableRules reads them
         _kinds(),
         _istio_rule_findings,
     ),
@@ -203,7 +218,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
         "meshctl",
         _kinds(*_ISTIO_CONFIG, SERVICE.name, POD.name),
         _kinds(),
-        lambda run: l4.unreachable_l4_rule_findings(run.snapshot, run.istio_rules),
+        lambda run: l4.unreachable_l4_rule_findings(run.snapshot, run.istio_rules, outcomes=run.l4_outcomes),
     ),
     Analyzer(
         "Delegation",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from ..resources.model import ObjectMeta, Origin
@@ -163,7 +163,7 @@ CODES: dict[str, Code] = {c.code: c for c in _CATALOGUE}
 
 @dataclass(frozen=True, slots=True)
 class Witness:
-    """A concrete request the finding's dead rule matches, and the route that takes it instead (MSH0101/MSH0102)."""
+    """A concrete HTTP request the finding's dead rule (or match) accepts, and the route that takes it instead."""
 
     method: str
     url: str
@@ -178,8 +178,46 @@ class Witness:
         parts += [f"-H {shell_quote(f'{name}: {value}')}" for name, value in self.headers]
         return " ".join(parts)
 
+    def command(self) -> str:
+        return self.curl()
+
     def as_dict(self) -> dict[str, object]:
         return {"headers": dict(self.headers), "method": self.method, "takenBy": self.taken_by, "url": self.url}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionWitness:
+    """A concrete connection a dead ``tcp``/``tls`` rule (or match) would take, and the rule that gets it instead.
+
+    Why not a :class:`Witness`: at a gateway ``tcp`` and ``tls`` rules are listener filter chains, chosen by the
+    port a client connects to and (``tls``) the SNI of its ClientHello; there is no request to send, and no name
+    that reaches the gateway (as a URL's host does), so :meth:`command` connects to ``$GATEWAY``, the gateway's
+    address, for the user to set.
+    """
+
+    protocol: Literal["tcp", "tls"]
+    """``tcp``: a plain TCP connection; ``tls``: a TLS ClientHello (passed through, never terminated)."""
+    port: int
+    """The Gateway server's port (the port the gateway's Service exposes, which istiod maps to the listener)."""
+    sni: str
+    """``tls``: the server name sent; ``""`` for ``tcp``."""
+    taken_by: str
+    """The rule (and match) whose filter chain gets it, as the finding's message names it."""
+
+    def command(self) -> str:
+        """``openssl s_client -connect "$GATEWAY:443" -servername 'a.example.com'`` / ``nc "$GATEWAY" 31400``."""
+        if self.protocol == "tls":
+            return f'openssl s_client -connect "$GATEWAY:{self.port}" -servername {shell_quote(self.sni)}'
+        return f'nc "$GATEWAY" {self.port}'
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"port": self.port, "protocol": self.protocol, "takenBy": self.taken_by}
+        if self.protocol == "tls":
+            out["sni"] = self.sni
+        return out
+
+
+AnyWitness = Witness | ConnectionWitness
 
 
 def shell_quote(text: str) -> str:
@@ -199,8 +237,9 @@ class Finding:
     """Dotted field path (``spec.gateways[0]``) whose line the reference should show; ``""`` = the document's first line."""
     line: int | None = None
     """Resolved by the shell from ``field`` for file inputs; ``None`` until then."""
-    witness: Witness | None = None
-    """MSH0101/MSH0102: a request the dead rule matches and the route that takes it instead (when one was built)."""
+    witness: AnyWitness | None = None
+    """MSH0101/MSH0102/MSH0104, IST0130/IST0131 when proven: a request (or, for ``tcp``/``tls``, a connection) the dead
+    rule or match accepts and the route that takes it instead (when one was built)."""
 
     @property
     def origin_text(self) -> str:
@@ -224,7 +263,7 @@ class Finding:
         return (-int(self.level), self.code, self.kind, self.name, self.namespace, self.message)
 
 
-def finding(code: str, meta: ObjectMeta, *args: object, field: str = "", witness: Witness | None = None) -> Finding:
+def finding(code: str, meta: ObjectMeta, *args: object, field: str = "", witness: AnyWitness | None = None) -> Finding:
     spec = CODES[code]
     return Finding(
         code=code,

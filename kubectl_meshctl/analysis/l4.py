@@ -19,7 +19,12 @@ become listener filter chains, chosen by other rules.  What istiod does for a ga
 
 A verdict needs every place the rule exists: each gateway proxy (real pods, else one per selector; a
 VirtualService whose visibility to it is unknown makes the server's verdicts "maybe"), and never a rule that
-also applies at sidecars (bound to ``mesh``), whose TCP handling is not modelled here.  Pure: no I/O.
+also applies at sidecars (bound to ``mesh``), whose TCP handling is not modelled here.
+
+A finding's witness is a connection (:class:`~.findings.ConnectionWitness`), not a request: the Gateway port of a
+plaintext TCP server, or the port and an SNI name of a PASSTHROUGH listener, kept only where the filter chain that
+gets it is certain (no bind address, no other kind of server on the listener, no chain of uncertain visibility or
+more specific SNI that could take the name).  Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from ..envoy.witness import WILDCARD_NAME
 from ..istio.hosts import (
     host_matches,
     names_for_namespace_split_once,
@@ -36,7 +42,7 @@ from ..istio.hosts import (
 )
 from ..istio.translation import HTTP_PROTOCOLS, GatewayProxy, creation_key, resolve_gateway_name, vs_gateways, vs_visibility
 from ..resources.model import Gateway, L4Match, L4Rule, Server, Snapshot, VirtualService, labels_match
-from .findings import Finding, finding, go_list, rule_label
+from .findings import ConnectionWitness, Finding, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
 from .reachability import gateway_proxies
 
@@ -305,6 +311,15 @@ def describe_l4_match(match: L4Match) -> str:
     return ", ".join(parts) or "any connection"
 
 
+class Connection(NamedTuple):
+    """A connection a client opens to a gateway: what a ``tcp``/``tls`` witness is made of."""
+
+    protocol: Literal["tcp", "tls"]
+    port: int
+    """The Gateway server's port."""
+    sni: str = ""
+
+
 @dataclass
 class L4Outcomes:
     """Per rule/match over every proxy: used somewhere, or only ever taken by another rule (or dropped)."""
@@ -318,6 +333,8 @@ class L4Outcomes:
     """(proxy, listener port, bind) -> the tls matches that certainly get a filter chain there, in istiod's order."""
     tcp_chains: dict[tuple[str, int, str], Taker] = field(default_factory=dict)
     """(proxy, listener port, bind) -> the tcp rule (and match) whose route is the server's only filter chain, for sure."""
+    connections: dict[tuple[_Key, _Key], Connection] = field(default_factory=dict)
+    """(covered or dropped key, its taker's key) -> a connection the key's match accepts that Envoy gives the taker."""
 
 
 def _rule_keys(vs: VirtualService, rule: L4Rule, *, section: Section, fitting: Sequence[int]) -> list[_Key]:
@@ -363,6 +380,9 @@ def _walk_tcp(candidates: list[_Candidate], kept: KeptServer, *, proxy: str, out
                 outcomes.alive.add(key)
             else:
                 outcomes.covered.setdefault(key, taker)
+                # plaintext only: a server that terminates TLS needs a handshake with a fitting SNI and certificate
+                if kept.server.tls is None and not kept.server.bind and kept.server.port is not None:
+                    outcomes.connections.setdefault((key, taker.key), Connection("tcp", kept.server.port.number))
 
 
 @dataclass
@@ -374,6 +394,8 @@ class _SniTable:
     """Hosts a match of uncertain visibility may have taken."""
     chains: list[Taker] = field(default_factory=list)
     """The matches that got a filter chain for sure, in order."""
+    pending: list[tuple[_Key, Taker, tuple[str, ...], int]] = field(default_factory=list)
+    """Witnesses to check once every chain of the listener is known: (key, its taker, SNI hosts to try, Gateway port)."""
 
 
 def _walk_tls(candidates: list[_Candidate], kept: KeptServer, *, table: _SniTable, outcomes: L4Outcomes) -> None:
@@ -398,10 +420,51 @@ def _walk_tls(candidates: list[_Candidate], kept: KeptServer, *, table: _SniTabl
                     outcomes.alive.add(me.key)  # its own chain, made for an earlier server of this listener
                 else:
                     holders = {table.taken[h].key for h in m.sni_hosts if h in table.taken}
+                    port = kept.server.port.number if kept.server.port is not None else 0
                     if len(taken) == len(m.sni_hosts) and len(holders) == 1:
                         outcomes.covered.setdefault(me.key, table.taken[taken[0]])
+                        table.pending.append((me.key, table.taken[taken[0]], m.sni_hosts, port))
                     else:
                         outcomes.dropped.setdefault(me.key, (table.taken[taken[0]], taken[0]))
+                        table.pending.append((me.key, table.taken[taken[0]], (taken[0],), port))
+
+
+def _concrete_sni(host: str) -> str | None:
+    """A server name for an SNI host (``*.example.com`` -> ``example.example.com``); ``None`` for ``*`` and odd ones."""
+    if not host or host != host.lower() or "*" in host[1:]:
+        return None
+    if host.startswith("*"):
+        return WILDCARD_NAME + host[1:] if host.startswith("*.") else None
+    return host
+
+
+def _sni_owner(name: str, table: _SniTable) -> _Key | None:
+    """The match whose filter chain Envoy picks for the server name ``name``: an exact name first, then the longest
+    wildcard suffix (``FilterChainManagerImpl``); ``None`` when no certain chain gets it for sure."""
+    for pattern in [name, *("*" + name[i:] for i, ch in enumerate(name) if ch == "." and i > 0)]:
+        owners = [t.key for t in table.chains if pattern in _sni_hosts_of(t)]
+        if pattern in table.maybe or len(owners) > 1:
+            return None
+        if owners:
+            return owners[0]
+    return None
+
+
+def _sni_hosts_of(taker: Taker) -> tuple[str, ...]:
+    if taker.match_index is None:
+        return ()
+    return taker.vs.tls[taker.rule_index].matches[taker.match_index].sni_hosts
+
+
+def _tls_connections(table: _SniTable, *, outcomes: L4Outcomes) -> None:
+    """The pending witnesses of one PASSTHROUGH listener whose SNI name Envoy gives the taker (per its chains)."""
+    for key, taker, hosts, port in table.pending:
+        if (key, taker.key) in outcomes.connections:
+            continue
+        names = [c for h in sorted(hosts, key=lambda h: h.startswith("*")) if (c := _concrete_sni(h)) is not None]
+        sni = next((c for c in names if _sni_owner(c, table) == taker.key), None)
+        if sni is not None:
+            outcomes.connections[(key, taker.key)] = Connection("tls", port, sni)
 
 
 def compute_l4_outcomes(snapshot: Snapshot) -> L4Outcomes:
@@ -411,8 +474,11 @@ def compute_l4_outcomes(snapshot: Snapshot) -> L4Outcomes:
     view = _View(snapshot)
     for proxy in gateway_proxies(snapshot):
         tables: dict[tuple[int, str], _SniTable] = {}
+        mixed: set[tuple[int, str]] = set()  # listeners with another kind of server too: its chain may take an SNI
         for kept in kept_servers(snapshot, proxy, gateways=view.gateways):
             kind = server_kind(kept.server)
+            if kind != "tls":
+                mixed.add((kept.listen, kept.server.bind))
             if kind not in ("tcp", "tls"):
                 continue
             candidates = view.candidates(proxy, kept)
@@ -423,6 +489,8 @@ def compute_l4_outcomes(snapshot: Snapshot) -> L4Outcomes:
                 _walk_tls(candidates, kept, table=table, outcomes=outcomes)
         for (listen, bind), table in tables.items():
             outcomes.sni_chains[(proxy.name, listen, bind)] = table.chains
+            if not bind and (listen, bind) not in mixed:
+                _tls_connections(table, outcomes=outcomes)
     return outcomes
 
 
@@ -443,6 +511,51 @@ def unreachable_l4_rule_findings(
                 yield from _rule_findings(vs, rule, section=section, outcomes=o, ist0130=ist0130, ist0131=ist0131)
 
 
+def _rule_state(vs: VirtualService, rule: L4Rule, *, section: Section, outcomes: L4Outcomes) -> tuple[list[_Key], list[_Key]]:
+    """The rule's keys used somewhere (or at sidecars, not modelled), and those only ever taken by another or dropped."""
+    o = outcomes
+    ns, name = vs.meta.namespace, vs.meta.name
+    matches: list[tuple[_Key, L4Match | None]] = (
+        [((ns, name, section, rule.index, None), None)]
+        if not rule.matches
+        else [((ns, name, section, rule.index, mi), m) for mi, m in enumerate(rule.matches)]
+    )
+    alive = [k for k, m in matches if k in o.alive or _applies_at_sidecars(vs, m)]
+    dead = [k for k, _ in matches if k not in alive and (k in o.covered or k in o.dropped)]
+    return alive, dead
+
+
+def _taker_of(key: _Key, outcomes: L4Outcomes) -> Taker:
+    """The rule a dead key's findings name: the one that dropped it (MSH0104), else the one that covers it."""
+    dropped = outcomes.dropped.get(key)
+    return dropped[0] if dropped is not None else outcomes.covered[key]
+
+
+def _connection_witness(key: _Key, taker: Taker, *, vs: VirtualService, outcomes: L4Outcomes) -> ConnectionWitness | None:
+    c = outcomes.connections.get((key, taker.key))
+    return None if c is None else ConnectionWitness(c.protocol, c.port, c.sni, taker.describe(vs))
+
+
+def _first_witness(keys: Sequence[_Key], *, vs: VirtualService, outcomes: L4Outcomes) -> ConnectionWitness | None:
+    found = (_connection_witness(k, _taker_of(k, outcomes), vs=vs, outcomes=outcomes) for k in keys)
+    return next((w for w in found if w is not None), None)
+
+
+def istio_l4_witness(
+    outcomes: L4Outcomes, vs: VirtualService, *, section: Section, rule_index: int, match_index: int | None
+) -> ConnectionWitness | None:
+    """A witness for Istio's IST0130 (``match_index`` ``None``: the whole rule) or IST0131 on a ``tcp``/``tls`` rule,
+    when this module's verdict agrees (the rule or match is used nowhere it applies); else none, never a guess."""
+    rules = vs.tcp if section == "tcp" else vs.tls
+    if rule_index >= len(rules):
+        return None
+    alive, dead = _rule_state(vs, rules[rule_index], section=section, outcomes=outcomes)
+    if match_index is None:
+        return None if alive else _first_witness(dead, vs=vs, outcomes=outcomes)
+    key = (vs.meta.namespace, vs.meta.name, section, rule_index, match_index)
+    return _first_witness([key], vs=vs, outcomes=outcomes) if key in dead else None
+
+
 def _rule_findings(
     vs: VirtualService,
     rule: L4Rule,
@@ -453,26 +566,33 @@ def _rule_findings(
     ist0131: set[tuple[int, int | None]],
 ) -> Iterator[Finding]:
     o = outcomes
-    ns, name = vs.meta.namespace, vs.meta.name
-    matches: list[tuple[_Key, L4Match | None]] = (
-        [((ns, name, section, rule.index, None), None)]
-        if not rule.matches
-        else [((ns, name, section, rule.index, mi), m) for mi, m in enumerate(rule.matches)]
-    )
-    alive = [k for k, m in matches if k in o.alive or _applies_at_sidecars(vs, m)]
-    dead = [k for k, _ in matches if k not in alive and (k in o.covered or k in o.dropped)]
+    alive, dead = _rule_state(vs, rule, section=section, outcomes=o)
     if not dead:
         return
     label = rule_label("", rule.index)
     if not alive and all(k in o.covered for k in dead):
         if rule.index not in ist0130:
-            yield finding("MSH0101", vs.meta, label, o.covered[dead[0]].describe(vs), field=f"spec.{section}[{rule.index}]")
+            # the message names the first dead match's taker; the witness may be another match's (it names its own)
+            witness = _first_witness(dead, vs=vs, outcomes=o)
+            by = o.covered[dead[0]].describe(vs)
+            yield finding("MSH0101", vs.meta, label, by, field=f"spec.{section}[{rule.index}]", witness=witness)
         return
     for k in dead:
         match_index = k[4]
         path = f"spec.{section}[{rule.index}].match[{match_index}]"
+        witness = _first_witness([k], vs=vs, outcomes=o)
         if k in o.dropped:
             taker, host = o.dropped[k]
-            yield finding("MSH0104", vs.meta, label, rule_label("", match_index or 0), host, taker.describe(vs), field=path)
+            yield finding(
+                "MSH0104", vs.meta, label, rule_label("", match_index or 0), host, taker.describe(vs), field=path, witness=witness
+            )
         elif (rule.index, match_index) not in ist0131:
-            yield finding("MSH0102", vs.meta, label, rule_label("", match_index or 0), o.covered[k].describe(vs), field=path)
+            yield finding(
+                "MSH0102",
+                vs.meta,
+                label,
+                rule_label("", match_index or 0),
+                o.covered[k].describe(vs),
+                field=path,
+                witness=witness,
+            )

@@ -246,9 +246,11 @@ def _truncated_at(
     t: Truncation, configs: list[RouteConfiguration], by_name: dict[tuple[str, str], VirtualService]
 ) -> dict[str, Any]:
     """Where a truncated match would have been (the vhost of the route that stopped it) and the route it would
-    have been, for its witness; nothing for a merged VirtualService's (its match was combined with the root's)."""
+    have been, for its witness.  ``by_name``: the VirtualServices as istiod translates them -- a root merged with its
+    delegates, whose truncated match is the merged one (root's and delegate's conditions combined), a real request
+    all the same."""
     vs = by_name.get((t.source.namespace, t.source.name))
-    if t.written is not None or vs is None or t.source.rule_index >= len(vs.http):
+    if vs is None or t.source.rule_index >= len(vs.http):
         return {}
     rule = vs.http[t.source.rule_index]
     mi = t.source.match_index
@@ -270,7 +272,8 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
     outcomes = _Outcomes()
     served: dict[ServerRef, list[ServedAt]] = {}
     gateways = {g.meta.full_name: g for g in snapshot.gateways}
-    by_name = {(vs.meta.namespace, vs.meta.name): vs for vs in snapshot.virtual_services}
+    # merged roots, as translated: a truncation's rule and match index are the merged VirtualService's
+    by_name = {(vs.meta.namespace, vs.meta.name): vs for vs in index.virtual_services}
     for proxy in gateway_proxies(snapshot):
         result = routes_for_proxy(snapshot, proxy, index=index)
         routed_domains: dict[str, list[str]] = {}
@@ -345,6 +348,29 @@ def unreachable_rule_findings(
                     finding("MSH0101", vs.meta, rule_label(rule.name, rule.index), describe_killer(killer, vs), witness=witness)
                 )
     return out
+
+
+def istio_rule_witness(reach: Reachability, vs: VirtualService, *, rule_index: int, match_index: int | None) -> Witness | None:
+    """A witness for Istio's IST0130 (``match_index`` ``None``: the whole rule) or IST0131 on an ``http`` rule, when
+    the plugin's own verdict agrees: the rule (match) is taken first everywhere it exists, as for MSH0101/MSH0102.
+
+    Istio's checks are structural and can be wrong (spec/analysis.md A3.2); where the model finds the rule used
+    somewhere, or never built it (no gateway in the input), there is no witness rather than a guess.
+    """
+    o = reach.outcomes
+    ns, name = vs.meta.namespace, vs.meta.name
+    if match_index is not None:
+        key = (ns, name, rule_index, match_index)
+        return _witness(o, key, vs) if key in o.dead and key not in o.alive else None
+    if rule_index >= len(vs.http):
+        return None
+    rule = vs.http[rule_index]
+    keys: list[_Key] = (
+        [(ns, name, rule_index, None)] if not rule.matches else [(ns, name, rule_index, i) for i in range(len(rule.matches))]
+    )
+    if any(k in o.alive for k in keys):
+        return None
+    return next((w for k in keys if k in o.dead and (w := _witness(o, k, vs)) is not None), None)
 
 
 def _witness(o: _Outcomes, key: _Key, victim: VirtualService) -> Witness | None:

@@ -124,10 +124,11 @@ def _as_dict(f: Finding) -> dict[str, object]:
 
 
 def witness_line(f: Finding) -> str | None:
-    """``--explain``'s line under a finding with a witness: ``  witness: curl -X GET 'http://h/p' -> taken by ...``."""
+    """``--explain``'s line under a finding with a witness: ``  witness: curl -X GET 'http://h/p' -> taken by ...``
+    (for ``tcp``/``tls``: ``  witness: openssl s_client -connect "$GATEWAY:443" -servername 'h' -> taken by ...``)."""
     if f.witness is None:
         return None
-    text = f"witness: {f.witness.curl()} -> taken by {f.witness.taken_by}"
+    text = f"witness: {f.witness.command()} -> taken by {f.witness.taken_by}"
     return f"  {text if text.isprintable() else escape(text)}"
 
 

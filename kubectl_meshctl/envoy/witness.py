@@ -5,7 +5,8 @@ Why this module exists: a finding that says "rule X is never reached" is easier 
 match -- its path, method, ``:authority``, headers and query parameters -- and a Host header from the
 virtual host's domains (a concrete name for a wildcard), and returns it only when the product's model of
 Envoy (:func:`~kubectl_meshctl.envoy.matching.evaluate`) says both matches accept it.  A regex it cannot
-sample (constructs Envoy's RE2 reads differently, lookaround, ...) gives ``None``: no guess.  Pure: no I/O.
+sample (constructs Envoy's RE2 reads differently, lookaround, ...) gives ``None``: no guess, and so does a
+matcher kind this module does not know (a route model that grew one must not make a finding crash).  Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -135,12 +136,28 @@ def regex_samples(pattern: str) -> list[str]:
 # --------------------------------------------------------------------------- candidate values
 
 
+_VALUE_KINDS = frozenset({"exact", "prefix", "suffix", "contains", "regex", "present", "range"})
+_PATH_KINDS = frozenset({"prefix", "path", "regex", "path_separated_prefix"})
+
+
+def _known(match: RouteMatch) -> bool:
+    """Every matcher kind of ``match`` is one this module samples (and :func:`~.matching.evaluate` decides)."""
+    kinds = [h.matcher.kind for h in match.headers] + [q.matcher.kind for q in match.query]
+    return match.path.kind in _PATH_KINDS and all(k in _VALUE_KINDS for k in kinds)
+
+
 def _value_candidates(m: ValueMatcher) -> list[str]:
+    # The value itself fits exact/prefix/suffix/contains (ignore_case too); every candidate is checked by the model.
     if m.kind == "present":
         return ["1"]
-    if m.kind in ("exact", "prefix"):
+    if m.kind == "regex":
+        return regex_samples(m.value)
+    if m.kind == "range":
+        low, high = m.bounds
+        return [str(low)] if low < high else []
+    if m.kind in _VALUE_KINDS:
         return [m.value]
-    return regex_samples(m.value)
+    return []
 
 
 def _header_values(matchers: Sequence[HeaderMatcher]) -> list[str | None]:
@@ -187,10 +204,12 @@ def _paths(match: RouteMatch) -> list[str]:
     p = match.path
     if p.kind == "regex":
         found = regex_samples(p.value)
-    elif p.kind == "prefix" and p.value in ("", "/"):
+    elif p.kind in ("prefix", "path_separated_prefix") and p.value in ("", "/"):
         found = ["/"]
-    else:
+    elif p.kind in _PATH_KINDS:
         found = [p.value]
+    else:
+        return []
     return [x for x in found if x.startswith("/") and set(x) <= _PATH_SAFE and "?" not in x and "#" not in x]
 
 
@@ -222,6 +241,8 @@ def witness_request(
     Which virtual host Envoy picks for that Host among a route configuration's others is the caller's to check
     (:func:`~.matching.route_request`).
     """
+    if not (_known(dead) and _known(killer)):
+        return None  # a kind added to the route model after this module: no guess
     by_name: dict[str, list[HeaderMatcher]] = {}
     for h in dead.headers:
         by_name.setdefault(h.name.lower(), []).append(h)
@@ -250,6 +271,8 @@ def witness_request(
     if len(header_names) != len(by_name):
         return None  # a pseudo-header a client cannot set
     header_options = [[(n, v) for v in _header_values(by_name[n])] for n in header_names]
+    if getattr(dead, "grpc", False) and "content-type" not in by_name:
+        header_options.append([("content-type", "application/grpc")])  # a ``grpc`` match needs gRPC's content-type
     paths = _paths(dead)
     queries = list(itertools.islice(_queries(dead.query), 8))
     tried = 0
