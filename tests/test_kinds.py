@@ -38,6 +38,11 @@ LIST_PATHS = {
     "Service": "/api/v1/services",
     "Pod": "/api/v1/pods",
     "KubeGateway": "/apis/gateway.networking.k8s.io/v1/gateways",
+    "HTTPRoute": "/apis/gateway.networking.k8s.io/v1/httproutes",
+    "GRPCRoute": "/apis/gateway.networking.k8s.io/v1/grpcroutes",
+    "ReferenceGrant": "/apis/gateway.networking.k8s.io/v1/referencegrants",
+    "GatewayClass": "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
+    "Namespace": "/api/v1/namespaces",
 }
 """Where each kind the plugin reads is listed cluster-wide, in its preferred version."""
 API_VERSIONS = {
@@ -48,6 +53,11 @@ API_VERSIONS = {
     "Service": ("Service", ["v1"]),
     "Pod": ("Pod", ["v1"]),
     "KubeGateway": ("Gateway", ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"]),
+    "HTTPRoute": ("HTTPRoute", ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"]),
+    "GRPCRoute": ("GRPCRoute", ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1alpha2"]),
+    "ReferenceGrant": ("ReferenceGrant", ["gateway.networking.k8s.io/v1beta1", "gateway.networking.k8s.io/v1alpha2"]),
+    "GatewayClass": ("GatewayClass", ["gateway.networking.k8s.io/v1"]),
+    "Namespace": ("Namespace", ["v1"]),
 }
 SNAPSHOT_FIELDS = {
     "Gateway": "gateways",
@@ -57,6 +67,11 @@ SNAPSHOT_FIELDS = {
     "Service": "services",
     "Pod": "pods",
     "KubeGateway": "kube_gateways",
+    "HTTPRoute": "kube_routes",
+    "GRPCRoute": "kube_routes",
+    "ReferenceGrant": "reference_grants",
+    "GatewayClass": "gateway_classes",
+    "Namespace": "namespaces",
 }
 
 
@@ -85,8 +100,8 @@ def test_the_registry_holds_exactly_the_kinds_read() -> None:
     assert len({(k.group, k.kind) for k in KINDS}) == len(KINDS)
     for kind in KINDS:
         assert by_name(kind.name) is kind
-    with pytest.raises(KeyError, match="HTTPRoute"):
-        by_name("HTTPRoute")
+    with pytest.raises(KeyError, match="TCPRoute"):
+        by_name("TCPRoute")
 
 
 def test_each_kind_names_its_parser_model_and_snapshot_field() -> None:
@@ -104,7 +119,8 @@ def test_each_kind_names_its_parser_model_and_snapshot_field() -> None:
 def test_kinds_of_one_group_agree_on_its_versions() -> None:
     groups: dict[str, tuple[tuple[str, ...], str]] = {}
     for kind in KINDS:
-        assert groups.setdefault(kind.group, (kind.versions, kind.installed_by)) == (kind.versions, kind.installed_by)
+        versions = () if kind.per_resource else kind.versions  # the Gateway API serves its kinds in different versions
+        assert groups.setdefault(kind.group, (versions, kind.installed_by)) == (versions, kind.installed_by)
         assert kind.discovered == (kind.group != "")
 
 
@@ -131,17 +147,18 @@ def test_every_registered_kind_is_parsed_in_every_version_it_reads(name: str) ->
         obj = parse_object(_raw(api_version, kind_field), origin=Origin("f.yaml"), default_namespace="default")
         assert type(obj) is getattr(model, registered.model)
         assert obj.meta.kind == kind_field
-        assert obj.meta.namespace == "ns"
+        assert obj.meta.namespace == ("ns" if registered.namespaced else "")
     raw = _raw(api_versions[0], kind_field)
     del raw["metadata"]["namespace"]
     obj = parse_object(raw, origin=Origin("f.yaml"), default_namespace="default")
-    assert obj is not None and obj.meta.namespace == "default"  # every kind read is namespaced
+    assert obj is not None and obj.meta.namespace == ("default" if registered.namespaced else "")
 
 
 def test_every_kind_the_parser_accepts_is_in_the_registry() -> None:
     groups = ["", "v1", "apps", "networking.istio.io", "security.istio.io", "gateway.networking.k8s.io", "example.com"]
     names = {"Gateway", "VirtualService", "DestinationRule", "ServiceEntry", "Sidecar", "Service", "Pod", "Deployment"}
     names |= {"HTTPRoute", "GRPCRoute", "ConfigMap", "Namespace", "AuthorizationPolicy", "WorkloadEntry", "Widget"}
+    names |= {"ReferenceGrant", "GatewayClass", "TCPRoute"}
     accepted = set()
     for group in groups:
         for version in ("v1", "v1beta1", "v1alpha3", "v2"):
@@ -159,13 +176,13 @@ def test_every_kind_the_parser_accepts_is_in_the_registry() -> None:
 
 
 def test_a_kind_absent_from_the_registry_is_not_read() -> None:
-    """HTTPRoute (the next kind to come) is known to be Gateway API's, so skipped: no parser, no list, no field."""
-    raw = _raw("gateway.networking.k8s.io/v1", "HTTPRoute")
-    assert by_api_version("gateway.networking.k8s.io/v1", "HTTPRoute") is None
+    """TCPRoute is known to be Gateway API's, so skipped: no parser, no list, no field."""
+    raw = _raw("gateway.networking.k8s.io/v1alpha2", "TCPRoute")
+    assert by_api_version("gateway.networking.k8s.io/v1alpha2", "TCPRoute") is None
     assert parse_object(raw, origin=Origin("f.yaml"), default_namespace="default") is None
-    assert not hasattr(Snapshot(), "http_routes")
-    with pytest.raises(KeyError, match="HTTPRoute"):
-        ClusterSource(_StubApi(), namespace=None, kinds=["Gateway", "HTTPRoute"])
+    assert not hasattr(Snapshot(), "tcp_routes")
+    with pytest.raises(KeyError, match="TCPRoute"):
+        ClusterSource(_StubApi(), namespace=None, kinds=["Gateway", "TCPRoute"])
 
 
 def test_versions_not_read_are_refused_or_unknown_as_the_kind_says() -> None:
@@ -185,14 +202,15 @@ def test_versions_not_read_are_refused_or_unknown_as_the_kind_says() -> None:
 def test_snapshot_of_puts_each_kind_in_its_field_and_overlay_replaces_by_kind_namespace_name() -> None:
     objects = _one_of_each()
     snapshot = snapshot_of(objects)
-    for obj, kind in zip(objects, KINDS, strict=True):
-        assert getattr(snapshot, SNAPSHOT_FIELDS[kind.name]) == (obj,)
+    for kind in KINDS:  # HTTPRoutes and GRPCRoutes share a field
+        expected = tuple(o for o, k in zip(objects, KINDS, strict=True) if k.snapshot_field == kind.snapshot_field)
+        assert getattr(snapshot, SNAPSHOT_FIELDS[kind.name]) == expected
     assert snapshot.has_pods and snapshot.has_services
     newer = _one_of_each(labels={"new": "yes"})
     merged = overlay(snapshot, snapshot_of([*newer[:2], *newer[3:]]))  # every kind but DestinationRule
     for kind in KINDS:
-        (obj,) = getattr(merged, SNAPSHOT_FIELDS[kind.name])
-        assert obj.meta.labels == (() if kind.name == "DestinationRule" else (("new", "yes"),)), kind.name
+        for obj in getattr(merged, SNAPSHOT_FIELDS[kind.name]):
+            assert obj.meta.labels == (() if kind.name == "DestinationRule" else (("new", "yes"),)), kind.name
 
 
 def test_annotation_suppressions_cover_the_suppressible_kinds() -> None:
@@ -212,6 +230,11 @@ PLURALS = {
     "serviceentries": "ServiceEntry",
     "services": "Service",
     "pods": "Pod",
+    "httproutes": "HTTPRoute",
+    "grpcroutes": "GRPCRoute",
+    "referencegrants": "ReferenceGrant",
+    "gatewayclasses": "GatewayClass",
+    "namespaces": "Namespace",
 }
 
 
@@ -226,14 +249,22 @@ class _StubApi:
 
     def __init__(self, served: Mapping[str, tuple[str, ...]] | None = None) -> None:
         self.conn = _StubConn()
-        self.served = dict(served) if served is not None else {k.group: k.versions for k in KINDS if k.group}
+        if served is None:
+            served = {}
+            for k in KINDS:
+                if k.group:
+                    served[k.group] = tuple(dict.fromkeys((*served.get(k.group, ()), *k.versions)))
+        self.served = dict(served)
         self.paths: list[str] = []
 
     def get(self, path: str, query: Mapping[str, str | int] | None = None) -> dict[str, Any]:
         self.paths.append(path)
-        group = path.removeprefix("/apis/")
-        if group not in self.served:
+        group, _, version = path.removeprefix("/apis/").partition("/")
+        if group not in self.served or (version and version not in self.served[group]):
             raise NotFound(f"not found: {path}", 404)
+        if version:  # a group version's resources: the kinds registered in that version
+            names = [k.plural for k in KINDS if k.group == group and version in k.versions]
+            return {"kind": "APIResourceList", "resources": [{"name": n} for n in names]}
         return {"kind": "APIGroup", "versions": [{"version": v} for v in self.served[group]]}
 
     def get_raw(self, path: str, query: Mapping[str, str | int] | None = None, *, accept: str = "") -> bytes:
@@ -250,17 +281,18 @@ def test_cluster_lists_are_derived_from_the_registry() -> None:
     api = _StubApi()
     source = ClusterSource(api, namespace=None, kinds=[k.name for k in KINDS])  # type: ignore[arg-type]
     result = source.read()
-    lists = [p for p in api.paths if p.count("/") > 2]
+    lists = [p for p in api.paths if p.rpartition("/")[2] in PLURALS]
     assert sorted(lists) == sorted(LIST_PATHS.values())
-    assert sorted(p for p in api.paths if p not in lists) == ["/apis/gateway.networking.k8s.io", "/apis/networking.istio.io"]
+    discovery = ["/apis/gateway.networking.k8s.io", "/apis/gateway.networking.k8s.io/v1", "/apis/networking.istio.io"]
+    assert sorted(p for p in api.paths if p not in lists) == discovery  # each asked once
     assert result.errors == []
     for name, field in SNAPSHOT_FIELDS.items():
-        (obj,) = getattr(result.snapshot, field)
-        assert obj.meta.origin == Origin("stub-context", cluster=True), name  # the context read through
+        for obj in getattr(result.snapshot, field):
+            assert obj.meta.origin == Origin("stub-context", cluster=True), name  # the context read through
     for name, path in LIST_PATHS.items():  # each kind alone: its own list, in the version served
         alone = _StubApi()
         ClusterSource(alone, namespace=None, kinds=[name]).fetch()  # type: ignore[arg-type]
-        assert [p for p in alone.paths if p.count("/") > 2] == [path]
+        assert [p for p in alone.paths if p.rpartition("/")[2] in PLURALS] == [path]
     gateway = result.snapshot.gateways[0]
     assert finding("MSH0201", gateway.meta, "ns/a", 80, "*").reference is None
 
@@ -282,3 +314,21 @@ def test_cluster_lists_against_the_fake_api_server(fake_api: FakeApiServer, fake
     assert listed == {LIST_PATHS[name] for name in ANALYSED_KINDS}
     assert result.snapshot.gateways and result.snapshot.virtual_services and result.snapshot.pods
     assert {o.meta.origin.source for o in result.snapshot.pods} == {conn.context}
+
+
+def test_a_gateway_api_kind_is_read_in_the_first_version_that_serves_it() -> None:
+    """Gateway API CRDs serve their kinds in different versions (ReferenceGrant stayed v1beta1 after HTTPRoute went
+    v1): the version comes from the group version's resource list, not from the group alone."""
+
+    class OlderGatewayApi(_StubApi):
+        def get(self, path: str, query: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+            if path == "/apis/gateway.networking.k8s.io/v1":
+                self.paths.append(path)
+                return {"kind": "APIResourceList", "resources": [{"name": "httproutes"}, {"name": "gateways"}]}
+            return super().get(path, query)
+
+    api = OlderGatewayApi({"gateway.networking.k8s.io": ("v1", "v1beta1")})
+    ClusterSource(api, namespace=None, kinds=["HTTPRoute", "ReferenceGrant"]).fetch()  # type: ignore[arg-type]
+    lists = sorted(p for p in api.paths if p.rpartition("/")[2] in PLURALS)
+    assert lists == ["/apis/gateway.networking.k8s.io/v1/httproutes", "/apis/gateway.networking.k8s.io/v1beta1/referencegrants"]
+    assert api.paths.count("/apis/gateway.networking.k8s.io/v1") == 1  # discovery asked once for both kinds

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..resources.kinds import ANALYSED_KINDS, KINDS, VIRTUAL_SERVICE, Kind, by_name
 from .api import Api, list_envelope, list_pages, page_items
@@ -26,24 +26,45 @@ if TYPE_CHECKING:
 # listing cache never needs them (creating their dataclasses costs ~10 ms)
 
 
-def served_version(api: Api, kind: Kind) -> str:
-    """The version of ``kind``'s group to read: the first of its versions the cluster serves."""
+def served_version(api: Api, kind: Kind, *, discovery: dict[str, Any] | None = None) -> str:
+    """The version of ``kind`` to read: the first of its versions the cluster serves.
+
+    For a kind whose group serves its kinds in different versions (:attr:`Kind.per_resource`: the Gateway API's
+    ReferenceGrant is still v1beta1 where HTTPRoute is v1), the first of those versions whose resource list holds
+    the kind.  ``discovery`` keeps the discovery answers across kinds (by path)."""
+    cache: dict[str, Any] = {} if discovery is None else discovery
+
+    def get(path: str) -> Any:
+        if path not in cache:
+            cache[path] = api.get(path)
+        return cache[path]
+
     group = kind.group
     try:
-        served_group = api.get(f"/apis/{group}")
+        served_group = get(f"/apis/{group}")
     except NotFound:
         raise NotServed(
             f"{kind.installed_by} CRDs not found: the API server {api.conn.server} does not serve {group}"
             f" (is {kind.installed_by} installed?)"
         ) from None
     served = {str(v.get("version")) for v in served_group.get("versions") or [] if isinstance(v, dict)}
-    for version in kind.versions:
-        if version in served:
+    candidates = [v for v in kind.versions if v in served]
+    if not candidates:
+        raise NotServed(
+            f"{kind.installed_by} CRDs not found: {group} serves {', '.join(sorted(served)) or 'no version'},"
+            f" none of {', '.join(kind.versions)}"
+        )
+    if not kind.per_resource or len(candidates) == 1:
+        return candidates[0]
+    for version in candidates:
+        try:
+            listed = get(f"/apis/{group}/{version}")
+        except NotFound:
+            continue
+        resources = listed.get("resources") or [] if isinstance(listed, dict) else []
+        if any(isinstance(r, dict) and r.get("name") == kind.plural for r in resources):
             return version
-    raise NotServed(
-        f"{kind.installed_by} CRDs not found: {group} serves {', '.join(sorted(served)) or 'no version'},"
-        f" none of {', '.join(kind.versions)}"
-    )
+    raise NotServed(f"{kind.installed_by} CRDs: {group} does not serve {kind.plural} in {', '.join(candidates)}")
 
 
 class KindPages(NamedTuple):
@@ -127,7 +148,9 @@ class ClusterSource:
         """Label selectors by kind name."""
         self.notes: list[str] = []
         self._versions: dict[str, str] = {}
-        """The version served of each CRD group read (discovered once)."""
+        """The version served of each CRD kind read, by registry name (discovered once)."""
+        self._discovery: dict[str, Any] = {}
+        """Discovery answers by path (asked once a run)."""
 
     @property
     def context(self) -> str:
@@ -145,7 +168,7 @@ class ClusterSource:
 
         def fetch(index: int) -> None:
             kind = jobs[index]
-            version = self._versions[kind.group] if kind.discovered else kind.versions[0]
+            version = self._versions[kind.name] if kind.discovered else kind.versions[0]
             selector = self.selectors.get(kind.name, "")
 
             def listed(scope: str | None) -> list[bytes]:
@@ -192,8 +215,8 @@ class ClusterSource:
         threads[1].start()  # the built-in kinds need no discovery
         try:
             for kind in jobs:
-                if kind.discovered and kind.group not in self._versions:
-                    self._versions[kind.group] = served_version(self.api, kind)
+                if kind.discovered and kind.name not in self._versions:
+                    self._versions[kind.name] = served_version(self.api, kind, discovery=self._discovery)
             threads[0].start()
             run(lanes[0])
         finally:

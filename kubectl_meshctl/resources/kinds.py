@@ -58,6 +58,9 @@ class Kind(NamedTuple):
     installed_by: str = ""
     """What installs the group's CRDs (``Istio``), named when a cluster does not serve the group: the version read
     is then discovered from the cluster.  ``""`` for built-in kinds, read in their first version."""
+    per_resource: bool = False
+    """The group serves its kinds in different versions (the Gateway API): the version read is the first of
+    :attr:`versions` whose resource list holds the kind, not merely the first the group serves."""
     suppressible: bool = False
     """Its ``galley.istio.io/analyze-suppress`` annotation suppresses ``analyze`` findings on it.  Suppressions are
     keyed by (kind field, namespace, name), so a kind whose ``kind`` another registered kind shares (the Gateway
@@ -157,9 +160,88 @@ KUBE_GATEWAY = Kind(
     snapshot_field="kube_gateways",
     other_versions="read",
     installed_by="Gateway API",
+    per_resource=True,
 )
 
-KINDS: tuple[Kind, ...] = (GATEWAY, VIRTUAL_SERVICE, DESTINATION_RULE, SERVICE_ENTRY, SERVICE, POD, KUBE_GATEWAY)
+HTTP_ROUTE = Kind(
+    "HTTPRoute",
+    kind="HTTPRoute",
+    group=GATEWAY_API,
+    versions=("v1", "v1beta1"),
+    plural="httproutes",
+    parser="parse_kube_route",
+    model="KubeRoute",
+    snapshot_field="kube_routes",
+    other_versions="read",
+    installed_by="Gateway API",
+    per_resource=True,
+)
+GRPC_ROUTE = Kind(
+    "GRPCRoute",
+    kind="GRPCRoute",
+    group=GATEWAY_API,
+    versions=("v1", "v1alpha2"),
+    plural="grpcroutes",
+    parser="parse_kube_route",
+    model="KubeRoute",
+    snapshot_field="kube_routes",
+    other_versions="read",
+    installed_by="Gateway API",
+    per_resource=True,
+)
+REFERENCE_GRANT = Kind(
+    "ReferenceGrant",
+    kind="ReferenceGrant",
+    group=GATEWAY_API,
+    versions=("v1", "v1beta1", "v1alpha2"),
+    plural="referencegrants",
+    parser="parse_reference_grant",
+    model="ReferenceGrant",
+    snapshot_field="reference_grants",
+    other_versions="read",
+    installed_by="Gateway API",
+    per_resource=True,
+)
+GATEWAY_CLASS = Kind(
+    "GatewayClass",
+    kind="GatewayClass",
+    group=GATEWAY_API,
+    versions=("v1", "v1beta1"),
+    plural="gatewayclasses",
+    parser="parse_gateway_class",
+    model="GatewayClass",
+    snapshot_field="gateway_classes",
+    namespaced=False,
+    other_versions="read",
+    installed_by="Gateway API",
+    per_resource=True,
+)
+NAMESPACE = Kind(
+    "Namespace",
+    kind="Namespace",
+    group="",
+    versions=("v1",),
+    plural="namespaces",
+    parser="parse_namespace",
+    model="Namespace",
+    snapshot_field="namespaces",
+    namespaced=False,
+)
+
+KINDS: tuple[Kind, ...] = (
+    GATEWAY,
+    VIRTUAL_SERVICE,
+    DESTINATION_RULE,
+    SERVICE_ENTRY,
+    SERVICE,
+    POD,
+    KUBE_GATEWAY,
+    HTTP_ROUTE,
+    GRPC_ROUTE,
+    REFERENCE_GRANT,
+    GATEWAY_CLASS,
+    NAMESPACE,
+)
 """Every kind read, in the order snapshots and cluster reads list them."""
 
 ANALYSED_KINDS: tuple[str, ...] = (GATEWAY.name, VIRTUAL_SERVICE.name, DESTINATION_RULE.name, SERVICE.name, POD.name)

@@ -255,13 +255,149 @@ class ServiceEntry:
     ports: tuple[ServicePort, ...] = ()
 
 
+# --------------------------------------------------------------------------- the Gateway API (gateway.networking.k8s.io)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSelector:
+    """A ``metav1.LabelSelector``: every ``match_labels`` pair and every expression must hold."""
+
+    match_labels: tuple[tuple[str, str], ...] = ()
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    """(key, operator ``In``/``NotIn``/``Exists``/``DoesNotExist``, values)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """One listener of a Gateway API Gateway."""
+
+    name: str
+    port: int
+    protocol: str
+    """``HTTP``, ``HTTPS``, ``TLS``, ``TCP``, ``UDP`` or an implementation-specific name, as written."""
+    hostname: str = ""
+    """``""``: every hostname."""
+    tls_mode: str = ""
+    """``Terminate`` (the default when ``tls`` is set), ``Passthrough``; ``""`` without ``tls``."""
+    certificate_refs: tuple[tuple[str, str, str, str], ...] = ()
+    """(group, kind, namespace, name); namespace ``""`` is the Gateway's."""
+    allowed_from: Literal["Same", "All", "Selector"] = "Same"
+    allowed_selector: LabelSelector | None = None
+    allowed_kinds: tuple[tuple[str, str], ...] = ()
+    """(group, kind) of ``allowedRoutes.kinds``; ``()``: the kinds the protocol supports."""
+
+
 @dataclass(frozen=True, slots=True)
 class KubeGateway:
-    """A Gateway API ``gateway.networking.k8s.io`` Gateway: only what VirtualService checks need."""
+    """A Gateway API Gateway (``gateway.networking.k8s.io``)."""
 
     meta: ObjectMeta
-    listener_hostnames: tuple[str, ...] = ()
-    """One entry per listener; ``""`` for a listener without hostname (matches every host)."""
+    gateway_class: str = ""
+    listeners: tuple[Listener, ...] = ()
+    addresses: tuple[tuple[str, str], ...] = ()
+    """(type, value) of ``spec.addresses``; type ``""`` is ``IPAddress``."""
+
+    @property
+    def listener_hostnames(self) -> tuple[str, ...]:
+        """One entry per listener; ``""`` for a listener without hostname (matches every host)."""
+        return tuple(listener.hostname for listener in self.listeners)
+
+
+@dataclass(frozen=True, slots=True)
+class ParentRef:
+    """A route's ``parentRefs`` entry."""
+
+    name: str
+    namespace: str = ""
+    """``""``: the route's namespace."""
+    group: str = "gateway.networking.k8s.io"
+    kind: str = "Gateway"
+    section_name: str = ""
+    port: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class KubeValueMatch:
+    """A header or query parameter match of an HTTPRoute/GRPCRoute."""
+
+    name: str
+    value: str
+    type: Literal["Exact", "RegularExpression"] = "Exact"
+
+
+@dataclass(frozen=True, slots=True)
+class KubeRouteMatch:
+    """One ``matches`` entry of an HTTPRoute rule (or a GRPCRoute rule, whose method match is in ``grpc_*``)."""
+
+    path_type: Literal["Exact", "PathPrefix", "RegularExpression", ""] = ""
+    """``""``: no path match (an HTTPRoute match defaults to ``PathPrefix /``; see the parser)."""
+    path: str = ""
+    headers: tuple[KubeValueMatch, ...] = ()
+    query_params: tuple[KubeValueMatch, ...] = ()
+    method: str = ""
+    grpc_type: Literal["Exact", "RegularExpression", ""] = ""
+    grpc_service: str = ""
+    grpc_method: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BackendRef:
+    name: str
+    namespace: str = ""
+    """``""``: the route's namespace."""
+    group: str = ""
+    kind: str = "Service"
+    port: int = 0
+    weight: int = 1
+    filters: tuple[Mapping[str, Any], ...] = ()
+    """The backend's own filters, as written (they change headers, not routing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KubeRouteRule:
+    index: int
+    name: str = ""
+    matches: tuple[KubeRouteMatch, ...] = ()
+    backend_refs: tuple[BackendRef, ...] = ()
+    filters: tuple[Mapping[str, Any], ...] = ()
+    """``RequestHeaderModifier``, ``RequestRedirect``, ``URLRewrite``, ``RequestMirror`` ... as written."""
+    timeouts: tuple[tuple[str, str], ...] = ()
+    """(``request``/``backendRequest``, duration) as written."""
+    spec: Mapping[str, Any] = field(default_factory=lambda: _NO_SPEC, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class KubeRoute:
+    """An HTTPRoute or a GRPCRoute (``meta.kind`` says which); both attach and translate the same way."""
+
+    meta: ObjectMeta
+    parent_refs: tuple[ParentRef, ...] = ()
+    hostnames: tuple[str, ...] = ()
+    rules: tuple[KubeRouteRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceGrant:
+    """Lets objects of ``from_`` kinds in other namespaces refer to objects of ``to`` kinds in this namespace."""
+
+    meta: ObjectMeta
+    from_: tuple[tuple[str, str, str], ...] = ()
+    """(group, kind, namespace)."""
+    to: tuple[tuple[str, str, str], ...] = ()
+    """(group, kind, name); name ``""``: every object of the kind."""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayClass:
+    meta: ObjectMeta
+    controller_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    """A namespace and its labels (``allowedRoutes`` selectors read them)."""
+
+    meta: ObjectMeta
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +411,11 @@ class Snapshot:
     services: tuple[Service, ...] = ()
     pods: tuple[Pod, ...] = ()
     kube_gateways: tuple[KubeGateway, ...] = ()
+    kube_routes: tuple[KubeRoute, ...] = ()
+    """HTTPRoutes and GRPCRoutes."""
+    reference_grants: tuple[ReferenceGrant, ...] = ()
+    gateway_classes: tuple[GatewayClass, ...] = ()
+    namespaces: tuple[Namespace, ...] = ()
     complete: frozenset[str] = frozenset()
     """The kinds (registry names) the input holds completely, so a check may conclude from an object's absence:
     every kind read from a cluster, and every kind of which files hold at least one object."""

@@ -10,23 +10,35 @@ are the parsers and the kinds that are known but skipped.  It does no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
 from .kinds import GATEWAY_API, ISTIO_NETWORKING, KINDS, Kind, by_api_version
 from .model import (
+    BackendRef,
     ContainerPort,
     Destination,
     DestinationRule,
     Gateway,
+    GatewayClass,
     HTTPMatch,
     HTTPRule,
     KubeGateway,
+    KubeRoute,
+    KubeRouteMatch,
+    KubeRouteRule,
+    KubeValueMatch,
     L4Match,
     L4Rule,
+    LabelSelector,
+    Listener,
+    Namespace,
     ObjectMeta,
     Origin,
+    ParentRef,
     Pod,
+    ReferenceGrant,
     RouteDestination,
     Server,
     ServerPort,
@@ -39,7 +51,19 @@ from .model import (
     VirtualService,
 )
 
-Resource = Gateway | VirtualService | DestinationRule | ServiceEntry | Service | Pod | KubeGateway
+Resource = (
+    Gateway
+    | VirtualService
+    | DestinationRule
+    | ServiceEntry
+    | Service
+    | Pod
+    | KubeGateway
+    | KubeRoute
+    | ReferenceGrant
+    | GatewayClass
+    | Namespace
+)
 """Any model a parser returns: one member per registered kind (tests/test_kinds.py holds them equal)."""
 
 
@@ -67,7 +91,6 @@ _UNREAD_KINDS: dict[str, frozenset[str]] = {
             "Endpoints",
             "Event",
             "LimitRange",
-            "Namespace",
             "Node",
             "PersistentVolume",
             "PersistentVolumeClaim",
@@ -81,13 +104,9 @@ _UNREAD_KINDS: dict[str, frozenset[str]] = {
     ISTIO_NETWORKING: frozenset(("Sidecar", "EnvoyFilter", "WorkloadEntry", "WorkloadGroup", "ProxyConfig")),
     GATEWAY_API: frozenset(
         (
-            "GatewayClass",
-            "HTTPRoute",
-            "GRPCRoute",
             "TCPRoute",
             "TLSRoute",
             "UDPRoute",
-            "ReferenceGrant",
             "BackendTLSPolicy",
             "BackendLBPolicy",
             "ListenerSet",
@@ -468,13 +487,216 @@ def parse_pod(raw: Mapping[str, Any], meta: ObjectMeta) -> Pod:
     )
 
 
+def _label_selector(value: object, path: str) -> LabelSelector:
+    sm = _map(value, path)
+    expressions = []
+    for i, e in enumerate(_list(sm.get("matchExpressions"), f"{path}.matchExpressions")):
+        em = _map(e, f"{path}.matchExpressions[{i}]")
+        operator = _str(em.get("operator"), f"{path}.matchExpressions[{i}].operator")
+        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            raise InvalidObject(f"{path}.matchExpressions[{i}].operator", f"unknown operator {operator!r}")
+        values = _str_list(em.get("values"), f"{path}.matchExpressions[{i}].values")
+        expressions.append((_str(em.get("key"), f"{path}.matchExpressions[{i}].key"), operator, values))
+    return LabelSelector(_str_map(sm.get("matchLabels"), f"{path}.matchLabels"), tuple(expressions))
+
+
+def _listener(raw: object, index: int) -> Listener:
+    path = f"spec.listeners[{index}]"
+    lm = _map(raw, path)
+    tls = lm.get("tls")
+    tls_mode, refs = "", []
+    if tls is not None:
+        tm = _map(tls, f"{path}.tls")
+        tls_mode = _str(tm.get("mode"), f"{path}.tls.mode") or "Terminate"
+        for i, ref in enumerate(_list(tm.get("certificateRefs"), f"{path}.tls.certificateRefs")):
+            rp = f"{path}.tls.certificateRefs[{i}]"
+            rm = _map(ref, rp)
+            refs.append(
+                (
+                    _str(rm.get("group"), f"{rp}.group"),
+                    _str(rm.get("kind"), f"{rp}.kind") or "Secret",
+                    _str(rm.get("namespace"), f"{rp}.namespace"),
+                    _str(rm.get("name"), f"{rp}.name"),
+                )
+            )
+    allowed = _map(lm.get("allowedRoutes"), f"{path}.allowedRoutes")
+    namespaces = _map(allowed.get("namespaces"), f"{path}.allowedRoutes.namespaces")
+    allowed_from = _str(namespaces.get("from"), f"{path}.allowedRoutes.namespaces.from") or "Same"
+    if allowed_from not in ("Same", "All", "Selector"):
+        raise InvalidObject(f"{path}.allowedRoutes.namespaces.from", f"unknown value {allowed_from!r}")
+    selector = namespaces.get("selector")
+    kinds = []
+    for i, k in enumerate(_list(allowed.get("kinds"), f"{path}.allowedRoutes.kinds")):
+        km = _map(k, f"{path}.allowedRoutes.kinds[{i}]")
+        group = km.get("group")
+        kinds.append(
+            (
+                GATEWAY_API if group is None else _str(group, f"{path}.allowedRoutes.kinds[{i}].group"),
+                _str(km.get("kind"), f"{path}.allowedRoutes.kinds[{i}].kind"),
+            )
+        )
+    return Listener(
+        name=_str(lm.get("name"), f"{path}.name"),
+        port=_int(lm.get("port"), f"{path}.port"),
+        protocol=_str(lm.get("protocol"), f"{path}.protocol"),
+        hostname=_str(lm.get("hostname"), f"{path}.hostname"),
+        tls_mode=tls_mode,
+        certificate_refs=tuple(refs),
+        allowed_from=allowed_from,  # type: ignore[arg-type]
+        allowed_selector=None if selector is None else _label_selector(selector, f"{path}.allowedRoutes.namespaces.selector"),
+        allowed_kinds=tuple(kinds),
+    )
+
+
 def parse_kube_gateway(raw: Mapping[str, Any], meta: ObjectMeta) -> KubeGateway:
     spec = _map(raw.get("spec"), "spec")
-    hostnames = []
-    for i, listener in enumerate(_list(spec.get("listeners"), "spec.listeners")):
-        lm = _map(listener, f"spec.listeners[{i}]")
-        hostnames.append(_str(lm.get("hostname"), f"spec.listeners[{i}].hostname"))
-    return KubeGateway(meta=meta, listener_hostnames=tuple(hostnames))
+    addresses = []
+    for i, a in enumerate(_list(spec.get("addresses"), "spec.addresses")):
+        am = _map(a, f"spec.addresses[{i}]")
+        addresses.append((_str(am.get("type"), f"spec.addresses[{i}].type"), _str(am.get("value"), f"spec.addresses[{i}].value")))
+    return KubeGateway(
+        meta=meta,
+        gateway_class=_str(spec.get("gatewayClassName"), "spec.gatewayClassName"),
+        listeners=tuple(_listener(x, i) for i, x in enumerate(_list(spec.get("listeners"), "spec.listeners"))),
+        addresses=tuple(addresses),
+    )
+
+
+def _parent_ref(raw: object, path: str) -> ParentRef:
+    pm = _map(raw, path)
+    group = pm.get("group")
+    return ParentRef(
+        name=_str(pm.get("name"), f"{path}.name"),
+        namespace=_str(pm.get("namespace"), f"{path}.namespace"),
+        group=GATEWAY_API if group is None else _str(group, f"{path}.group"),
+        kind=_str(pm.get("kind"), f"{path}.kind") or "Gateway",
+        section_name=_str(pm.get("sectionName"), f"{path}.sectionName"),
+        port=_int(pm.get("port"), f"{path}.port"),
+    )
+
+
+def _value_matches(value: object, path: str) -> tuple[KubeValueMatch, ...]:
+    out = []
+    for i, m in enumerate(_list(value, path)):
+        mm = _map(m, f"{path}[{i}]")
+        kind = _str(mm.get("type"), f"{path}[{i}].type") or "Exact"
+        if kind not in ("Exact", "RegularExpression"):
+            raise InvalidObject(f"{path}[{i}].type", f"unknown match type {kind!r}")
+        out.append(KubeValueMatch(_str(mm.get("name"), f"{path}[{i}].name"), _str(mm.get("value"), f"{path}[{i}].value"), kind))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _route_match(raw: object, path: str, *, grpc: bool) -> KubeRouteMatch:
+    mm = _map(raw, path)
+    headers = _value_matches(mm.get("headers"), f"{path}.headers")
+    if grpc:
+        method = mm.get("method")
+        kind, service, name = "", "", ""
+        if method is not None:
+            me = _map(method, f"{path}.method")
+            kind = _str(me.get("type"), f"{path}.method.type") or "Exact"
+            if kind not in ("Exact", "RegularExpression"):
+                raise InvalidObject(f"{path}.method.type", f"unknown match type {kind!r}")
+            service = _str(me.get("service"), f"{path}.method.service")
+            name = _str(me.get("method"), f"{path}.method.method")
+        return KubeRouteMatch(headers=headers, grpc_type=kind, grpc_service=service, grpc_method=name)  # type: ignore[arg-type]
+    path_type, value = "PathPrefix", "/"  # the API's default for a match without path
+    if mm.get("path") is not None:
+        pm = _map(mm.get("path"), f"{path}.path")
+        path_type = _str(pm.get("type"), f"{path}.path.type") or "PathPrefix"
+        if path_type not in ("Exact", "PathPrefix", "RegularExpression"):
+            raise InvalidObject(f"{path}.path.type", f"unknown path type {path_type!r}")
+        value = _str(pm.get("value"), f"{path}.path.value") if pm.get("value") is not None else "/"
+    return KubeRouteMatch(
+        path_type=path_type,  # type: ignore[arg-type]
+        path=value,
+        headers=headers,
+        query_params=_value_matches(mm.get("queryParams"), f"{path}.queryParams"),
+        method=_str(mm.get("method"), f"{path}.method"),
+    )
+
+
+def _backend_ref(raw: object, path: str) -> BackendRef:
+    bm = _map(raw, path)
+    weight = bm.get("weight")
+    return BackendRef(
+        name=_str(bm.get("name"), f"{path}.name"),
+        namespace=_str(bm.get("namespace"), f"{path}.namespace"),
+        group=_str(bm.get("group"), f"{path}.group"),
+        kind=_str(bm.get("kind"), f"{path}.kind") or "Service",
+        port=_int(bm.get("port"), f"{path}.port"),
+        weight=1 if weight is None else _int(weight, f"{path}.weight"),
+        filters=tuple(_map(f, f"{path}.filters[{i}]") for i, f in enumerate(_list(bm.get("filters"), f"{path}.filters"))),
+    )
+
+
+def parse_kube_route(raw: Mapping[str, Any], meta: ObjectMeta) -> KubeRoute:
+    """An HTTPRoute or a GRPCRoute."""
+    spec = _map(raw.get("spec"), "spec")
+    grpc = meta.kind == "GRPCRoute"
+    rules = []
+    for i, r in enumerate(_list(spec.get("rules"), "spec.rules")):
+        path = f"spec.rules[{i}]"
+        rm = _map(r, path)
+        timeouts = _map(rm.get("timeouts"), f"{path}.timeouts")
+        rules.append(
+            KubeRouteRule(
+                index=i,
+                name=_str(rm.get("name"), f"{path}.name"),
+                matches=tuple(
+                    _route_match(m, f"{path}.matches[{j}]", grpc=grpc)
+                    for j, m in enumerate(_list(rm.get("matches"), f"{path}.matches"))
+                ),
+                backend_refs=tuple(
+                    _backend_ref(b, f"{path}.backendRefs[{j}]")
+                    for j, b in enumerate(_list(rm.get("backendRefs"), f"{path}.backendRefs"))
+                ),
+                filters=tuple(_map(f, f"{path}.filters[{j}]") for j, f in enumerate(_list(rm.get("filters"), f"{path}.filters"))),
+                timeouts=tuple((k, _str(v, f"{path}.timeouts.{k}")) for k, v in sorted(timeouts.items())),
+                spec=rm,
+            )
+        )
+    return KubeRoute(
+        meta=meta,
+        parent_refs=tuple(
+            _parent_ref(p, f"spec.parentRefs[{i}]") for i, p in enumerate(_list(spec.get("parentRefs"), "spec.parentRefs"))
+        ),
+        hostnames=_str_list(spec.get("hostnames"), "spec.hostnames"),
+        rules=tuple(rules),
+    )
+
+
+def parse_reference_grant(raw: Mapping[str, Any], meta: ObjectMeta) -> ReferenceGrant:
+    spec = _map(raw.get("spec"), "spec")
+    froms, tos = [], []
+    for i, f in enumerate(_list(spec.get("from"), "spec.from")):
+        fm = _map(f, f"spec.from[{i}]")
+        froms.append(
+            (
+                _str(fm.get("group"), f"spec.from[{i}].group"),
+                _str(fm.get("kind"), f"spec.from[{i}].kind"),
+                _str(fm.get("namespace"), f"spec.from[{i}].namespace"),
+            )
+        )
+    for i, t in enumerate(_list(spec.get("to"), "spec.to")):
+        tm = _map(t, f"spec.to[{i}]")
+        tos.append(
+            (
+                _str(tm.get("group"), f"spec.to[{i}].group"),
+                _str(tm.get("kind"), f"spec.to[{i}].kind"),
+                _str(tm.get("name"), f"spec.to[{i}].name"),
+            )
+        )
+    return ReferenceGrant(meta=meta, from_=tuple(froms), to=tuple(tos))
+
+
+def parse_gateway_class(raw: Mapping[str, Any], meta: ObjectMeta) -> GatewayClass:
+    spec = _map(raw.get("spec"), "spec")
+    return GatewayClass(meta=meta, controller_name=_str(spec.get("controllerName"), "spec.controllerName"))
+
+
+def parse_namespace(raw: Mapping[str, Any], meta: ObjectMeta) -> Namespace:
+    return Namespace(meta=meta)
 
 
 _ParseFn = Callable[[Mapping[str, Any], ObjectMeta], Resource]
@@ -527,6 +749,8 @@ def parse_object(raw: object, *, origin: Origin, default_namespace: str, order: 
         return None
     namespace = default_namespace if registered.namespaced else ""
     meta = parse_meta(raw, kind=kind, origin=origin, default_namespace=namespace, order=order)
+    if not registered.namespaced and meta.namespace:
+        meta = replace(meta, namespace="")  # a cluster-scoped object's namespace means nothing (kubectl drops it)
     return _PARSERS[registered.name](raw, meta)
 
 
