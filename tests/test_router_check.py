@@ -654,10 +654,8 @@ def test_missing_routes_and_conflicting_sources_are_usage_errors(tmp_path: Path)
 def test_the_bundled_example_shows_the_seed_users_bug() -> None:
     """README's example: the second rule's backend is never reached (rule #0 is a catch-all)."""
     repo = Path(__file__).parent.parent
-    run = run_cli(
-        ["test", "-t", str(repo / "examples/seed-route-tests.yaml"), "-f", str(repo / "examples/seed.yaml")]
-        + ["--gateway", "default/gt-gateway", "--details"]
-    )
+    tests, manifests = str(repo / "examples/seed-route-tests.yaml"), str(repo / "examples/seed.yaml")
+    run = run_cli(["test", "-t", tests, "-f", manifests, "--gateway", "default/gt-gateway", "--details"])
     assert run.code == ExitCode.TEST_FAILED
     assert run.stdout == "the API goes to bk-gateway\n"
     assert run.stderr.splitlines() == [
