@@ -248,6 +248,30 @@ def test_covers_is_sound_for_istio_matches(pair: tuple[HTTPMatch, HTTPMatch]) ->
     assert_sound(translate_match(a), translate_match(b))
 
 
+@PROPERTY
+@given(match_pairs(), st.booleans(), st.booleans())
+def test_covers_is_sound_for_gateway_api_matches(pair: tuple[HTTPMatch, HTTPMatch], a_gateway: bool, b_gateway: bool) -> None:
+    """VirtualServices generated from Gateway API routes: a prefix becomes a path_separated_prefix."""
+    a, b = pair
+    assert_sound(translate_match(a, gateway_semantics=a_gateway), translate_match(b, gateway_semantics=b_gateway))
+
+
+def test_path_separated_prefixes_cover_what_they_must() -> None:
+    def psp(value: str, case: bool | None = None) -> RouteMatch:
+        return RouteMatch(PathSpec("path_separated_prefix", value, case))
+
+    def plain(kind: str, value: str, case: bool | None = None) -> RouteMatch:
+        return RouteMatch(PathSpec(kind, value, case))  # type: ignore[arg-type]
+
+    assert covers(psp("/a"), psp("/a")) and covers(psp("/a"), psp("/a/b")) and not covers(psp("/a"), psp("/ab"))
+    assert covers(psp("/a"), plain("path", "/a/x")) and not covers(psp("/a"), plain("path", "/ab"))
+    assert covers(psp("/a"), plain("prefix", "/a/")) and not covers(psp("/a"), plain("prefix", "/a"))
+    assert covers(plain("prefix", "/a"), psp("/a")) and covers(plain("prefix", "/"), psp("/b"))
+    assert not covers(plain("path", "/a"), psp("/a")) and not covers(psp("/a/b"), psp("/a"))
+    assert covers(psp("/a", False), psp("/A/b")) and not covers(psp("/a"), psp("/a", False))
+    assert covers(psp("/1"), psp("/1/2", False))  # no letters: every casing is the same path
+
+
 @settings(max_examples=max(EXAMPLES // 5, 10), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ISTIO_MATCH)
 def test_covers_is_sound_for_every_single_step_neighbour(m: HTTPMatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from manifests import exact, gateway, http_rule, to_yaml, virtual_service
+from manifests import exact, gateway, http_rule, prefix, to_yaml, virtual_service
 
 from kubectl_meshctl.istio.hosts import host_subset_of, intersect_hosts
 from kubectl_meshctl.istio.translation import GatewayProxy, routes_for_proxy
@@ -267,3 +267,22 @@ def test_server_and_virtual_service_hosts_intersect_as_istio(
 )
 def test_host_subset_of(a: str, b: str, expected: bool) -> None:
     assert host_subset_of(a, b) is expected
+
+
+def test_a_virtual_service_generated_from_the_gateway_api_gets_path_separated_prefixes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """istiod's ``TranslateRouteMatch``: with ``internal.istio.io/route-semantics: gateway`` a prefix other than ``/``
+    becomes ``path_separated_prefix`` without its trailing ``/`` (the golden dump
+    testdata/istio/routes/k8s-gateway-http-route-path-prefix has ``path_separated_prefix: /get``)."""
+    rules = [http_rule(prefix("/get/"), to="a"), http_rule(prefix("/"), to="b")]
+    generated = virtual_service("g", http=rules, annotations={"internal.istio.io/route-semantics": "gateway"})
+    plain = virtual_service("p", hosts=["plain.example"], http=rules)
+    path = tmp_path / "vs.yaml"
+    path.write_text(to_yaml(gateway(), generated, plain))
+    snapshot = FileSource([str(path)]).read().snapshot
+    (rc,) = routes_for_proxy(snapshot, GatewayProxy("p", "istio-system", (("istio", "ingressgateway"),))).route_configurations
+    by_vhost = {
+        vh.name: [(r.match.path.kind, r.match.path.value, r.match.path.case_sensitive) for r in vh.routes]
+        for vh in rc.virtual_hosts
+    }
+    assert by_vhost["*:80"] == [("path_separated_prefix", "/get", True), ("prefix", "/", True)]
+    assert by_vhost["plain.example:80"] == [("prefix", "/get/", True), ("prefix", "/", True)]

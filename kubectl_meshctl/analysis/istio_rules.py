@@ -120,9 +120,15 @@ def _applies_wherever(a: HTTPMatch, b: HTTPMatch, namespace: str, *, proxies: Se
     return set(a.source_labels) <= set(b.source_labels)
 
 
-def truly_covers(a: HTTPMatch, b: HTTPMatch, namespace: str, *, proxies: Sequence[Pod] | None = None) -> bool:
+def truly_covers(
+    a: HTTPMatch, b: HTTPMatch, namespace: str, *, proxies: Sequence[Pod] | None = None, gateway_semantics: bool = False
+) -> bool:
     """Every request ``b`` would take, at every place ``b`` exists, ``a`` takes first."""
-    return _applies_wherever(a, b, namespace, proxies=proxies) and covers(translate_match(a), translate_match(b))
+    if not _applies_wherever(a, b, namespace, proxies=proxies):
+        return False
+    return covers(
+        translate_match(a, gateway_semantics=gateway_semantics), translate_match(b, gateway_semantics=gateway_semantics)
+    )
 
 
 class _LazyLabel:
@@ -179,7 +185,7 @@ def http_rule_findings(vs: VirtualService, *, proxies: Sequence[Pod] | None = No
         for b in descriptors[i + 1 :]:
             if b.prefix == a.prefix or not _istio_overlaps(a, b):
                 continue
-            if not truly_covers(a.match, b.match, vs.meta.namespace, proxies=proxies):
+            if not truly_covers(a.match, b.match, vs.meta.namespace, proxies=proxies, gateway_semantics=vs.gateway_semantics):
                 continue  # one of Istio's known false positives: not reported
             yield IstioRuleFinding(
                 "IST0131",

@@ -256,7 +256,8 @@ def _truncated_at(
     mi = t.source.match_index
     if mi is not None and mi >= len(rule.matches):
         return {}
-    victim = Route(translate_match(rule.matches[mi] if mi is not None else None), t.source, t.by.gateway, t.by.action)
+    match = translate_match(rule.matches[mi] if mi is not None else None, gateway_semantics=vs.gateway_semantics)
+    victim = Route(match, t.source, t.by.gateway, t.by.action)
     for rc in configs:
         for vh in rc.virtual_hosts:
             if any(r is t.by for r in vh.routes):

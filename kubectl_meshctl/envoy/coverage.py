@@ -30,8 +30,8 @@ def path_covers(a: PathSpec, b: PathSpec) -> bool:
     """Every request path ``b`` matches, ``a`` matches (Envoy ignores ``case_sensitive`` for regexes)."""
     a_ci = a.case_sensitive is False
     b_ci = b.case_sensitive is False
-    if "path_separated_prefix" in (a.kind, b.kind):
-        return False  # never emitted by istiod; not judged (False is the safe answer)
+    if "path_separated_prefix" in (a.kind, b.kind) and "regex" not in (a.kind, b.kind):
+        return _separated_covers(a, b)
     if a.kind == "regex":
         if a.value in PATH_MATCH_ALL_REGEXES:
             return True
@@ -55,6 +55,25 @@ def path_covers(a: PathSpec, b: PathSpec) -> bool:
             return bv == av and not _has_ascii_letters(bv)
         return bv.startswith(av) and not _has_ascii_letters(av)
     return bv == av if a.kind == "path" else bv.startswith(av)
+
+
+def _separated_covers(a: PathSpec, b: PathSpec) -> bool:
+    """``path_covers`` when either side is a ``path_separated_prefix`` (istiod writes one for a Gateway API
+    PathPrefix): it takes its value and every path continuing it with ``/``."""
+    av, bv = a.value, b.value
+    if a.case_sensitive is False:
+        av, bv = ascii_lower(av), ascii_lower(bv)
+    elif b.case_sensitive is False:
+        if _has_ascii_letters(av):
+            return False  # b takes every casing of its letters, a only one
+        bv = ascii_lower(bv)
+    if a.kind == "path_separated_prefix":
+        if b.kind == "prefix":
+            return bv.startswith(av + "/")  # b also takes av + "x", which a refuses
+        return bv == av or bv.startswith(av + "/")
+    if a.kind == "prefix":
+        return bv.startswith(av)
+    return False  # an exact path never covers the many paths of b
 
 
 # --------------------------------------------------------------------------- values

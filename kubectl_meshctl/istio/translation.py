@@ -202,8 +202,12 @@ def _value_matcher(sm: StringMatch, *, headers: bool) -> ValueMatcher:
     return ValueMatcher(sm.kind, sm.value)
 
 
-def translate_match(match: HTTPMatch | None) -> RouteMatch:
-    """Istio HTTPMatchRequest -> Envoy RouteMatch (translation.md §6.4)."""
+def translate_match(match: HTTPMatch | None, *, gateway_semantics: bool = False) -> RouteMatch:
+    """Istio HTTPMatchRequest -> Envoy RouteMatch (translation.md §6.4).
+
+    ``gateway_semantics``: the VirtualService was generated from the Gateway API (its
+    ``internal.istio.io/route-semantics: gateway`` annotation); istiod then writes a prefix other than ``/`` as a
+    ``path_separated_prefix`` without its trailing ``/`` (``TranslateRouteMatch``)."""
     if match is None:
         return RouteMatch(PathSpec("prefix", "/"))
     case_sensitive = not match.ignore_uri_case
@@ -212,6 +216,8 @@ def translate_match(match: HTTPMatch | None) -> RouteMatch:
         path = PathSpec("prefix", "/", case_sensitive)
     elif uri.kind == "exact":
         path = PathSpec("path", uri.value, case_sensitive)
+    elif uri.kind == "prefix" and gateway_semantics and uri.value != "/":
+        path = PathSpec("path_separated_prefix", uri.value.removesuffix("/"), case_sensitive)
     elif uri.kind == "prefix":
         path = PathSpec("prefix", uri.value, case_sensitive)
     else:
@@ -256,7 +262,7 @@ class _Index:
             id(vs): tuple(resolve_shortname_to_fqdn(h, vs.meta.namespace) for h in vs.hosts) for vs in self.virtual_services
         }
         self.resolved_gateways = {id(vs): vs_gateways(vs) for vs in self.virtual_services}
-        self.translated: dict[HTTPMatch, RouteMatch] = {}
+        self.translated: dict[tuple[HTTPMatch, bool], RouteMatch] = {}
         self.actions: dict[tuple[int, int, int], RouteAction] = {}
         self.by_gateway: dict[str, list[VirtualService]] = {}
         for vs in self.virtual_services:
@@ -370,6 +376,7 @@ def build_vs_routes(
     stopped_by: Route | None = None
     sure = certain
     ns, name = vs.meta.namespace, vs.meta.name
+    gateway_semantics = vs.gateway_semantics
     origins = index.origins.get(id(vs))
     for rule in vs.http:
         origin = None if origins is None else origins[rule.index]
@@ -415,9 +422,9 @@ def build_vs_routes(
             applies = match_applies(m, gateway=gateway, port=port, proxy=proxy, vs_namespace=ns)
             if applies == "no":
                 continue
-            rmatch = index.translated.get(m)
+            rmatch = index.translated.get((m, gateway_semantics))
             if rmatch is None:
-                rmatch = index.translated[m] = translate_match(m)
+                rmatch = index.translated[(m, gateway_semantics)] = translate_match(m, gateway_semantics=gateway_semantics)
             route = _route(
                 rmatch,
                 RouteSource(ns, name, rule.index, rule.name, mi, m.name),
