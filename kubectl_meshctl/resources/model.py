@@ -114,6 +114,23 @@ class RouteDestination:
 
 
 @dataclass(frozen=True, slots=True)
+class GeneratedFrom:
+    """The Gateway API route rule (and match) istiod generated a VirtualService rule from."""
+
+    kind: str
+    """``HTTPRoute`` or ``GRPCRoute``."""
+    namespace: str
+    name: str
+    rule: int
+    match: int | None = None
+    """``None`` for a rule without ``matches``."""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
 class HTTPRule:
     index: int
     name: str = ""
@@ -128,6 +145,8 @@ class HTTPRule:
     """The rule's mapping as written (``spec.http[i]``), shared with the decoded document, never copied: for
     checks that compare a field as a whole (route tests compare ``rewrite``, ``fault``, ``headers`` ... the way
     protobuf equality would).  Not part of equality or hashing: two rules are the same rule by the typed fields."""
+    generated_from: GeneratedFrom | None = None
+    """Set on the rules of a VirtualService istiod generates from the Gateway API (``istio/gateway_api.py``)."""
 
 
 @dataclass(frozen=True, slots=True)
