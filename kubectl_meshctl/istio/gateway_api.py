@@ -37,8 +37,8 @@ from typing import Any
 from ..resources.model import (
     BackendRef,
     Destination,
-    GeneratedFrom,
     Gateway,
+    GeneratedFrom,
     HTTPMatch,
     HTTPRule,
     KubeGateway,
