@@ -378,3 +378,24 @@ def test_names_from_a_hostile_dump_cannot_forge_lines_or_drive_the_terminal(tmp_
     assert "\\x1b[2K\\nError: forged\\u2028x" in human.stdout
     (entry,) = json.loads(run_cli(["trace", "http://example.com/", "-f", str(path), "-o", "json"]).stdout)
     assert entry["route"]["name"] == f"r{forged}"
+
+
+def test_trace_at_a_gateway_api_gateway_names_the_http_and_grpc_routes() -> None:
+    """Istio's http-grpc-same-host conversion case: an HTTPRoute and a GRPCRoute merged on one host; the trace names
+    the route the user wrote (``httpRoute``/``grpcRoute``, its rule and match), not the VirtualService istiod made."""
+    case = str(REPO / "tests/testdata/istio-gateway-api/conversion/http-grpc-same-host.yaml")
+    grpc, http = (
+        _json(["trace", url, "-X", "POST", "-f", case, "--gateway", "istio-system/gateway"])[0]
+        for url in ("http://my.domain.example/foo.FooService/Bar", "http://my.domain.example/api/x")
+    )
+    assert grpc["proxy"] == "<pod of istio-system/gateway>.istio-system"
+    assert (grpc["route"]["grpcRoute"], grpc["route"]["rule"], grpc["route"]["match"]) == ("default/grpc", 0, 0)
+    assert "virtualService" not in grpc["route"] and grpc["route"]["condition"] == "separated prefix /foo.FooService"
+    assert (http["route"]["httpRoute"], http["route"]["destinations"][0]["host"]) == (
+        "default/http",
+        "httpbin.default.svc.cluster.local",
+    )
+    assert [t["grpcRoute"] for t in http["tried"]] == ["default/grpc"]
+    # /apix is not under the path-separated prefix /api: a 404, as Envoy answers
+    [miss] = _json(["trace", "http://my.domain.example/apix", "-f", case, "--gateway", "istio-system/gateway"])
+    assert miss["route"] is None and miss["verdict"] == "404"

@@ -108,9 +108,12 @@ def hypothetical_proxy(pod_labels: str, *, namespace: str) -> GatewayProxy:
 
 def read_resources(paths: Sequence[str], *, default_namespace: str) -> ReadResult:
     """The resources of ``-f`` files for a prediction (errors are values in the result, the rest is still read)."""
+    from ..istio.gateway_api import with_gateway_api
     from ..sources.files import FileSource
 
-    return FileSource(list(paths), default_namespace=default_namespace).read()
+    result = FileSource(list(paths), default_namespace=default_namespace).read()
+    result.snapshot = with_gateway_api(result.snapshot)  # HTTPRoutes take part as istiod's VirtualServices
+    return result
 
 
 @dataclass(frozen=True)

@@ -94,17 +94,23 @@ class RouteFacts:
     virtual_service: str | None
     """``namespace/name``; ``None`` when the route carries no Istio metadata (the bootstrap's own routes)."""
     rule: int | None
+    """The rule's index in the VirtualService's ``http``, or in the HTTPRoute/GRPCRoute's ``rules``."""
     match_index: int | None
     destinations: tuple[Destination, ...] = ()
     redirect: Mapping[str, Any] | None = None
     direct_response: Mapping[str, Any] | None = None
     not_modelled: tuple[str, ...] = ()
     action_not_modelled: str = ""
+    route_kind: str = ""
+    """``HTTPRoute``/``GRPCRoute`` when istiod generated the route from one (then ``route_name`` names it and ``rule``
+    and ``match_index`` are its); ``""`` for a VirtualService's."""
+    route_name: str = ""
 
     def as_dict(self) -> JSON:
+        origin_key = {"HTTPRoute": "httpRoute", "GRPCRoute": "grpcRoute"}.get(self.route_kind, "virtualService")
         out: JSON = {
             "name": self.name,
-            "virtualService": self.virtual_service,
+            origin_key: self.route_name if self.route_kind else self.virtual_service,
             "rule": self.rule,
             "match": self.match_index,
             "condition": self.match,
@@ -363,18 +369,23 @@ def predicted_view(snapshot: Snapshot, proxy: GatewayProxy) -> ProxyRoutesView:
     predicted = routes_for_proxy(snapshot, proxy, index=index)
     hosts = {name: tuple(h for s in servers for h in s.hosts) for name, servers in merged_servers(index, proxy).items()}
 
+    from ..istio.gateway_api import generated_rule
+
     def facts(route: Route) -> RouteFacts:
         src = written_at(route)
         shown = route_json(route, 0) if route.action.kind in ("redirect", "direct_response") else {}
+        generated = generated_rule(snapshot, namespace=src.namespace, name=src.name, rule=src.rule_index)
         return RouteFacts(
             name=route.name,
             match=route.match.describe(),
             virtual_service=f"{src.namespace}/{src.name}",
-            rule=src.rule_index,
-            match_index=src.match_index,
+            rule=src.rule_index if generated is None else generated.rule,
+            match_index=src.match_index if generated is None else generated.match,
             destinations=destinations(route),
             redirect=shown.get("redirect"),
             direct_response=shown.get("direct_response"),
+            route_kind="" if generated is None else generated.kind,
+            route_name="" if generated is None else generated.full_name,
         )
 
     not_emitted: dict[str, list[str]] = {}
@@ -400,9 +411,21 @@ def proxies_for_gateway(snapshot: Snapshot, gateway: str) -> list[GatewayProxy]:
     if not sep or not namespace or not name:
         raise UsageProblem(f"--gateway {gateway!r}: want NAMESPACE/NAME")
     found = next((g for g in snapshot.gateways if g.meta.namespace == namespace and g.meta.name == name), None)
-    if found is None:
-        raise NotFound(f"gateway {gateway} not found in the input")
     from .routes import proxy_of
+
+    if found is None:
+        kube = next((g for g in snapshot.kube_gateways if g.meta.namespace == namespace and g.meta.name == name), None)
+        if kube is None:
+            raise NotFound(f"gateway {gateway} not found in the input")
+        # a Gateway API Gateway's pods: istiod deploys them in its namespace, labelled with its name
+        from ..istio.gateway_api import GATEWAY_NAME_LABEL
+
+        label = ((GATEWAY_NAME_LABEL, name),)
+        pods = [p for p in snapshot.pods_selected_by(label) if p.meta.namespace == namespace]
+        by_labels = {p.labels: proxy_of(p) for p in pods}
+        if by_labels:
+            return list(by_labels.values())
+        return [GatewayProxy(f"<pod of {kube.meta.full_name}>", namespace, label, hypothetical=True)]
 
     proxies: dict[tuple[tuple[str, str], ...], GatewayProxy] = {}
     for pod in snapshot.pods_selected_by(found.selector):

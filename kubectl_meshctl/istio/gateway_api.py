@@ -917,3 +917,27 @@ def convert(snapshot: Snapshot, *, domain_suffix: str = "cluster.local") -> Conv
     virtual_services.sort(key=lambda vs: (vs.meta.creation_timestamp, vs.meta.namespace, vs.meta.name))
     gateways.sort(key=lambda g: (g.meta.creation_timestamp, g.meta.namespace, g.meta.name))
     return Conversion(gateways=tuple(gateways), virtual_services=tuple(virtual_services), attachments=tuple(attachments))
+
+
+def with_gateway_api(snapshot: Snapshot, *, domain_suffix: str = "cluster.local") -> Snapshot:
+    """The snapshot with what istiod generates from its Gateway API objects added to its Istio Gateways and
+    VirtualServices, so every use of the one model of istiod (predictions, traces, route tests) sees them."""
+    if not snapshot.kube_routes and not snapshot.kube_gateways:
+        return snapshot
+    converted = convert(snapshot, domain_suffix=domain_suffix)
+    if not converted.gateways and not converted.virtual_services:
+        return snapshot
+    return replace(
+        snapshot,
+        gateways=snapshot.gateways + converted.gateways,
+        virtual_services=snapshot.virtual_services + converted.virtual_services,
+    )
+
+
+def generated_rule(snapshot: Snapshot, *, namespace: str, name: str, rule: int) -> GeneratedFrom | None:
+    """Where rule ``rule`` of the VirtualService ``namespace/name`` came from, when istiod generated it from a route."""
+    for vs in snapshot.virtual_services:
+        if vs.meta.namespace == namespace and vs.meta.name == name and vs.gateway_semantics:
+            return vs.http[rule].generated_from if rule < len(vs.http) else None
+    return None
+
