@@ -663,3 +663,34 @@ def test_the_bundled_example_shows_the_seed_users_bug() -> None:
         "expected: [outbound|8081||member.default.svc.cluster.local], actual: [outbound|9000||bk-gateway.default.svc.cluster.local],"
         " test type: cluster_name",
     ]
+
+
+def test_route_tests_at_a_gateway_api_gateway(tmp_path: Path) -> None:
+    """Istio's http-grpc-same-host case: route tests run on the routes istiod would build from an HTTPRoute and a
+    GRPCRoute merged on one host (PathPrefix /api is path-separated: /apix is a 404)."""
+    tests = tmp_path / "gw.yaml"
+    cases = [
+        ("grpc method", "/foo.FooService/Bar", "POST", "outbound|9090||grpcbin.default.svc.cluster.local"),
+        ("api", "/api/x", "GET", "outbound|80||httpbin.default.svc.cluster.local"),
+        ("apix is not under /api", "/apix", "GET", ""),
+    ]
+    tests.write_text(
+        yaml.safe_dump(
+            {
+                "tests": [
+                    {
+                        "test_name": n,
+                        "input": {"authority": "my.domain.example", "path": p, "method": m},
+                        "validate": {"cluster_name": c},
+                    }
+                    for n, p, m, c in cases
+                ]
+            }
+        )
+    )
+    case = Path(__file__).parent / "testdata/istio-gateway-api/conversion/http-grpc-same-host.yaml"
+    run = run_cli(["test", "-t", str(tests), "-f", str(case), "--gateway", "istio-system/gateway", "-o", "json"])
+    doc = json.loads(run.stdout)
+    assert run.code == 0, run.stderr
+    assert [t["verdict"] for t in doc["suites"][0]["tests"]] == ["pass", "pass", "pass"]
+    assert doc["suites"][0]["coverage"] == 100
