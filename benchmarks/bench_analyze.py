@@ -144,7 +144,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI timing")
     p.add_argument("--keep", metavar="DIR", help="write the inputs to DIR and keep them (default: a temp dir, removed)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every repetition")
+    p.add_argument(
+        "--gateway-api",
+        action="store_true",
+        help="HTTPRoutes instead of VirtualServices (generate_gateway_api.py; default 200 and 2,000 routes)",
+    )
     args = p.parse_args(argv)
+    make = generate
+    if args.gateway_api:
+        from generate_gateway_api import generate as make
+
+        args.small = args.small or 200
+        args.large = args.large or 2000
 
     if not getattr(yaml, "__with_libyaml__", False):
         print("PyYAML is built without libyaml: the CSafeLoader baseline is not available.", file=sys.stderr)
@@ -160,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(workdir, exist_ok=True)
     try:
         for case in cases:
-            case.text = generate(case.n_vs, args.rules, args.seed)
+            case.text = make(case.n_vs, args.rules, args.seed)
             case.path = os.path.join(workdir, f"vs-{case.n_vs}x{args.rules}.yaml")
             with open(case.path, "w", encoding="utf-8") as fh:
                 fh.write(case.text)
