@@ -101,6 +101,19 @@ def test_version_and_help() -> None:
     assert "--failure-threshold" in helped.stdout and "79" in helped.stdout
 
 
+def test_listing_commands_and_their_aliases_share_one_command() -> None:
+    from kubectl_meshctl.cli.root import COMMANDS
+
+    for name, alias in (("gateways", "gw"), ("virtualservices", "vs"), ("httproutes", "hr")):
+        assert COMMANDS[name] == COMMANDS[alias] == ("listings", f"{name}_command")
+    helped = run_cli(["hr", "--help"])
+    assert helped.code == 0
+    assert "List HTTPRoutes and GRPCRoutes" in helped.stdout and "kubectl meshctl hr web -n shop -o wide" in helped.stdout
+    assert "hr  " in run_cli(["--help"]).stdout and "httproutes  " in run_cli(["--help"]).stdout
+    gateways = run_cli(["gateways", "--help"]).stdout
+    assert "gateway.networking.k8s.io/gateway-name" in gateways and "kubectl meshctl gateways -A" in gateways
+
+
 def test_stdin_input() -> None:
     result = run_cli(["analyze", "-f", "-"], stdin=SEED.read_text())
     assert result.stdout.splitlines()[0] == SEED_IST0130.format("-")

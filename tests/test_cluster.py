@@ -678,3 +678,202 @@ def test_each_cluster_error_type_has_the_exit_code_the_readme_promises() -> None
     for kind, code in expected.items():
         assert exit_code_for(kind("x", 403)) is code, kind
     assert exit_code_for(RuntimeError("a bug")) is None  # an internal error, said as one
+
+
+# ----------------------------------------------------------------------------- the Gateway API
+
+WEB_POD = "web-istio-7c9d8b6f5-abcde"
+GATEWAY_API_GROUP = "/apis/gateway.networking.k8s.io"
+
+
+@pytest.fixture
+def gateway_api(fake_api_factory, tmp_path: Path) -> tuple[FakeApiServer, Path]:  # type: ignore[no-untyped-def]
+    """The seed cluster with the Gateway API's CRDs and ``scenarios/gateway-api.yaml`` (Gateway shop/web, its pod and
+    routes), and a kubeconfig for it."""
+    server = fake_api_factory(gateway_api=True)
+    server.load_gateway_api()
+    return server, server.write_kubeconfig(tmp_path / "gateway-api-kubeconfig")
+
+
+def _table(stdout: str) -> list[list[str]]:
+    return [_cells(line) for line in stdout.splitlines()]
+
+
+def test_gateway_api_gateways_are_listed_beside_istios(gateway_api: tuple[FakeApiServer, Path]) -> None:
+    _, kubeconfig = gateway_api
+    result = run_cli(["gateways", "-A", "--kubeconfig", str(kubeconfig)])
+    assert result.code == 0, result.stderr
+    header, istio, web = _table(result.stdout)
+    assert header == ["NAMESPACE", "NAME", "SELECTOR", "SERVERS", "PODS", "ROUTES", "AGE"]
+    assert istio[:6] == ["default", "gt-gateway", "istio=ingressgateway", "80/HTTP *", "1/1", "1"]
+    servers = "80/HTTP *.example.com, 443/HTTPS shop.example.com (tls Terminate, certificate web-cert)"
+    # two routes attach (store, grpc); typo names no listener, intruder's namespace is not allowed
+    assert web[:6] == ["shop", "web", "gateway.networking.k8s.io/gateway-name=web", servers, "1/1", "2"]
+    wide = _table(run_cli(["gw", "web", "-n", "shop", "-o", "wide", "--kubeconfig", str(kubeconfig)]).stdout)
+    assert wide[0][-4:] == ["POD NAMES", "BOUND ROUTES", "CLASS", "ADDRESSES"]
+    assert wide[1][-4:] == [f"{WEB_POD}.shop", "GRPCRoute/shop/grpc,HTTPRoute/shop/store", "istio", "<none>"]
+    names = run_cli(["gateways", "-A", "-o", "name", "--kubeconfig", str(kubeconfig)]).stdout
+    assert names == "gateway.networking.istio.io/gt-gateway\ngateway.gateway.networking.k8s.io/web\n"
+    items = yaml.safe_load(run_cli(["gateways", "-A", "-o", "json", "--kubeconfig", str(kubeconfig)]).stdout)["items"]
+    assert "apiVersion" not in items[0] and items[0]["virtualServices"] == ["default/vs-gateway"]
+    assert items[1]["apiVersion"] == "gateway.networking.k8s.io/v1" and items[1]["gatewayClass"] == "istio"
+    assert items[1]["pods"] == {"ready": 1, "total": 1, "names": [f"{WEB_POD}.shop"]}
+    assert items[1]["routes"] == ["GRPCRoute/shop/grpc", "HTTPRoute/shop/store"]
+
+
+def test_a_gateway_api_gateways_pods_are_those_labelled_in_its_namespace(gateway_api: tuple[FakeApiServer, Path]) -> None:
+    server, kubeconfig = gateway_api
+    pod = next(p for p in server.objects("pods") if p["metadata"]["name"] == WEB_POD)
+    elsewhere = {**pod, "metadata": {**pod["metadata"], "name": "web-elsewhere", "namespace": "other"}}
+    unready = {**pod, "metadata": {**pod["metadata"], "name": "web-unready"}, "status": {"phase": "Pending"}}
+    server.add_objects([elsewhere, unready])
+    (item,) = yaml.safe_load(run_cli(["gw", "web", "-n", "shop", "-o", "json", "--kubeconfig", str(kubeconfig)]).stdout)["items"]
+    assert item["pods"] == {"ready": 1, "total": 2, "names": [f"{WEB_POD}.shop", "web-unready.shop"]}
+
+
+def test_httproutes_list_parents_and_whether_each_attached(gateway_api: tuple[FakeApiServer, Path]) -> None:
+    _, kubeconfig = gateway_api
+    result = run_cli(["httproutes", "-A", "--kubeconfig", str(kubeconfig)])
+    assert result.code == 0, result.stderr
+    rows = _table(result.stdout)
+    assert rows[0] == ["NAMESPACE", "NAME", "HOSTNAMES", "PARENTS", "RULES", "FINDINGS", "AGE"]
+    assert [r[:5] for r in rows[1:]] == [
+        ["other", "intruder", "x.example.com", "shop/web NotAllowedByListeners", "1"],
+        ["shop", "grpc", "grpc.example.com", "shop/web/http Accepted", "1"],
+        ["shop", "store", "shop.example.com", "shop/web Accepted", "2"],
+        ["shop", "typo", "*", "shop/web/admin NoMatchingParent", "1"],
+    ]
+    items = yaml.safe_load(run_cli(["hr", "-A", "-o", "json", "--kubeconfig", str(kubeconfig)]).stdout)["items"]
+    for row, item in zip(rows[1:], items, strict=True):  # FINDINGS counts the findings of the object at Warning and above
+        serious = [f for f in item["findings"] if f["level"] in ("Warning", "Error")]
+        assert (row[5] == "none") == (not serious), (row, item["findings"])
+    assert [i["kind"] for i in items] == ["HTTPRoute", "GRPCRoute", "HTTPRoute", "HTTPRoute"]
+    store = items[2]
+    assert store["parents"] == [
+        {
+            "parentRef": "shop/web",
+            "accepted": True,
+            "reason": "Accepted",
+            "message": "Route was valid",
+            "listeners": ["shop/web/http", "shop/web/https"],
+        }
+    ]
+    wide = _table(run_cli(["hr", "store", "-n", "shop", "-o", "wide", "--kubeconfig", str(kubeconfig)]).stdout)
+    assert wide[0][-2:] == ["KIND", "LISTENERS"] and wide[1][-2:] == ["HTTPRoute", "shop/web/http,shop/web/https"]
+    names = run_cli(["hr", "-n", "shop", "-o", "name", "--kubeconfig", str(kubeconfig)]).stdout.splitlines()
+    assert names == [
+        "grpcroute.gateway.networking.k8s.io/grpc",
+        "httproute.gateway.networking.k8s.io/store",
+        "httproute.gateway.networking.k8s.io/typo",
+    ]
+    missing = run_cli(["hr", "nope", "--kubeconfig", str(kubeconfig)])
+    assert missing.code == ExitCode.NOT_FOUND
+    assert missing.stderr.strip() == 'Error: httproutes.gateway.networking.k8s.io "nope" not found'
+    assert run_cli(["hr", "--kubeconfig", str(kubeconfig)]).stderr == "No httproutes found in default namespace.\n"
+
+
+def test_httproutes_summary_counts_the_findings_on_the_routes_shown(gateway_api: tuple[FakeApiServer, Path]) -> None:
+    """Whatever the analysis finds on HTTPRoutes/GRPCRoutes, the summary line counts those of the rows shown only."""
+    _, kubeconfig = gateway_api
+    items = yaml.safe_load(run_cli(["hr", "-A", "-o", "json", "--kubeconfig", str(kubeconfig)]).stdout)["items"]
+    flagged = sorted(f"{i['namespace']}/{i['name']}" for i in items if any(f["level"] != "Info" for f in i["findings"]))
+    line = run_cli(["hr", "-A", "--kubeconfig", str(kubeconfig)]).stderr.strip()
+    if flagged:
+        assert line.endswith(": run kubectl meshctl analyze -A") and all(name in line for name in flagged), line
+    else:
+        assert line == ""
+    assert run_cli(["hr", "grpc", "-n", "shop", "--kubeconfig", str(kubeconfig)]).stderr == ""  # attached: nothing to say
+
+
+def test_listing_cache_keys_on_the_gateway_api_objects(gateway_api: tuple[FakeApiServer, Path]) -> None:
+    server, kubeconfig = gateway_api
+    listed = ("/httproutes", "/grpcroutes", "/gateways", "/referencegrants", "/gatewayclasses", "/namespaces")
+
+    def full_lists() -> int:
+        return sum(
+            1
+            for r in server.requests
+            if r.path.startswith(GATEWAY_API_GROUP) and r.path.endswith(listed) and "Partial" not in (r.header("Accept") or "")
+        )
+
+    outputs = {}
+    for args in (["gw", "-A", "-o", "wide"], ["hr", "-A", "-o", "wide"], ["hr", "-A", "-o", "json"]):
+        server.requests.clear()
+        fresh = run_cli([*args, "--no-cache", "--kubeconfig", str(kubeconfig)])
+        first = run_cli([*args, "--kubeconfig", str(kubeconfig)])
+        server.requests.clear()
+        cached = run_cli([*args, "--kubeconfig", str(kubeconfig)])
+        assert full_lists() == 0, args  # a hit: only metadata was read
+        assert (cached.stdout, cached.stderr) == (first.stdout, first.stderr) == (fresh.stdout, fresh.stderr), args
+        outputs[args[-1]] = cached.stdout
+    # a changed HTTPRoute misses: typo now names the http listener
+    typo = next(r for r in server.objects("httproutes.gateway.networking.k8s.io") if r["metadata"]["name"] == "typo")
+    server.add_object({**typo, "spec": {**typo["spec"], "parentRefs": [{"name": "web", "sectionName": "http"}]}})
+    server.requests.clear()
+    after = run_cli(["hr", "-A", "-o", "wide", "--kubeconfig", str(kubeconfig)])
+    assert full_lists() > 0
+    assert "shop/web/http Accepted" in next(line for line in after.stdout.splitlines() if " typo " in line)
+    assert "NoMatchingParent" in outputs["wide"]
+    gw = _table(run_cli(["gw", "web", "-n", "shop", "-o", "wide", "--kubeconfig", str(kubeconfig)]).stdout)
+    assert gw[1][4] == "3" and "HTTPRoute/shop/typo" in gw[1][-3]
+
+
+def test_without_the_gateway_api_listings_are_unchanged_and_httproutes_says_why(
+    fake_api: FakeApiServer, fake_kubeconfig: Path
+) -> None:
+    fake_api.requests.clear()
+    result = run_cli(["gateways", "-A", "-o", "wide", "--kubeconfig", str(fake_kubeconfig)])
+    assert result.code == 0 and result.stderr == "1 warning in default/vs-gateway: run kubectl meshctl analyze -A\n"
+    assert _cells(result.stdout.splitlines()[0])[-3:] == ["AGE", "POD NAMES", "BOUND VIRTUALSERVICES"]
+    asked = [r.path for r in fake_api.requests if r.path.startswith(GATEWAY_API_GROUP) or r.path == "/api/v1/namespaces"]
+    assert asked == [GATEWAY_API_GROUP]  # asked once (404), for the metadata and the full read; nothing listed
+    routes = run_cli(["hr", "-A", "--kubeconfig", str(fake_kubeconfig)])
+    assert routes.code == ExitCode.UNAVAILABLE
+    assert routes.stderr.startswith("Error: Gateway API CRDs not found: the API server") and routes.stdout == ""
+
+
+def test_gateway_api_kinds_rbac_forbids_are_left_out_with_a_note(gateway_api: tuple[FakeApiServer, Path]) -> None:
+    server, kubeconfig = gateway_api
+    server.deny("list", "grpcroutes")
+    result = run_cli(["gateways", "-A", "--kubeconfig", str(kubeconfig)])
+    assert result.code == 0, result.stderr
+    assert "Note: cannot list grpcroutes; listing without them" in result.stderr
+    assert _table(result.stdout)[2][5] == "1"  # store only: grpc was not read
+    routes = run_cli(["hr", "-A", "--kubeconfig", str(kubeconfig)])
+    assert routes.code == 0 and " grpc " not in routes.stdout and " store " in routes.stdout
+    server.deny("list", "httproutes")  # the kind httproutes cannot do without: the denial is the answer
+    denied = run_cli(["hr", "-A", "--kubeconfig", str(kubeconfig)])
+    assert denied.code == ExitCode.NOPERM and "list httproutes.gateway.networking.k8s.io" in denied.stderr
+    assert run_cli(["gateways", "-A", "--kubeconfig", str(kubeconfig)]).code == 0
+
+
+def test_analyze_reads_no_gateway_api_kind(gateway_api: tuple[FakeApiServer, Path]) -> None:
+    """analyze's reads are the listings' less the Gateway API: its findings on a cluster are what they were."""
+    server, kubeconfig = gateway_api
+    server.requests.clear()
+    result = run_cli(["analyze", "-A", "--kubeconfig", str(kubeconfig)])
+    assert not [r.path for r in server.requests if r.path.startswith(GATEWAY_API_GROUP)]
+    assert result.stdout.splitlines()[0].startswith("Warning [IST0130] (VirtualService default/vs-gateway)")
+
+
+def test_httproutes_through_real_kubectl_are_the_same_objects(gateway_api: tuple[FakeApiServer, Path]) -> None:
+    kubectl = find_kubectl()
+    if kubectl is None:
+        pytest.skip("kubectl is not on PATH")
+    _, kubeconfig = gateway_api
+    ours = run_cli(["hr", "-A", "-o", "json", "--kubeconfig", str(kubeconfig)])
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    native = {}
+    for plural in ("httproutes", "grpcroutes"):
+        done = subprocess.run(
+            [kubectl, "get", plural, "-A", "-o", "json"], capture_output=True, text=True, env=env, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        for item in yaml.safe_load(done.stdout)["items"]:
+            native[(item["kind"], item["metadata"]["namespace"], item["metadata"]["name"])] = item
+    listed = yaml.safe_load(ours.stdout)["items"]
+    assert {(i["kind"], i["namespace"], i["name"]) for i in listed} == set(native)
+    for item in listed:
+        spec = native[(item["kind"], item["namespace"], item["name"])]["spec"]
+        assert item["hostnames"] == spec.get("hostnames", [])
+        assert item["rules"] == len(spec["rules"]) and len(item["parents"]) == len(spec["parentRefs"])

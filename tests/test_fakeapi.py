@@ -375,6 +375,34 @@ def test_kubectl_without_the_istio_group(
     assert 'error: the server doesn\'t have a resource type "gateways"' in done.stderr
 
 
+@needs_kubectl
+def test_kubectl_gets_the_gateway_api_scenario(fake_api: FakeApiServer, kubectl: Callable[..., Any]) -> None:
+    fake_api.gateway_api = True
+    fake_api.load_gateway_api()
+    routes = kubectl("get", "httproutes", "-A")
+    assert routes.returncode == 0, routes.stderr
+    rows = table(routes.stdout)
+    assert rows[0] == ["NAMESPACE", "NAME", "HOSTNAMES", "AGE"]
+    assert [r[:2] for r in rows[1:]] == [["other", "intruder"], ["shop", "store"], ["shop", "typo"]]
+    assert [r[2] for r in rows[1:3]] == ['["x.example.com"]', '["shop.example.com"]']  # typo has none: an empty cell
+    grpc = kubectl("get", "grpcroutes", "-n", "shop", "-o", "name")
+    assert grpc.stdout == "grpcroute.gateway.networking.k8s.io/grpc\n", grpc.stderr
+    gateways = kubectl("get", "gateways.gateway.networking.k8s.io", "-A")
+    assert table(gateways.stdout)[0] == ["NAMESPACE", "NAME", "CLASS", "AGE"]
+    assert table(gateways.stdout)[1][:3] == ["shop", "web", "istio"]
+    grants = kubectl("get", "referencegrants", "-n", "shop", "-o", "jsonpath={.items[*].apiVersion}")
+    assert grants.stdout == "gateway.networking.k8s.io/v1beta1", grants.stderr  # the one version it is served in
+    assert "/apis/gateway.networking.k8s.io/v1beta1/namespaces/shop/referencegrants" in [r.path for r in fake_api.requests]
+    assert_only_reads(fake_api)
+
+
+@needs_kubectl
+def test_kubectl_without_the_gateway_api_group(fake_api: FakeApiServer, kubectl: Callable[..., Any]) -> None:
+    done = kubectl("get", "httproutes", "-A")
+    assert done.returncode == 1
+    assert 'error: the server doesn\'t have a resource type "httproutes"' in done.stderr
+
+
 # ---- the official Python client ------------------------------------------------------------------------------------
 
 
@@ -591,6 +619,35 @@ def test_discovery_follows_the_configured_versions(fake_api_factory: Callable[..
     assert none._aggregated(core=False, api_version="v2")["items"] == []
     with pytest.raises(ValueError, match="unknown"):
         FakeApiServer(istio_versions=("v2",))
+
+
+def test_gateway_api_discovery_serves_each_kind_in_its_versions(fake_api: FakeApiServer, raw: Callable[..., Any]) -> None:
+    assert [g["metadata"]["name"] for g in raw("/apis", accept=AGGREGATED_ACCEPT)[2]["items"]] == ["networking.istio.io"]
+    fake_api.gateway_api = True  # off by default, as on a cluster without the Gateway API's CRDs
+    body = raw("/apis", accept=AGGREGATED_ACCEPT)[2]
+    assert [g["metadata"]["name"] for g in body["items"]] == ["networking.istio.io", "gateway.networking.k8s.io"]
+    versions = {v["version"]: {r["resource"] for r in v["resources"]} for v in body["items"][1]["versions"]}
+    assert versions == {
+        "v1": {"gatewayclasses", "gateways", "grpcroutes", "httproutes"},
+        "v1beta1": {"gatewayclasses", "gateways", "httproutes", "referencegrants"},
+    }
+    assert raw("/apis/gateway.networking.k8s.io")[2]["preferredVersion"]["version"] == "v1"
+    legacy = {r["name"] for r in raw("/apis/gateway.networking.k8s.io/v1beta1")[2]["resources"]}
+    assert "referencegrants" in legacy and "grpcroutes" not in legacy
+    fake_api.load_gateway_api()
+    assert raw("/apis/gateway.networking.k8s.io/v1/referencegrants")[0] == 404
+    status, _, grants = raw("/apis/gateway.networking.k8s.io/v1beta1/referencegrants")
+    assert status == 200 and grants["kind"] == "ReferenceGrantList" and len(grants["items"]) == 1
+    routes = raw("/apis/gateway.networking.k8s.io/v1beta1/namespaces/shop/httproutes")[2]
+    assert {r["apiVersion"] for r in routes["items"]} == {"gateway.networking.k8s.io/v1beta1"}  # served as asked
+    assert (
+        raw("/apis/gateway.networking.k8s.io/v1/gatewayclasses/istio")[2]["spec"]["controllerName"]
+        == "istio.io/gateway-controller"
+    )
+    fake_api.gateway_api = False
+    assert raw("/apis/gateway.networking.k8s.io/v1/httproutes")[:3:2] == (404, "404 page not found\n")
+    with pytest.raises(ValueError, match=r"does not serve GRPCRoute gateway\.networking\.k8s\.io/v1beta1"):
+        fake_api.load_yaml("apiVersion: gateway.networking.k8s.io/v1beta1\nkind: GRPCRoute\nmetadata:\n  name: g\n")
 
 
 def test_status_bodies_match_the_real_server(fake_api: FakeApiServer, raw: Callable[..., Any]) -> None:

@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gw": ("listings", "gateways_command"),
     "virtualservices": ("listings", "virtualservices_command"),
     "vs": ("listings", "virtualservices_command"),
+    "httproutes": ("listings", "httproutes_command"),
+    "hr": ("listings", "httproutes_command"),
     "pods": ("pods", "pods_command"),
     "routes": ("routes", "routes_command"),
     "trace": ("trace", "trace_command"),

@@ -10,7 +10,7 @@ context, and its objects' origin names that context.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -82,7 +82,7 @@ class RawRead:
     pages: tuple[KindPages, ...]
     """In the registry's order of the kinds."""
     kinds: tuple[str, ...]
-    """The kinds as they were asked for."""
+    """The kinds read: those asked for, less the optional ones left out (:attr:`ClusterSource.absent`)."""
     namespace: str | None
     metadata_only: bool = False
     digests: tuple[str, ...] = ()
@@ -136,6 +136,7 @@ class ClusterSource:
         namespace: str | None,
         kinds: Sequence[str] = ANALYSED_KINDS,
         selectors: Mapping[str, str] | None = None,
+        optional: Collection[str] = (),
     ) -> None:
         self.api = api
         self.namespace = namespace
@@ -144,6 +145,15 @@ class ClusterSource:
         wanted = {by_name(name) for name in self.kinds}  # KeyError for a kind the registry does not hold
         self._lists = [kind for kind in KINDS if kind in wanted]
         """What is listed, in the registry's order."""
+        self.optional = frozenset(optional)
+        """Kinds read only when the cluster serves them and RBAC lets them be listed (the Gateway API's), else left
+        out without an error; a built-in kind among them is read only when one of the CRD kinds among them is (the
+        Namespaces the Gateway API's ``allowedRoutes`` selectors read serve nothing else)."""
+        for name in self.optional:
+            by_name(name)
+        self.absent: dict[str, str] = {}
+        """The optional kinds left out, by registry name: why (decided by the first fetch, kept by the next ones, so a
+        metadata-only fetch and the full one read the same kinds)."""
         self.selectors = dict(selectors or {})
         """Label selectors by kind name."""
         self.notes: list[str] = []
@@ -165,6 +175,7 @@ class ClusterSource:
 
         jobs = self._lists
         results: list[_Listed | BaseException | None] = [None] * len(jobs)
+        optional = self.optional
 
         def fetch(index: int) -> None:
             kind = jobs[index]
@@ -196,26 +207,73 @@ class ClusterSource:
                     pages = listed(self.namespace)
                 # a metadata-only fetch is the cache key: hash it here, where hashing overlaps the other lists
                 results[index] = _Listed(kind.name, tuple(pages), pages_digest(pages) if metadata_only else "")
+            except Denied as exc:
+                if exc.status != 403 or kind.name not in optional:
+                    results[index] = exc
+                    return
+                note = f"cannot list {kind.plural}; listing without them"
+                self.absent[kind.name] = note
+                if note not in self.notes:
+                    self.notes.append(note)
             except BaseException as exc:  # handed to the caller below
                 results[index] = exc
 
         # Three lanes, each one connection: VirtualServices (usually the longest list), the built-in kinds, and
         # the other CRD kinds on the connection that asked which versions are served (the built-in kinds are
-        # already being listed meanwhile).  Plain threads, not concurrent.futures: its import (logging and
-        # friends) costs 4 ms of a 100 ms listing.
-        lanes: list[list[int]] = [[], [], []]
+        # already being listed meanwhile); the optional kinds, when asked for, in a fourth that asks for their
+        # versions itself, so finding out whether the cluster serves them delays no other lane.
+        # Plain threads, not concurrent.futures: its import (logging and friends) costs 4 ms of a 100 ms listing.
+        lanes: list[list[int]] = [[], [], [], []]
         for index, kind in enumerate(jobs):
-            lanes[1 if kind is VIRTUAL_SERVICE else 2 if not kind.discovered else 0].append(index)
+            if kind.name in self.absent:
+                continue
+            lanes[3 if kind.name in optional else 1 if kind is VIRTUAL_SERVICE else 2 if not kind.discovered else 0].append(index)
 
         def run(lane: list[int]) -> None:
             for index in lane:
                 fetch(index)
 
-        threads = [threading.Thread(target=run, args=(lane,), daemon=True) for lane in lanes[1:]]
+        def run_optional(lane: list[int]) -> None:
+            unserved: dict[str, str] = {}
+            """Groups the cluster does not serve at all: asked once, not once per kind."""
+            try:
+                for index in lane:
+                    kind = jobs[index]
+                    if kind.discovered and kind.name not in self._versions:
+                        if kind.group in unserved:
+                            self.absent[kind.name] = unserved[kind.group]
+                            continue
+                        try:
+                            self._versions[kind.name] = served_version(self.api, kind, discovery=self._discovery)
+                        except NotServed as exc:
+                            self.absent[kind.name] = str(exc)
+                            if f"/apis/{kind.group}" not in self._discovery:  # the group itself is not served
+                                unserved[kind.group] = str(exc)
+                        except Denied as exc:
+                            if exc.status != 403:
+                                raise
+                            self.absent[kind.name] = unserved[kind.group] = str(exc)
+                crds = any(jobs[i].discovered and jobs[i].name not in self.absent for i in lane)
+                for index in lane:
+                    kind = jobs[index]
+                    if not kind.discovered and not crds:
+                        self.absent[kind.name] = f"{kind.plural} are read only with the kinds they serve"
+                    if kind.name not in self.absent:
+                        fetch(index)
+            except BaseException as exc:  # discovery failed otherwise: handed to the caller below
+                results[lane[0]] = exc
+
+        threads = [
+            threading.Thread(target=run, args=(lanes[1],), daemon=True),
+            threading.Thread(target=run, args=(lanes[2],), daemon=True),
+            threading.Thread(target=run_optional, args=(lanes[3],), daemon=True),
+        ]
         threads[1].start()  # the built-in kinds need no discovery
+        if lanes[3]:
+            threads[2].start()
         try:
             for kind in jobs:
-                if kind.discovered and kind.name not in self._versions:
+                if kind.discovered and kind.name not in optional and kind.name not in self._versions:
                     self._versions[kind.name] = served_version(self.api, kind, discovery=self._discovery)
             threads[0].start()
             run(lanes[0])
@@ -224,14 +282,16 @@ class ClusterSource:
                 if thread.ident is not None:
                     thread.join()
         done: list[_Listed] = []
-        for result in results:
+        for kind, result in zip(jobs, results, strict=True):
             if isinstance(result, BaseException):
                 raise result
+            if kind.name in self.absent:
+                continue
             assert result is not None
             done.append(result)
         return RawRead(
             tuple(KindPages(listed.kind, listed.pages) for listed in done),
-            tuple(self.kinds),
+            tuple(name for name in self.kinds if name not in self.absent),
             self.namespace,
             metadata_only=metadata_only,
             digests=tuple(listed.digest for listed in done) if metadata_only else (),
@@ -259,5 +319,5 @@ class ClusterSource:
                         continue
                     if obj is not None:
                         objects.append(obj)
-        snapshot = snapshot_of(objects, complete=self.kinds)  # a cluster's lists are complete: absence is a fact
+        snapshot = snapshot_of(objects, complete=raw.kinds)  # a cluster's lists are complete: absence is a fact
         return ReadResult(snapshot=snapshot, errors=errors)

@@ -1,4 +1,4 @@
-"""The listing cache: ``gateways`` and ``virtualservices`` results keyed by what the API server sent.
+"""The listing cache: ``gateways``, ``virtualservices`` and ``httproutes`` results keyed by what the API server sent.
 
 Why this module exists: a listing is a pure function of the list responses (the snapshot, the whole
 analysis for the findings column and the summary line), and on a cluster with thousands of
@@ -50,7 +50,11 @@ STALE_TEMP = 3600
 """Seconds after which a temporary file left by a killed run is removed."""
 
 PARTS = ("gateways", "virtualServices")
-"""Each command reads only its part: the Gateways or the VirtualServices, and the flags for its summary line."""
+"""Each command reads only its part: the Gateways or the VirtualServices, and the flags for its summary line.  The
+Gateway API's routes are kept in the VirtualServices' part, under their own key (``httproutes`` reads that part), so
+an entry is still two files."""
+ROUTES = "routes"
+"""What ``httproutes`` asks :func:`load` for: the routes of the VirtualServices' part."""
 
 _KEY = re.compile(r"[0-9a-f]{40}\Z")
 _ENTRY = re.compile(r"[0-9a-f]{40}\.(?:gateways|virtualServices)\Z")
@@ -144,14 +148,15 @@ def _read_entry(name: str, dir_fd: int) -> bytes | None:
 
 
 def load(key: str, *, part: str) -> Listing | None:
-    """The cached Listing with ``part`` filled in (the other part empty), or None."""
-    if part not in PARTS or not _KEY.match(key):
+    """The cached Listing with ``part`` filled in (the others empty), or None.  ``part`` is one of :data:`PARTS` or
+    :data:`ROUTES`."""
+    if (part not in PARTS and part != ROUTES) or not _KEY.match(key):
         return None
     dir_fd = _open_dir(create=False)
     if dir_fd is None:
         return None
     try:
-        raw = _read_entry(f"{key}.{part}", dir_fd)
+        raw = _read_entry(f"{key}.{'virtualServices' if part == ROUTES else part}", dir_fd)
         return None if raw is None else _listing(marshal.loads(raw), part)
     except (OSError, ValueError, EOFError, TypeError, MemoryError, RecursionError):
         return None
@@ -182,39 +187,80 @@ def _string_lists(lists: list[Any]) -> bool:
 
 
 _GATEWAY_KEYS = dict.fromkeys(("name", "namespace", "selector", "servers", "pods", "virtualServices", "creationTimestamp")).keys()
+_KUBE_GATEWAY_KEYS = dict.fromkeys(
+    ("name", "namespace", "apiVersion", "gatewayClass", "selector", "servers", "addresses", "pods", "routes", "creationTimestamp")
+).keys()
 _PODS_KEYS = dict.fromkeys(("ready", "total", "names")).keys()
 _VS_KEYS = dict.fromkeys(("name", "namespace", "gateways", "hosts", "rules", "findings", "creationTimestamp")).keys()
+_ROUTE_KEYS = dict.fromkeys(
+    ("kind", "apiVersion", "name", "namespace", "hostnames", "parents", "rules", "findings", "creationTimestamp")
+).keys()
+_PARENT_KEYS = dict.fromkeys(("parentRef", "accepted", "reason", "message", "listeners")).keys()
 _FINDING_KEYS = dict.fromkeys(("code", "level", "message")).keys()
 _LEVELS = frozenset(("Info", "Warning", "Error"))
+_ROUTE_KINDS = frozenset(("HTTPRoute", "GRPCRoute"))
 
 
 def _gateways(items: list[Any]) -> bool:
-    if not _records(items, _GATEWAY_KEYS):
+    if type(items) is not list or not _all(items, dict):
+        return False
+    istio = [g for g in items if g.keys() == _GATEWAY_KEYS]
+    kube = [g for g in items if g.keys() == _KUBE_GATEWAY_KEYS]
+    if len(istio) + len(kube) != len(items):
         return False
     pods = _column(items, "pods")
     return (
         _all(chain.from_iterable(map(itemgetter("name", "namespace", "selector", "creationTimestamp"), items)), str)
-        and _string_lists(list(chain.from_iterable(map(itemgetter("servers", "virtualServices"), items))))
+        and _string_lists(_column(items, "servers"))
+        and _string_lists(_column(istio, "virtualServices"))
+        and _all(chain.from_iterable(map(itemgetter("apiVersion", "gatewayClass"), kube)), str)
+        and _string_lists(list(chain.from_iterable(map(itemgetter("addresses", "routes"), kube))))
         and _records(pods, _PODS_KEYS)
         and _all(chain.from_iterable(map(itemgetter("ready", "total"), pods)), int)
         and _string_lists(_column(pods, "names"))
     )
 
 
-def _virtual_services(items: list[Any]) -> bool:
-    if not _records(items, _VS_KEYS):
-        return False
+def _findings(items: list[dict[str, Any]]) -> bool:
+    """Every item's ``findings`` is a list of ``{code, level, message}``."""
     findings = _column(items, "findings")
     if not _all(findings, list):
         return False
     flat = list(chain.from_iterable(findings))
     return (
-        _all(chain.from_iterable(map(itemgetter("name", "namespace", "creationTimestamp"), items)), str)
-        and _all(_column(items, "rules"), int)
-        and _string_lists(list(chain.from_iterable(map(itemgetter("gateways", "hosts"), items))))
-        and _records(flat, _FINDING_KEYS)
+        _records(flat, _FINDING_KEYS)
         and _all(chain.from_iterable(map(itemgetter("code", "message", "level"), flat)), str)
         and set(_column(flat, "level")) <= _LEVELS
+    )
+
+
+def _virtual_services(items: list[Any]) -> bool:
+    return (
+        _records(items, _VS_KEYS)
+        and _all(chain.from_iterable(map(itemgetter("name", "namespace", "creationTimestamp"), items)), str)
+        and _all(_column(items, "rules"), int)
+        and _string_lists(list(chain.from_iterable(map(itemgetter("gateways", "hosts"), items))))
+        and _findings(items)
+    )
+
+
+def _routes(items: list[Any]) -> bool:
+    if not _records(items, _ROUTE_KEYS):
+        return False
+    parents = _column(items, "parents")
+    if not _all(parents, list):
+        return False
+    flat = list(chain.from_iterable(parents))
+    return (
+        _all(chain.from_iterable(map(itemgetter("kind", "apiVersion", "name", "namespace", "creationTimestamp"), items)), str)
+        and set(_column(items, "kind")) <= _ROUTE_KINDS
+        and _all(_column(items, "rules"), int)
+        and _string_lists(_column(items, "hostnames"))
+        and _records(flat, _PARENT_KEYS)
+        and _all(chain.from_iterable(map(itemgetter("parentRef", "reason", "message"), flat)), str)
+        and _all(_column(flat, "accepted"), bool)
+        and _string_lists(_column(flat, "listeners"))
+        and _findings(items)
     )
 
 
@@ -229,11 +275,15 @@ def _flags(flags: list[Any]) -> bool:
 
 
 def _listing(data: Any, part: str) -> Listing | None:
-    """The Listing an entry holds when it has exactly the shape :func:`store` writes, else None."""
-    if type(data) is not dict or data.keys() != {"items", "flags", "errors"}:
+    """The Listing an entry holds when it has exactly the shape :func:`store` writes, else None.
+
+    The VirtualServices' part holds the routes beside its items: ``part`` :data:`ROUTES` checks and returns only
+    those, ``virtualServices`` only the VirtualServices."""
+    expected = {"items", "flags", "errors"} if part == "gateways" else {"items", "flags", "errors", ROUTES}
+    if type(data) is not dict or data.keys() != expected:
         return None
-    items, flags, errors = data["items"], data["flags"], data["errors"]
-    valid = _gateways if part == "gateways" else _virtual_services
+    items, flags, errors = data[ROUTES if part == ROUTES else "items"], data["flags"], data["errors"]
+    valid = _gateways if part == "gateways" else _routes if part == ROUTES else _virtual_services
     if type(flags) is not list or type(errors) is not list or not _all(errors, str) or not _flags(flags) or not valid(items):
         return None
     return Listing(
@@ -241,6 +291,7 @@ def _listing(data: Any, part: str) -> Listing | None:
         virtual_services=tuple(items) if part == "virtualServices" else (),
         flags=tuple(map(Flag._make, flags)),
         errors=tuple(errors),
+        routes=tuple(items) if part == ROUTES else (),
     )
 
 
@@ -253,7 +304,10 @@ def store(key: str, listing: Listing) -> None:
     flags = [tuple(f) for f in listing.flags]
     try:
         for part, items in zip(PARTS, (listing.gateways, listing.virtual_services), strict=True):
-            data = marshal.dumps({"items": list(items), "flags": flags, "errors": list(listing.errors)})
+            entry = {"items": list(items), "flags": flags, "errors": list(listing.errors)}
+            if part == "virtualServices":
+                entry[ROUTES] = list(listing.routes)
+            data = marshal.dumps(entry)
             if len(data) > MAX_ENTRY:
                 continue  # would be a miss anyway
             _write(f"{key}.{part}", data, dir_fd=dir_fd)

@@ -245,8 +245,23 @@ KINDS: tuple[Kind, ...] = (
 """Every kind read, in the order snapshots and cluster reads list them."""
 
 ANALYSED_KINDS: tuple[str, ...] = (GATEWAY.name, VIRTUAL_SERVICE.name, DESTINATION_RULE.name, SERVICE.name, POD.name)
-"""What ``analyze``, the listings (``gateways``, ``virtualservices``) and ``routes --predict``/``--diff`` read from
-a cluster (ServiceEntries and Gateway API Gateways are read from files only)."""
+"""What ``analyze`` and ``routes --predict``/``--diff`` read from a cluster (ServiceEntries and the Gateway API's
+kinds they read from files only), and what the listings read besides the Gateway API's (:data:`LISTED_KINDS`)."""
+
+GATEWAY_API_KINDS: tuple[str, ...] = (
+    KUBE_GATEWAY.name,
+    HTTP_ROUTE.name,
+    GRPC_ROUTE.name,
+    REFERENCE_GRANT.name,
+    GATEWAY_CLASS.name,
+    NAMESPACE.name,
+)
+"""The Gateway API's kinds, and the Namespaces its ``allowedRoutes`` selectors read: what the listings read besides
+:data:`ANALYSED_KINDS`, each only when the cluster serves it (a cluster without the Gateway API's CRDs lists as one
+without them; Namespaces are listed only when one of the Gateway API kinds is)."""
+LISTED_KINDS: tuple[str, ...] = ANALYSED_KINDS + GATEWAY_API_KINDS
+"""What the listings (``gateways``, ``virtualservices``, ``httproutes``) read from a cluster; :data:`GATEWAY_API_KINDS`
+are optional (read when served)."""
 
 _BY_NAME = {k.name: k for k in KINDS}
 _BY_GROUP_KIND = {(k.group, k.kind): k for k in KINDS}

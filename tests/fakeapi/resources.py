@@ -14,6 +14,9 @@ from .selectors import COMMON_FIELDS, NAMESPACE_FIELDS, POD_FIELDS, FieldGetter
 
 ISTIO_GROUP = "networking.istio.io"
 ISTIO_VERSIONS = ("v1", "v1beta1", "v1alpha3")  # kube version priority order: the first served is preferred
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+GATEWAY_API_VERSIONS = ("v1", "v1beta1")
+"""The group versions the Gateway API's standard channel (v1.2) serves; each kind in its own subset of them."""
 
 NAME_DESCRIPTION = (
     "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a "
@@ -438,6 +441,84 @@ def istio_types(versions: tuple[str, ...]) -> list[ResourceType]:
             short_names=("dr",),
             categories=ISTIO_CATEGORIES,
             subresources=CRD_SUBRESOURCES,
+            custom=True,
+        ),
+    ]
+
+
+GATEWAY_API_CATEGORIES = ("gateway-api",)
+
+
+def gateway_api_types() -> list[ResourceType]:
+    """The standard channel's CRDs (v1.2) with their printer columns, as far as a plain JSON path prints them (a
+    Gateway's Address and Programmed columns are filtered JSON paths: left out)."""
+    hostnames = Column("Hostnames", description="")
+    return [
+        ResourceType(
+            GATEWAY_API_GROUP,
+            "gatewayclasses",
+            "GatewayClass",
+            "gatewayclass",
+            False,
+            ("v1", "v1beta1"),
+            (NAME_COLUMN, Column("Controller", description=""), CRD_AGE_COLUMN),
+            crd_row(("spec", "controllerName")),
+            short_names=("gc",),
+            categories=GATEWAY_API_CATEGORIES,
+            subresources=CRD_SUBRESOURCES,
+            custom=True,
+        ),
+        ResourceType(
+            GATEWAY_API_GROUP,
+            "gateways",
+            "Gateway",
+            "gateway",
+            True,
+            ("v1", "v1beta1"),
+            (NAME_COLUMN, Column("Class", description=""), CRD_AGE_COLUMN),
+            crd_row(("spec", "gatewayClassName")),
+            short_names=("gtw",),
+            categories=GATEWAY_API_CATEGORIES,
+            subresources=CRD_SUBRESOURCES,
+            custom=True,
+        ),
+        ResourceType(
+            GATEWAY_API_GROUP,
+            "httproutes",
+            "HTTPRoute",
+            "httproute",
+            True,
+            ("v1", "v1beta1"),
+            (NAME_COLUMN, hostnames, CRD_AGE_COLUMN),
+            crd_row(("spec", "hostnames")),
+            categories=GATEWAY_API_CATEGORIES,
+            subresources=CRD_SUBRESOURCES,
+            custom=True,
+        ),
+        ResourceType(
+            GATEWAY_API_GROUP,
+            "grpcroutes",
+            "GRPCRoute",
+            "grpcroute",
+            True,
+            ("v1",),
+            (NAME_COLUMN, hostnames, CRD_AGE_COLUMN),
+            crd_row(("spec", "hostnames")),
+            categories=GATEWAY_API_CATEGORIES,
+            subresources=CRD_SUBRESOURCES,
+            custom=True,
+        ),
+        ResourceType(
+            GATEWAY_API_GROUP,
+            "referencegrants",
+            "ReferenceGrant",
+            "referencegrant",
+            True,
+            ("v1beta1",),
+            (NAME_COLUMN, CRD_AGE_COLUMN),
+            crd_row(),
+            short_names=("refgrant",),
+            categories=GATEWAY_API_CATEGORIES,
             custom=True,
         ),
     ]

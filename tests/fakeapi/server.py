@@ -1,7 +1,8 @@
 """A fake Kubernetes API server, faithful at the HTTP level, for tests (never part of the product).
 
 It speaks HTTPS on 127.0.0.1 with a throw-away CA, authenticates bearer tokens, serves legacy and aggregated
-discovery, lists/gets Istio networking CRDs and core pods/services/namespaces with label/field selectors, paging
+discovery, lists/gets Istio networking CRDs (and, when asked to, the Gateway API's standard-channel CRDs, each kind in
+its own versions) and core pods/services/namespaces with label/field selectors, paging
 (``limit``/``continue``, 410 Expired), server-side Table output for ``kubectl get``, RBAC-style denials, pod proxy and
 WebSocket port-forward (``v4.channel.k8s.io``) to local backends.  Every request is recorded in ``server.requests``;
 write verbs are answered 405 so tests can assert that a client only reads.
@@ -37,12 +38,23 @@ import yaml
 
 from . import websocket as ws
 from .certs import CertBundle, session_bundle
-from .resources import ISTIO_GROUP, ISTIO_VERSIONS, ResourceType, core_types, format_timestamp, istio_types
+from .resources import (
+    GATEWAY_API_GROUP,
+    GATEWAY_API_VERSIONS,
+    ISTIO_GROUP,
+    ISTIO_VERSIONS,
+    ResourceType,
+    core_types,
+    format_timestamp,
+    gateway_api_types,
+    istio_types,
+)
 from .selectors import SelectorError, fields_match, labels_match, parse_field_selector, parse_label_selector, validate_fields
 
 DEFAULT_TOKEN = "fakeapi-token-0123456789"
 DEFAULT_USER = "system:serviceaccount:default:meshctl"
 SEED_SCENARIO = Path(__file__).parent / "scenarios" / "seed.yaml"
+GATEWAY_API_SCENARIO = Path(__file__).parent / "scenarios" / "gateway-api.yaml"
 
 JSON = "application/json"
 AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -318,6 +330,7 @@ class FakeApiServer:
         *,
         istio_versions: Iterable[str] | None = ISTIO_VERSIONS,
         aggregated_discovery: bool = True,
+        gateway_api: bool = False,
         token: str = DEFAULT_TOKEN,
         user: str = DEFAULT_USER,
         kubernetes_version: str = "v1.32.0",
@@ -329,6 +342,8 @@ class FakeApiServer:
         if unknown:
             raise ValueError(f"unknown networking.istio.io versions {sorted(unknown)}; known: {ISTIO_VERSIONS}")
         self.istio_versions: tuple[str, ...] = versions
+        self.gateway_api = gateway_api
+        """Serve the Gateway API's CRDs (gateway.networking.k8s.io); off by default, as on a cluster without them."""
         self.aggregated_discovery = aggregated_discovery
         self.kubernetes_version = kubernetes_version
         self.token = token
@@ -348,7 +363,7 @@ class FakeApiServer:
         self.requests: list[RecordedRequest] = []
         self.errors: list[str] = []  # tracebacks of unexpected handler failures (a fake bug, not a client's)
 
-        self._all_types = {t.key: t for t in (*core_types(), *istio_types(ISTIO_VERSIONS))}
+        self._all_types = {t.key: t for t in (*core_types(), *istio_types(ISTIO_VERSIONS), *gateway_api_types())}
         self._kinds = {(t.group, t.kind): t for t in self._all_types.values()}
         self._lock = threading.RLock()
         self._data: dict[tuple[str, str], dict[str, _Entry]] = {key: {} for key in self._all_types}
@@ -510,6 +525,10 @@ class FakeApiServer:
         """The bundled ``scenarios/seed.yaml`` (the project's seed example plus the ingress gateway pod/services)."""
         return self.load_yaml(SEED_SCENARIO)
 
+    def load_gateway_api(self) -> list[dict[str, Any]]:
+        """The bundled ``scenarios/gateway-api.yaml`` (a Gateway API Gateway, its pod and routes; needs ``gateway_api``)."""
+        return self.load_yaml(GATEWAY_API_SCENARIO)
+
     def add_object(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         return self.add_objects([obj])[0]
 
@@ -577,7 +596,7 @@ class FakeApiServer:
         kind = str(obj.get("kind") or "")
         group, _, version = api_version.rpartition("/")
         rtype = self._kinds.get((group, kind))
-        if rtype is None or (group == ISTIO_GROUP and version not in ISTIO_VERSIONS) or (not group and version != "v1"):
+        if rtype is None or version not in rtype.versions:
             raise ValueError(f"the fake API server does not serve {kind or '<no kind>'} {api_version or '<no apiVersion>'}")
         given = dict(obj.get("metadata") or {})
         name = given.get("name")
@@ -675,14 +694,20 @@ class FakeApiServer:
             return ("v1",)
         if group == ISTIO_GROUP:
             return self.istio_versions
+        if group == GATEWAY_API_GROUP and self.gateway_api:
+            return GATEWAY_API_VERSIONS
         return ()
 
     def _served_types(self) -> list[ResourceType]:
         return [t for t in self._all_types.values() if self._served_versions(t.group)]
 
+    def _served_in(self, rtype: ResourceType, version: str) -> bool:
+        """The group serves ``version`` and the kind exists in it (the Gateway API's kinds differ in their versions)."""
+        return version in self._served_versions(rtype.group) and version in rtype.versions
+
     def _served_type(self, group: str, version: str, resource: str) -> ResourceType | None:
         rtype = self._all_types.get((group, resource))
-        if rtype is None or version not in self._served_versions(group):
+        if rtype is None or not self._served_in(rtype, version):
             return None
         return rtype
 
@@ -842,7 +867,7 @@ class FakeApiServer:
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
     def _groups(self) -> list[str]:
-        return [ISTIO_GROUP] if self.istio_versions else []
+        return [group for group in (ISTIO_GROUP, GATEWAY_API_GROUP) if self._served_versions(group)]
 
     def _api_group(self, group: str, embedded: bool = False) -> dict[str, Any]:
         versions = [{"groupVersion": f"{group}/{v}", "version": v} for v in self._served_versions(group)]
@@ -853,7 +878,7 @@ class FakeApiServer:
     def _resource_list_doc(self, group: str, version: str) -> dict[str, Any]:
         resources: list[dict[str, Any]] = []
         for rtype in sorted(self._served_types(), key=lambda t: t.resource):
-            if rtype.group == group and version in self._served_versions(group):
+            if rtype.group == group and self._served_in(rtype, version):
                 resources.extend(rtype.legacy_resources(version))
         doc: dict[str, Any] = {"kind": "APIResourceList"}
         if group:
@@ -870,7 +895,7 @@ class FakeApiServer:
                 resources = [
                     t.aggregated_resource(version)
                     for t in sorted(self._served_types(), key=lambda t: t.resource)
-                    if t.group == group
+                    if t.group == group and self._served_in(t, version)
                 ]
                 versions.append({"version": version, "resources": resources, "freshness": "Current"})
             metadata: dict[str, Any] = {"creationTimestamp": None}
