@@ -10,15 +10,29 @@ proxy, istioctl's own rule checks) are computed once per run by :class:`Analysis
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
 from ..gcpause import paused_gc
+from ..istio.gateway_api import Conversion, convert
 from ..istio.translation import vs_gateways
-from ..resources.kinds import DESTINATION_RULE, GATEWAY, KUBE_GATEWAY, POD, SERVICE, SERVICE_ENTRY, VIRTUAL_SERVICE
+from ..resources.kinds import (
+    DESTINATION_RULE,
+    GATEWAY,
+    GATEWAY_CLASS,
+    GRPC_ROUTE,
+    HTTP_ROUTE,
+    KUBE_GATEWAY,
+    NAMESPACE,
+    POD,
+    REFERENCE_GRANT,
+    SERVICE,
+    SERVICE_ENTRY,
+    VIRTUAL_SERVICE,
+)
 from ..resources.model import Pod, Snapshot, VirtualService
-from . import l4, references, sidecars
+from . import gateway_api, l4, references, sidecars
 from .delegation import delegation_findings
 from .findings import AnyWitness, Finding, finding
 from .istio_rules import IstioRuleFinding, istio_rule_findings
@@ -34,10 +48,34 @@ from .reachability import (
 
 
 class Analysis:
-    """One run over one snapshot: the facts analyzers share, each computed at most once."""
+    """One run over one snapshot: the facts analyzers share, each computed at most once.
+
+    ``snapshot`` is the input as written: every VirtualService and Gateway rule reads it, so none reports on the
+    objects istiod generates from the Gateway API.  Only the reachability reads :attr:`routed`, the snapshot with
+    those generated objects added, because routes and VirtualServices merged at one host shadow each other.
+    """
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
+
+    @cached_property
+    def conversion(self) -> Conversion:
+        """istiod's conversion of the input's Gateway API objects (nothing when it has none)."""
+        if not self.snapshot.kube_routes and not self.snapshot.kube_gateways:
+            return Conversion()
+        return convert(self.snapshot)
+
+    @cached_property
+    def routed(self) -> Snapshot:
+        """What istiod routes: the input plus the Istio Gateways and VirtualServices it generates."""
+        c = self.conversion
+        if not c.gateways and not c.virtual_services:
+            return self.snapshot
+        return replace(
+            self.snapshot,
+            gateways=self.snapshot.gateways + c.gateways,
+            virtual_services=self.snapshot.virtual_services + c.virtual_services,
+        )
 
     @cached_property
     def istio_rules(self) -> dict[tuple[str, str], list[IstioRuleFinding]]:
@@ -70,8 +108,9 @@ class Analysis:
 
     @cached_property
     def reachability(self) -> Reachability:
-        """Per rule and match: taken by some request at some proxy, or always taken first by another route."""
-        return compute_reachability(self.snapshot)
+        """Per rule and match: taken by some request at some proxy, or always taken first by another route
+        (VirtualServices and Gateway API routes alike)."""
+        return compute_reachability(self.routed)
 
     @cached_property
     def l4_outcomes(self) -> l4.L4Outcomes:
@@ -113,6 +152,7 @@ def _kinds(*kinds: str) -> frozenset[str]:
 
 
 _ISTIO_CONFIG = (GATEWAY.name, VIRTUAL_SERVICE.name)
+_GATEWAY_API = (KUBE_GATEWAY.name, HTTP_ROUTE.name, GRPC_ROUTE.name, GATEWAY_CLASS.name)
 
 ANALYZERS: tuple[Analyzer, ...] = (
     Analyzer(
@@ -226,6 +266,41 @@ ANALYZERS: tuple[Analyzer, ...] = (
         _kinds(VIRTUAL_SERVICE.name),
         _kinds(),
         lambda run: delegation_findings(run.snapshot),
+    ),
+    Analyzer(
+        "UnreachableRouteRules",
+        "meshctl",
+        _kinds(*_ISTIO_CONFIG, *_GATEWAY_API, REFERENCE_GRANT.name, NAMESPACE.name, SERVICE.name, POD.name),
+        _kinds(),
+        lambda run: gateway_api.unreachable_route_findings(run.snapshot, run.reachability),
+    ),
+    Analyzer(
+        "UnattachedParentRefs",
+        "meshctl",
+        _kinds(*_GATEWAY_API, NAMESPACE.name),
+        _kinds(KUBE_GATEWAY.name),  # a Gateway is "not found" only if the Gateways that could be it were read
+        lambda run: gateway_api.unattached_parent_findings(run.snapshot, run.conversion),
+    ),
+    Analyzer(
+        "ConflictingListeners",
+        "meshctl",
+        _kinds(KUBE_GATEWAY.name),
+        _kinds(),
+        lambda run: gateway_api.listener_conflict_findings(run.snapshot),
+    ),
+    Analyzer(
+        "UngrantedBackendRefs",
+        "meshctl",
+        _kinds(HTTP_ROUTE.name, GRPC_ROUTE.name, REFERENCE_GRANT.name),
+        _kinds(REFERENCE_GRANT.name),  # a grant is missing only if the ReferenceGrants that could permit it were read
+        lambda run: gateway_api.ungranted_backend_findings(run.snapshot),
+    ),
+    Analyzer(
+        "VirtualServiceRouteSharedHosts",
+        "meshctl",
+        _kinds(*_ISTIO_CONFIG, *_GATEWAY_API, POD.name),
+        _kinds(),
+        lambda run: gateway_api.shared_host_findings(run.snapshot, run.reachability),
     ),
 )
 

@@ -156,6 +156,51 @@ _CATALOGUE = (
         "VirtualService rule {} is left out where VirtualService {} rule {} delegates to it: its match {} lies within"
         " none of the root rule's matches ({}).",
     ),
+    Code(
+        "MSH0401",
+        "RouteRuleUnreachable",
+        Level.WARNING,
+        "{} rule {} is never reached: every request it matches is taken first by {}, ordered first by {}.",
+    ),
+    Code(
+        "MSH0402",
+        "RouteMatchUnreachable",
+        Level.INFO,
+        "{} rule {} match {} is never reached: every request it matches is taken first by {}, ordered first by {}.",
+    ),
+    Code(
+        "MSH0403",
+        "RegexMatchBehindPrefix",
+        Level.WARNING,
+        "{} rule {} match {} (regex {}) is never reached: istiod orders every Exact and PathPrefix match before regular"
+        " expressions, and {} takes every request it matches.",
+    ),
+    Code(
+        "MSH0404",
+        "ParentRefNotAttached",
+        Level.WARNING,
+        "{} parentRef {} ({}) attaches to no listener: {} ({}).",
+    ),
+    Code(
+        "MSH0405",
+        "ConflictingListeners",
+        Level.WARNING,
+        "Gateway listener {} conflicts with listener {} on port {}: {} ({}).",
+    ),
+    Code(
+        "MSH0406",
+        "BackendRefNotPermitted",
+        Level.WARNING,
+        "{} rule {} backendRef {} refers to {} in another namespace, and no ReferenceGrant in namespace {} lets {}s of"
+        " namespace {} refer to it: istiod refuses the reference, and {} (routed to no backend).",
+    ),
+    Code(
+        "MSH0407",
+        "VirtualServiceSharesRouteHost",
+        Level.WARNING,
+        "This {} and {} both route host {} at route configuration {}: istiod merges them into one virtual host where"
+        " Envoy tries {}'s routes first, and Istio's route precedence does not reorder across them.",
+    ),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _CATALOGUE}
@@ -238,8 +283,8 @@ class Finding:
     line: int | None = None
     """Resolved by the shell from ``field`` for file inputs; ``None`` until then."""
     witness: AnyWitness | None = None
-    """MSH0101/MSH0102/MSH0104, IST0130/IST0131 when proven: a request (or, for ``tcp``/``tls``, a connection) the dead
-    rule or match accepts and the route that takes it instead (when one was built)."""
+    """MSH0101/MSH0102/MSH0104, MSH0401-MSH0403, IST0130/IST0131 when proven: a request (or, for ``tcp``/``tls``, a
+    connection) the dead rule or match accepts and the route that takes it instead (when one was built)."""
 
     @property
     def origin_text(self) -> str:

@@ -6,17 +6,28 @@ snapshot is run through :mod:`~kubectl_meshctl.istio.translation` -- the same mo
 hypothetical proxy per Gateway selector) and for the mesh, and each emitted route is checked
 against the routes Envoy would try before it.  A rule is reported only when, everywhere it exists,
 an earlier certain route covers it (MSH0101/MSH0102).  MSH0103, MSH0201 and MSH0202 report
-bindings that never take effect.  Pure: no I/O.
+bindings that never take effect.  The VirtualServices istiod generates from Gateway API routes are walked
+too (their verdicts become MSH0401-MSH0403 in :mod:`.gateway_api`); a route built from one is named by the
+HTTPRoute/GRPCRoute rule it came from (:class:`GeneratedRules`).  Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from ..envoy.coverage import PATH_MATCH_ALL_REGEXES, covers
 from ..envoy.matching import Request, ascii_lower, route_request
-from ..envoy.route_model import Route, RouteConfiguration, RouteSource, VirtualHost
+from ..envoy.route_model import (
+    HeaderMatcher,
+    PathSpec,
+    Route,
+    RouteConfiguration,
+    RouteMatch,
+    RouteSource,
+    ValueMatcher,
+    VirtualHost,
+)
 from ..envoy.witness import witness_request
 from ..istio.hosts import host_subset_of, sanitize_server_hosts_split_once
 from ..istio.translation import (
@@ -33,7 +44,7 @@ from ..istio.translation import (
     vs_visibility,
     written_at,
 )
-from ..resources.model import Gateway, Snapshot, VirtualService, labels_match
+from ..resources.model import Gateway, GeneratedFrom, Snapshot, VirtualService, labels_match
 from .findings import Finding, Witness, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
 
@@ -97,6 +108,31 @@ def regex_literal_prefix(pattern: str) -> str | None:
     return "".join(literal)
 
 
+def _covers(killer: RouteMatch, victim: RouteMatch) -> bool:
+    """:func:`~kubectl_meshctl.envoy.coverage.covers`, and a prefix before a regex whose every match starts with it.
+
+    ``covers`` lets only ``/`` cover a regex path; here a regex with a literal prefix (``/api/v[0-9]+/.*`` begins
+    with ``/api/v``) is covered by a prefix of that literal, or a ``path_separated_prefix`` whose value and ``/``
+    begin it -- what decides a Gateway API RegularExpression placed after a PathPrefix (Istio ranks regexes last).
+    """
+    if covers(killer, victim):
+        return True
+    vp, kp = victim.path, killer.path
+    if vp.kind != "regex" or vp.case_sensitive is False or kp.kind not in ("prefix", "path_separated_prefix"):
+        return False
+    literal = regex_literal_prefix(vp.value)
+    if literal is None:
+        return False
+    value = kp.value
+    if kp.case_sensitive is False:
+        literal, value = ascii_lower(literal), ascii_lower(value)
+    if not literal.startswith(value if kp.kind == "prefix" else value + "/"):
+        return False
+    # the path is settled: the killer's other conditions must hold for every request the victim matches
+    anywhere = PathSpec("prefix", "/")
+    return covers(replace(killer, path=anywhere), replace(victim, path=anywhere))
+
+
 class _EarlierRoutes:
     """The certain routes Envoy tries before the current one, indexed by what could cover a path.
 
@@ -110,10 +146,13 @@ class _EarlierRoutes:
         self.prefixes: dict[str, list[Route]] = {}
         self.ci_prefixes: dict[str, list[Route]] = {}
         self.exact: dict[str, list[Route]] = {}
+        self.separated: dict[str, list[Route]] = {}
+        """``path_separated_prefix`` routes (istiod's Gateway API PathPrefix) by their value as written."""
         self.regex_all: list[Route] = []
         self.regex_same: dict[str, list[Route]] = {}
         self.regex_by_literal: dict[str, list[Route]] = {}
         self.lengths: set[int] = set()
+        self.separated_lengths: set[int] = set()
         self.ci_lengths: set[int] = set()
         self.regex_lengths: set[int] = set()
 
@@ -136,6 +175,9 @@ class _EarlierRoutes:
         elif p.kind == "prefix":
             self.prefixes.setdefault(p.value, []).append(route)
             self.lengths.add(len(p.value))
+        elif p.kind == "path_separated_prefix":
+            self.separated.setdefault(p.value, []).append(route)
+            self.separated_lengths.add(len(p.value))
         else:
             self.exact.setdefault(p.value, []).append(route)
 
@@ -143,13 +185,24 @@ class _EarlierRoutes:
         p = route.match.path
         found: list[Route] = list(self.regex_all)
         if p.kind == "regex":
-            found.extend(self.prefixes.get("", ()))
-            found.extend(self.prefixes.get("/", ()))
-            found.extend(self.ci_prefixes.get("", ()))
-            found.extend(self.ci_prefixes.get("/", ()))
             found.extend(self.regex_same.get(p.value, ()))
-            return found
-        value = p.value
+            # prefixes of the literal every match starts with (only "/" without one): see _covers
+            literal = regex_literal_prefix(p.value) or "/"
+            value = literal
+        else:
+            value = p.value
+        for n in self.separated_lengths:
+            if n <= len(value):
+                found.extend(self.separated.get(value[:n], ()))
+        if p.kind == "regex":
+            for n in {0, 1, *self.lengths}:
+                if n <= len(value):
+                    found.extend(self.prefixes.get(value[:n], ()))
+            lowered = ascii_lower(value)
+            for n in {0, 1, *self.ci_lengths}:
+                if n <= len(lowered):
+                    found.extend(self.ci_prefixes.get(lowered[:n], ()))
+            return list(dict.fromkeys(found))
         for n in self.lengths:
             if n <= len(value):
                 found.extend(self.prefixes.get(value[:n], ()))
@@ -168,7 +221,7 @@ class _EarlierRoutes:
     def first_cover(self, route: Route) -> Route | None:
         candidates = self._candidates(route)
         candidates.sort(key=lambda c: self.position[id(c)])
-        return next((c for c in candidates if covers(c.match, route.match)), None)
+        return next((c for c in candidates if _covers(c.match, route.match)), None)
 
 
 @dataclass
@@ -187,10 +240,28 @@ class _Outcomes:
         elif key not in self.dead:
             self.dead[key] = killer
             if where is not None and victim is not None:
-                request = witness_request(victim.match, killer.match, where.vhost.domains, scheme=where.scheme)
-                # honest only if Envoy (the model) picks this vhost for its Host and the killer takes it there
-                if request is not None and route_request(where.virtual_hosts, request).route is killer:
-                    self.witnesses[key] = request
+                for dead in _witness_shapes(victim.match):
+                    request = witness_request(dead, killer.match, where.vhost.domains, scheme=where.scheme)
+                    # honest only if Envoy (the model) picks this vhost for its Host and the killer takes it there
+                    if request is not None and route_request(where.virtual_hosts, request).route is killer:
+                        self.witnesses[key] = request
+                        break
+
+
+def _witness_shapes(match: RouteMatch) -> list[RouteMatch]:
+    """Narrowings of the victim's match to build its witness from, tried in turn: the simplest request may be taken
+    by a route ranked between the killer and the victim rather than by the killer -- an exact path (istiod sorts a
+    Gateway API Exact before every PathPrefix), or a method match (sorted first) for the GET a witness tries first.
+    So also one path below a prefix, and a method other than GET."""
+    shapes = [match]
+    p = match.path
+    if p.kind in ("prefix", "path_separated_prefix") and p.value.startswith("/"):
+        deeper = p.value + ("w" if p.value.endswith("/") else "/w")
+        shapes.append(replace(match, path=PathSpec("path", deeper, p.case_sensitive)))
+    if not any(h.name == ":method" for h in match.headers):
+        not_get = HeaderMatcher(":method", ValueMatcher("exact", "GET"), invert=True)
+        shapes += [replace(m, headers=(*m.headers, not_get)) for m in list(shapes)]
+    return shapes
 
 
 class _Where(NamedTuple):
@@ -211,17 +282,71 @@ def _walk_routes(routes: list[Route], outcomes: _Outcomes, where: _Where | None 
         earlier.add(route, pos)
 
 
-def describe_killer(killer: Route, victim: VirtualService) -> str:
-    src = written_at(killer)  # a delegated route is named by the delegate's rule, as written
-    rule = rule_label(src.rule_name, src.rule_index)
+@dataclass(frozen=True)
+class GeneratedRules:
+    """The VirtualServices istiod generates from Gateway API routes, so that a route built from one is named by the
+    HTTPRoute/GRPCRoute rule and match the user wrote, never by the generated VirtualService nobody wrote."""
+
+    virtual_services: dict[tuple[str, str], VirtualService] = field(default_factory=dict)
+    rule_names: dict[tuple[str, str, str, int], str] = field(default_factory=dict)
+    """(kind, namespace, name, rule index) of a route -> the rule's ``name`` (``""`` when unnamed)."""
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> GeneratedRules:
+        generated = {(vs.meta.namespace, vs.meta.name): vs for vs in snapshot.virtual_services if vs.gateway_semantics}
+        names = {
+            (r.meta.kind, r.meta.namespace, r.meta.name, rule.index): rule.name for r in snapshot.kube_routes for rule in r.rules
+        }
+        return cls(generated, names)
+
+    def origin(self, namespace: str, name: str, rule_index: int) -> GeneratedFrom | None:
+        """The route rule and match a generated VirtualService's rule comes from (``None``: not generated)."""
+        vs = self.virtual_services.get((namespace, name))
+        if vs is None or rule_index >= len(vs.http):
+            return None
+        return vs.http[rule_index].generated_from
+
+    def rule_text(self, origin: GeneratedFrom) -> str:
+        """``rule #1`` / ``rule "name"`` of the route, as written."""
+        name = self.rule_names.get((origin.kind, origin.namespace, origin.name, origin.rule), "")
+        return f"rule {rule_label(name, origin.rule)}"
+
+
+def route_text(route: Route, generated: GeneratedRules | None = None) -> tuple[str, str]:
+    """Who wrote ``route`` (``VirtualService ns/name`` or ``HTTPRoute ns/name``) and its rule and match with the
+    condition (``rule #0 match #1 (prefix /api)``)."""
+    src = written_at(route)  # a delegated route is named by the delegate's rule, as written
+    origin = generated.origin(src.namespace, src.name, src.rule_index) if generated is not None else None
+    if origin is not None:
+        rule = generated.rule_text(origin) if generated is not None else ""
+        owner = f"{origin.kind} {origin.full_name}"
+        if origin.match is None:
+            return owner, f"{rule} (no match)" if is_catch_all_route(route.match) else f"{rule} ({route.match.describe()})"
+        return owner, f"{rule} match #{origin.match} ({route.match.describe()})"
+    rule = f"rule {rule_label(src.rule_name, src.rule_index)}"
     if src.match_index is None:
         # a delegate rule without match that took its root rule's match is no catch-all
-        text = f"rule {rule} (no match)" if is_catch_all_route(killer.match) else f"rule {rule} ({killer.match.describe()})"
+        text = f"{rule} (no match)" if is_catch_all_route(route.match) else f"{rule} ({route.match.describe()})"
     else:
-        text = f"rule {rule} match {rule_label(src.match_name, src.match_index)} ({killer.match.describe()})"
-    if (src.namespace, src.name) != (victim.meta.namespace, victim.meta.name):
-        text = f"VirtualService {src.namespace}/{src.name} {text}"
+        text = f"{rule} match {rule_label(src.match_name, src.match_index)} ({route.match.describe()})"
+    return f"VirtualService {src.namespace}/{src.name}", text
+
+
+def describe_killer(killer: Route, victim: VirtualService, *, generated: GeneratedRules | None = None) -> str:
+    owner, text = route_text(killer, generated)
+    if owner != f"VirtualService {victim.meta.namespace}/{victim.meta.name}":
+        text = f"{owner} {text}"
     return text
+
+
+class SharedHost(NamedTuple):
+    """A virtual host whose routes come from VirtualServices and from Gateway API routes alike."""
+
+    proxy: str
+    route_configuration: str
+    domains: tuple[str, ...]
+    owners: tuple[str, ...]
+    """``VirtualService ns/name`` / ``HTTPRoute ns/name``, in the order Envoy tries their first routes."""
 
 
 class ServedAt(NamedTuple):
@@ -240,6 +365,10 @@ class Reachability:
     outcomes: _Outcomes
     served: dict[ServerRef, list[ServedAt]]
     """Each Gateway server -> how it is served, one entry per proxy."""
+    generated: GeneratedRules = field(default_factory=GeneratedRules)
+    """The Gateway API routes' generated VirtualServices, to name their routes by the route rules written."""
+    shared_hosts: list[SharedHost] = field(default_factory=list)
+    """Virtual hosts where routes of VirtualServices and of Gateway API routes are merged (MSH0407)."""
 
 
 def _truncated_at(
@@ -268,6 +397,23 @@ def _truncated_at(
     return {}
 
 
+def _truncation_taker(t: Truncation, at: dict[str, Any], generated: GeneratedRules) -> Route:
+    """The route named as taking a truncated match's requests: the catch-all that cut it off -- or, for a Gateway
+    API route, the first route of the virtual host covering it, since istiod's precedence puts every PathPrefix
+    (``/`` included) before regexes, so a narrower prefix takes the regex's requests before the catch-all does."""
+    where, victim = at.get("where"), at.get("victim")
+    if not isinstance(where, _Where) or not isinstance(victim, Route):
+        return t.by
+    if (t.source.namespace, t.source.name) not in generated.virtual_services:
+        return t.by
+    for route in where.vhost.routes:
+        if route is t.by:
+            break
+        if route.certain and _covers(route.match, victim.match):
+            return route
+    return t.by
+
+
 def compute_reachability(snapshot: Snapshot) -> Reachability:
     index = make_index(snapshot)
     outcomes = _Outcomes()
@@ -275,18 +421,25 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
     gateways = {g.meta.full_name: g for g in snapshot.gateways}
     # merged roots, as translated: a truncation's rule and match index are the merged VirtualService's
     by_name = {(vs.meta.namespace, vs.meta.name): vs for vs in index.virtual_services}
+    generated = GeneratedRules.of(snapshot)
+    shared: list[SharedHost] = []
     for proxy in gateway_proxies(snapshot):
         result = routes_for_proxy(snapshot, proxy, index=index)
         routed_domains: dict[str, list[str]] = {}
         for rc in result.route_configurations:
             for vh in rc.virtual_hosts:
+                if generated.virtual_services and vh.routes:
+                    owners = tuple(dict.fromkeys(route_text(r, generated)[0] for r in vh.routes))
+                    if len({o.startswith("VirtualService ") for o in owners}) == 2:
+                        shared.append(SharedHost(proxy.name, rc.name, tuple(vh.domains), owners))
                 _walk_routes(
                     vh.routes, outcomes, _Where(vh, rc.virtual_hosts, "https" if rc.name.startswith("https.") else "http")
                 )
                 if vh.routes:
                     routed_domains.setdefault(rc.name, []).extend(vh.domains)
         for t in result.truncations:
-            outcomes.record(written_at(t), t.by, **_truncated_at(t, result.route_configurations, by_name))
+            at = _truncated_at(t, result.route_configurations, by_name)
+            outcomes.record(written_at(t), _truncation_taker(t, at, generated), **at)
         for (gname, server_index), (rc_name, has_routes) in result.servers.items():
             gw = gateways[gname]
             hosts = sanitize_server_hosts_split_once(gw.servers[server_index].hosts, gw.meta.namespace)
@@ -305,7 +458,7 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
             _walk_routes(ordered, outcomes, _Where(mesh_vhost, [mesh_vhost], "http"))
             for t in truncations:
                 outcomes.record(written_at(t), t.by, **_truncated_at(t, [RouteConfiguration("mesh", [mesh_vhost])], by_name))
-    return Reachability(outcomes, served)
+    return Reachability(outcomes, served, generated, shared)
 
 
 def unreachable_rule_findings(
@@ -314,6 +467,8 @@ def unreachable_rule_findings(
     out: list[Finding] = []
     o = reach.outcomes
     for vs in snapshot.virtual_services:
+        if vs.gateway_semantics:
+            continue  # istiod's own VirtualServices: their rules are reported on the routes written (MSH0401-MSH0403)
         reported = istio.get((vs.meta.namespace, vs.meta.name), [])
         ist0130 = {f.rule_index for f in reported if f.code == "IST0130" and f.section == "http"}
         ist0131 = {(f.rule_index, f.match_index) for f in reported if f.code == "IST0131" and f.section == "http"}
@@ -334,20 +489,19 @@ def unreachable_rule_findings(
                                 vs.meta,
                                 rule_label(rule.name, rule.index),
                                 rule_label(m.name if m else "", k[3] or 0),
-                                describe_killer(o.dead[k], vs),
-                                witness=_witness(o, k, vs),
+                                describe_killer(o.dead[k], vs, generated=reach.generated),
+                                witness=_witness(reach, k, vs),
                             )
                         )
                 continue
             dead_key = next((k for k in keys if k in o.dead), None)
             if dead_key is not None and rule.index not in ist0130:
                 killer = o.dead[dead_key]
-                witness = _witness(o, dead_key, vs)
+                witness = _witness(reach, dead_key, vs)
                 if witness is None:  # another match of the rule may have one (it names its own killer)
-                    witness = next((w for k in keys if k in o.dead and (w := _witness(o, k, vs)) is not None), None)
-                out.append(
-                    finding("MSH0101", vs.meta, rule_label(rule.name, rule.index), describe_killer(killer, vs), witness=witness)
-                )
+                    witness = next((w for k in keys if k in o.dead and (w := _witness(reach, k, vs)) is not None), None)
+                described = describe_killer(killer, vs, generated=reach.generated)
+                out.append(finding("MSH0101", vs.meta, rule_label(rule.name, rule.index), described, witness=witness))
     return out
 
 
@@ -362,7 +516,7 @@ def istio_rule_witness(reach: Reachability, vs: VirtualService, *, rule_index: i
     ns, name = vs.meta.namespace, vs.meta.name
     if match_index is not None:
         key = (ns, name, rule_index, match_index)
-        return _witness(o, key, vs) if key in o.dead and key not in o.alive else None
+        return _witness(reach, key, vs) if key in o.dead and key not in o.alive else None
     if rule_index >= len(vs.http):
         return None
     rule = vs.http[rule_index]
@@ -371,18 +525,23 @@ def istio_rule_witness(reach: Reachability, vs: VirtualService, *, rule_index: i
     )
     if any(k in o.alive for k in keys):
         return None
-    return next((w for k in keys if k in o.dead and (w := _witness(o, k, vs)) is not None), None)
+    return next((w for k in keys if k in o.dead and (w := _witness(reach, k, vs)) is not None), None)
 
 
-def _witness(o: _Outcomes, key: _Key, victim: VirtualService) -> Witness | None:
-    request = o.witnesses.get(key)
+def _witness(reach: Reachability, key: _Key, victim: VirtualService) -> Witness | None:
+    return witness_of(reach, key, describe_killer(reach.outcomes.dead[key], victim, generated=reach.generated))
+
+
+def witness_of(reach: Reachability, key: _Key, taken_by: str) -> Witness | None:
+    """The witness recorded for a dead ``key`` (VirtualService namespace, name, rule, match), taken by ``taken_by``."""
+    request = reach.outcomes.witnesses.get(key)
     if request is None:
         return None
     return Witness(
         request.method,
         f"{request.scheme}://{request.host}{request.path}",
         tuple((h.name, h.value) for h in request.headers),
-        describe_killer(o.dead[key], victim),
+        taken_by,
     )
 
 

@@ -396,7 +396,7 @@ def _attachment(
         )
     mildest = min(_DENIAL_RANK.get(b.reason, 9) for b in bindings)
     reported = [b for b in bindings if _DENIAL_RANK.get(b.reason, 9) == mildest]
-    message = "; ".join(b.message for b in reported)
+    message = "; ".join(dict.fromkeys(b.message for b in reported))  # one listener or ten: each reason once
     return ParentAttachment(route, ref, gateway, listeners=(), accepted=False, reason=reported[0].reason, message=message)
 
 
@@ -940,4 +940,3 @@ def generated_rule(snapshot: Snapshot, *, namespace: str, name: str, rule: int) 
         if vs.meta.namespace == namespace and vs.meta.name == name and vs.gateway_semantics:
             return vs.http[rule].generated_from if rule < len(vs.http) else None
     return None
-
