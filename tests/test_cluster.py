@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -847,13 +848,17 @@ def test_gateway_api_kinds_rbac_forbids_are_left_out_with_a_note(gateway_api: tu
     assert run_cli(["gateways", "-A", "--kubeconfig", str(kubeconfig)]).code == 0
 
 
-def test_analyze_reads_no_gateway_api_kind(gateway_api: tuple[FakeApiServer, Path]) -> None:
-    """analyze's reads are the listings' less the Gateway API: its findings on a cluster are what they were."""
+def test_analyze_reads_the_gateway_api_where_served(gateway_api: tuple[FakeApiServer, Path]) -> None:
+    """analyze reads what the listings read: HTTPRoutes get their findings (here the two parentRefs that attach to
+    nothing), and the VirtualService findings are what they were."""
     server, kubeconfig = gateway_api
     server.requests.clear()
     result = run_cli(["analyze", "-A", "--kubeconfig", str(kubeconfig)])
-    assert not [r.path for r in server.requests if r.path.startswith(GATEWAY_API_GROUP)]
-    assert result.stdout.splitlines()[0].startswith("Warning [IST0130] (VirtualService default/vs-gateway)")
+    assert [r.path for r in server.requests if r.path.startswith(GATEWAY_API_GROUP)]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Warning [IST0130] (VirtualService default/vs-gateway)")
+    attached_nowhere = sorted(x.split(")")[0] for x in lines if "[MSH0404]" in x)
+    assert attached_nowhere == ["Warning [MSH0404] (HTTPRoute other/intruder", "Warning [MSH0404] (HTTPRoute shop/typo"]
 
 
 def test_httproutes_through_real_kubectl_are_the_same_objects(gateway_api: tuple[FakeApiServer, Path]) -> None:
@@ -877,3 +882,16 @@ def test_httproutes_through_real_kubectl_are_the_same_objects(gateway_api: tuple
         spec = native[(item["kind"], item["namespace"], item["name"])]["spec"]
         assert item["hostnames"] == spec.get("hostnames", [])
         assert item["rules"] == len(spec["rules"]) and len(item["parents"]) == len(spec["parentRefs"])
+
+
+def test_trace_predicts_a_gateway_api_gateways_pod_from_the_cluster(gateway_api: tuple[FakeApiServer, Path]) -> None:
+    """``trace URL POD --predict`` on the pod istiod deploys for Gateway API Gateway shop/web: the routes come from the
+    cluster's HTTPRoutes, converted as istiod converts them (PathPrefix /cart is path-separated)."""
+    _, kubeconfig = gateway_api
+    pod = "web-istio-7c9d8b6f5-abcde.shop"
+    args = ["--predict", "-o", "json", "--kubeconfig", str(kubeconfig)]
+    [cart] = json.loads(run_cli(["trace", "http://shop.example.com/cart/1", pod, *args]).stdout)
+    [other] = json.loads(run_cli(["trace", "http://shop.example.com/cartx", pod, *args]).stdout)
+    assert (cart["route"]["httpRoute"], cart["route"]["rule"], cart["route"]["match"]) == ("shop/store", 0, 0)
+    assert (other["route"]["httpRoute"], other["route"]["rule"], other["route"]["match"]) == ("shop/store", 1, None)
+    assert cart["route"]["destinations"][0]["host"] == "store.shop.svc.cluster.local"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ..resources.kinds import ANALYSED_KINDS
+from ..resources.kinds import GATEWAY_API_KINDS, LISTED_KINDS
 from .cluster_access import KubeOptions, connect, read_cluster
 
 if TYPE_CHECKING:
@@ -60,7 +60,9 @@ def analyze(request: AnalyzeRequest) -> AnalyzeOutcome:
     if use_kube:
         conn = connect(request.kube)
         namespace = conn.namespace
-        read = read_cluster(conn, all_namespaces=request.kube.all_namespaces, kinds=ANALYSED_KINDS)
+        read = read_cluster(
+            conn, all_namespaces=request.kube.all_namespaces, kinds=LISTED_KINDS, optional=GATEWAY_API_KINDS
+        )  # HTTPRoutes too, where the cluster serves the Gateway API
         cluster, notes = read.result, read.notes
     else:
         namespace = request.kube.namespace or "default"

@@ -49,18 +49,29 @@ def connect(options: KubeOptions, *, timeout: float | None = None) -> Connection
 
 
 def cluster_source(
-    conn: Connection, *, all_namespaces: bool, kinds: Sequence[str], selectors: Mapping[str, str] | None = None
+    conn: Connection,
+    *,
+    all_namespaces: bool,
+    kinds: Sequence[str],
+    selectors: Mapping[str, str] | None = None,
+    optional: Sequence[str] = (),
 ) -> ClusterSource:
     from ..kube.api import Api
     from ..kube.cluster_source import ClusterSource
 
     namespace = None if all_namespaces else conn.namespace
-    return ClusterSource(Api(conn), namespace=namespace, kinds=kinds, selectors=dict(selectors or {}))
+    return ClusterSource(Api(conn), namespace=namespace, kinds=kinds, selectors=dict(selectors or {}), optional=optional)
 
 
 def read_cluster(
-    conn: Connection, *, all_namespaces: bool, kinds: Sequence[str], selectors: Mapping[str, str] | None = None
+    conn: Connection,
+    *,
+    all_namespaces: bool,
+    kinds: Sequence[str],
+    selectors: Mapping[str, str] | None = None,
+    optional: Sequence[str] = (),
 ) -> ClusterRead:
-    source = cluster_source(conn, all_namespaces=all_namespaces, kinds=kinds, selectors=selectors)
+    """The kinds' objects; ``optional`` kinds (the Gateway API's) are left out when the cluster does not serve them."""
+    source = cluster_source(conn, all_namespaces=all_namespaces, kinds=kinds, selectors=selectors, optional=optional)
     result = source.read()
     return ClusterRead(result, tuple(source.notes))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..resources.kinds import ANALYSED_KINDS, POD
+from ..resources.kinds import GATEWAY_API_KINDS, LISTED_KINDS, POD
 from .cluster_access import KubeOptions, connect, read_cluster
 from .errors import BadInput
 from .targets import resolve_pod
@@ -148,10 +148,15 @@ def read_candidates(kube: KubeOptions, target: str | None, *, with_resources: bo
     from ..kube.api import Api
 
     conn = connect(kube)
-    kinds: Sequence[str] = ANALYSED_KINDS if with_resources else (POD.name,)
+    kinds: Sequence[str] = LISTED_KINDS if with_resources else (POD.name,)
     selectors = {} if target else {POD.name: "=".join(INGRESS_GATEWAY_LABEL)}
-    read = read_cluster(conn, all_namespaces=True, kinds=kinds, selectors=selectors)
+    optional = GATEWAY_API_KINDS if with_resources else ()
+    read = read_cluster(conn, all_namespaces=True, kinds=kinds, selectors=selectors, optional=optional)
     snapshot = read.result.snapshot
+    if with_resources:
+        from ..istio.gateway_api import with_gateway_api
+
+        snapshot = with_gateway_api(snapshot)
     pods = list(snapshot.pods) if target else [p for p in snapshot.pods if INGRESS_GATEWAY_LABEL in p.labels]
     return ProxyCandidates(pods, snapshot, Api(conn), conn.namespace, read.notes)
 
