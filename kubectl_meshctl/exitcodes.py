@@ -31,7 +31,7 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.USAGE: "bad flags, arguments or kubeconfig (EX_USAGE)",
     ExitCode.DATA: "some input could not be parsed or has an unknown kind; the rest was still analysed (EX_DATAERR)",
     ExitCode.NOT_FOUND: "the named object does not exist (EX_NOINPUT)",
-    ExitCode.UNAVAILABLE: "the API server or the Istio CRDs could not be reached, or answered malformed data (EX_UNAVAILABLE)",
+    ExitCode.UNAVAILABLE: "the API server, or the Istio or Gateway API CRDs a command needs, could not be reached, or answered malformed data (EX_UNAVAILABLE)",
     ExitCode.TEMPFAIL: "a request, or the run's requests, outlived --request-timeout (EX_TEMPFAIL)",
     ExitCode.NOPERM: "credentials refused or RBAC denied a read (EX_NOPERM)",
     ExitCode.FINDINGS: "a finding reached --failure-threshold, in every output format (istioctl: only with -o log)",
