@@ -34,6 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 
 def _median_runs(commands: list[list[str]], env: dict[str, str], reps: int) -> list[float]:
@@ -53,6 +54,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--reps", type=int, default=15)
+    parser.add_argument(
+        "--gateway-api",
+        action="store_true",
+        help="also a Gateway API cluster: 2,000 HTTPRoutes x 10 rules (quick: 200) from generate_gateway_api.py",
+    )
     args = parser.parse_args()
     scale = (200, 500, 50) if args.quick else (2000, 5000, 50)
 
@@ -112,12 +118,39 @@ def main() -> int:
         print(f"list pods, raw JSON (plugin)  {statistics.median(raw):7.3f} s for {len(items)} pods")
         print(f"list pods, typed V1PodList    {statistics.median(typed):7.3f} s for {len(response.items)} pods")
 
+    if args.gateway_api:
+        failed |= _gateway_api(workdir, env, kubectl=kubectl, meshctl=meshctl, routes=200 if args.quick else 2000, reps=args.reps)
+
     python = sys.executable
     base, helped = _median_runs([[python, "-c", "pass"], [meshctl, "--help"]], env, args.reps * 2)
     print(f"python -c pass                 {base:7.3f} s")
     print(f"kubectl-meshctl --help         {helped:7.3f} s   ratio {helped / base:.2f} (goal <= 2.0)")
     failed |= helped / base > 2.0
     return 1 if failed else 0
+
+
+def _gateway_api(workdir: Path, env: dict[str, str], *, kubectl: str, meshctl: str, routes: int, reps: int) -> bool:
+    """The listings on a cluster that routes with HTTPRoutes, against kubectl listing the same HTTPRoutes."""
+    from fakeapi.process import FakeApiProcess
+    from generate_gateway_api import generate
+
+    manifests = workdir / "gateway-api.yaml"
+    manifests.write_text(generate(routes, 10, 1))
+    kubeconfig = workdir / "kubeconfig-gateway-api"
+    env = {**env, "KUBECONFIG": str(kubeconfig)}
+    native_cmd = [kubectl, "get", "httproutes.gateway.networking.k8s.io", "-A"]
+    warm_cmd = [meshctl, "httproutes", "-A"]
+    cold_cmds = [[meshctl, "gateways", "-A", "--no-cache"], [meshctl, "httproutes", "-A", "--no-cache"]]
+    with FakeApiProcess(kubeconfig=kubeconfig, seed=True, yaml_files=(manifests,), gateway_api=True):
+        _median_runs([native_cmd, warm_cmd, *cold_cmds], env, 1)
+        native, ours = _median_runs([native_cmd, warm_cmd], env, reps)
+        cold_gw, cold_hr = _median_runs(cold_cmds, env, max(3, reps // 3))
+    print(f"scale: {routes} HTTPRoutes x 10 rules (4 Gateway API Gateways)")
+    print(f"kubectl get httproutes.gateway.networking.k8s.io -A  {native:7.3f} s")
+    print(f"kubectl-meshctl httproutes -A (listing cached)       {ours:7.3f} s   ratio {ours / native:.2f} (goal <= 1.0)")
+    print(f"kubectl-meshctl gateways -A --no-cache               {cold_gw:7.3f} s   ratio {cold_gw / native:.2f}")
+    print(f"kubectl-meshctl httproutes -A --no-cache             {cold_hr:7.3f} s   ratio {cold_hr / native:.2f}")
+    return ours / native > 1.0
 
 
 if __name__ == "__main__":

@@ -429,8 +429,10 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
         for rc in result.route_configurations:
             for vh in rc.virtual_hosts:
                 if generated.virtual_services and vh.routes:
-                    owners = tuple(dict.fromkeys(route_text(r, generated)[0] for r in vh.routes))
-                    if len({o.startswith("VirtualService ") for o in owners}) == 2:
+                    # cheap first: does this vhost hold both generated and written routes? (names only then)
+                    sources = (written_at(r) for r in vh.routes)
+                    if len({generated.origin(s.namespace, s.name, s.rule_index) is None for s in sources}) == 2:
+                        owners = tuple(dict.fromkeys(route_text(r, generated)[0] for r in vh.routes))
                         shared.append(SharedHost(proxy.name, rc.name, tuple(vh.domains), owners))
                 _walk_routes(
                     vh.routes, outcomes, _Where(vh, rc.virtual_hosts, "https" if rc.name.startswith("https.") else "http")

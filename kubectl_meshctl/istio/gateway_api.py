@@ -862,7 +862,20 @@ def _merge(pieces: Sequence[_RouteVirtualService]) -> VirtualService:
 
 
 def _reindexed(rule: HTTPRule, index: int) -> HTTPRule:
-    return replace(rule, index=index)  # spec and generated_from travel along
+    # the constructor, not dataclasses.replace (five times slower, and this runs once per rule per host)
+    return HTTPRule(
+        index,
+        rule.name,
+        rule.matches,
+        rule.route,
+        rule.mirrors,
+        rule.redirect,
+        rule.direct_response,
+        rule.delegate,
+        rule.timeout,
+        rule.spec,
+        rule.generated_from,
+    )
 
 
 # --------------------------------------------------------------------------- the conversion

@@ -34,10 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--legacy-discovery", action="store_true", help="refuse aggregated discovery (pre-1.26 servers)")
     parser.add_argument("--kubeconfig", help="write a kubeconfig here")
     parser.add_argument("--request-log", help="write the request log (JSON lines) here on exit")
+    parser.add_argument("--gateway-api", action="store_true", help="serve the Gateway API's CRDs too")
     args = parser.parse_args(argv)
 
     versions = tuple(v for v in args.istio_versions.split(",") if v)
-    server = FakeApiServer(istio_versions=versions, aggregated_discovery=not args.legacy_discovery).start()
+    server = FakeApiServer(
+        istio_versions=versions, aggregated_discovery=not args.legacy_discovery, gateway_api=args.gateway_api
+    ).start()
     if args.seed:
         server.load_seed()
     for path in args.yaml:

@@ -28,6 +28,7 @@ class FakeApiProcess:
         yaml_files: tuple[str | os.PathLike[str], ...] = (),
         istio_versions: tuple[str, ...] = ("v1", "v1beta1", "v1alpha3"),
         legacy_discovery: bool = False,
+        gateway_api: bool = False,
         request_log: str | os.PathLike[str] | None = None,
         startup_timeout: float = 60,
     ) -> None:
@@ -48,6 +49,8 @@ class FakeApiProcess:
             self.command += ["--yaml", str(path)]
         if legacy_discovery:
             self.command.append("--legacy-discovery")
+        if gateway_api:
+            self.command.append("--gateway-api")
         if request_log:
             self.command += ["--request-log", str(request_log)]
         self.request_log = Path(request_log) if request_log else None
