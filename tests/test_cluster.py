@@ -895,3 +895,13 @@ def test_trace_predicts_a_gateway_api_gateways_pod_from_the_cluster(gateway_api:
     assert (cart["route"]["httpRoute"], cart["route"]["rule"], cart["route"]["match"]) == ("shop/store", 0, 0)
     assert (other["route"]["httpRoute"], other["route"]["rule"], other["route"]["match"]) == ("shop/store", 1, None)
     assert cart["route"]["destinations"][0]["host"] == "store.shop.svc.cluster.local"
+
+
+def test_a_gateway_api_gateway_is_addressed_as_gateway_name_ns(gateway_api: tuple[FakeApiServer, Path]) -> None:
+    """``gateway/NAME.NS`` means the pod istiod deploys for that Gateway API Gateway (the gateway-name label)."""
+    _, kubeconfig = gateway_api
+    by_pod = run_cli(["routes", "web-istio-7c9d8b6f5-abcde.shop", "--predict", "--kubeconfig", str(kubeconfig)])
+    by_gateway = run_cli(["routes", "gateway/web.shop", "--predict", "--kubeconfig", str(kubeconfig)])
+    assert by_gateway.code == 0 and by_gateway.stdout == by_pod.stdout and "shop.example.com" in by_gateway.stdout
+    missing = run_cli(["routes", "gateway/nope.shop", "--predict", "--kubeconfig", str(kubeconfig)])
+    assert missing.code == ExitCode.NOT_FOUND and "gateway shop/nope has no pods" in missing.stderr

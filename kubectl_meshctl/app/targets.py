@@ -1,4 +1,5 @@
-"""Which gateway pod a command means: ``POD[.NS]``, ``deployment/NAME[.NS]``, a Gateway's selector, or the only one.
+"""Which gateway pod a command means: ``POD[.NS]``, ``deployment/NAME[.NS]``, ``gateway/NAME[.NS]`` (a Gateway API
+Gateway's pod), a Gateway's selector, or the only one.
 
 Why this module exists: ``routes`` (and later ``trace``) address a proxy the way kubectl addresses pods, and
 ``pods`` lists what a Gateway selects; resolving those names against the cluster is one job, done once here.
@@ -64,7 +65,14 @@ def resolve_pod(api: Api, pods: Sequence[Pod], target: str | None, *, default_na
         if not selected:
             raise NotFound(f"deployment {wanted.namespace}/{wanted.name} has no pods")
         return ResolvedPod(sorted(selected, key=lambda p: p.meta.name)[0])
-    raise UsageProblem(f"unsupported target type {wanted.type!r}: use pod/NAME or deployment/NAME")
+    if wanted.type in ("gateway", "gateways", "gtw", "gw"):
+        # a Gateway API Gateway: istiod deploys its pods in its namespace, labelled with its name
+        label = ("gateway.networking.k8s.io/gateway-name", wanted.name)
+        selected = [p for p in pods if p.meta.namespace == wanted.namespace and label in p.labels]
+        if not selected:
+            raise NotFound(f"gateway {wanted.namespace}/{wanted.name} has no pods (labelled {label[0]}={label[1]})")
+        return ResolvedPod(sorted(selected, key=lambda p: p.meta.name)[0])
+    raise UsageProblem(f"unsupported target type {wanted.type!r}: use pod/NAME, deployment/NAME or gateway/NAME")
 
 
 def deployment_selector(api: Api, name: str, *, namespace: str) -> tuple[tuple[str, str], ...]:

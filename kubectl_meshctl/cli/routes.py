@@ -60,6 +60,7 @@ def routes_command(
     Examples:
       kubectl meshctl routes istio-ingressgateway-5d7f9b8c4-x2x7q.istio-system
       kubectl meshctl routes deployment/istio-ingressgateway.istio-system --name http.8080
+      kubectl meshctl routes gateway/web.shop --predict          # a Gateway API Gateway's pod
       kubectl meshctl routes -f config_dump.json
       kubectl meshctl routes istio-ingressgateway-5d7f9b8c4-x2x7q.istio-system --predict
       kubectl meshctl routes -f resources.yaml --predict --pod-labels istio=ingressgateway --pod-namespace istio-system

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 @click.command("test")
-@click.argument("target", required=False, metavar="[POD[.NS] | deployment/NAME[.NS]]")
+@click.argument("target", required=False, metavar="[POD[.NS] | deployment/NAME[.NS] | gateway/NAME[.NS]]")
 @click.option("-t", "--tests", "test_files", multiple=True, required=True, metavar="FILE|DIR", help="A test file (repeatable).")
 @click.option("-c", "--route-config", metavar="FILE", help="A RouteConfiguration in YAML or JSON (router_check_tool's -c).")
 @click.option("-f", "--file", "files", multiple=True, metavar="FILE|DIR", help="A config dump, or manifests (repeatable).")

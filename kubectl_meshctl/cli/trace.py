@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 @click.command("trace")
 @click.argument("url")
-@click.argument("target", required=False, metavar="[POD[.NS] | deployment/NAME[.NS]]")
+@click.argument("target", required=False, metavar="[POD[.NS] | deployment/NAME[.NS] | gateway/NAME[.NS]]")
 @click.option("-X", "--request", "method", default="GET", show_default=True, help="The request method.")
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="A request header (repeatable).")
 @click.option(
