@@ -885,8 +885,21 @@ def _is_gateway_ref(ref: ParentRef) -> bool:
     return ref.group == GATEWAY_API_GROUP and ref.kind == "Gateway"
 
 
+_LAST: list[tuple[Snapshot, str, Conversion]] = []
+"""The last conversion, by snapshot identity: the analysis and the listing of one run convert the same snapshot
+(a snapshot is immutable, and the entry holds it, so its identity cannot be reused while cached)."""
+
+
 def convert(snapshot: Snapshot, *, domain_suffix: str = "cluster.local") -> Conversion:
     """The Istio objects istiod would generate from the snapshot's Gateway API objects."""
+    if _LAST and _LAST[0][0] is snapshot and _LAST[0][1] == domain_suffix:
+        return _LAST[0][2]
+    converted = _convert(snapshot, domain_suffix=domain_suffix)
+    _LAST[:] = [(snapshot, domain_suffix, converted)]
+    return converted
+
+
+def _convert(snapshot: Snapshot, *, domain_suffix: str) -> Conversion:
     gateways, parents = _convert_gateways(snapshot, domain_suffix=domain_suffix)
     listeners_by_gateway: dict[tuple[str, str], list[_ListenerParent]] = {}
     for parent in parents:
