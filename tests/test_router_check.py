@@ -694,3 +694,12 @@ def test_route_tests_at_a_gateway_api_gateway(tmp_path: Path) -> None:
     assert run.code == 0, run.stderr
     assert [t["verdict"] for t in doc["suites"][0]["tests"]] == ["pass", "pass", "pass"]
     assert doc["suites"][0]["coverage"] == 100
+
+
+def test_a_hostile_file_given_with_f_is_decoded_within_the_caps(tmp_path: Path) -> None:
+    """``-f`` is looked at as a config dump first: nesting past the caps is an input error, never an internal one."""
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
+    run = run_cli(["test", "-t", str(CONFIG / "ContentType.golden.proto.json"), "-f", str(deep)])
+    assert run.code not in (ExitCode.OK, ExitCode.ERROR) and "internal error" not in run.stderr
+    assert f"Error: {deep}: invalid JSON: nested more than" in run.stderr and "Traceback" not in run.stderr

@@ -8,9 +8,9 @@ prints what comes back.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..resources.kinds import GATEWAY_API_KINDS, LISTED_KINDS, POD
 from .cluster_access import KubeOptions, connect, read_cluster
@@ -18,6 +18,7 @@ from .errors import BadInput
 from .targets import resolve_pod
 
 if TYPE_CHECKING:
+    from ..envoy.from_dump import DumpedRouteConfiguration
     from ..istio.translation import GatewayProxy
     from ..kube.api import Api
     from ..resources.model import Pod, Snapshot
@@ -48,6 +49,20 @@ def render(dump: bytes, options: RenderOptions) -> str:
     except RoutesError as exc:
         raise BadInput(str(exc)) from None
     return render_routes(loaded, name=options.name, verbose=options.verbose, istio_version=options.istio_version)
+
+
+def dumped_configurations(dump: bytes | Mapping[str, Any], *, prefix: str = "") -> list[DumpedRouteConfiguration]:
+    """A config dump's route configurations as the Envoy model (decoded as ``routes -f`` decodes it); BadInput,
+    its message after ``prefix``, when it is no config dump."""
+    from ..envoy.from_dump import DumpShapeError, dumped_route_configurations
+    from ..routes import RoutesError, load_route_dump
+
+    try:
+        return dumped_route_configurations(load_route_dump(dump).raw)
+    except RoutesError as exc:
+        raise BadInput(f"{prefix}{exc}") from None
+    except DumpShapeError as exc:
+        raise BadInput(f"{prefix}config dump: {exc}") from None
 
 
 def read_dump_file(path: str) -> bytes:

@@ -93,21 +93,11 @@ class TestRun:
 # --------------------------------------------------------------------------- where the routes come from
 
 
-def _dumped(dump: bytes, label: str) -> RouteConfigs:
-    from ..envoy.from_dump import DumpShapeError, dumped_route_configurations
-    from ..routes import RoutesError, load_route_dump
-
-    try:
-        return RouteConfigs(label, tuple(dumped_route_configurations(load_route_dump(dump).raw)))
-    except RoutesError as exc:
-        raise BadInput(f"{label}: {exc}") from None
-    except DumpShapeError as exc:
-        raise BadInput(f"{label}: config dump: {exc}") from None
-
-
 def routes_of_dump(dump: bytes, *, label: str) -> RouteConfigs:
     """The route configurations of a config dump (a pod's or a saved one)."""
-    return _dumped(dump, label)
+    from .routes import dumped_configurations
+
+    return RouteConfigs(label, tuple(dumped_configurations(dump, prefix=f"{label}: ")))
 
 
 def routes_of_prediction(snapshot: Snapshot, *, gateway: str | None, pod_labels: str | None, pod_namespace: str) -> RouteConfigs:
@@ -124,21 +114,24 @@ def routes_of_prediction(snapshot: Snapshot, *, gateway: str | None, pod_labels:
         proxy, label = proxies[0], f"prediction for gateway {gateway}"
     else:
         proxy, label = hypothetical_proxy(pod_labels or "", namespace=pod_namespace), f"prediction for pods labelled {pod_labels}"
-    return _dumped(predicted_dump(snapshot, proxy), label)
+    return routes_of_dump(predicted_dump(snapshot, proxy), label=label)
 
 
-def is_config_dump(data: bytes) -> bool:
-    """A config dump is a JSON object with ``configs``; anything else given to ``-f`` is manifests."""
-    import json
+def routes_of_file(data: bytes, *, label: str) -> RouteConfigs | None:
+    """``-f FILE`` read as a config dump (a JSON object with ``configs``), decoded once, within the dump's caps;
+    ``None`` for anything else: manifests, whose reader then says what is wrong with them."""
+    from ..routes.dump import RoutesError, decode_dump
+    from .routes import dumped_configurations
 
-    head = data.lstrip()[:1]
-    if head != b"{":
-        return False
+    if data.lstrip()[:1] != b"{":
+        return None
     try:
-        decoded = json.loads(data)
-    except ValueError:
-        return False
-    return isinstance(decoded, dict) and "configs" in decoded
+        decoded = decode_dump(data)
+    except RoutesError:
+        return None
+    if not (isinstance(decoded, dict) and "configs" in decoded):
+        return None
+    return RouteConfigs(label, tuple(dumped_configurations(decoded, prefix=f"{label}: ")))
 
 
 def routes_of_route_configuration(path: str) -> RouteConfigs:

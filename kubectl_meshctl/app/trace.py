@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from ..envoy.matching import Header, Request, VirtualHostChoice, evaluate, select_virtual_host
-from .errors import BadInput, NotFound, UsageProblem
+from .errors import NotFound, UsageProblem
 
 if TYPE_CHECKING:
     from ..envoy.route_model import Route, RouteConfiguration
@@ -331,15 +331,9 @@ def trace_one(view: ProxyRoutesView, query: TraceQuery) -> Trace:
 
 def dump_view(dump: bytes, *, proxy: str) -> ProxyRoutesView:
     """A saved config dump's route configurations (decoded as ``routes -f`` decodes them)."""
-    from ..envoy.from_dump import DumpShapeError, dumped_route_configurations
-    from ..routes import RoutesError, load_route_dump
+    from .routes import dumped_configurations
 
-    try:
-        dumped = dumped_route_configurations(load_route_dump(dump).raw)
-    except RoutesError as exc:
-        raise BadInput(str(exc)) from None
-    except DumpShapeError as exc:
-        raise BadInput(f"config dump: {exc}") from None
+    dumped = dumped_configurations(dump)
     details = {k: v for d in dumped for k, v in d.details.items()}
 
     def facts(route: Route) -> RouteFacts:

@@ -122,10 +122,9 @@ def test_command(
     elif files:
         from ..app.routes import read_dump_file, read_resources
 
-        first = read_dump_file(files[0]) if len(files) == 1 and files[0] != "-" and not _is_dir(files[0]) else b""
-        if first and app.is_config_dump(first) and gateway is None and pod_labels is None:
-            routes = app.routes_of_dump(first, label=files[0])
-        else:
+        single = len(files) == 1 and files[0] != "-" and not _is_dir(files[0]) and gateway is None and pod_labels is None
+        routes = app.routes_of_file(read_dump_file(files[0]), label=files[0]) if single else None
+        if routes is None:
             result = read_resources(files, default_namespace=kube.namespace or "default")
             say_all(result.notes, prefix="Note: ")
             say_all(map(str, result.errors), prefix="Error: ")

@@ -190,6 +190,11 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"invalid JSON literal {name}")
 
 
+def decode_dump(data: bytes | bytearray | str) -> Any:
+    """A config dump's JSON decoded within the caps (``RoutesError`` otherwise), to look at before loading it."""
+    return _decode(data)
+
+
 def _decode(data: bytes | bytearray | str) -> Any:
     """``json.loads`` that refuses what the renderers cannot print: lone surrogates, nesting past MAX_DUMP_DEPTH."""
     try:
