@@ -66,11 +66,11 @@ def resolve_pod(api: Api, pods: Sequence[Pod], target: str | None, *, default_na
             raise NotFound(f"deployment {wanted.namespace}/{wanted.name} has no pods")
         return ResolvedPod(sorted(selected, key=lambda p: p.meta.name)[0])
     if wanted.type in ("gateway", "gateways", "gtw", "gw"):
-        # a Gateway API Gateway: istiod deploys its pods in its namespace, labelled with its name
-        label = ("gateway.networking.k8s.io/gateway-name", wanted.name)
-        selected = [p for p in pods if p.meta.namespace == wanted.namespace and label in p.labels]
+        from ..istio.gateway_api import GATEWAY_NAME_LABEL, gateway_pods
+
+        selected = gateway_pods(pods, namespace=wanted.namespace, name=wanted.name)
         if not selected:
-            raise NotFound(f"gateway {wanted.namespace}/{wanted.name} has no pods (labelled {label[0]}={label[1]})")
+            raise NotFound(f"gateway {wanted.namespace}/{wanted.name} has no pods (labelled {GATEWAY_NAME_LABEL}={wanted.name})")
         return ResolvedPod(sorted(selected, key=lambda p: p.meta.name)[0])
     raise UsageProblem(f"unsupported target type {wanted.type!r}: use pod/NAME, deployment/NAME or gateway/NAME")
 

@@ -196,6 +196,7 @@ def run_test_files(
     """Every test file; a bad file is an error in the run and the others still run."""
     from ..routetests import router_check, validator
     from ..sources.documents import read_documents
+    from .trace import gateway_name
 
     out = TestRun()
     read = read_documents(test_files)
@@ -221,7 +222,7 @@ def run_test_files(
                 if snapshot is None:
                     raise UsageProblem(f"{source}: istio-config-validator test cases need the manifests: -f FILE|DIR")
                 cases = [c for d in docs for c in validator.parse_cases(d.data, source=source, line=d.line)]
-                where = None if gateway is None else _namespace_name(gateway)
+                where = None if gateway is None else gateway_name(gateway)
                 out.suites.append(
                     Suite(source, "istio-config-validator", tuple(validator.run_cases(snapshot, cases, gateway=where)))
                 )
@@ -232,10 +233,3 @@ def run_test_files(
         except (router_check.TestFileError, validator.TestFileError) as exc:
             out.errors.append(str(exc))
     return out
-
-
-def _namespace_name(gateway: str) -> tuple[str, str]:
-    namespace, sep, name = gateway.partition("/")
-    if not sep or not namespace or not name:
-        raise UsageProblem(f"--gateway {gateway!r}: want NAMESPACE/NAME")
-    return namespace, name

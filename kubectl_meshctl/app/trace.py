@@ -397,13 +397,19 @@ def predicted_view(snapshot: Snapshot, proxy: GatewayProxy) -> ProxyRoutesView:
     )
 
 
+def gateway_name(gateway: str) -> tuple[str, str]:
+    """``--gateway NAMESPACE/NAME`` split (UsageProblem otherwise)."""
+    namespace, sep, name = gateway.partition("/")
+    if not sep or not namespace or not name:
+        raise UsageProblem(f"--gateway {gateway!r}: want NAMESPACE/NAME")
+    return namespace, name
+
+
 def proxies_for_gateway(snapshot: Snapshot, gateway: str) -> list[GatewayProxy]:
     """The proxies ``NS/NAME``'s selector selects (one per distinct label set), else one made up from the selector."""
     from ..istio.translation import GatewayProxy
 
-    namespace, sep, name = gateway.partition("/")
-    if not sep or not namespace or not name:
-        raise UsageProblem(f"--gateway {gateway!r}: want NAMESPACE/NAME")
+    namespace, name = gateway_name(gateway)
     found = next((g for g in snapshot.gateways if g.meta.namespace == namespace and g.meta.name == name), None)
     from .routes import proxy_of
 
@@ -411,11 +417,10 @@ def proxies_for_gateway(snapshot: Snapshot, gateway: str) -> list[GatewayProxy]:
         kube = next((g for g in snapshot.kube_gateways if g.meta.namespace == namespace and g.meta.name == name), None)
         if kube is None:
             raise NotFound(f"gateway {gateway} not found in the input")
-        # a Gateway API Gateway's pods: istiod deploys them in its namespace, labelled with its name
-        from ..istio.gateway_api import GATEWAY_NAME_LABEL
+        from ..istio.gateway_api import GATEWAY_NAME_LABEL, gateway_pods
 
         label = ((GATEWAY_NAME_LABEL, name),)
-        pods = [p for p in snapshot.pods_selected_by(label) if p.meta.namespace == namespace]
+        pods = gateway_pods(snapshot.pods, namespace=namespace, name=name)
         by_labels = {p.labels: proxy_of(p) for p in pods}
         if by_labels:
             return list(by_labels.values())

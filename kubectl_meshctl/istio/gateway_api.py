@@ -49,6 +49,7 @@ from ..resources.model import (
     Listener,
     ObjectMeta,
     ParentRef,
+    Pod,
     RouteDestination,
     Server,
     ServerPort,
@@ -966,3 +967,10 @@ def generated_rule(snapshot: Snapshot, *, namespace: str, name: str, rule: int) 
         if vs.meta.namespace == namespace and vs.meta.name == name and vs.gateway_semantics:
             return vs.http[rule].generated_from if rule < len(vs.http) else None
     return None
+
+
+def gateway_pods(pods: Iterable[Pod], *, namespace: str, name: str) -> list[Pod]:
+    """The pods of Gateway API Gateway ``namespace/name``: istiod deploys them in its namespace, labelled with its
+    name (``gateway.networking.k8s.io/gateway-name``)."""
+    label = (GATEWAY_NAME_LABEL, name)
+    return [p for p in pods if p.meta.namespace == namespace and label in p.labels]
