@@ -11,11 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from ..resources.input_limits import LimitExceeded, load_yaml
-from .files import FileSource, load_json_text, split_documents
-from .result import YAML_LOADER, InputError
+from .files import FileSource, load_document, load_json_text, split_documents
+from .result import InputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +57,9 @@ def _read_yaml(name: str, text: str, out: DocumentsRead, *, json_error: InputErr
     for start, chunk in split_documents(text):
         if not chunk.strip():
             continue
-        try:
-            data = load_yaml(chunk, loader=YAML_LOADER)
-        except LimitExceeded as exc:
-            errors.append(InputError(name, f"refused: {exc.message}", start if exc.line is None else start + exc.line))
-            continue
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            errors.append(InputError(name, f"invalid YAML: {exc.problem or exc.context}", start + mark.line if mark else start))
-            continue
-        except yaml.YAMLError as exc:
-            errors.append(InputError(name, f"invalid YAML: {exc}", start))
+        data = load_document(name, start, chunk)
+        if isinstance(data, InputError):
+            errors.append(data)
             continue
         if data is not None:
             found.append(LoadedDocument(name, start, data))

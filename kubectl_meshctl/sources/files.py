@@ -52,6 +52,23 @@ def split_documents(text: str) -> Iterator[Document]:
         yield Document(line, text[begin:end] if begin <= end else "")
 
 
+def load_document(name: str, start: int, chunk: str) -> Any:
+    """One YAML document (``chunk``, starting at line ``start`` of file ``name``) within the input caps, or the
+    one InputError that says why not, at its line."""
+    try:
+        return load_yaml(chunk, loader=YAML_LOADER)
+    except LimitExceeded as exc:
+        line = _first_content_line(chunk, start) if exc.line is None else start + exc.line
+        return InputError(name, f"refused: {exc.message}", line)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        last = chunk.rstrip("\n").count("\n")  # libyaml reports end-of-input one line past the text
+        line = start + min(mark.line, last) if mark is not None else start
+        return InputError(name, f"invalid YAML: {exc.problem or exc.context}", line)
+    except yaml.YAMLError as exc:
+        return InputError(name, f"invalid YAML: {exc}", start)
+
+
 def _first_content_line(chunk: str, start: int) -> int:
     for offset, line in enumerate(chunk.split("\n", 64)):
         if line.strip():
@@ -146,20 +163,9 @@ class FileSource:
         for index, (start, chunk) in enumerate(split_documents(text)):
             if not chunk.strip():
                 continue
-            try:
-                data = load_yaml(chunk, loader=YAML_LOADER)
-            except LimitExceeded as exc:
-                line = _first_content_line(chunk, start) if exc.line is None else start + exc.line
-                result.errors.append(InputError(name, f"refused: {exc.message}", line))
-                continue
-            except yaml.MarkedYAMLError as exc:
-                mark = exc.problem_mark or exc.context_mark
-                last = chunk.rstrip("\n").count("\n")  # libyaml reports end-of-input one line past the text
-                line = start + min(mark.line, last) if mark is not None else start
-                result.errors.append(InputError(name, f"invalid YAML: {exc.problem or exc.context}", line))
-                continue
-            except yaml.YAMLError as exc:
-                result.errors.append(InputError(name, f"invalid YAML: {exc}", start))
+            data = load_document(name, start, chunk)
+            if isinstance(data, InputError):
+                result.errors.append(data)
                 continue
             if data is None:
                 continue
