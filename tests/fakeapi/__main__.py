@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m fakeapi", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seed", action="store_true", help="load scenarios/seed.yaml")
-    parser.add_argument("--scale", help="GATEWAYS,VIRTUALSERVICES,PODS for make_scale_scenario")
+    parser.add_argument("--scale", help="GATEWAYS,VIRTUALSERVICES,PODS[,RULES] for make_scale_scenario")
     parser.add_argument("--yaml", action="append", default=[], help="a YAML file of objects to load (repeatable)")
     parser.add_argument(
         "--istio-versions", default="v1,v1beta1,v1alpha3", help="served networking.istio.io versions ('' for none)"
@@ -46,8 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.yaml:
         server.load_yaml(Path(path))
     if args.scale:
-        gateways, virtual_services, pods = (int(n) for n in args.scale.split(","))
-        server.add_objects(make_scale_scenario(gateways=gateways, virtual_services=virtual_services, pods=pods))
+        gateways, virtual_services, pods, *rules = (int(n) for n in args.scale.split(","))
+        server.add_objects(
+            make_scale_scenario(gateways=gateways, virtual_services=virtual_services, pods=pods, rules=rules[0] if rules else 3)
+        )
     server.warm(freeze_gc=True)
     kubeconfig = str(server.write_kubeconfig(args.kubeconfig)) if args.kubeconfig else None
 

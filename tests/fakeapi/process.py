@@ -24,7 +24,7 @@ class FakeApiProcess:
         *,
         kubeconfig: str | os.PathLike[str],
         seed: bool = True,
-        scale: tuple[int, int, int] | None = None,
+        scale: tuple[int, ...] | None = None,
         yaml_files: tuple[str | os.PathLike[str], ...] = (),
         istio_versions: tuple[str, ...] = ("v1", "v1beta1", "v1alpha3"),
         legacy_discovery: bool = False,

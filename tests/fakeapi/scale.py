@@ -15,13 +15,14 @@ def make_scale_scenario(
     namespaces: int = 20,
     destination_rules: int = 0,
     ingress_replicas: int = 3,
+    rules: int = 3,
     api_version: str = "networking.istio.io/v1",
 ) -> list[dict[str, Any]]:
     """A cluster with ``gateways`` Gateways and ``virtual_services`` VirtualServices spread over ``namespaces`` namespaces.
 
     Every Gateway selects ``istio=ingressgateway`` and serves ``gw-<i>.example.com`` on port 80 (every tenth also 443
     with TLS); VirtualService ``vs-<j>`` binds gateway ``gw-<j mod gateways>`` (namespace-qualified), hosts that
-    gateway's host, and routes a few prefixes to ``svc-<k>`` backends.  ``pods`` pods: the first ``ingress_replicas``
+    gateway's host, and routes ``rules`` rules (prefixes, the last one ``/``) to ``svc-<k>`` backends.  ``pods`` pods: the first ``ingress_replicas``
     are istio-ingressgateway replicas in istio-system (Running, Ready), the rest are application pods.  The
     istio-system/istio-ingressgateway Service and one Service per backend are included.
     """
@@ -56,13 +57,13 @@ def make_scale_scenario(
         ns = ns_names[j % namespaces]
         target = j % gateways if gateways else None
         http = []
-        for r in range(3):
+        for r in range(rules):
             svc = f"svc-{(j + r) % 97}"
             backends.add((ns, svc))
             http.append(
                 {
                     "name": f"r{r}",
-                    "match": [{"uri": {"prefix": f"/app{j}/r{r}"}}] if r < 2 else [{"uri": {"prefix": "/"}}],
+                    "match": [{"uri": {"prefix": f"/app{j}/r{r}"}}] if r < rules - 1 else [{"uri": {"prefix": "/"}}],
                     "route": [{"destination": {"host": f"{svc}.{ns}.svc.cluster.local", "port": {"number": 8080}}}],
                 }
             )
