@@ -181,23 +181,39 @@ def http_rule_findings(vs: VirtualService, *, proxies: Sequence[Pod] | None = No
                 descriptors.append(_descriptor(rule, match, mi))
         if duplicates == len(rule.matches):
             yield IstioRuleFinding("IST0130", "http", rule.index, None, (str(name), "all matches used by prior rules"))
-    for i, a in enumerate(descriptors):
-        for b in descriptors[i + 1 :]:
-            if b.prefix == a.prefix or not _istio_overlaps(a, b):
-                continue
-            if not truly_covers(a.match, b.match, vs.meta.namespace, proxies=proxies, gateway_semantics=vs.gateway_semantics):
-                continue  # one of Istio's known false positives: not reported
-            yield IstioRuleFinding(
-                "IST0131",
-                "http",
-                b.rule.index,
-                b.match_index,
-                (
-                    rule_label(b.rule.name, b.rule.index),
-                    f"{rule_label(b.match.name, b.match_index)} of prefix {b.prefix}",
-                    f"{rule_label(a.match.name, a.match_index)} of prefix {a.prefix} on {rule_label(a.rule.name, a.rule.index)}",
-                ),
-            )
+    for a, b in _prefix_pairs(descriptors):
+        if not _istio_overlaps(a, b):
+            continue
+        if not truly_covers(a.match, b.match, vs.meta.namespace, proxies=proxies, gateway_semantics=vs.gateway_semantics):
+            continue  # one of Istio's known false positives: not reported
+        yield IstioRuleFinding(
+            "IST0131",
+            "http",
+            b.rule.index,
+            b.match_index,
+            (
+                rule_label(b.rule.name, b.rule.index),
+                f"{rule_label(b.match.name, b.match_index)} of prefix {b.prefix}",
+                f"{rule_label(a.match.name, a.match_index)} of prefix {a.prefix} on {rule_label(a.rule.name, a.rule.index)}",
+            ),
+        )
+
+
+def _prefix_pairs(descriptors: list[_Descriptor]) -> list[tuple[_Descriptor, _Descriptor]]:
+    """Every pair (earlier ``a``, later ``b``) where ``a``'s prefix is a shorter beginning of ``b``'s, in the order
+    istioctl compares pairs (by ``a``, then ``b``).  Found by looking up ``b``'s beginnings among the earlier
+    prefixes, not by comparing every pair: a VirtualService with thousands of distinct prefixes stays linear."""
+    earlier: dict[str, list[int]] = {}
+    lengths: set[int] = set()
+    pairs: list[tuple[int, int]] = []
+    for j, b in enumerate(descriptors):
+        for n in lengths:
+            if n < len(b.prefix):
+                pairs.extend((i, j) for i in earlier.get(b.prefix[:n], ()))
+        earlier.setdefault(b.prefix, []).append(j)
+        lengths.add(len(b.prefix))
+    pairs.sort()
+    return [(descriptors[i], descriptors[j]) for i, j in pairs]
 
 
 def l4_rule_findings(rules: tuple[L4Rule, ...], section: str) -> Iterator[IstioRuleFinding]:

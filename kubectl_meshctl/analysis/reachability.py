@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from ..envoy.coverage import PATH_MATCH_ALL_REGEXES, covers
-from ..envoy.matching import Request, ascii_lower, route_request
+from ..envoy.matching import Request, VirtualHostIndex, ascii_lower, route_request
 from ..envoy.route_model import (
     HeaderMatcher,
     PathSpec,
@@ -29,7 +29,7 @@ from ..envoy.route_model import (
     VirtualHost,
 )
 from ..envoy.witness import witness_request
-from ..istio.hosts import host_subset_of, sanitize_server_hosts_split_once
+from ..istio.hosts import HostOverlapIndex, sanitize_server_hosts_split_once
 from ..istio.translation import (
     GatewayProxy,
     ServerRef,
@@ -108,6 +108,66 @@ def regex_literal_prefix(pattern: str) -> str | None:
     return "".join(literal)
 
 
+def regex_required_literal(pattern: str) -> str:
+    """The longest text every string fully matching ``pattern`` contains (``""`` if none is known).
+
+    Conservative: only literal characters outside groups and classes count, a character made optional or repeated by
+    the quantifier after it is left out, and a pattern with an alternation or inline flags (``(?i)`` changes case)
+    has none.  Used to find which earlier regexes could take an exact path without trying every one of them.
+    """
+    if "|" in pattern or "(?" in pattern:
+        return ""
+    runs: list[str] = []
+    run: list[str] = []
+    depth = 0  # inside (...) or [...]
+    in_class = False
+    i = 0
+    last_literal = False  # the previous element is the last character of ``run``
+    while i < len(pattern):
+        ch = pattern[i]
+        literal: str | None = None
+        if in_class:
+            if ch == "\\":
+                i += 1
+            elif ch == "]":
+                in_class = False
+        elif ch == "\\":
+            nxt = pattern[i + 1 : i + 2]
+            i += 1
+            if nxt and not nxt.isalnum() and depth == 0:
+                literal = nxt
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        elif ch in "*?{":
+            if last_literal and run:
+                run.pop()  # optional or repeated any number of times
+            if ch == "{":
+                close = pattern.find("}", i)
+                if close < 0:
+                    return ""  # RE2 would take this brace as a literal: not worth modelling
+                i = close
+        elif ch == "+":
+            pass  # the character stays required, but what follows need not come right after it
+        elif depth == 0 and ch not in ".^$":
+            literal = ch
+        if literal is not None:
+            run.append(literal)
+            last_literal = True
+        else:
+            if run:
+                runs.append("".join(run))
+            run = []
+            last_literal = False
+        i += 1
+    if run:
+        runs.append("".join(run))
+    return max(runs, key=len, default="")
+
+
 def _covers(killer: RouteMatch, victim: RouteMatch) -> bool:
     """:func:`~kubectl_meshctl.envoy.coverage.covers`, and a prefix before a regex whose every match starts with it.
 
@@ -137,8 +197,8 @@ class _EarlierRoutes:
     """The certain routes Envoy tries before the current one, indexed by what could cover a path.
 
     Only routes that :func:`~kubectl_meshctl.envoy.coverage.path_covers` could accept are candidates:
-    a prefix of the victim's path, the same exact path, a match-all regex, or a regex whose literal
-    prefix is a prefix of the victim's exact path.  That keeps a vhost with thousands of routes linear.
+    a prefix of the victim's path, the same exact path, a match-all regex, or a regex whose required literal
+    text occurs in the victim's exact path.  That keeps a vhost with thousands of routes linear.
     """
 
     def __init__(self) -> None:
@@ -150,7 +210,8 @@ class _EarlierRoutes:
         """``path_separated_prefix`` routes (istiod's Gateway API PathPrefix) by their value as written."""
         self.regex_all: list[Route] = []
         self.regex_same: dict[str, list[Route]] = {}
-        self.regex_by_literal: dict[str, list[Route]] = {}
+        self.regex_by_anchor: dict[str, list[Route]] = {}
+        """Regexes by :func:`regex_required_literal`: only those whose text occurs in an exact path can take it."""
         self.lengths: set[int] = set()
         self.separated_lengths: set[int] = set()
         self.ci_lengths: set[int] = set()
@@ -164,9 +225,8 @@ class _EarlierRoutes:
                 self.regex_all.append(route)
                 return
             self.regex_same.setdefault(p.value, []).append(route)
-            literal = regex_literal_prefix(p.value)
-            key = literal or ""
-            self.regex_by_literal.setdefault(key, []).append(route)
+            key = regex_required_literal(p.value)
+            self.regex_by_anchor.setdefault(key, []).append(route)
             self.regex_lengths.add(len(key))
         elif p.case_sensitive is False:
             key = ascii_lower(p.value)
@@ -212,10 +272,14 @@ class _EarlierRoutes:
                 if n <= len(lowered):
                     found.extend(self.ci_prefixes.get(lowered[:n], ()))
         found.extend(self.exact.get(value, ()))
-        if p.kind == "path":
+        if p.kind == "path" and self.regex_lengths:
+            seen: set[str] = set()
             for n in self.regex_lengths:
-                if n <= len(value):
-                    found.extend(self.regex_by_literal.get(value[:n], ()))
+                for i in range(len(value) - n + 1):
+                    text = value[i : i + n]
+                    if text not in seen:
+                        seen.add(text)
+                        found.extend(self.regex_by_anchor.get(text, ()))
         return found
 
     def first_cover(self, route: Route) -> Route | None:
@@ -268,7 +332,7 @@ class _Where(NamedTuple):
     """The virtual host a route list belongs to (for witnesses): it, its route configuration's vhosts, the scheme."""
 
     vhost: VirtualHost
-    virtual_hosts: list[VirtualHost]
+    virtual_hosts: VirtualHostIndex
     scheme: str
 
 
@@ -371,13 +435,11 @@ class Reachability:
     """Virtual hosts where routes of VirtualServices and of Gateway API routes are merged (MSH0407)."""
 
 
-def _truncated_at(
-    t: Truncation, configs: list[RouteConfiguration], by_name: dict[tuple[str, str], VirtualService]
-) -> dict[str, Any]:
+def _truncated_at(t: Truncation, homes: dict[int, _Where], by_name: dict[tuple[str, str], VirtualService]) -> dict[str, Any]:
     """Where a truncated match would have been (the vhost of the route that stopped it) and the route it would
-    have been, for its witness.  ``by_name``: the VirtualServices as istiod translates them -- a root merged with its
-    delegates, whose truncated match is the merged one (root's and delegate's conditions combined), a real request
-    all the same."""
+    have been, for its witness.  ``homes``: each route's vhost (:func:`_route_homes`).  ``by_name``: the
+    VirtualServices as istiod translates them -- a root merged with its delegates, whose truncated match is the merged
+    one (root's and delegate's conditions combined), a real request all the same."""
     vs = by_name.get((t.source.namespace, t.source.name))
     if vs is None or t.source.rule_index >= len(vs.http):
         return {}
@@ -385,16 +447,23 @@ def _truncated_at(
     mi = t.source.match_index
     if mi is not None and mi >= len(rule.matches):
         return {}
+    where = homes.get(id(t.by))
+    if where is None:
+        return {}
     match = translate_match(rule.matches[mi] if mi is not None else None, gateway_semantics=vs.gateway_semantics)
-    victim = Route(match, t.source, t.by.gateway, t.by.action)
-    for rc in configs:
+    return {"where": where, "victim": Route(match, t.source, t.by.gateway, t.by.action)}
+
+
+def _route_homes(configs: list[tuple[RouteConfiguration, VirtualHostIndex]]) -> dict[int, _Where]:
+    """Every route's virtual host, by the route's identity (the first vhost holding it, as a scan would find)."""
+    homes: dict[int, _Where] = {}
+    for rc, index in configs:
+        scheme = "https" if rc.name.startswith("https.") else "http"
         for vh in rc.virtual_hosts:
-            if any(r is t.by for r in vh.routes):
-                return {
-                    "where": _Where(vh, rc.virtual_hosts, "https" if rc.name.startswith("https.") else "http"),
-                    "victim": victim,
-                }
-    return {}
+            where = _Where(vh, index, scheme)
+            for r in vh.routes:
+                homes.setdefault(id(r), where)
+    return homes
 
 
 def _truncation_taker(t: Truncation, at: dict[str, Any], generated: GeneratedRules) -> Route:
@@ -426,7 +495,8 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
     for proxy in gateway_proxies(snapshot):
         result = routes_for_proxy(snapshot, proxy, index=index)
         routed_domains: dict[str, list[str]] = {}
-        for rc in result.route_configurations:
+        indexed = [(rc, VirtualHostIndex(rc.virtual_hosts)) for rc in result.route_configurations]
+        for rc, vhost_index in indexed:
             for vh in rc.virtual_hosts:
                 if generated.virtual_services and vh.routes:
                     # cheap first: does this vhost hold both generated and written routes? (names only then)
@@ -434,19 +504,22 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
                     if len({generated.origin(s.namespace, s.name, s.rule_index) is None for s in sources}) == 2:
                         owners = tuple(dict.fromkeys(route_text(r, generated)[0] for r in vh.routes))
                         shared.append(SharedHost(proxy.name, rc.name, tuple(vh.domains), owners))
-                _walk_routes(
-                    vh.routes, outcomes, _Where(vh, rc.virtual_hosts, "https" if rc.name.startswith("https.") else "http")
-                )
+                _walk_routes(vh.routes, outcomes, _Where(vh, vhost_index, "https" if rc.name.startswith("https.") else "http"))
                 if vh.routes:
                     routed_domains.setdefault(rc.name, []).extend(vh.domains)
+        homes = _route_homes(indexed) if result.truncations else {}
+        overlaps: dict[str, HostOverlapIndex] = {}
         for t in result.truncations:
-            at = _truncated_at(t, result.route_configurations, by_name)
+            at = _truncated_at(t, homes, by_name)
             outcomes.record(written_at(t), _truncation_taker(t, at, generated), **at)
         for (gname, server_index), (rc_name, has_routes) in result.servers.items():
             gw = gateways[gname]
             hosts = sanitize_server_hosts_split_once(gw.servers[server_index].hosts, gw.meta.namespace)
             names = [h.partition("/")[2] if "/" in h else h for h in hosts]
-            overlap = any(host_subset_of(h, d) or host_subset_of(d, h) for h in names for d in routed_domains.get(rc_name, ()))
+            domains = overlaps.get(rc_name)
+            if domains is None:
+                domains = overlaps[rc_name] = HostOverlapIndex(routed_domains.get(rc_name, ()))
+            overlap = any(domains.overlaps(h) for h in names)
             served.setdefault(ServerRef(gname, server_index), []).append(ServedAt(has_routes, overlap))
     sidecar = GatewayProxy("<sidecar>", None, (), hypothetical=True)
     for vs in index.virtual_services:
@@ -457,9 +530,11 @@ def compute_reachability(snapshot: Snapshot) -> Reachability:
             routes, truncations = build_vs_routes(index, vs, gateway="mesh", port=port, proxy=sidecar)
             ordered = [r for r in routes if not is_catch_all_route(r.match)] + [r for r in routes if is_catch_all_route(r.match)]
             mesh_vhost = VirtualHost(f"{vs.meta.full_name}:{port}", list(vs.hosts), ordered)
-            _walk_routes(ordered, outcomes, _Where(mesh_vhost, [mesh_vhost], "http"))
+            mesh_where = _Where(mesh_vhost, VirtualHostIndex([mesh_vhost]), "http")
+            _walk_routes(ordered, outcomes, mesh_where)
+            homes = {id(r): mesh_where for r in ordered}
             for t in truncations:
-                outcomes.record(written_at(t), t.by, **_truncated_at(t, [RouteConfiguration("mesh", [mesh_vhost])], by_name))
+                outcomes.record(written_at(t), t.by, **_truncated_at(t, homes, by_name))
     return Reachability(outcomes, served, generated, shared)
 
 

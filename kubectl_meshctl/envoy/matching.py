@@ -371,34 +371,59 @@ def _host_without_port(host: str) -> str:
     return host.lower()
 
 
-def _longest_wildcard(
-    virtual_hosts: Sequence[VirtualHost], host: str, *, kind: Literal["suffix", "prefix"]
-) -> VirtualHostChoice | None:
-    best: tuple[int, int, str, VirtualHost] | None = None  # (-length, position, domain, vhost)
-    for i, vh in enumerate(virtual_hosts):
-        for d in vh.domains:
-            if d == "*" or len(host) <= len(d) - 1:
-                continue
-            if kind == "suffix":
-                fits = d.startswith("*") and host.endswith(d[1:].lower())
-            else:
-                fits = d.endswith("*") and host.startswith(d[:-1].lower())
-            if fits and (best is None or (-len(d), i) < best[:2]):
-                best = (-len(d), i, d, vh)
-    return None if best is None else VirtualHostChoice(best[3], best[2], kind)
+class VirtualHostIndex:
+    """Envoy's vhost choice over one route configuration's virtual hosts, by dictionary instead of a scan.
+
+    Built once per route configuration where many Host headers are looked up (witnesses for every shadowed rule),
+    so that a lookup costs the length of the Host header, not the number of virtual hosts.
+    """
+
+    __slots__ = ("_any", "_exact", "_prefix", "_suffix", "virtual_hosts")
+
+    def __init__(self, virtual_hosts: Sequence[VirtualHost]) -> None:
+        self.virtual_hosts = virtual_hosts
+        self._exact: dict[str, tuple[VirtualHost, str]] = {}
+        self._suffix: dict[str, tuple[VirtualHost, str]] = {}
+        """A wildcard's text after its leading ``*``, lower-cased -> the first vhost with it."""
+        self._prefix: dict[str, tuple[VirtualHost, str]] = {}
+        self._any: VirtualHost | None = None
+        for vh in virtual_hosts:
+            for d in vh.domains:
+                if d == "*":
+                    if self._any is None:
+                        self._any = vh
+                    continue
+                if "*" not in d:
+                    self._exact.setdefault(d.lower(), (vh, d))
+                if d.startswith("*"):
+                    self._suffix.setdefault(d[1:].lower(), (vh, d))
+                if d.endswith("*"):
+                    self._prefix.setdefault(d[:-1].lower(), (vh, d))
+
+    def select(self, host: str) -> VirtualHostChoice | None:
+        """Exact domain, then the longest suffix wildcard, then the longest prefix wildcard, then ``*``; a wildcard
+        matches only a Host longer than its text (``*.a`` never matches ``.a``); ties go to the first vhost."""
+        host = _host_without_port(host)
+        hit = self._exact.get(host)
+        if hit is not None:
+            return VirtualHostChoice(hit[0], hit[1], "exact")
+        if self._suffix:
+            for i in range(1, len(host)):
+                hit = self._suffix.get(host[i:])
+                if hit is not None:
+                    return VirtualHostChoice(hit[0], hit[1], "suffix")
+        if self._prefix:
+            for j in range(len(host) - 1, 0, -1):
+                hit = self._prefix.get(host[:j])
+                if hit is not None:
+                    return VirtualHostChoice(hit[0], hit[1], "prefix")
+        return None if self._any is None else VirtualHostChoice(self._any, "*", "any")
 
 
-def select_virtual_host(virtual_hosts: Sequence[VirtualHost], host: str) -> VirtualHostChoice | None:
+def select_virtual_host(virtual_hosts: Sequence[VirtualHost] | VirtualHostIndex, host: str) -> VirtualHostChoice | None:
     """Envoy's vhost choice: exact domain, then longest suffix wildcard, then longest prefix wildcard, then ``*``."""
-    host = _host_without_port(host)
-    for vh in virtual_hosts:
-        for d in vh.domains:
-            if "*" not in d and d.lower() == host:
-                return VirtualHostChoice(vh, d, "exact")
-    choice = _longest_wildcard(virtual_hosts, host, kind="suffix") or _longest_wildcard(virtual_hosts, host, kind="prefix")
-    if choice is not None:
-        return choice
-    return next((VirtualHostChoice(vh, "*", "any") for vh in virtual_hosts if "*" in vh.domains), None)
+    index = virtual_hosts if isinstance(virtual_hosts, VirtualHostIndex) else VirtualHostIndex(virtual_hosts)
+    return index.select(host)
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,8 +463,8 @@ class Routing:
         return last.route if last is not None and last.result.matched else None
 
 
-def route_request(virtual_hosts: Sequence[VirtualHost], request: Request) -> Routing:
-    """Select the virtual host for ``request`` and try its routes in order."""
+def route_request(virtual_hosts: Sequence[VirtualHost] | VirtualHostIndex, request: Request) -> Routing:
+    """Select the virtual host for ``request`` and try its routes in order (an index: see :class:`VirtualHostIndex`)."""
     choice = select_virtual_host(virtual_hosts, request.host)
     if choice is None:
         return Routing(None)

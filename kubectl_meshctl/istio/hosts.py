@@ -10,8 +10,10 @@ both versions are here under names that say how they differ.  Pure: no I/O.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
+from collections.abc import Iterable
 
 CLUSTER_DOMAIN_SUFFIX = "cluster.local"
 """The cluster's DNS domain (Istio's ``constants.DefaultClusterLocalDomain``); Services are ``<name>.<ns>.svc.<suffix>``."""
@@ -110,6 +112,53 @@ def host_subset_of(a: str, b: str) -> bool:
     if a_wild:
         return a[1:].endswith(b[1:])
     return a.endswith(b[1:])
+
+
+class HostOverlapIndex:
+    """``any(host_subset_of(h, d) or host_subset_of(d, h) for d in names)`` for many ``h``, without the scan.
+
+    Why: a proxy's route configuration has a domain per routed host, and each of its Gateway servers asks whether
+    any of them overlaps its hosts; asked by comparing every pair, that grows with servers x domains.  Here a name
+    is looked up by its suffixes (names in the set that contain it) and by a sorted list of reversed names (names in
+    the set it contains), so a question costs the length of the name and a logarithm.
+    """
+
+    __slots__ = ("_any", "_exact", "_reversed", "_wild_suffixes")
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._any = False
+        self._exact: set[str] = set()
+        self._wild_suffixes: set[str] = set()
+        """``*.a.b`` -> ``.a.b``: the text every name under the wildcard ends with."""
+        texts: set[str] = set()
+        for d in names:
+            if d == "*":
+                self._any = True
+            elif d.startswith("*"):
+                self._wild_suffixes.add(d[1:])
+                texts.add(d[1:])
+            else:
+                self._exact.add(d)
+                texts.add(d)
+        self._reversed = sorted(t[::-1] for t in texts)
+        """Each name's text (a wildcard's without its ``*``), reversed: names ending alike sort together."""
+
+    def overlaps(self, h: str) -> bool:
+        if self._any or (h == "*" and (self._exact or self._wild_suffixes)):
+            return True
+        wild = h.startswith("*")
+        text = h[1:] if wild else h
+        if not wild and h in self._exact:
+            return True
+        # h within some wildcard d: h's text ends with d's text
+        if self._wild_suffixes and any(text[i:] in self._wild_suffixes for i in range(len(text) + 1)):
+            return True
+        if not wild:
+            return False
+        # some name d within the wildcard h: d's text ends with h's text
+        key = text[::-1]
+        at = bisect.bisect_left(self._reversed, key)
+        return at < len(self._reversed) and self._reversed[at].startswith(key)
 
 
 def intersect_hosts(server_hosts: tuple[str, ...], vs_hosts: tuple[str, ...]) -> list[str]:

@@ -1,0 +1,215 @@
+"""The indexes that keep analysis linear answer exactly as the scans they replace.
+
+Each index (issue "Scale") replaced an all-pairs scan; the scan is restated here, plainly, as the oracle, and
+Hypothesis draws inputs crowded with near-misses (shared suffixes, wildcards on both sides, prefixes of prefixes,
+regexes whose text occurs or almost occurs in a path).  A separate test per index builds the pathological input
+the issue names and counts the comparisons made, so that a return to pairwise work fails here, not in a benchmark.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kubectl_meshctl.analysis import istio_rules, reachability
+from kubectl_meshctl.analysis.reachability import regex_required_literal
+from kubectl_meshctl.envoy.matching import VirtualHostChoice, VirtualHostIndex
+from kubectl_meshctl.envoy.route_model import VirtualHost
+from kubectl_meshctl.istio.hosts import HostOverlapIndex, host_subset_of
+
+PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+LABELS = ["a", "b", "ab", "x"]
+
+
+@st.composite
+def host_names(draw: st.DrawFn) -> str:
+    parts = draw(st.lists(st.sampled_from(LABELS), min_size=1, max_size=3))
+    name = ".".join(parts)
+    shape = draw(st.sampled_from(["plain", "suffix", "prefix", "any", "dotless-suffix"]))
+    if shape == "suffix":
+        return "*." + name
+    if shape == "dotless-suffix":
+        return "*" + name
+    if shape == "prefix":
+        return name + "*"
+    if shape == "any":
+        return "*"
+    return draw(st.sampled_from([name, name.upper(), name + ":80"]))
+
+
+# --------------------------------------------------------------------------- Envoy's virtual host choice
+
+
+def _scan_choice(virtual_hosts: Sequence[VirtualHost], host: str) -> tuple[int, str, str] | None:
+    """Envoy's choice stated as a scan: exact, longest ``*suffix``, longest ``prefix*``, ``*``; first vhost wins ties."""
+    colon = host.rfind(":")
+    if colon != -1 and host.rfind("]") < colon:
+        host = host[:colon]
+    host = host.lower()
+    for i, vh in enumerate(virtual_hosts):
+        for d in vh.domains:
+            if "*" not in d and d.lower() == host:
+                return i, d, "exact"
+    for kind in ("suffix", "prefix"):
+        best: tuple[int, int, str] | None = None
+        for i, vh in enumerate(virtual_hosts):
+            for d in vh.domains:
+                if d == "*" or len(host) < len(d):
+                    continue
+                fits = (
+                    d.startswith("*") and host.endswith(d[1:].lower())
+                    if kind == "suffix"
+                    else d.endswith("*") and host.startswith(d[:-1].lower())
+                )
+                if fits and (best is None or (-len(d), i) < best[:2]):
+                    best = (-len(d), i, d)
+        if best is not None:
+            return best[1], best[2], kind
+    return next(((i, "*", "any") for i, vh in enumerate(virtual_hosts) if "*" in vh.domains), None)
+
+
+def _as_tuple(choice: VirtualHostChoice | None, virtual_hosts: Sequence[VirtualHost]) -> tuple[int, str, str] | None:
+    if choice is None:
+        return None
+    return next(i for i, vh in enumerate(virtual_hosts) if vh is choice.virtual_host), choice.domain, choice.kind
+
+
+@PROPERTY
+@given(
+    st.lists(st.lists(host_names(), min_size=1, max_size=3), min_size=1, max_size=6),
+    st.lists(host_names().map(lambda h: h.replace("*", "q")), min_size=1, max_size=8),
+)
+def test_virtual_host_index_chooses_as_envoy_scans(domain_lists: list[list[str]], hosts: list[str]) -> None:
+    virtual_hosts = [VirtualHost(f"vh{i}", domains, []) for i, domains in enumerate(domain_lists)]
+    index = VirtualHostIndex(virtual_hosts)
+    for host in hosts:
+        assert _as_tuple(index.select(host), virtual_hosts) == _scan_choice(virtual_hosts, host), host
+
+
+def test_virtual_host_index_ties_and_lengths() -> None:
+    first, second = VirtualHost("one", ["*.b.c"], []), VirtualHost("two", ["*.b.c", "*.c"], [])
+    index = VirtualHostIndex([first, second])
+    assert index.select("a.b.c") == VirtualHostChoice(first, "*.b.c", "suffix")
+    assert index.select(".c") is None  # a wildcard matches only a Host longer than its text
+    assert index.select("x.c:8080") == VirtualHostChoice(second, "*.c", "suffix")
+
+
+# --------------------------------------------------------------------------- host overlap of servers and domains
+
+
+@PROPERTY
+@given(st.lists(host_names(), max_size=8), st.lists(host_names(), min_size=1, max_size=8))
+def test_host_overlap_index_answers_as_every_pair(domains: list[str], servers: list[str]) -> None:
+    index = HostOverlapIndex(domains)
+    for h in servers:
+        expected = any(host_subset_of(h, d) or host_subset_of(d, h) for d in domains)
+        assert index.overlaps(h) is expected, (h, domains)
+
+
+# --------------------------------------------------------------------------- a regex's required text
+
+PATH_CHARS = "/ab.1"
+
+
+@st.composite
+def small_regexes(draw: st.DrawFn) -> str:
+    atoms = ["a", "b", "/", r"\.", ".", "[ab]", "(a|b)", "(ab)", r"\d", "1"]
+    pieces = []
+    for _ in range(draw(st.integers(1, 6))):
+        atom = draw(st.sampled_from(atoms))
+        quantifier = draw(st.sampled_from(["", "", "", "*", "+", "?", "{2}", "{0,2}", "+?"]))
+        pieces.append(atom + quantifier)
+    return "".join(pieces)
+
+
+@PROPERTY
+@given(small_regexes(), st.lists(st.text(alphabet=PATH_CHARS, max_size=8), max_size=30))
+def test_required_literal_is_in_every_full_match(pattern: str, paths: list[str]) -> None:
+    required = regex_required_literal(pattern)
+    compiled = re.compile(pattern)
+    for path in paths:
+        if compiled.fullmatch(path):
+            assert required in path, (pattern, required, path)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "required"),
+    [("/api/v[0-9]+/users", "/api/v"), (".*/health", "/health"), ("x{2}yz", "yz"), ("/(a|b)/c", ""), ("(?i)/abc", "")],
+)
+def test_required_literal_examples(pattern: str, required: str) -> None:
+    assert regex_required_literal(pattern) == required
+
+
+# --------------------------------------------------------------------------- linear in the pathological inputs
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
+    calls = [0]
+    original = getattr(module, name)
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def test_exact_paths_do_not_meet_every_earlier_regex(monkeypatch: pytest.MonkeyPatch) -> None:
+    """N regexes starting with ``.*`` then M exact paths: each path is compared only with regexes whose text it holds."""
+    from kubectl_meshctl.envoy.route_model import PathSpec, Route, RouteAction, RouteMatch, RouteSource
+
+    def route(kind: Literal["path", "regex"], value: str, i: int) -> Route:
+        return Route(RouteMatch(PathSpec(kind, value)), RouteSource("ns", "vs", i), "gw", RouteAction("route"))
+
+    n = 300
+    routes = [route("regex", f".*/thing-{i}", i) for i in range(n)]
+    routes += [route("path", f"/exact-{i}", n + i) for i in range(n)]
+    calls = _count_calls(monkeypatch, reachability, "_covers")
+    outcomes = reachability._Outcomes()
+    reachability._walk_routes(routes, outcomes)
+    assert len(outcomes.alive) == 2 * n
+    assert calls[0] < n  # pairwise would be n * n
+
+
+def test_istio_prefix_pairs_among_thousands() -> None:
+    """Thousands of distinct prefixes in one VirtualService: the one real pair is found, earlier before later."""
+    descriptors = [_descriptor(f"/p{i}/") for i in range(2000)] + [_descriptor("/p1/x"), _descriptor("/p")]
+    pairs = istio_rules._prefix_pairs(descriptors)
+    found = [(a.prefix, b.prefix) for a, b in pairs]
+    expected = [
+        (a.prefix, b.prefix)
+        for i, a in enumerate(descriptors)
+        for b in descriptors[i + 1 :]
+        if b.prefix != a.prefix and b.prefix.startswith(a.prefix)
+    ]
+    assert found == expected
+    assert found == [("/p1/", "/p1/x")]
+
+
+@PROPERTY
+@given(st.lists(st.text(alphabet="/ab", min_size=1, max_size=4), max_size=25))
+def test_prefix_pairs_are_every_pair_in_order(prefixes: list[str]) -> None:
+    descriptors = [_descriptor(p) for p in prefixes]
+    expected = [
+        (i, j)
+        for i, a in enumerate(descriptors)
+        for j, b in enumerate(descriptors)
+        if i < j and b.prefix != a.prefix and b.prefix.startswith(a.prefix)
+    ]
+    position = {id(d): k for k, d in enumerate(descriptors)}
+    found = [(position[id(a)], position[id(b)]) for a, b in istio_rules._prefix_pairs(descriptors)]
+    assert found == expected
+
+
+def _descriptor(prefix: str) -> istio_rules._Descriptor:
+    from kubectl_meshctl.resources.model import HTTPMatch, StringMatch
+
+    match = HTTPMatch(uri=StringMatch("prefix", prefix))
+    return istio_rules._descriptor(None, match, 0)  # type: ignore[arg-type]  # the rule is only carried
