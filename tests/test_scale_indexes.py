@@ -18,8 +18,18 @@ from hypothesis import strategies as st
 
 from kubectl_meshctl.analysis import istio_rules, reachability
 from kubectl_meshctl.analysis.reachability import regex_required_literal
-from kubectl_meshctl.envoy.matching import VirtualHostChoice, VirtualHostIndex
-from kubectl_meshctl.envoy.route_model import VirtualHost
+from kubectl_meshctl.envoy.matching import MatchInput, VirtualHostChoice, VirtualHostIndex, accepts, evaluate
+from kubectl_meshctl.envoy.route_model import (
+    HeaderMatcher,
+    PathSpec,
+    QueryMatcher,
+    Route,
+    RouteAction,
+    RouteMatch,
+    RouteSource,
+    ValueMatcher,
+    VirtualHost,
+)
 from kubectl_meshctl.istio.hosts import HostOverlapIndex, host_subset_of
 
 PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -163,7 +173,6 @@ def _count_calls(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> 
 
 def test_exact_paths_do_not_meet_every_earlier_regex(monkeypatch: pytest.MonkeyPatch) -> None:
     """N regexes starting with ``.*`` then M exact paths: each path is compared only with regexes whose text it holds."""
-    from kubectl_meshctl.envoy.route_model import PathSpec, Route, RouteAction, RouteMatch, RouteSource
 
     def route(kind: Literal["path", "regex"], value: str, i: int) -> Route:
         return Route(RouteMatch(PathSpec(kind, value)), RouteSource("ns", "vs", i), "gw", RouteAction("route"))
@@ -213,3 +222,46 @@ def _descriptor(prefix: str) -> istio_rules._Descriptor:
 
     match = HTTPMatch(uri=StringMatch("prefix", prefix))
     return istio_rules._descriptor(None, match, 0)  # type: ignore[arg-type]  # the rule is only carried
+
+
+# --------------------------------------------------------------------------- the boolean matcher witnesses use
+
+PATH_SPECS = st.builds(
+    lambda kind, value, ci: PathSpec(kind, value, ci),
+    st.sampled_from(["path", "prefix", "path_separated_prefix", "regex"]),
+    st.sampled_from(["/", "/a", "/A", "/a/", "/a/b", "/a.*", "[/a]+"]),
+    st.sampled_from([None, False, True]),
+)
+VALUE_MATCHERS = st.builds(
+    ValueMatcher,
+    st.sampled_from(["exact", "prefix", "suffix", "contains", "regex", "present"]),
+    st.sampled_from(["", "a", "ab", "a.*"]),
+    st.booleans(),
+)
+
+
+@PROPERTY
+@given(
+    PATH_SPECS,
+    st.lists(st.builds(HeaderMatcher, st.sampled_from(["x", ":method"]), VALUE_MATCHERS, st.booleans()), max_size=2),
+    st.lists(st.builds(QueryMatcher, st.sampled_from(["q"]), VALUE_MATCHERS), max_size=1),
+    st.booleans(),
+    st.lists(
+        st.builds(
+            MatchInput,
+            st.sampled_from(["/", "/a", "/A", "/a/b", "/ab?q=a", "/a#f", "/a?x"]),
+            st.dictionaries(
+                st.sampled_from(["x", ":method", "content-type"]), st.sampled_from(["", "a", "ab", "application/grpc"])
+            ),
+            st.dictionaries(st.just("q"), st.sampled_from(["", "a", "ab"])),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_accepts_answers_as_evaluate(
+    path: PathSpec, headers: list[HeaderMatcher], query: list[QueryMatcher], grpc: bool, requests: list[MatchInput]
+) -> None:
+    match = RouteMatch(path, tuple(headers), tuple(query), grpc)
+    for request in requests:
+        assert accepts(match, request) is evaluate(match, request).matched, request

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from ..envoy.coverage import PATH_MATCH_ALL_REGEXES, covers
-from ..envoy.matching import Request, VirtualHostIndex, ascii_lower, route_request
+from ..envoy.matching import Request, VirtualHostIndex, ascii_lower, first_route
 from ..envoy.route_model import (
     HeaderMatcher,
     PathSpec,
@@ -307,9 +307,14 @@ class _Outcomes:
                 for dead in _witness_shapes(victim.match):
                     request = witness_request(dead, killer.match, where.vhost.domains, scheme=where.scheme)
                     # honest only if Envoy (the model) picks this vhost for its Host and the killer takes it there
-                    if request is not None and route_request(where.virtual_hosts, request).route is killer:
+                    if request is not None and _first_route(where.virtual_hosts, request) is killer:
                         self.witnesses[key] = request
                         break
+
+
+def _first_route(virtual_hosts: VirtualHostIndex, request: Request) -> Route | None:
+    choice = virtual_hosts.select(request.host)
+    return None if choice is None else first_route(choice.virtual_host, request.match_input())
 
 
 def _witness_shapes(match: RouteMatch) -> list[RouteMatch]:

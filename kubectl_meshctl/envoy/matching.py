@@ -269,8 +269,18 @@ def _path_fits(kind: str, value: str, want: str) -> bool:
     return value.startswith(want) and (len(value) == len(want) or value[len(want)] == "/")
 
 
+def path_only(path: str) -> str:
+    """The request path without its query string or fragment (what Envoy's path matchers look at)."""
+    end = len(path)
+    for mark in "?#":
+        at = path.find(mark, 0, end)
+        if at >= 0:
+            end = at
+    return path[:end]
+
+
 def _path_mismatch(p: PathSpec, path: str) -> Mismatch | None:
-    path = re.split(r"[?#]", path, maxsplit=1)[0]
+    path = path_only(path)
     if p.kind == "regex":
         return None if regex_fullmatch(p.value, path) is True else Mismatch(p, "path", path)
     value, want = path, p.value
@@ -329,7 +339,7 @@ def evaluate(match: RouteMatch, request: MatchInput) -> MatchResult:
 def undecidable(match: RouteMatch, request: MatchInput) -> str:
     """The first regex of ``match`` whose answer on ``request`` the model cannot trust (see :func:`regex_fullmatch`),
     as ``regex <pattern>``; ``""`` when every condition is decided."""
-    path = re.split(r"[?#]", request.path, maxsplit=1)[0]
+    path = path_only(request.path)
     if match.path.kind == "regex" and regex_fullmatch(match.path.value, path) is None:
         return f"regex {match.path.value}"
     for h in match.headers:
@@ -345,7 +355,20 @@ def undecidable(match: RouteMatch, request: MatchInput) -> str:
 
 
 def accepts(match: RouteMatch, request: MatchInput) -> bool:
-    """Whether Envoy's route ``match`` takes ``request``."""
+    """Whether Envoy's route ``match`` takes ``request``: :func:`evaluate` without naming what failed (the path, the
+    cheapest and most often failing condition, first -- the answer is the same in any order)."""
+    p = match.path
+    if p.kind == "regex":
+        if regex_fullmatch(p.value, path_only(request.path)) is not True:
+            return False
+    else:
+        value, want = path_only(request.path), p.value
+        if p.case_sensitive is False:
+            value, want = ascii_lower(value), ascii_lower(want)
+        if not _path_fits(p.kind, value, want):
+            return False
+    if not match.headers and not match.query and not match.grpc:
+        return True
     return evaluate(match, request).matched
 
 
