@@ -171,3 +171,34 @@ def test_several_destinations_are_weighted_clusters_even_when_one_has_weight(tmp
     configs = [route_configuration_json(c) for c in routes_for_proxy(snapshot, proxy).route_configurations]
     with EnvoyGateway(configs, static_backend_route_configs()) as envoy:  # a rejected update fails the harness
         assert envoy.admin_address
+
+
+PREDICTION_INPUTS = sorted((REPO / "tests" / "realworld").glob("*.yaml")) + sorted(
+    (REPO / "tests" / "golden").glob("*/input.yaml")
+)
+
+
+@pytest.mark.parametrize("path", PREDICTION_INPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_predicted_table_is_the_predicted_dumps_table(path: Path) -> None:
+    """``routes --predict`` reads the table from each virtual host's JSON without making the dump (to stay small on
+    10,000 VirtualServices): it prints exactly what rendering the dump prints, in every style."""
+    from kubectl_meshctl.app.routes import (
+        RenderOptions,
+        hypothetical_proxy,
+        predicted_dump,
+        read_resources,
+        render,
+        render_predicted,
+    )
+
+    snapshot = read_resources([str(path)], default_namespace="default").snapshot
+    proxy = hypothetical_proxy("istio=ingressgateway", namespace="istio-system")
+    dump = predicted_dump(snapshot, proxy)
+    shown = 0
+    for name in (None, "http.8080", "http.80", "https.443.https.gateway.default"):
+        for verbose in (True, False):
+            style = RenderOptions(name=name, verbose=verbose, output="short", istio_version="1.24")
+            table = "".join(render_predicted(snapshot, proxy, style))
+            assert table == render(dump, style)
+            shown += table.count("\n")
+    assert shown > 0

@@ -8,7 +8,7 @@ prints what comes back.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from .targets import resolve_pod
 
 if TYPE_CHECKING:
     from ..envoy.from_dump import DumpedRouteConfiguration
+    from ..envoy.route_model import RouteConfiguration
     from ..istio.translation import GatewayProxy
     from ..kube.api import Api
     from ..resources.model import Pod, Snapshot
@@ -86,22 +87,70 @@ def predicted_dump(snapshot: Snapshot, proxy: GatewayProxy) -> bytes:
 
     from ..envoy.config import route_configuration_json, static_backend_route_configs
     from ..envoy.type_urls import ROUTE_CONFIGURATION_TYPE, ROUTES_CONFIG_DUMP_TYPE
+    from ..gcpause import paused_gc
     from ..istio.translation import routes_for_proxy
 
-    predicted = routes_for_proxy(snapshot, proxy)
-    typed = {"@type": ROUTE_CONFIGURATION_TYPE}
-    dump = {
-        "configs": [
-            {
-                "@type": ROUTES_CONFIG_DUMP_TYPE,
-                "static_route_configs": [{"route_config": {**typed, **rc}} for rc in static_backend_route_configs()],
-                "dynamic_route_configs": [
-                    {"route_config": {**typed, **route_configuration_json(rc)}} for rc in predicted.route_configurations
-                ],
-            }
-        ]
-    }
-    return json.dumps(dump).encode()
+    with paused_gc():  # hundreds of thousands of acyclic objects: the collector would only rescan them
+        predicted = routes_for_proxy(snapshot, proxy)
+        typed = {"@type": ROUTE_CONFIGURATION_TYPE}
+        dump = {
+            "configs": [
+                {
+                    "@type": ROUTES_CONFIG_DUMP_TYPE,
+                    "static_route_configs": [{"route_config": {**typed, **rc}} for rc in static_backend_route_configs()],
+                    "dynamic_route_configs": [
+                        {"route_config": {**typed, **route_configuration_json(rc)}} for rc in predicted.route_configurations
+                    ],
+                }
+            ]
+        }
+        return json.dumps(dump).encode()
+
+
+def render_predicted(snapshot: Snapshot, proxy: GatewayProxy, options: RenderOptions) -> Iterator[str]:
+    """What :func:`render` prints for :func:`predicted_dump`, in chunks, without the dump.
+
+    The prediction is made now; the text as it is printed: each route configuration's view is read from its virtual
+    hosts' JSON when its rows are made, and its routes let go.  So a prediction for 10,000 VirtualServices never
+    holds its config dump (as text and decoded) nor its table at once, and the caller can let the snapshot go before
+    printing.  ``-o json|yaml`` print the dump itself and still make it."""
+    if options.output in ("json", "yaml"):
+        return iter([render(predicted_dump(snapshot, proxy), options)])
+    from ..gcpause import paused_gc
+    from ..istio.translation import routes_for_proxy
+
+    with paused_gc():
+        configurations = routes_for_proxy(snapshot, proxy).route_configurations
+    return _predicted_table(configurations, options)
+
+
+def _predicted_table(configurations: list[RouteConfiguration], options: RenderOptions) -> Iterator[str]:
+    from ..envoy.config import static_backend_route_configs, virtual_host_json
+    from ..routes.dump import RouteConfigView, RoutesError, route_config_view, virtual_host_view
+    from ..routes.table import table_chunks
+
+    static = [
+        route_config_view(rc, f"static_route_configs[{i}].route_config", dynamic=False)
+        for i, rc in enumerate(static_backend_route_configs())
+    ]
+    names = [rc.name for rc in configurations] + [view.name for view in static]
+    dynamic: list[RouteConfiguration | None] = list(configurations)
+    del configurations
+
+    def config_at(index: int) -> RouteConfigView:
+        if index >= len(dynamic):
+            return static[index - len(dynamic)]
+        rc, dynamic[index] = dynamic[index], None  # asked once: its routes can go once its rows are made
+        assert rc is not None
+        where = f"dynamic_route_configs[{index}].route_config.virtual_hosts"
+        return RouteConfigView(
+            rc.name, tuple(virtual_host_view(virtual_host_json(vh), f"{where}[{j}]") for j, vh in enumerate(rc.virtual_hosts))
+        )
+
+    try:
+        yield from table_chunks(names, config_at, name=options.name, verbose=options.verbose, istio_version=options.istio_version)
+    except RoutesError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def proxy_of(pod: Pod) -> GatewayProxy:

@@ -31,6 +31,14 @@ def echo(text: str, *, newline: bool = True) -> None:
     click.echo(text, nl=newline)
 
 
+def echo_chunks(chunks: Iterable[str]) -> None:
+    """Text made in chunks (a routes table of 300,000 lines), printed as each comes; like :func:`print_table`, not
+    through click.echo, which would scan every chunk for ANSI codes (the cells that could hold one are quoted)."""
+    for chunk in chunks:
+        sys.stdout.write(chunk)
+    sys.stdout.flush()
+
+
 def print_table(rows: list[list[str]]) -> None:
     """kubectl's table (Go's tabwriter); nothing when there is only the header."""
     from ..gocompat.tabwriter import table

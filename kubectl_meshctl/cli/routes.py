@@ -9,7 +9,7 @@ from ..exitcodes import ExitCode
 from .boundary import CommandExit, PluginError
 from .options import istio_version as istio_version_callback
 from .options import kubectl_options
-from .output import echo, say, say_all
+from .output import echo, echo_chunks, say, say_all
 
 
 @click.command("routes")
@@ -80,8 +80,11 @@ def routes_command(
         say_all(map(str, result.errors), prefix="Error: ")
         say_all(map(str, result.warnings), prefix="Warning: ")
         proxy = app.hypothetical_proxy(pod_labels, namespace=pod_namespace)
-        echo(app.render(app.predicted_dump(result.snapshot, proxy), style), newline=False)
-        if result.errors:
+        table = app.render_predicted(result.snapshot, proxy, style)
+        failed = bool(result.errors)
+        del result  # the resources are in the prediction now: printing 300,000 rows needs the memory
+        echo_chunks(table)
+        if failed:
             raise CommandExit(ExitCode.DATA)
         return
     candidates = app.read_candidates(kube, target, with_resources=predict or diff)
@@ -90,13 +93,15 @@ def routes_command(
     if found.note:
         say(found.note)
     if predict and not diff:
-        echo(app.render(app.predicted_dump(found.snapshot, found.proxy), style), newline=False)
+        table = app.render_predicted(found.snapshot, found.proxy, style)
+        del found, candidates  # as for -f: the resources are in the prediction now
+        echo_chunks(table)
         return
     real, how = app.fetch_dump(found, admin_port=proxy_admin_port)
     if not diff:
         echo(app.render(real, style), newline=False)
         return
-    compared = app.diff_tables(app.render(real, style), app.render(app.predicted_dump(found.snapshot, found.proxy), style))
+    compared = app.diff_tables(app.render(real, style), "".join(app.render_predicted(found.snapshot, found.proxy, style)))
     name = f"{found.pod.meta.name}.{found.pod.meta.namespace}"
     if compared.agree:
         say(f"The routes of {name} ({how}) agree with the prediction.")

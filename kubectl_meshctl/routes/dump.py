@@ -272,7 +272,7 @@ def _load(data: bytes | bytearray | str | Mapping[str, Any]) -> RouteDump:
                 raise _type_error(where + ".@type", "string", got=type_url)
             if type_url is None or type_url.rpartition("/")[2] != ROUTE_CONFIGURATION_NAME:
                 rc = {}  # an unknown (or missing) Any type decodes to an empty placeholder upstream
-            views.append(_route_config_view(rc, where, dynamic=dynamic))
+            views.append(route_config_view(rc, where, dynamic=dynamic))
             raws.append(rc)
     if not views:
         raise RoutesError(NO_ROUTES_FOUND)
@@ -291,7 +291,7 @@ def _string(value: Any, where: str) -> str:
 # and bound `append`s are deliberate.
 
 
-def _route_config_view(rc: dict[str, Any], where: str, *, dynamic: bool) -> RouteConfigView:
+def route_config_view(rc: dict[str, Any], where: str, *, dynamic: bool) -> RouteConfigView:
     name = _string(rc.get("name"), where + ".name")
     vhosts = rc.get("virtual_hosts")
     if vhosts is None:
@@ -300,32 +300,37 @@ def _route_config_view(rc: dict[str, Any], where: str, *, dynamic: bool) -> Rout
             return RouteConfigView(name, (), dynamic)
     if vhosts.__class__ is not list:
         raise _type_error(where + ".virtual_hosts", "array", got=vhosts)
-    out: list[VirtualHostView] = []
-    append = out.append
-    for j, vh in enumerate(vhosts):
-        if vh.__class__ is not dict:
-            raise _type_error(f"{where}.virtual_hosts[{j}]", "object", got=vh)
-        vname = vh.get("name")
-        if vname.__class__ is not str:
-            vname = _string(vname, f"{where}.virtual_hosts[{j}].name")
-        domains = vh.get("domains")
-        if domains is None:
-            dtuple: tuple[str, ...] = ()
-        else:
-            if domains.__class__ is not list:
-                raise _type_error(f"{where}.virtual_hosts[{j}].domains", "array", got=domains)
-            dtuple = tuple(domains)
-            for k, d in enumerate(dtuple):
-                if d.__class__ is not str:
-                    raise _type_error(f"{where}.virtual_hosts[{j}].domains[{k}]", "string", got=d)
-        routes = vh.get("routes")
-        if routes is None:
-            append(VirtualHostView(vname, dtuple, ()))
-            continue
-        if routes.__class__ is not list:
-            raise _type_error(f"{where}.virtual_hosts[{j}].routes", "array", got=routes)
-        append(VirtualHostView(vname, dtuple, _route_views(routes, f"{where}.virtual_hosts[{j}]")))
-    return RouteConfigView(name, tuple(out), dynamic)
+    return RouteConfigView(
+        name, tuple([virtual_host_view(vh, f"{where}.virtual_hosts[{j}]") for j, vh in enumerate(vhosts)]), dynamic
+    )
+
+
+def virtual_host_view(vh: object, where: str) -> VirtualHostView:
+    """One ``virtual_hosts`` entry of a route configuration as the table reads it (``where``: its place, for errors).
+
+    Also how a predicted route configuration reaches the table, one virtual host at a time, so that a prediction for
+    thousands of VirtualServices never holds its whole config dump at once."""
+    if not isinstance(vh, dict) or vh.__class__ is not dict:
+        raise _type_error(where, "object", got=vh)
+    vname = vh.get("name")
+    if vname.__class__ is not str:
+        vname = _string(vname, f"{where}.name")
+    domains = vh.get("domains")
+    if domains is None:
+        dtuple: tuple[str, ...] = ()
+    else:
+        if domains.__class__ is not list:
+            raise _type_error(f"{where}.domains", "array", got=domains)
+        dtuple = tuple(domains)
+        for k, d in enumerate(dtuple):
+            if d.__class__ is not str:
+                raise _type_error(f"{where}.domains[{k}]", "string", got=d)
+    routes = vh.get("routes")
+    if routes is None:
+        return VirtualHostView(vname, dtuple, ())
+    if routes.__class__ is not list:
+        raise _type_error(f"{where}.routes", "array", got=routes)
+    return VirtualHostView(vname, dtuple, _route_views(routes, where))
 
 
 _MATCH_STRING_FIELDS: Final = frozenset({"prefix", "path", "path_separated_prefix", "pathSeparatedPrefix"})

@@ -15,7 +15,7 @@ from ..gocompat.strconv import atoi
 from .dump import RouteConfigView
 from .versions import uses_new_xorshift
 
-__all__ = ["go_sort_route_configs", "route_config_order"]
+__all__ = ["go_sort_route_configs", "route_config_order", "route_config_order_of_names"]
 
 
 def _numeric_less(x: tuple[int | None, int], y: tuple[int | None, int]) -> bool:
@@ -45,6 +45,15 @@ def route_config_order(
     ``go_toolchain`` (e.g. ``"go1.23"``) names the Go release that built istioctl; None infers it
     from ``istio_version`` (see :func:`kubectl_meshctl.routes.versions.uses_new_xorshift`).
     """
+    return route_config_order_of_names(
+        [c.name for c in configs], istio_version=istio_version, go_toolchain=go_toolchain, sort=sort
+    )
+
+
+def route_config_order_of_names(
+    names: Sequence[str], *, istio_version: str, go_toolchain: str | None, sort: bool = True
+) -> list[int]:
+    """:func:`route_config_order` from the configurations' names alone (all the order depends on)."""
     if not sort:
-        return list(range(len(configs)))
-    return go_sort_route_configs([c.name for c in configs], new_xorshift=uses_new_xorshift(istio_version, go_toolchain))
+        return list(range(len(names)))
+    return go_sort_route_configs(list(names), new_xorshift=uses_new_xorshift(istio_version, go_toolchain))

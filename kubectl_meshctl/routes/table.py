@@ -40,7 +40,7 @@ cell is printed Go-``%q``-quoted instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -48,7 +48,7 @@ from ..gcpause import paused_gc
 from ..gocompat.tabwriter import TabWriterConfig
 from ..redact import quote
 from .dump import PASSTHROUGH_CLUSTER, RouteConfigView, RouteDump, field_value
-from .order import route_config_order
+from .order import route_config_order, route_config_order_of_names
 from .versions import istio_minor as istio_minor  # `as`: also re-exported, transitional (see the end)
 
 __all__ = [
@@ -186,43 +186,34 @@ def route_rows(
 
 
 def _verbose_cells(
-    configs: Sequence[RouteConfigView], order: Iterable[int], *, name: str | None, istio_version: str, prefix: str
-) -> list[tuple[str, ...]]:
-    """The verbose table's cells, header first; the hot path of a big dump (one tuple per route)."""
-    istio_minor(istio_version)  # validate once
-    vs_cache: dict[str | None, str] = {None: ""}
-    rows: list[tuple[str, ...]] = [VERBOSE_HEADER]
+    rc: RouteConfigView, rows: list[tuple[str, ...]], *, istio_version: str, rc_cell: str, vs_cache: dict[str | None, str]
+) -> None:
+    """The verbose table's cells of one route configuration; the hot path of a big dump (one tuple per route)."""
     append = rows.append
-    for index in order:
-        rc = configs[index]
-        if name and rc.name != name:
+    for vh in rc.virtual_hosts:
+        domains = vh.domains
+        dom_cell = domains[0] if len(domains) == 1 else describe_domains(domains)
+        vname = vh.name
+        routes = vh.routes
+        if not routes:
+            append((rc_cell, vname, dom_cell, "/*", "404"))
             continue
-        rc_cell = prefix + rc.name
-        for vh in rc.virtual_hosts:
-            domains = vh.domains
-            dom_cell = domains[0] if len(domains) == 1 else describe_domains(domains)
-            vname = vh.name
-            routes = vh.routes
-            if not routes:
-                append((rc_cell, vname, dom_cell, "/*", "404"))
+        for r in routes:
+            if r.cluster == PASSTHROUGH_CLUSTER:
                 continue
-            for r in routes:
-                if r.cluster == PASSTHROUGH_CLUSTER:
-                    continue
-                m = r.match
-                if not m:
-                    match_cell = ""
-                elif m.keys() <= _PREFIX_ONLY_KEYS:  # the common case: a prefix and ignored fields
-                    p = m.get("prefix")
-                    match_cell = p + "*" if p else ""
-                else:
-                    match_cell = describe_match(m, istio_version=istio_version)
-                vs = r.vs_config
-                vs_cell = vs_cache.get(vs)
-                if vs_cell is None:
-                    vs_cell = vs_cache[vs] = describe_virtual_service(vs, istio_version=istio_version)
-                append((rc_cell, vname, dom_cell, match_cell, vs_cell))
-    return rows
+            m = r.match
+            if not m:
+                match_cell = ""
+            elif m.keys() <= _PREFIX_ONLY_KEYS:  # the common case: a prefix and ignored fields
+                p = m.get("prefix")
+                match_cell = p + "*" if p else ""
+            else:
+                match_cell = describe_match(m, istio_version=istio_version)
+            vs = r.vs_config
+            vs_cell = vs_cache.get(vs)
+            if vs_cell is None:
+                vs_cell = vs_cache[vs] = describe_virtual_service(vs, istio_version=istio_version)
+            append((rc_cell, vname, dom_cell, match_cell, vs_cell))
 
 
 _PREFIX_ONLY_KEYS: Final = frozenset(
@@ -232,8 +223,9 @@ _PREFIX_ONLY_KEYS: Final = frozenset(
 """RouteMatch keys that cannot change the MATCH cell beyond ``prefix``."""
 
 
-def _format_table(rows: list[tuple[str, ...]]) -> str:
-    """Go ``text/tabwriter`` (minwidth 0, padding 5) for rows of equal length.
+def _format_table(rows: list[tuple[str, ...]], *, lines_per_chunk: int = 8192) -> Iterator[str]:
+    """Go ``text/tabwriter`` (minwidth 0, padding 5) for rows of equal length, in chunks of lines (a table of 300,000
+    routes is printed as it is formatted, never held as one string).
 
     A cell holding a control character (a tab or newline would shift columns or split a row; an escape sequence
     would reach the terminal) is printed Go-``%q``-quoted (``redact.quote``), so every row stays one line; other
@@ -245,8 +237,41 @@ def _format_table(rows: list[tuple[str, ...]]) -> str:
         distinct = [set(col) for col in zip(*rows, strict=True)]
     padding = ROUTES_TABWRITER.padding
     widths = [max(ROUTES_TABWRITER.minwidth, max(map(len, cells)) + padding) for cells in distinct[:-1]]
+    del distinct
     fmt = "".join(f"%-{w}s" for w in widths) + "%s\n"
-    return "".join([fmt % r for r in rows])
+    for at in range(0, len(rows), lines_per_chunk):
+        yield "".join([fmt % r for r in rows[at : at + lines_per_chunk]])
+
+
+def table_chunks(
+    names: Sequence[str],
+    config_at: Callable[[int], RouteConfigView],
+    *,
+    istio_version: str = "1.24",
+    name: str | None = None,
+    verbose: bool = True,
+    prefix: str = "",
+    sort: bool = True,
+    go_toolchain: str | None = None,
+) -> Iterator[str]:
+    """The ``pc routes`` table of the route configurations called ``names``, in chunks of text; ``config_at(i)`` makes
+    the i-th configuration's view, asked once and only when its rows are printed (so a caller can build the views
+    one at a time and let each go)."""
+    with paused_gc():
+        if verbose:
+            istio_minor(istio_version)  # validate once (the summary does not depend on the version)
+        order = route_config_order_of_names(names, istio_version=istio_version, go_toolchain=go_toolchain, sort=sort)
+        rows: list[tuple[str, ...]] = [VERBOSE_HEADER if verbose else SUMMARY_HEADER]
+        vs_cache: dict[str | None, str] = {None: ""}
+        for index in order:
+            if name and names[index] != name:
+                continue
+            rc = config_at(index)
+            if verbose:
+                _verbose_cells(rc, rows, istio_version=istio_version, rc_cell=prefix + rc.name, vs_cache=vs_cache)
+            else:
+                rows.append((prefix + rc.name, str(len(rc.virtual_hosts))))
+    yield from _format_table(rows)
 
 
 def rows_for_route_configs(
@@ -260,18 +285,17 @@ def rows_for_route_configs(
     go_toolchain: str | None = None,
 ) -> str:
     """The ``pc routes`` table for these route configurations (dump-derived or predicted)."""
-    with paused_gc():
-        order = route_config_order(configs, istio_version=istio_version, go_toolchain=go_toolchain, sort=sort)
-        if verbose:
-            rows = _verbose_cells(configs, order, name=name, istio_version=istio_version, prefix=prefix)
-        else:
-            rows = [SUMMARY_HEADER]
-            for index in order:
-                rc = configs[index]
-                if name and rc.name != name:
-                    continue
-                rows.append((prefix + rc.name, str(len(rc.virtual_hosts))))
-        return _format_table(rows)
+    chunks = table_chunks(
+        [c.name for c in configs],
+        configs.__getitem__,
+        istio_version=istio_version,
+        name=name,
+        verbose=verbose,
+        prefix=prefix,
+        sort=sort,
+        go_toolchain=go_toolchain,
+    )
+    return "".join(chunks)
 
 
 def render_routes(
