@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kubectl_meshctl.envoy.type_urls import ROUTES_CONFIG_DUMP_TYPE
+from kubectl_meshctl.exitcodes import ExitCode
 from kubectl_meshctl.resources.input_limits import MAX_DEPTH, json_depth_exceeds, tree_depth_exceeds
 from kubectl_meshctl.routes.dump import MAX_DUMP_DEPTH, RoutesError, load_route_dump
 from kubectl_meshctl.routes.output import render_routes_json, render_routes_yaml
@@ -673,3 +674,27 @@ def test_read_at_most_stops_at_the_cap() -> None:
     assert read_at_most(io.BytesIO(b"x" * 10), 10) == b"x" * 10
     with pytest.raises(TooLarge):
         read_at_most(io.BytesIO(b"x" * 11), 10)
+
+
+@pytest.mark.parametrize(
+    ("field", "spec_rule"),
+    [
+        ("spec.http[0].timeout", "http: [{timeout: banana, route: [{destination: {host: x}}]}]"),
+        ("spec.http[0].timeout", "http: [{timeout: 10, route: [{destination: {host: x}}]}]"),
+    ],
+)
+def test_a_timeout_that_is_no_duration_is_refused_where_it_is_written(tmp_path: Path, field: str, spec_rule: str) -> None:
+    """istiod's webhook refuses it; the prediction used to end in an internal error (exit 1) when rendering it."""
+    manifest = tmp_path / "vs.yaml"
+    manifest.write_text(
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g, namespace: default}\n"
+        "spec:\n  selector: {istio: ingressgateway}\n"
+        "  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}]\n"
+        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v, namespace: default}\n"
+        f"spec:\n  hosts: ['*']\n  gateways: [g]\n  {spec_rule}\n"
+    )
+    for args in (["routes", "-f", str(manifest), "--predict"], ["analyze", "-f", str(manifest)]):
+        result = run_cli(args)
+        assert result.code == ExitCode.DATA, result.stderr
+        assert f"vs.yaml:14: VirtualService default/v: {field}: not a duration" in result.stderr
+        assert "internal error" not in result.stderr

@@ -28,9 +28,9 @@ What the translation model does not carry yet, so is emitted as a minimal stand-
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from ..gocompat.duration import duration_nanos
 from .route_model import HeaderMatcher, PathSpec, Route, RouteAction, RouteConfiguration, RouteMatch, ValueMatcher, VirtualHost
 
 JSON = dict[str, Any]
@@ -61,37 +61,15 @@ def default_retry_policy() -> JSON:
 
 # --------------------------------------------------------------------------- durations
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_NANOS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
-
 
 def proto_duration(text: str) -> str:
     """A VirtualService duration (``10s``, ``1.5s``, ``500ms``, ``1m30s``) as protobuf JSON (``0.500s``).
 
     Raises :class:`ValueError` for text that is not a duration.
     """
-    body = text.strip()
-    if not body:
-        raise ValueError("empty duration")
-    negative = body.startswith("-")
-    body = body.lstrip("+-")
-    if body == "0":
-        return "0s"
-    nanos = 0
-    pos = 0
-    while pos < len(body):
-        m = _DURATION_PART.match(body, pos)
-        if m is None:
-            raise ValueError(f"not a duration: {text!r}")
-        number, unit = m.groups()
-        whole, _, frac = number.partition(".")
-        scale = _NANOS[unit]
-        nanos += int(whole or "0") * scale
-        if frac:
-            nanos += int(frac) * scale // 10 ** len(frac)
-        pos = m.end()
-    seconds, rest = divmod(nanos, 10**9)
-    sign = "-" if negative and nanos else ""
+    nanos = duration_nanos(text)
+    seconds, rest = divmod(abs(nanos), 10**9)
+    sign = "-" if nanos < 0 else ""
     if rest == 0:
         return f"{sign}{seconds}s"
     digits = f"{rest:09d}"

@@ -14,6 +14,7 @@ from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
+from ..gocompat.duration import duration_nanos
 from .kinds import GATEWAY_API, ISTIO_NETWORKING, KINDS, Kind, by_api_version
 from .model import (
     BackendRef,
@@ -170,6 +171,16 @@ def _int(value: object, path: str) -> int:
     return value
 
 
+def _duration(value: object, path: str) -> str:
+    """A duration as written (``1.5s``, ``500ms``); istiod's webhook refuses anything else, so the object is refused."""
+    text = _str(value, path)
+    try:
+        duration_nanos(text)
+    except ValueError:
+        raise InvalidObject(path, f"not a duration: {text!r} (e.g. 10s, 1.5s, 500ms)") from None
+    return text
+
+
 def _bool(value: object, path: str) -> bool:
     if value is None:
         return False
@@ -308,7 +319,7 @@ def _http_rule(raw: object, index: int) -> HTTPRule:
         redirect=r.get("redirect") is not None,
         direct_response=r.get("directResponse") is not None,
         delegate=delegate,
-        timeout=_str(r.get("timeout"), f"{path}.timeout"),
+        timeout="" if (t := r.get("timeout")) is None else _duration(t, f"{path}.timeout"),
         spec=r,
     )
 
@@ -652,7 +663,7 @@ def parse_kube_route(raw: Mapping[str, Any], meta: ObjectMeta) -> KubeRoute:
                     for j, b in enumerate(_list(rm.get("backendRefs"), f"{path}.backendRefs"))
                 ),
                 filters=tuple(_map(f, f"{path}.filters[{j}]") for j, f in enumerate(_list(rm.get("filters"), f"{path}.filters"))),
-                timeouts=tuple((k, _str(v, f"{path}.timeouts.{k}")) for k, v in sorted(timeouts.items())),
+                timeouts=tuple((k, _duration(v, f"{path}.timeouts.{k}")) for k, v in sorted(timeouts.items())),
                 spec=rm,
             )
         )
