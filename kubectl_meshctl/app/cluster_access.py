@@ -60,7 +60,9 @@ def cluster_source(
     from ..kube.cluster_source import ClusterSource
 
     namespace = None if all_namespaces else conn.namespace
-    return ClusterSource(Api(conn), namespace=namespace, kinds=kinds, selectors=dict(selectors or {}), optional=optional)
+    return ClusterSource(
+        Api(conn), namespace=namespace, kinds=kinds, selectors=dict(selectors or {}), optional=optional, discovery_cache=True
+    )
 
 
 def read_cluster(

@@ -114,6 +114,7 @@ def read_listing(kube: KubeOptions, *, kind: ListingKind, selector: str, use_cac
         kinds=LISTED_KINDS,
         selectors={k.name: selector for k in kind.listed or (kind.kind,)},
         optional=[name for name in GATEWAY_API_KINDS if name not in kind.required],
+        discovery_cache=use_cache,
     )
     key = listing_cache.key_for(source.fetch(metadata_only=True).digest()) if use_cache else None
     listing = listing_cache.load(key, part=kind.part) if key else None

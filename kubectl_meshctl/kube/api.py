@@ -97,7 +97,19 @@ def _permission_for(path: str) -> str:
     return f"{verb} {full}{where}"
 
 
-_LIST_HEAD = re.compile(rb'\{(?:"(?:kind|apiVersion)":"[^"\\]*",)*"metadata":')
+_WS = rb"[ \t\n\r]*"
+"""JSON's whitespace (and only it: ``\\s`` also takes form feeds and vertical tabs)."""
+_SIMPLE_PAIR = rb'"(?:kind|apiVersion)"' + _WS + rb":" + _WS + rb'"[^"\\]*"'
+_LIST_HEAD = re.compile(
+    _WS + rb"\{" + _WS + rb"(?:" + _SIMPLE_PAIR + _WS + rb"," + _WS + rb")*" + rb'"metadata"' + _WS + rb":" + _WS
+)
+"""The list's own ``metadata`` first, after at most its kind and apiVersion: every token before it is known."""
+_TAIL_KEY = re.compile(rb'"metadata"' + _WS + rb":" + _WS)
+_TAIL_END = re.compile(rb"(?:" + _WS + rb"," + _WS + _SIMPLE_PAIR + rb")*" + _WS + rb"\}" + _WS + rb"\Z")
+"""What may follow the list's own ``metadata`` when it comes last: at most its kind and apiVersion, then the end."""
+_TAIL_TRIES = 4
+_WINDOW = 65536
+"""Bytes the list metadata may take (a continue token is ~100): more falls back to a full parse."""
 _DECODER = json.JSONDecoder()
 _ITEMS = re.compile(rb'"items"\s*:\s*(?:\[|null)')
 
@@ -113,30 +125,67 @@ def list_envelope(body: bytes) -> ListEnvelope:
     """A list response's ``metadata`` (continue, resourceVersion) and the body without it, found without parsing the items.
 
     kube-apiserver writes the list metadata first for built-in kinds (``{"kind":..,"apiVersion":..,"metadata":{..},
-    "items":[..]}``) and last for custom resources (keys sorted: ``..,"kind":..,"metadata":{..}}``).  The body
-    without the metadata is what a cache can key on: the list's resourceVersion changes with every write anywhere in
-    the cluster.  Anything else falls back to a full parse.
+    "items":[..]}``) and last for custom resources (keys sorted: ``..,"kind":..,"metadata":{..}}``), compact or
+    pretty-printed (any whitespace between tokens).  The body without the metadata's value is what a cache can key
+    on: the list's resourceVersion changes with every write anywhere in the cluster.  Anything else falls back to a
+    full parse.
     """
-    head = _LIST_HEAD.match(body)
-    try:
-        if head:
-            window = body[head.end() : head.end() + 65536].decode("utf-8", "replace")
-            metadata, end = _DECODER.raw_decode(window)
-            if window[:end].isascii():  # characters are bytes up to the end of the metadata
-                return ListEnvelope(_checked(metadata), body[: head.end()] + body[head.end() + end :])
-        tail = body.rfind(b',"metadata":')
-        if tail >= 0:
-            rest = body[tail + len(b',"metadata":') :].decode("utf-8")
-            metadata, end = _DECODER.raw_decode(rest)
-            if rest[end:].strip() == "}":
-                return ListEnvelope(_checked(metadata), body[:tail] + b"}")
-    except (ValueError, UnicodeDecodeError):
-        pass
+    span = metadata_span(body)
+    if span is not None:
+        metadata, start, end = span
+        return ListEnvelope(metadata, body[:start] + body[end:])
     parsed = json.loads(body)
     if not isinstance(parsed, dict):
         raise ValueError("not a JSON object")
     metadata = parsed.pop("metadata", None) or {}
     return ListEnvelope(_checked(metadata), json.dumps(parsed, sort_keys=True).encode())
+
+
+def metadata_span(body: bytes) -> tuple[dict[str, Any], int, int] | None:
+    """The list's own metadata and the byte span of its value in ``body``, or None when it is not where
+    kube-apiserver puts it (first, after at most kind and apiVersion; or last, followed by at most those).
+
+    Only tokens known to be at the top level are trusted: the head is matched from the first byte; a candidate at
+    the tail must be a real string (its opening quote not escaped), be followed by a colon, a JSON value and then
+    only the closing brace of the whole body (plus kind/apiVersion), so it is a key of the outermost object.  A
+    ``"metadata"`` inside an item or inside a string is never taken for it."""
+    try:
+        head = _LIST_HEAD.match(body)
+        if head:
+            metadata, end = _value_at(body, head.end())
+            return _checked(metadata), head.end(), end
+        position = len(body)
+        for _ in range(_TAIL_TRIES):
+            position = body.rfind(b'"metadata"', max(0, len(body) - _WINDOW * 2), position)
+            if position < 0:
+                break
+            slashes = 0
+            while position > slashes and body[position - slashes - 1] == 0x5C:  # backslashes before the quote
+                slashes += 1
+            key = _TAIL_KEY.match(body, position) if slashes % 2 == 0 else None  # odd: an escaped quote in a string
+            if key is None:
+                continue
+            try:
+                metadata, end = _value_at(body, key.end())
+            except ValueError:
+                continue
+            if _TAIL_END.match(body, end):
+                return _checked(metadata), key.end(), end
+    except ValueError:  # UnicodeDecodeError included
+        pass
+    return None
+
+
+def _value_at(body: bytes, start: int) -> tuple[Any, int]:
+    """The JSON value starting at byte ``start`` and the byte offset just after it."""
+    text = body[start : start + _WINDOW].decode("utf-8", "surrogateescape")
+    value, end = _DECODER.raw_decode(text)
+    consumed = text[:end]
+    if consumed.isascii():
+        return value, start + end
+    raw = consumed.encode("utf-8", "surrogateescape")
+    raw.decode("utf-8")  # bytes that are not UTF-8 inside the metadata: ValueError
+    return value, start + len(raw)
 
 
 def _checked(metadata: object) -> dict[str, Any]:
@@ -181,7 +230,8 @@ def list_pages(
                     query["fieldSelector"] = field_selector
                 page = api.get_raw(path, query, accept=accept)
                 try:
-                    metadata, _ = list_envelope(page)
+                    span = metadata_span(page)
+                    metadata = span[0] if span is not None else list_envelope(page).metadata
                 except ValueError:
                     raise BadAnswer(f"the API server answered {path} with something that is not a JSON list") from None
                 if not _ITEMS.search(page):  # checked in full by page_items; a cheap first look here

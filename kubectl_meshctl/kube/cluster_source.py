@@ -11,11 +11,12 @@ context, and its objects' origin names that context.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..resources.kinds import ANALYSED_KINDS, KINDS, VIRTUAL_SERVICE, Kind, by_name
-from .api import Api, list_envelope, list_pages, page_items
+from .api import Api, list_envelope, list_pages, metadata_span, page_items
 from .errors import Denied, NotFound, NotServed
 
 if TYPE_CHECKING:
@@ -26,18 +27,29 @@ if TYPE_CHECKING:
 # listing cache never needs them (creating their dataclasses costs ~10 ms)
 
 
-def served_version(api: Api, kind: Kind, *, discovery: dict[str, Any] | None = None) -> str:
+def served_version(
+    api: Api, kind: Kind, *, discovery: dict[str, Any] | None = None, lock: AbstractContextManager[Any] | None = None
+) -> str:
     """The version of ``kind`` to read: the first of its versions the cluster serves.
 
     For a kind whose group serves its kinds in different versions (:attr:`Kind.per_resource`: the Gateway API's
     ReferenceGrant is still v1beta1 where HTTPRoute is v1), the first of those versions whose resource list holds
-    the kind.  ``discovery`` keeps the discovery answers across kinds (by path)."""
+    the kind.  ``discovery`` keeps the discovery answers across kinds (by path; ``None`` for a 404), and may come
+    from the discovery cache; ``lock``, held while asking, lets concurrent lanes share one answer)."""
     cache: dict[str, Any] = {} if discovery is None else discovery
 
     def get(path: str) -> Any:
-        if path not in cache:
-            cache[path] = api.get(path)
-        return cache[path]
+        with lock or nullcontext():
+            if path not in cache:
+                try:
+                    cache[path] = api.get(path)
+                except NotFound:
+                    cache[path] = None
+                    raise
+        answer = cache[path]
+        if answer is None:
+            raise NotFound(f"not found: {path}", 404)
+        return answer
 
     group = kind.group
     try:
@@ -109,9 +121,17 @@ def pages_digest(pages: Sequence[bytes]) -> str:
 
     h = hashlib.sha256()
     for page in pages:
-        _, without_metadata = list_envelope(page)
-        h.update(len(without_metadata).to_bytes(8, "big"))
-        h.update(without_metadata)
+        span = metadata_span(page)
+        if span is None:  # an odd shape: the parsed page without its metadata, re-encoded
+            without_metadata = list_envelope(page).rest
+            h.update(b"\1" + len(without_metadata).to_bytes(8, "big"))
+            h.update(without_metadata)
+            continue
+        _, start, end = span  # the page as sent, less the metadata's value: hashed in place, never copied
+        view = memoryview(page)
+        h.update(b"\0" + (len(page) - (end - start)).to_bytes(8, "big"))
+        h.update(view[:start])
+        h.update(view[end:])
     return h.hexdigest()
 
 
@@ -137,6 +157,7 @@ class ClusterSource:
         kinds: Sequence[str] = ANALYSED_KINDS,
         selectors: Mapping[str, str] | None = None,
         optional: Collection[str] = (),
+        discovery_cache: bool = False,
     ) -> None:
         self.api = api
         self.namespace = namespace
@@ -160,7 +181,14 @@ class ClusterSource:
         self._versions: dict[str, str] = {}
         """The version served of each CRD kind read, by registry name (discovered once)."""
         self._discovery: dict[str, Any] = {}
-        """Discovery answers by path (asked once a run)."""
+        """Discovery answers by path (asked once a run, or read from the discovery cache); ``None`` for a 404."""
+        self._use_discovery_cache = discovery_cache
+        """Read and keep discovery answers in the discovery cache (``discovery_cache.py``), as kubectl does: the
+        commands opt in (``app/``); a Source built without it asks every run."""
+        self._cached: tuple[frozenset[str], float] | None = None
+        """The paths of :attr:`_discovery` that came from the discovery cache, and when they were asked."""
+        self._confirmed = False
+        """A fetch succeeded: the discovery answers it used are the cluster's (a later 404 is the cluster changing)."""
 
     @property
     def context(self) -> str:
@@ -171,10 +199,47 @@ class ClusterSource:
         return self.parse(self.fetch())
 
     def fetch(self, *, metadata_only: bool = False) -> RawRead:
+        """Every kind's list pages (``metadata_only``: PartialObjectMetadataLists, when the server can).
+
+        The first fetch takes the served versions from the discovery cache when it holds them; when they prove stale
+        (a list answered 404, or the cached answers say a kind the command needs is not served), the cache entry is
+        dropped and the fetch made again, discovering afresh."""
+        import time
+
+        from . import discovery_cache
+
+        server = self.api.conn.server
+        if self._use_discovery_cache and not self._confirmed and self._cached is None and not self._discovery:
+            loaded = discovery_cache.load(server)
+            if loaded is not None:
+                self._discovery.update(loaded[0])
+                self._cached = (frozenset(loaded[0]), loaded[1])
+        try:
+            raw = self._fetch(metadata_only)
+        except (NotFound, NotServed):
+            if self._cached is None or self._confirmed:
+                raise
+            discovery_cache.forget(server)  # stale: discover again, once
+            self._cached = None
+            self._discovery.clear()
+            self._versions.clear()
+            self.absent.clear()
+            self.notes.clear()
+            raw = self._fetch(metadata_only)
+        self._confirmed = True
+        if self._use_discovery_cache:
+            cached_paths, asked = self._cached or (frozenset(), None)
+            if set(self._discovery) - cached_paths:  # something was asked: keep it (with what was cached)
+                discovery_cache.store(server, dict(self._discovery), asked=asked)
+                self._cached = (frozenset(self._discovery), asked if asked is not None else time.time())
+        return raw
+
+    def _fetch(self, metadata_only: bool) -> RawRead:
         import threading
 
         jobs = self._lists
         results: list[_Listed | BaseException | None] = [None] * len(jobs)
+        lock = threading.Lock()  # one discovery request a path, whichever lane asks first
         optional = self.optional
 
         def fetch(index: int) -> None:
@@ -244,10 +309,10 @@ class ClusterSource:
                             self.absent[kind.name] = unserved[kind.group]
                             continue
                         try:
-                            self._versions[kind.name] = served_version(self.api, kind, discovery=self._discovery)
+                            self._versions[kind.name] = served_version(self.api, kind, discovery=self._discovery, lock=lock)
                         except NotServed as exc:
                             self.absent[kind.name] = str(exc)
-                            if f"/apis/{kind.group}" not in self._discovery:  # the group itself is not served
+                            if self._discovery.get(f"/apis/{kind.group}") is None:  # the group itself is not served
                                 unserved[kind.group] = str(exc)
                         except Denied as exc:
                             if exc.status != 403:
@@ -274,7 +339,7 @@ class ClusterSource:
         try:
             for kind in jobs:
                 if kind.discovered and kind.name not in optional and kind.name not in self._versions:
-                    self._versions[kind.name] = served_version(self.api, kind, discovery=self._discovery)
+                    self._versions[kind.name] = served_version(self.api, kind, discovery=self._discovery, lock=lock)
             threads[0].start()
             run(lanes[0])
         finally:

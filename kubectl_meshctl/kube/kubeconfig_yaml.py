@@ -19,6 +19,25 @@ from typing import Any
 
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_.\-/]*):(?:[ ]+(.*))?$")
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)$")
+# PyYAML's (YAML 1.1) implicit int, float and timestamp patterns, the only ones it tries on a plain scalar that starts
+# with a digit or a sign: a scalar matching none of them is a string ("0123abc", "1e3", "0o17"), one matching them
+# other than as a plain decimal int (octal "0123", "1_000", "0x1f", sexagesimal "12:30", "1.5", dates) goes to PyYAML
+_YAML11_NUMBER = re.compile(
+    r"""(?:[-+]?0b[0-1_]+
+    |[-+]?0[0-7_]+
+    |[-+]?(?:0|[1-9][0-9_]*)
+    |[-+]?0x[0-9a-fA-F_]+
+    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+    |[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+    |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+     (?:[Tt]|[ \t]+)[0-9][0-9]?
+     :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
+    re.X,
+)
+_DIGITS = frozenset("0123456789")
 _BOOLS = {
     **dict.fromkeys(("yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
     **dict.fromkeys(("no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
@@ -132,6 +151,13 @@ def _scalar(text: str) -> Any:
         return {}
     if text == "[]":
         return []
+    if (first in _DIGITS or (first in "-+" and text[1:2] in _DIGITS)) and ": " not in text and not text.endswith(":"):
+        # a token or name that starts with a digit ("0123abc"): a string unless YAML 1.1 reads it as a number or date
+        if _INT.match(text):
+            return int(text)
+        if _YAML11_NUMBER.match(text) or not text.isprintable():
+            raise _Unsupported
+        return text
     flag = first in "-+" and len(text) > 1 and not (text[1].isdigit() or text[1] in ". ")  # "--cluster-name", "+x"
     if (not flag and (first in "{[&*!|>%@`?,\\-+.:" or first.isdigit())) or ": " in text or text.endswith(":"):
         if _INT.match(text):

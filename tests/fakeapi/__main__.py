@@ -1,7 +1,8 @@
 """Run the fake API server in its own process (benchmarks: no GIL or GC shared with the client under test).
 
     python -m fakeapi [--seed] [--scale GATEWAYS,VIRTUALSERVICES,PODS] [--yaml FILE]... [--istio-versions v1,v1beta1]
-                      [--legacy-discovery] [--kubeconfig PATH] [--request-log PATH]
+                      [--legacy-discovery] [--gateway-api] [--pretty-json] [--no-metadata-lists]
+                      [--kubeconfig PATH] [--request-log PATH]
 
 Prints one JSON line (url, port, token, ca_file, kubeconfig, pid) once serving, then serves until stdin reaches EOF or
 SIGTERM/SIGINT; ``--request-log`` receives the request log as JSON lines on exit.  Run with ``tests/`` on sys.path.
@@ -35,11 +36,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubeconfig", help="write a kubeconfig here")
     parser.add_argument("--request-log", help="write the request log (JSON lines) here on exit")
     parser.add_argument("--gateway-api", action="store_true", help="serve the Gateway API's CRDs too")
+    parser.add_argument("--pretty-json", action="store_true", help="answer pretty-printed JSON (indented list pages)")
+    parser.add_argument(
+        "--no-metadata-lists", action="store_true", help="refuse as=PartialObjectMetadataList (full lists or 406 instead)"
+    )
     args = parser.parse_args(argv)
 
     versions = tuple(v for v in args.istio_versions.split(",") if v)
     server = FakeApiServer(
-        istio_versions=versions, aggregated_discovery=not args.legacy_discovery, gateway_api=args.gateway_api
+        istio_versions=versions,
+        aggregated_discovery=not args.legacy_discovery,
+        gateway_api=args.gateway_api,
+        pretty_json=args.pretty_json,
+        metadata_only_lists=not args.no_metadata_lists,
     ).start()
     if args.seed:
         server.load_seed()

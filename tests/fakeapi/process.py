@@ -29,6 +29,8 @@ class FakeApiProcess:
         istio_versions: tuple[str, ...] = ("v1", "v1beta1", "v1alpha3"),
         legacy_discovery: bool = False,
         gateway_api: bool = False,
+        pretty_json: bool = False,
+        metadata_only_lists: bool = True,
         request_log: str | os.PathLike[str] | None = None,
         startup_timeout: float = 60,
     ) -> None:
@@ -51,6 +53,10 @@ class FakeApiProcess:
             self.command.append("--legacy-discovery")
         if gateway_api:
             self.command.append("--gateway-api")
+        if pretty_json:
+            self.command.append("--pretty-json")
+        if not metadata_only_lists:
+            self.command.append("--no-metadata-lists")
         if request_log:
             self.command += ["--request-log", str(request_log)]
         self.request_log = Path(request_log) if request_log else None

@@ -83,6 +83,11 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _pretty(value: Any) -> bytes:
+    """``value`` indented by two spaces, one token a line, as a pretty-printing server (or ``?pretty=true``) writes it."""
+    return json.dumps(value, indent=2, ensure_ascii=False).encode()
+
+
 def go_quote(text: str) -> str:
     """Go's ``%q`` for the plain strings Kubernetes names are."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -335,6 +340,8 @@ class FakeApiServer:
         user: str = DEFAULT_USER,
         kubernetes_version: str = "v1.32.0",
         certs: CertBundle | None = None,
+        pretty_json: bool = False,
+        metadata_only_lists: bool = True,
     ) -> None:
         wanted = set(ISTIO_VERSIONS if istio_versions is None else istio_versions)
         versions = tuple(v for v in ISTIO_VERSIONS if v in wanted)
@@ -352,6 +359,14 @@ class FakeApiServer:
         self.certs = certs or session_bundle()
 
         # knobs
+        self.pretty_json = pretty_json
+        """Answer resources pretty-printed (newlines, two-space indents) instead of compact JSON.  List pages are
+        indented once and cached; a Table (built per request, for kubectl) gets spaces after ``,`` and ``:`` only, so
+        the fake's pure-Python indenting never slows kubectl down in a benchmark."""
+        self.metadata_only_lists = metadata_only_lists
+        """Serve ``as=PartialObjectMetadata[List]``.  Off: the media range is not acceptable, as on a server (an
+        aggregated API server) that cannot convert: the next acceptable range in Accept is used (the full list,
+        when the client offered ``application/json`` too), else 406 Not Acceptable."""
         self.latency: float = 0.0
         self.refuse_port_forward = False
         self._answering = threading.Event()
@@ -816,6 +831,14 @@ class FakeApiServer:
             )
 
     def _json_response(self, body: Any, content_type: str = JSON, status: int = 200) -> Response:
+        if self.pretty_json:
+            if isinstance(body, bytes):
+                body = json.loads(body)
+            if isinstance(body, dict) and body.get("kind") == "Table":
+                data = json.dumps(body, separators=(", ", ": "), ensure_ascii=False).encode()
+            else:
+                data = _pretty(body)
+            return Response(status, [("Content-Type", content_type)], data)
         return Response(status, [("Content-Type", content_type)], body if isinstance(body, bytes) else _dumps(body))
 
     # -- discovery ------------------------------------------------------------------------------------------------
@@ -993,6 +1016,8 @@ class FakeApiServer:
                 and params.get("g") == "meta.k8s.io"
                 and params.get("v") in ("v1", "v1beta1")
             ):
+                if not self.metadata_only_lists:
+                    continue  # not servable here: the next range the client accepts, else 406
                 return ("partial", params["v"])
             if "as" not in params:
                 return ("json", "")
@@ -1080,7 +1105,7 @@ class FakeApiServer:
         page = listing.entries[start:end]
         if fmt == "table":
             return self._json_response(self._table(request, rtype, version, page, meta, table_version))
-        page_key = (rtype.key, namespace, label, fieldsel, listing.rv, start, end, version, fmt)
+        page_key = (rtype.key, namespace, label, fieldsel, listing.rv, start, end, version, fmt, self.pretty_json)
         body = self._pages.get(page_key)
         if body is None and fmt == "partial":
             # metav1.PartialObjectMetadataList: a typed list (struct field order), items keep their kind
@@ -1089,6 +1114,8 @@ class FakeApiServer:
                 b'{"kind":"PartialObjectMetadataList","apiVersion":' + _dumps(f"meta.k8s.io/{table_version}")
                 + b',"metadata":' + _dumps(meta) + b',"items":[' + items + b"]}"
             )  # fmt: skip
+            if self.pretty_json:
+                body = _pretty(json.loads(body))
             with self._lock:
                 self._pages[page_key] = body
         if body is None:
@@ -1105,11 +1132,13 @@ class FakeApiServer:
                     b'{"kind":' + _dumps(list_kind) + b',"apiVersion":' + _dumps(rtype.api_version(version)) + b',"metadata":'
                     + _dumps(meta) + b',"items":[' + items + b"]}"
                 )  # fmt: skip
+            if self.pretty_json:
+                body = _pretty(json.loads(body))
             with self._lock:
                 self._pages[page_key] = body
                 while len(self._pages) > _PAGE_CACHE_SIZE:
                     self._pages.popitem(last=False)
-        return self._json_response(body)
+        return Response(200, [("Content-Type", JSON)], body)  # already in the shape asked for (pretty or not)
 
     def _table(
         self,

@@ -1,0 +1,150 @@
+"""The discovery cache: which API groups and versions a server serves, remembered for a few minutes.
+
+Why this module exists: every listing asks the API server which versions of the Istio and Gateway API groups it
+serves before listing them -- a request (or two) a run, a tenth of a warm ``gateways -A``, on a cluster that
+changes its CRDs perhaps once a month.  kubectl keeps the same answers in ``~/.kube/cache/discovery`` for six hours;
+these are kept beside the listing cache, in ``$KUBECACHEDIR/meshctl/discovery/`` (default ``~/.kube/cache``), one
+JSON file per API server URL, for :data:`TTL` seconds.  An answer that turns out stale is noticed by the caller (a
+list answered 404, a kind the cache says is not served but the command needs) and discovered afresh once.
+
+Best-effort and private, as the listing cache: used only when ``meshctl/`` and ``meshctl/discovery/`` are directories
+(never symlinks) of this user that nobody else can write to (created 0700), held by descriptor; files are opened
+without following symlinks and must be this user's regular files; anything unreadable, corrupt, foreign, too large
+or too old is a miss, never an error.  Entries are JSON checked for shape (a path to an object, or ``None`` for a
+404), so a hostile file can at worst name versions that the next list then finds missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+TTL = 300.0
+"""Seconds an entry is trusted (kubectl: six hours; CRDs installed meanwhile show up after at most this long)."""
+MAX_FILE = 1 << 20
+"""Bytes an entry may have (a few discovery documents are a few KB)."""
+SCHEMA = 1
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
+
+Answers = dict[str, "dict[str, Any] | None"]
+"""Discovery answers by request path: the JSON object served, or None for a 404 (the group or version not served)."""
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("KUBECACHEDIR") or os.path.join(os.path.expanduser("~"), ".kube", "cache")
+    return Path(base) / "meshctl" / "discovery"
+
+
+def _name(server: str) -> str:
+    return hashlib.sha256(f"{SCHEMA}\0{server}".encode()).hexdigest()[:40] + ".json"
+
+
+def _private(fd: int) -> bool:
+    st = os.fstat(fd)
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
+def _open_dir(*, create: bool) -> int | None:
+    """A descriptor of ``meshctl/discovery`` when it and ``meshctl`` are this user's private directories, else None."""
+    if os.open not in os.supports_dir_fd or not _NOFOLLOW or not hasattr(os, "geteuid"):
+        return None
+    base = cache_dir().parent.parent
+    fd = -1
+    try:
+        if create:
+            base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(base, _DIR_FLAGS)
+        for name in ("meshctl", "discovery"):
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o700, dir_fd=fd)
+            child = os.open(name, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = child
+            if not _private(fd):
+                os.close(fd)
+                return None
+        return fd
+    except (OSError, ValueError):
+        if fd >= 0:
+            os.close(fd)
+        return None
+
+
+def load(server: str, *, now: float | None = None) -> tuple[Answers, float] | None:
+    """The answers cached for ``server`` and when they were asked, or None (no entry, too old, or not trustworthy)."""
+    dir_fd = _open_dir(create=False)
+    if dir_fd is None:
+        return None
+    try:
+        fd = os.open(_name(server), os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > MAX_FILE:
+                return None
+            data = os.read(fd, MAX_FILE + 1)
+        finally:
+            os.close(fd)
+        entry = json.loads(data)
+    except (OSError, ValueError, RecursionError):
+        return None
+    finally:
+        os.close(dir_fd)
+    if type(entry) is not dict or entry.get("server") != server or entry.get("schema") != SCHEMA:
+        return None
+    asked, answers = entry.get("time"), entry.get("answers")
+    if not isinstance(asked, (int, float)) or isinstance(asked, bool) or type(answers) is not dict:
+        return None
+    age = (time.time() if now is None else now) - asked
+    if not 0 <= age <= TTL:
+        return None
+    if not all(type(path) is str and path.startswith("/api") and (v is None or type(v) is dict) for path, v in answers.items()):
+        return None
+    return answers, float(asked)
+
+
+def store(server: str, answers: Answers, *, asked: float | None = None) -> None:
+    """Keep ``answers`` for ``server`` (``asked``: when the oldest of them was asked; now by default)."""
+    dir_fd = _open_dir(create=True)
+    if dir_fd is None:
+        return
+    try:
+        entry = {"schema": SCHEMA, "server": server, "time": time.time() if asked is None else asked, "answers": answers}
+        data = json.dumps(entry, separators=(",", ":")).encode()
+        if len(data) > MAX_FILE:
+            return
+        temp = f".tmp-{os.urandom(8).hex()}"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=dir_fd)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(temp, _name(server), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp, dir_fd=dir_fd)
+            raise
+    except (OSError, ValueError, TypeError):
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def forget(server: str) -> None:
+    """Drop ``server``'s entry (it was found stale)."""
+    dir_fd = _open_dir(create=False)
+    if dir_fd is None:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.unlink(_name(server), dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
