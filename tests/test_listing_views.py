@@ -309,3 +309,30 @@ def test_the_cache_checks_the_shape_of_routes_and_gateway_api_gateways(part: str
     if part == "routes":
         assert shaped({k: v for k, v in entry.items() if k != "routes"}, "routes") is None
         assert shaped(entry, "virtualServices") is not None  # the VirtualServices' part does not read the routes
+
+
+_CORPUS = Path(__file__).resolve().parent / "realworld"
+_GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def test_listings_analyse_without_witnesses_and_show_the_same() -> None:
+    """The listings skip witnesses (a tenth of a cold run): the findings, their order and messages, and so every
+    listing, are those of the full analysis -- only the witnesses are missing."""
+    from dataclasses import replace
+
+    from kubectl_meshctl.analysis import analyze
+    from kubectl_meshctl.analysis.report import arrange
+    from kubectl_meshctl.listing.views import listing_of
+    from kubectl_meshctl.sources.files import FileSource
+
+    inputs = sorted(_CORPUS.glob("*.yaml")) + sorted(_GOLDEN.glob("*/input.yaml"))
+    witnessed = 0
+    for path in inputs:
+        snapshot = FileSource([str(path)]).read().snapshot
+        full = arrange(analyze(snapshot))
+        lean = arrange(analyze(snapshot, witnesses=False))
+        witnessed += sum(f.witness is not None for f in full)
+        assert all(f.witness is None for f in lean), path
+        assert lean == [replace(f, witness=None) for f in full], path
+        assert listing_of(snapshot, lean) == listing_of(snapshot, full), path
+    assert witnessed > 20  # the corpus has shadowed rules with witnesses: the comparison means something

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from .findings import Finding
 
 
-def analyze(snapshot: Snapshot) -> list[Finding]:
-    """All findings for ``snapshot``, unsorted (see :func:`kubectl_meshctl.analysis.report.arrange`)."""
+def analyze(snapshot: Snapshot, *, witnesses: bool = True) -> list[Finding]:
+    """All findings for ``snapshot``, unsorted (see :func:`kubectl_meshctl.analysis.report.arrange`); without their
+    witnesses when ``witnesses`` is False (the listings: the same findings and messages, a tenth faster)."""
     from .analyzers import run_analyzers
 
-    return run_analyzers(snapshot)
+    return run_analyzers(snapshot, witnesses=witnesses)

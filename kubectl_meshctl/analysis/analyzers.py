@@ -55,8 +55,11 @@ class Analysis:
     those generated objects added, because routes and VirtualServices merged at one host shadow each other.
     """
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, *, witnesses: bool = True) -> None:
         self.snapshot = snapshot
+        self.witnesses = witnesses
+        """Whether findings carry witnesses (requests replayed through the model: a tenth of a big run); the
+        listings show counts and messages only, which are the same either way."""
 
     @cached_property
     def conversion(self) -> Conversion:
@@ -110,7 +113,7 @@ class Analysis:
     def reachability(self) -> Reachability:
         """Per rule and match: taken by some request at some proxy, or always taken first by another route
         (VirtualServices and Gateway API routes alike)."""
-        return compute_reachability(self.routed)
+        return compute_reachability(self.routed, witnesses=self.witnesses)
 
     @cached_property
     def l4_outcomes(self) -> l4.L4Outcomes:
@@ -121,6 +124,8 @@ class Analysis:
         """A witness for Istio's IST0130/IST0131 where the plugin's own model proves it (see
         :func:`.reachability.istio_rule_witness`, :func:`.l4.istio_l4_witness`)."""
         rule, match = found.rule_index, found.match_index
+        if not self.witnesses:
+            return None
         if found.section == "http":
             return istio_rule_witness(self.reachability, vs, rule_index=rule, match_index=match)
         section: l4.Section = "tcp" if found.section == "tcp" else "tls"
@@ -305,9 +310,10 @@ ANALYZERS: tuple[Analyzer, ...] = (
 )
 
 
-def run_analyzers(snapshot: Snapshot, analyzers: Sequence[Analyzer] = ANALYZERS) -> list[Finding]:
-    """The findings of ``analyzers`` over ``snapshot`` in registry order, unsorted (see ``report.arrange``)."""
-    run = Analysis(snapshot)
+def run_analyzers(snapshot: Snapshot, analyzers: Sequence[Analyzer] = ANALYZERS, *, witnesses: bool = True) -> list[Finding]:
+    """The findings of ``analyzers`` over ``snapshot`` in registry order, unsorted (see ``report.arrange``);
+    ``witnesses=False``: the same findings without their witnesses (see :attr:`Analysis.witnesses`)."""
+    run = Analysis(snapshot, witnesses=witnesses)
     findings: list[Finding] = []
     merged: set[Finding] = set()
     with paused_gc():
@@ -320,6 +326,8 @@ def run_analyzers(snapshot: Snapshot, analyzers: Sequence[Analyzer] = ANALYZERS)
                         continue
                     merged.add(found)
                 findings.append(found)
+    if not witnesses:  # the few a cheap model still made (tcp/tls connections): none, as asked
+        findings = [f if f.witness is None else replace(f, witness=None) for f in findings]
     return findings
 
 

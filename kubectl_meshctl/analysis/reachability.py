@@ -294,6 +294,7 @@ class _Outcomes:
     dead: dict[_Key, Route] = field(default_factory=dict)
     witnesses: dict[_Key, Request] = field(default_factory=dict)
     """For a dead key: a request it matches that the model routes to its killer (where the killer was recorded)."""
+    find_witnesses: bool = True
 
     def record(
         self, source: RouteSource, killer: Route | None, *, where: _Where | None = None, victim: Route | None = None
@@ -303,7 +304,7 @@ class _Outcomes:
             self.alive.add(key)
         elif key not in self.dead:
             self.dead[key] = killer
-            if where is not None and victim is not None:
+            if where is not None and victim is not None and self.find_witnesses:
                 for dead in _witness_shapes(victim.match):
                     request = witness_request(dead, killer.match, where.vhost.domains, scheme=where.scheme)
                     # honest only if Envoy (the model) picks this vhost for its Host and the killer takes it there
@@ -488,9 +489,10 @@ def _truncation_taker(t: Truncation, at: dict[str, Any], generated: GeneratedRul
     return t.by
 
 
-def compute_reachability(snapshot: Snapshot) -> Reachability:
+def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True) -> Reachability:
+    """Every rule's and match's verdict at every proxy; ``witnesses``: also a request proving each dead one."""
     index = make_index(snapshot)
-    outcomes = _Outcomes()
+    outcomes = _Outcomes(find_witnesses=witnesses)
     served: dict[ServerRef, list[ServedAt]] = {}
     gateways = {g.meta.full_name: g for g in snapshot.gateways}
     # merged roots, as translated: a truncation's rule and match index are the merged VirtualService's
