@@ -31,6 +31,7 @@ from kubectl_meshctl.envoy.route_model import (
     VirtualHost,
 )
 from kubectl_meshctl.istio.hosts import HostOverlapIndex, host_subset_of
+from kubectl_meshctl.resources.model import HTTPMatch, HTTPRule, StringMatch
 
 PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -189,39 +190,23 @@ def test_exact_paths_do_not_meet_every_earlier_regex(monkeypatch: pytest.MonkeyP
 
 def test_istio_prefix_pairs_among_thousands() -> None:
     """Thousands of distinct prefixes in one VirtualService: the one real pair is found, earlier before later."""
-    descriptors = [_descriptor(f"/p{i}/") for i in range(2000)] + [_descriptor("/p1/x"), _descriptor("/p")]
-    pairs = istio_rules._prefix_pairs(descriptors)
-    found = [(a.prefix, b.prefix) for a, b in pairs]
-    expected = [
-        (a.prefix, b.prefix)
-        for i, a in enumerate(descriptors)
-        for b in descriptors[i + 1 :]
-        if b.prefix != a.prefix and b.prefix.startswith(a.prefix)
-    ]
-    assert found == expected
+    prefixed = [_prefixed(f"/p{i}/") for i in range(2000)] + [_prefixed("/p1/x"), _prefixed("/p")]
+    found = [(a.prefix, b.prefix) for a, b in istio_rules._prefix_pairs(prefixed)]
     assert found == [("/p1/", "/p1/x")]
 
 
 @PROPERTY
 @given(st.lists(st.text(alphabet="/ab", min_size=1, max_size=4), max_size=25))
 def test_prefix_pairs_are_every_pair_in_order(prefixes: list[str]) -> None:
-    descriptors = [_descriptor(p) for p in prefixes]
-    expected = [
-        (i, j)
-        for i, a in enumerate(descriptors)
-        for j, b in enumerate(descriptors)
-        if i < j and b.prefix != a.prefix and b.prefix.startswith(a.prefix)
-    ]
-    position = {id(d): k for k, d in enumerate(descriptors)}
-    found = [(position[id(a)], position[id(b)]) for a, b in istio_rules._prefix_pairs(descriptors)]
+    prefixed = [_prefixed(p, index=k) for k, p in enumerate(prefixes)]
+    expected = [(i, j) for i, a in enumerate(prefixes) for j, b in enumerate(prefixes) if i < j and b != a and b.startswith(a)]
+    found = [(a.match_index, b.match_index) for a, b in istio_rules._prefix_pairs(prefixed)]
     assert found == expected
 
 
-def _descriptor(prefix: str) -> istio_rules._Descriptor:
-    from kubectl_meshctl.resources.model import HTTPMatch, StringMatch
-
-    match = HTTPMatch(uri=StringMatch("prefix", prefix))
-    return istio_rules._descriptor(None, match, 0)  # type: ignore[arg-type]  # the rule is only carried
+def _prefixed(prefix: str, *, index: int = 0) -> tuple[HTTPRule, HTTPMatch, int]:
+    """A prefix match as http_rule_findings collects them: (rule, match, match index); the index names it here."""
+    return HTTPRule(index=0), HTTPMatch(uri=StringMatch("prefix", prefix)), index
 
 
 # --------------------------------------------------------------------------- the boolean matcher witnesses use

@@ -147,7 +147,7 @@ def http_rule_findings(vs: VirtualService, *, proxies: Sequence[Pod] | None = No
     """``analyzeUnreachableHTTPRules`` with its untrue overlap findings removed (``proxies``: see ``_applies_wherever``)."""
     seen: dict[HTTPMatch, int] = {}
     empty_rule_seen = -1
-    descriptors: list[_Descriptor] = []
+    prefixed: list[tuple[HTTPRule, HTTPMatch, int]] = []
     for rule in vs.http:
         name = _LazyLabel(rule.name, rule.index)
         if not rule.matches:
@@ -178,10 +178,10 @@ def http_rule_findings(vs: VirtualService, *, proxies: Sequence[Pod] | None = No
                 continue
             seen[key] = rule.index
             if match.uri is not None and match.uri.kind == "prefix" and match.uri.value:
-                descriptors.append(_descriptor(rule, match, mi))
+                prefixed.append((rule, match, mi))
         if duplicates == len(rule.matches):
             yield IstioRuleFinding("IST0130", "http", rule.index, None, (str(name), "all matches used by prior rules"))
-    for a, b in _prefix_pairs(descriptors):
+    for a, b in _prefix_pairs(prefixed):
         if not _istio_overlaps(a, b):
             continue
         if not truly_covers(a.match, b.match, vs.meta.namespace, proxies=proxies, gateway_semantics=vs.gateway_semantics):
@@ -199,21 +199,31 @@ def http_rule_findings(vs: VirtualService, *, proxies: Sequence[Pod] | None = No
         )
 
 
-def _prefix_pairs(descriptors: list[_Descriptor]) -> list[tuple[_Descriptor, _Descriptor]]:
-    """Every pair (earlier ``a``, later ``b``) where ``a``'s prefix is a shorter beginning of ``b``'s, in the order
-    istioctl compares pairs (by ``a``, then ``b``).  Found by looking up ``b``'s beginnings among the earlier
-    prefixes, not by comparing every pair: a VirtualService with thousands of distinct prefixes stays linear."""
+def _prefix_pairs(prefixed: list[tuple[HTTPRule, HTTPMatch, int]]) -> list[tuple[_Descriptor, _Descriptor]]:
+    """Every pair (earlier ``a``, later ``b``) of prefix matches where ``a``'s prefix is a shorter beginning of
+    ``b``'s, as descriptors, in the order istioctl compares pairs (by ``a``, then ``b``).  Found by looking up ``b``'s
+    beginnings among the earlier prefixes, not by comparing every pair, and described only when in a pair: a
+    VirtualService with thousands of distinct prefixes stays linear."""
     earlier: dict[str, list[int]] = {}
     lengths: set[int] = set()
     pairs: list[tuple[int, int]] = []
-    for j, b in enumerate(descriptors):
+    for j, (_, match, _) in enumerate(prefixed):
+        prefix = match.uri.value if match.uri is not None else ""
         for n in lengths:
-            if n < len(b.prefix):
-                pairs.extend((i, j) for i in earlier.get(b.prefix[:n], ()))
-        earlier.setdefault(b.prefix, []).append(j)
-        lengths.add(len(b.prefix))
+            if n < len(prefix):
+                pairs.extend((i, j) for i in earlier.get(prefix[:n], ()))
+        earlier.setdefault(prefix, []).append(j)
+        lengths.add(len(prefix))
     pairs.sort()
-    return [(descriptors[i], descriptors[j]) for i, j in pairs]
+    described: dict[int, _Descriptor] = {}
+
+    def descriptor(k: int) -> _Descriptor:
+        found = described.get(k)
+        if found is None:
+            found = described[k] = _descriptor(*prefixed[k])
+        return found
+
+    return [(descriptor(i), descriptor(j)) for i, j in pairs]
 
 
 def l4_rule_findings(rules: tuple[L4Rule, ...], section: str) -> Iterator[IstioRuleFinding]:
