@@ -272,24 +272,29 @@ def _http_match(raw: object, path: str) -> HTTPMatch:
 
 def _destination(raw: object, path: str) -> Destination:
     d = _map(raw, path)
-    port = _map(d.get("port"), f"{path}.port")
+    get = d.get  # paths for errors are built only when a value is there to check (the hot path of a big read)
+    port = get("port")
+    number = None if port is None else _map(port, f"{path}.port").get("number")
     return Destination(
-        host=_str(d.get("host"), f"{path}.host"),
-        subset=_str(d.get("subset"), f"{path}.subset"),
-        port=_int(port.get("number"), f"{path}.port.number"),
+        host="" if (v := get("host")) is None else _str(v, f"{path}.host"),
+        subset="" if (v := get("subset")) is None else _str(v, f"{path}.subset"),
+        port=0 if number is None else _int(number, f"{path}.port.number"),
     )
 
 
 def _route_destinations(value: object, path: str) -> tuple[RouteDestination, ...]:
+    if value is None:
+        return ()
     out = []
     for i, raw in enumerate(_list(value, path)):
         p = f"{path}[{i}]"
         r = _map(raw, p)
         dest = r.get("destination")
+        weight = r.get("weight")
         out.append(
             RouteDestination(
                 destination=None if dest is None else _destination(dest, f"{p}.destination"),
-                weight=_int(r.get("weight"), f"{p}.weight"),
+                weight=0 if weight is None else _int(weight, f"{p}.weight"),
                 path=f"{p}.destination.host",
             )
         )
@@ -299,27 +304,32 @@ def _route_destinations(value: object, path: str) -> tuple[RouteDestination, ...
 def _http_rule(raw: object, index: int) -> HTTPRule:
     path = f"spec.http[{index}]"
     r = _map(raw, path)
+    get = r.get
     mirrors: list[RouteDestination] = []
-    if r.get("mirror") is not None:
-        mirrors.append(RouteDestination(_destination(r["mirror"], f"{path}.mirror"), path=f"{path}.mirror.host"))
-    for i, m in enumerate(_list(r.get("mirrors"), f"{path}.mirrors")):
-        mp = f"{path}.mirrors[{i}]"
-        mm = _map(m, mp)
-        mirrors.append(RouteDestination(_destination(mm.get("destination"), f"{mp}.destination"), path=f"{mp}.host"))
+    if (mirror := get("mirror")) is not None:
+        mirrors.append(RouteDestination(_destination(mirror, f"{path}.mirror"), path=f"{path}.mirror.host"))
+    if (more := get("mirrors")) is not None:
+        for i, m in enumerate(_list(more, f"{path}.mirrors")):
+            mp = f"{path}.mirrors[{i}]"
+            mm = _map(m, mp)
+            mirrors.append(RouteDestination(_destination(mm.get("destination"), f"{mp}.destination"), path=f"{mp}.host"))
     delegate = None
-    if r.get("delegate") is not None:
-        d = _map(r["delegate"], f"{path}.delegate")
+    if (d := get("delegate")) is not None:
+        d = _map(d, f"{path}.delegate")
         delegate = (_str(d.get("name"), f"{path}.delegate.name"), _str(d.get("namespace"), f"{path}.delegate.namespace"))
+    matches = get("match")
     return HTTPRule(
         index=index,
-        name=_str(r.get("name"), f"{path}.name"),
-        matches=tuple(_http_match(m, f"{path}.match[{i}]") for i, m in enumerate(_list(r.get("match"), f"{path}.match"))),
-        route=_route_destinations(r.get("route"), f"{path}.route"),
+        name="" if (v := get("name")) is None else _str(v, f"{path}.name"),
+        matches=()
+        if matches is None
+        else tuple(_http_match(m, f"{path}.match[{i}]") for i, m in enumerate(_list(matches, f"{path}.match"))),
+        route=_route_destinations(get("route"), f"{path}.route"),
         mirrors=tuple(mirrors),
-        redirect=r.get("redirect") is not None,
-        direct_response=r.get("directResponse") is not None,
+        redirect=get("redirect") is not None,
+        direct_response=get("directResponse") is not None,
         delegate=delegate,
-        timeout="" if (t := r.get("timeout")) is None else _duration(t, f"{path}.timeout"),
+        timeout="" if (t := get("timeout")) is None else _duration(t, f"{path}.timeout"),
         spec=r,
     )
 
