@@ -250,3 +250,19 @@ def test_accepts_answers_as_evaluate(
     match = RouteMatch(path, tuple(headers), tuple(query), grpc)
     for request in requests:
         assert accepts(match, request) is evaluate(match, request).matched, request
+
+
+def test_a_match_hashes_every_field_it_compares() -> None:
+    """HTTPMatch caches its hash (it keys the translation cache and Istio's duplicate check); the cached hash is the
+    hash of exactly the compared fields, so equal matches hash alike and a field added later is not left out."""
+    import dataclasses
+
+    match = HTTPMatch(
+        name="n", uri=StringMatch("prefix", "/a"), port=8080, gateways=("g",), headers=(("x", StringMatch("exact", "1")),)
+    )
+    compared = tuple(getattr(match, f.name) for f in dataclasses.fields(match) if f.compare)
+    assert hash(match) == hash(compared)
+    assert hash(match) == hash(match)  # the cached value
+    twin = dataclasses.replace(match)
+    assert twin == match and hash(twin) == hash(match)
+    assert dataclasses.replace(match, name="") == match.duplicate_key()
