@@ -202,3 +202,14 @@ def test_the_predicted_table_is_the_predicted_dumps_table(path: Path) -> None:
             assert table == render(dump, style)
             shown += table.count("\n")
     assert shown > 0
+
+
+def test_the_table_in_chunks_is_the_table() -> None:
+    """Big tables are printed chunk by chunk: any chunk size gives the same bytes (columns sized over all rows)."""
+    from kubectl_meshctl.routes.table import _format_table
+
+    rows = [("NAME", "VHOST NAME", "DOMAINS"), *((f"http.{i}", "v" * (i % 7), f"d{i}") for i in range(23))]
+    whole = "".join(_format_table(rows, lines_per_chunk=1000))
+    assert whole.count("\n") == len(rows)
+    for size in (1, 2, 5, 23, 24):
+        assert "".join(_format_table(rows, lines_per_chunk=size)) == whole
