@@ -15,7 +15,7 @@ and a VirtualService merged at one host shadow each other for real.  Pure: no I/
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..envoy.route_model import Route
 from ..istio.gateway_api import (
@@ -48,8 +48,7 @@ from .reachability import GeneratedRules, Reachability, route_text, witness_of
 _PATH_KIND = {"exact": "Exact", "prefix": "PathPrefix", "regex": "RegularExpression"}
 
 
-@dataclass(frozen=True)
-class _Placed:
+class _Placed(NamedTuple):
     """One route rule and match (``match`` ``None``: a rule without matches) as istiod generated it somewhere."""
 
     vs: VirtualService
@@ -58,16 +57,28 @@ class _Placed:
     """The reachability key of the generated rule."""
 
 
-def _placements(generated: GeneratedRules) -> dict[GeneratedFrom, list[_Placed]]:
-    """Every route rule and match -> where istiod put it (one place per listener and hostname it serves)."""
-    out: dict[GeneratedFrom, list[_Placed]] = {}
+_Origin = tuple[str, str, str, int, int | None]
+"""A :class:`GeneratedFrom`'s fields (kind, namespace, name, rule, match): a plain tuple hashes in C, a dataclass not."""
+
+
+def _verdicts(generated: GeneratedRules, reach: Reachability) -> tuple[set[_Origin], dict[_Origin, _Placed]]:
+    """Over every place istiod put each route rule and match (one per listener and hostname it serves): the rules
+    and matches reached at some place, and for the others the first place where they are dead."""
+    alive: set[_Origin] = set()
+    dead: dict[_Origin, _Placed] = {}
+    o_alive, o_dead = reach.outcomes.alive, reach.outcomes.dead
     for vs in generated.virtual_services.values():
+        namespace, name = vs.meta.namespace, vs.meta.name
         for rule in vs.http:
-            if rule.generated_from is None:
+            g = rule.generated_from
+            if g is None:
                 continue
-            key = (vs.meta.namespace, vs.meta.name, rule.index, 0 if rule.matches else None)
-            out.setdefault(rule.generated_from, []).append(_Placed(vs, rule, key))
-    return out
+            key = (namespace, name, rule.index, 0 if rule.matches else None)
+            if key in o_alive:
+                alive.add((g.kind, g.namespace, g.name, g.rule, g.match))
+            elif key in o_dead:
+                dead.setdefault((g.kind, g.namespace, g.name, g.rule, g.match), _Placed(vs, rule, key))
+    return alive, dead
 
 
 def _path_kind(rule: HTTPRule) -> str:
@@ -127,22 +138,25 @@ def unreachable_route_findings(snapshot: Snapshot, reach: Reachability) -> list[
     Exact/PathPrefix one): never reached at any proxy where istiod builds them."""
     generated = reach.generated
     o = reach.outcomes
-    placements = _placements(generated)
+    reached, first_dead = _verdicts(generated, reach)
     routes = {(r.meta.kind, r.meta.namespace, r.meta.name): r for r in snapshot.kube_routes}
     out: list[Finding] = []
     for route in snapshot.kube_routes:
         meta = route.meta
+        kind, namespace, name = meta.kind, meta.namespace, meta.name
         for rule in route.rules:
-            label = rule_label(rule.name, rule.index)
             indexes: list[int | None] = list(range(len(rule.matches))) or [None]
             alive: set[int | None] = set()
             dead: dict[int | None, _Placed] = {}
             for mi in indexes:
-                placed = placements.get(GeneratedFrom(meta.kind, meta.namespace, meta.name, rule.index, mi), [])
-                if any(p.key in o.alive for p in placed):
+                written = (kind, namespace, name, rule.index, mi)
+                if written in reached:
                     alive.add(mi)
-                elif (victim := next((p for p in placed if p.key in o.dead), None)) is not None:
+                elif (victim := first_dead.get(written)) is not None:
                     dead[mi] = victim
+            if not dead:
+                continue  # every match reached (or never placed): nothing to report
+            label = rule_label(rule.name, rule.index)
             regex: list[int | None] = [mi for mi, p in dead.items() if _regex_behind_prefix(o.dead[p.key], p)]
             for mi in regex:
                 p = dead[mi]

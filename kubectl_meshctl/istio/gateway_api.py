@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Any
 
 from ..resources.model import (
@@ -360,10 +361,11 @@ def _kind_denial(parent: _ListenerParent, route: KubeRoute) -> tuple[str, str]:
     return NOT_ALLOWED, f"kind {GATEWAY_API_GROUP}/v1/{route.meta.kind} is not allowed"
 
 
-def _bindings(route: KubeRoute, ref: ParentRef, *, listeners: Sequence[_ListenerParent]) -> list[_Binding]:
+def _banned_hostnames(listeners: Sequence[_ListenerParent]) -> list[tuple[_ListenerParent, frozenset[str]]]:
+    """Each listener with the hostnames listener isolation bans from it: those of the Gateway's other listeners on
+    the same port and protocol (once per Gateway, not once per route)."""
     out = []
     for parent in listeners:
-        # Listener isolation: the hostnames of the Gateway's other listeners on the same port and protocol.
         banned = frozenset(
             other.listener.hostname
             for other in listeners
@@ -372,6 +374,13 @@ def _bindings(route: KubeRoute, ref: ParentRef, *, listeners: Sequence[_Listener
             and other.listener.protocol == parent.listener.protocol
             and other.listener.hostname != parent.listener.hostname
         )
+        out.append((parent, banned))
+    return out
+
+
+def _bindings(route: KubeRoute, ref: ParentRef, *, listeners: Sequence[tuple[_ListenerParent, frozenset[str]]]) -> list[_Binding]:
+    out = []
+    for parent, banned in listeners:
         reason, message = _denial(parent, route, ref=ref)
         out.append(_Binding(parent, reason=reason, message=message, banned_hostnames=banned))
     return out
@@ -423,16 +432,20 @@ class _HardError(Exception):
     """A rule istiod refuses outright: the whole route then produces no VirtualService."""
 
 
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_GO_META = re.compile(r"([\\.+*?()|\[\]{}^$])")
+
+
 def go_duration_seconds(text: str) -> float | None:
     """Go's ``time.ParseDuration`` (``1h2m3.5s``, ``250ms``, ``0``) in seconds; ``None`` when it does not parse."""
-    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
     body = text[1:] if text[:1] in "+-" else text
     if body == "0":
         return 0.0
-    parts = re.findall(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)", body)
+    parts = _DURATION_PART.findall(body)
     if not body or "".join(n + u for n, u in parts) != body:
         return None
-    total = sum(float(n) * units[u] for n, u in parts)
+    total = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
     return -total if text.startswith("-") else total
 
 
@@ -451,7 +464,7 @@ def proto_duration(seconds: float) -> str:
 
 
 def _go_quote_meta(text: str) -> str:
-    return re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", text)
+    return _GO_META.sub(r"\\\1", text)
 
 
 def _uri_match(match: KubeRouteMatch) -> StringMatch | None:
@@ -486,7 +499,9 @@ def _grpc_uri_match(match: KubeRouteMatch) -> StringMatch | None:
     return StringMatch("regex", f"/{service}/{method}")
 
 
-def _value_matches(values: Iterable[Any]) -> tuple[tuple[str, StringMatch], ...]:
+def _value_matches(values: Sequence[Any]) -> tuple[tuple[str, StringMatch], ...]:
+    if not values:
+        return ()
     found: dict[str, StringMatch] = {}
     for v in values:
         found[v.name] = StringMatch("regex" if v.type == "RegularExpression" else "exact", v.value)
@@ -602,6 +617,9 @@ def _cors_json(raw: Any) -> dict[str, Any]:
 class _Context:
     snapshot: Snapshot
     domain_suffix: str
+    destinations: dict[tuple[str, str, str, str, str, str, int], tuple[Destination, bool] | str] = field(default_factory=dict)
+    """:func:`_destination`'s answers (or its refusal's message) by route kind and namespace and backend: thousands
+    of rules name the same few backends, and each cross-namespace one would scan every ReferenceGrant again."""
 
 
 def _backend_from_raw(raw: Any) -> BackendRef:
@@ -617,6 +635,20 @@ def _backend_from_raw(raw: Any) -> BackendRef:
 
 def _destination(ctx: _Context, backend: BackendRef, *, route: KubeRoute) -> tuple[Destination, bool]:
     """The backend's Istio destination and whether it is usable (an empty destination when refused)."""
+    key = (route.meta.kind, route.meta.namespace, backend.name, backend.namespace, backend.group, backend.kind, backend.port)
+    found = ctx.destinations.get(key)
+    if found is None:
+        try:
+            found = _resolve_destination(ctx, backend, route=route)
+        except _HardError as refused:
+            found = str(refused)
+        ctx.destinations[key] = found
+    if isinstance(found, str):
+        raise _HardError(found)
+    return found
+
+
+def _resolve_destination(ctx: _Context, backend: BackendRef, *, route: KubeRoute) -> tuple[Destination, bool]:
     route_namespace = route.meta.namespace
     if (
         backend.namespace
@@ -683,23 +715,32 @@ def _percent_json(raw: Mapping[str, Any]) -> float | None:
     return int(value) if value.is_integer() else value
 
 
+_GRPC_FILTERS = frozenset(("RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror"))
+_HTTP_FILTERS = _GRPC_FILTERS | {"RequestRedirect", "URLRewrite", "CORS"}
+
+
 def _translate_rule(
-    ctx: _Context, route: KubeRoute, *, rule: KubeRouteRule, match: KubeRouteMatch | None, match_index: int | None
+    ctx: _Context,
+    route: KubeRoute,
+    *,
+    rule: KubeRouteRule,
+    match: HTTPMatch | None,
+    match_index: int | None,
+    index: int,
+    grpc: bool,
 ) -> HTTPRule:
-    """One Istio http route from one rule and (at most) one of its matches, as istiod's convertHTTPRoute/GRPCRoute."""
-    grpc = route.meta.kind == "GRPCRoute"
+    """One Istio http route from one rule and (at most) one of its matches (already translated, by :func:`_match`),
+    as istiod's convertHTTPRoute/GRPCRoute; ``index``: its position in the route's rules sorted by precedence."""
     name = rule.name or f"{route.meta.namespace}.{route.meta.name}.{rule.index}"
     spec: dict[str, Any] = {"name": name}
     matches: tuple[HTTPMatch, ...] = ()
     if match is not None:
-        matches = (_match(match, grpc=grpc),)
-        spec["match"] = [_match_json(matches[0])]
+        matches = (match,)
+        spec["match"] = [_match_json(match)]
     headers: dict[str, Any] = {}
     mirrors: list[RouteDestination] = []
     mirror_specs: list[dict[str, Any]] = []
-    allowed_filters = {"RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror"}
-    if not grpc:
-        allowed_filters |= {"RequestRedirect", "URLRewrite", "CORS"}
+    allowed_filters = _GRPC_FILTERS if grpc else _HTTP_FILTERS
     for f in rule.filters:
         ftype = f.get("type")
         if ftype not in allowed_filters:
@@ -753,14 +794,14 @@ def _translate_rule(
             entry = {"destination": _destination_json(dest)}
             if weight:
                 entry["weight"] = weight
-            backend_headers = _backend_filters_json(backend.filters, kind=route.meta.kind)
+            backend_headers = _backend_filters_json(backend.filters, kind=route.meta.kind) if backend.filters else None
             if backend_headers:
                 entry["headers"] = backend_headers
             route_specs.append(entry)
             destinations.append(RouteDestination(dest, weight))
         spec["route"] = route_specs
     return HTTPRule(
-        index=0,
+        index=index,
         name=name,
         matches=matches,
         route=tuple(destinations),
@@ -786,6 +827,8 @@ def _retries_and_timeout(rule: KubeRouteRule, spec: dict[str, Any]) -> None:
         if attempts == 0:
             retries = {k: v for k, v in retries.items() if k != "attempts"}
         spec["retries"] = retries
+    if not rule.timeouts:
+        return
     timeouts = dict(rule.timeouts)
     request = go_duration_seconds(timeouts.get("request", "")) if "request" in timeouts else None
     if request:
@@ -799,35 +842,68 @@ def _retries_and_timeout(rule: KubeRouteRule, spec: dict[str, Any]) -> None:
             spec["timeout"] = proto_duration(backend)
 
 
-def _translate_route(ctx: _Context, route: KubeRoute) -> tuple[HTTPRule, ...] | None:
-    """Every rule split per match; ``None`` when istiod refuses the route as a whole."""
-    rules: list[HTTPRule] = []
+def _translate_route(ctx: _Context, route: KubeRoute) -> list[tuple[_PrecedenceKey, HTTPRule]] | None:
+    """Every rule split per match, with its :func:`precedence_key`, stably sorted by it and indexed in that order;
+    ``None`` when istiod refuses the route as a whole (whichever rule it refuses: the order does not matter)."""
+    grpc = route.meta.kind == "GRPCRoute"
+    pending: list[tuple[_PrecedenceKey, KubeRouteRule, HTTPMatch | None, int | None]] = []
     try:
         for rule in route.rules:
             if not rule.matches:
-                rules.append(_translate_rule(ctx, route, rule=rule, match=None, match_index=None))
+                pending.append((_NO_MATCH_KEY, rule, None, None))
             for mi, match in enumerate(rule.matches):
-                rules.append(_translate_rule(ctx, route, rule=rule, match=match, match_index=mi))
+                translated = _match(match, grpc=grpc)
+                pending.append((_match_precedence(translated), rule, translated, mi))
+        pending.sort(key=_first)
+        return [
+            (key, _translate_rule(ctx, route, rule=rule, match=m, match_index=mi, index=i, grpc=grpc))
+            for i, (key, rule, m, mi) in enumerate(pending)
+        ]
     except _HardError:
         return None
-    return tuple(rules)
 
 
 # --------------------------------------------------------------------------- precedence and merging
 
 
+_URI_RANK = {"exact": 3, "prefix": 2, "regex": 1}
+
+
 def _uri_rank(match: HTTPMatch) -> int:
-    return {"exact": 3, "prefix": 2, "regex": 1}.get(match.uri.kind, -1) if match.uri is not None else -1
+    return _URI_RANK.get(match.uri.kind, -1) if match.uri is not None else -1
 
 
 def precedence_key(rule: HTTPRule) -> tuple[int, int, int, int, int, int]:
     """istiod's ``sortHTTPRoutes`` as a sort key (use a stable sort): match-less rules last; then exact > prefix >
     regex, the longer URI value, a method match, more header matches, more query matches first."""
-    if not rule.matches:
-        return (1, 0, 0, 0, 0, 0)
-    m = rule.matches[0]
+    return _match_precedence(rule.matches[0]) if rule.matches else _NO_MATCH_KEY
+
+
+_NO_MATCH_KEY = (1, 0, 0, 0, 0, 0)
+
+
+def _match_precedence(m: HTTPMatch) -> tuple[int, int, int, int, int, int]:
     uri_length = len(m.uri.value.encode()) if m.uri is not None else 0
     return (0, -_uri_rank(m), -uri_length, 0 if m.method is not None else 1, -len(m.headers), -len(m.query_params))
+
+
+_PrecedenceKey = tuple[int, int, int, int, int, int]
+
+
+class _RouteRules:
+    """One route's translated rules, sorted by :func:`precedence_key` once for every (listener, hostname) it serves."""
+
+    __slots__ = ("alone", "ranked")
+
+    def __init__(self, ranked: list[tuple[_PrecedenceKey, HTTPRule]]) -> None:
+        self.ranked = ranked
+        """(precedence key, rule), stably sorted by the key, each rule indexed by its position (:func:`_translate_route`)."""
+        self.alone = tuple(rule for _, rule in ranked)
+        """The rules as a VirtualService of this route alone has them (one tuple for each such VirtualService)."""
+
+
+_first = itemgetter(0)
+"""The precedence key of a ``(key, ...)`` tuple."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -836,16 +912,19 @@ class _RouteVirtualService:
 
     route: KubeRoute
     name: str
-    rules: tuple[HTTPRule, ...]
+    rules: _RouteRules
     gateway_ref: str
     host: str
 
 
+def _merge_order(p: _RouteVirtualService) -> tuple[str, str, str]:
+    return (p.route.meta.creation_timestamp, p.route.meta.namespace, p.name)
+
+
 def _merge(pieces: Sequence[_RouteVirtualService]) -> VirtualService:
     # merge order: oldest route first, then namespace, then the per-route name (byte order, "~" included)
-    ordered = sorted(pieces, key=lambda p: (p.route.meta.creation_timestamp, p.route.meta.namespace, p.name))
+    ordered = sorted(pieces, key=_merge_order) if len(pieces) > 1 else pieces
     first = ordered[0]
-    rules = sorted((r for p in ordered for r in p.rules), key=precedence_key)
     parents = ",".join(f"{p.route.meta.kind}/{p.route.meta.name}.{p.route.meta.namespace}" for p in ordered)
     annotations = ((PARENTS_ANNOTATION, parents), (ROUTE_SEMANTICS, "gateway"))
     meta = ObjectMeta(
@@ -858,11 +937,19 @@ def _merge(pieces: Sequence[_RouteVirtualService]) -> VirtualService:
         annotations=annotations,
         order=first.route.meta.order,
     )
-    indexed = tuple(_reindexed(rule, i) for i, rule in enumerate(rules))
+    if len(ordered) == 1:
+        indexed = first.rules.alone
+    else:
+        # each piece's rules are sorted already: a stable sort of them in merge order is the sort of them all
+        ranked = [pair for p in ordered for pair in p.rules.ranked]
+        ranked.sort(key=_first)
+        indexed = tuple(_reindexed(rule, i) for i, (_, rule) in enumerate(ranked))
     return VirtualService(meta=meta, hosts=(first.host,), gateways=(first.gateway_ref,), http=indexed)
 
 
 def _reindexed(rule: HTTPRule, index: int) -> HTTPRule:
+    if rule.index == index:
+        return rule  # immutable: the rule as translated serves
     # the constructor, not dataclasses.replace (five times slower, and this runs once per rule per host)
     return HTTPRule(
         index,
@@ -906,6 +993,7 @@ def _convert(snapshot: Snapshot, *, domain_suffix: str) -> Conversion:
     for parent in parents:
         key = (parent.gateway.meta.namespace, parent.gateway.meta.name)
         listeners_by_gateway.setdefault(key, []).append(parent)
+    isolated = {key: _banned_hostnames(listeners) for key, listeners in listeners_by_gateway.items()}
     kube_gateways = {(g.meta.namespace, g.meta.name): g for g in snapshot.kube_gateways}
     ctx = _Context(snapshot, domain_suffix)
 
@@ -922,14 +1010,15 @@ def _convert(snapshot: Snapshot, *, domain_suffix: str) -> Conversion:
                 )
                 continue
             key = (ref.namespace or route.meta.namespace, ref.name)
-            bindings = _bindings(route, ref, listeners=listeners_by_gateway.get(key, ()))
+            bindings = _bindings(route, ref, listeners=isolated.get(key, ()))
             attachments.append(_attachment(route, ref, gateway=kube_gateways.get(key), bindings=bindings))
             accepted += [b for b in bindings if not b.reason]
         if not accepted:
             continue
-        rules = _translate_route(ctx, route)
-        if not rules:
+        translated = _translate_route(ctx, route)
+        if not translated:
             continue
+        rules = _RouteRules(translated)
         count = 0
         for binding in sorted(accepted, key=lambda b: b.parent.internal_name):
             for host in route.hostnames or ("*",):

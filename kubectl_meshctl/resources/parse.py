@@ -585,33 +585,45 @@ def parse_kube_gateway(raw: Mapping[str, Any], meta: ObjectMeta) -> KubeGateway:
 
 def _parent_ref(raw: object, path: str) -> ParentRef:
     pm = _map(raw, path)
-    group = pm.get("group")
+    get = pm.get  # paths for errors are built only when a value is there to check (the hot path of a big read)
     return ParentRef(
-        name=_str(pm.get("name"), f"{path}.name"),
-        namespace=_str(pm.get("namespace"), f"{path}.namespace"),
-        group=GATEWAY_API if group is None else _str(group, f"{path}.group"),
-        kind=_str(pm.get("kind"), f"{path}.kind") or "Gateway",
-        section_name=_str(pm.get("sectionName"), f"{path}.sectionName"),
-        port=_int(pm.get("port"), f"{path}.port"),
+        name="" if (v := get("name")) is None else v if type(v) is str else _str(v, f"{path}.name"),
+        namespace="" if (v := get("namespace")) is None else v if type(v) is str else _str(v, f"{path}.namespace"),
+        group=GATEWAY_API if (v := get("group")) is None else v if type(v) is str else _str(v, f"{path}.group"),
+        kind=("" if (v := get("kind")) is None else v if type(v) is str else _str(v, f"{path}.kind")) or "Gateway",
+        section_name="" if (v := get("sectionName")) is None else v if type(v) is str else _str(v, f"{path}.sectionName"),
+        port=0 if (v := get("port")) is None else v if type(v) is int else _int(v, f"{path}.port"),
     )
 
 
 def _value_matches(value: object, path: str) -> tuple[KubeValueMatch, ...]:
+    if value is None:
+        return ()
     out = []
     for i, m in enumerate(_list(value, path)):
         mm = _map(m, f"{path}[{i}]")
-        kind = _str(mm.get("type"), f"{path}[{i}].type") or "Exact"
+        get = mm.get
+        kind = ("" if (v := get("type")) is None else v if type(v) is str else _str(v, f"{path}[{i}].type")) or "Exact"
         if kind not in ("Exact", "RegularExpression"):
             raise InvalidObject(f"{path}[{i}].type", f"unknown match type {kind!r}")
-        out.append(KubeValueMatch(_str(mm.get("name"), f"{path}[{i}].name"), _str(mm.get("value"), f"{path}[{i}].value"), kind))  # type: ignore[arg-type]
+        out.append(
+            KubeValueMatch(
+                "" if (v := get("name")) is None else v if type(v) is str else _str(v, f"{path}[{i}].name"),
+                "" if (v := get("value")) is None else v if type(v) is str else _str(v, f"{path}[{i}].value"),
+                kind,  # type: ignore[arg-type]
+            )
+        )
     return tuple(out)
 
 
 def _route_match(raw: object, path: str, *, grpc: bool) -> KubeRouteMatch:
+    # As in _http_match, paths for error messages are built only when a value is there to check -- and here (the
+    # hot path of a big read of routes) only when it is not already what it must be: a str (an int) as is.
     mm = _map(raw, path)
-    headers = _value_matches(mm.get("headers"), f"{path}.headers")
+    get = mm.get
+    headers = () if (v := get("headers")) is None else _value_matches(v, f"{path}.headers")
     if grpc:
-        method = mm.get("method")
+        method = get("method")
         kind, service, name = "", "", ""
         if method is not None:
             me = _map(method, f"{path}.method")
@@ -622,32 +634,63 @@ def _route_match(raw: object, path: str, *, grpc: bool) -> KubeRouteMatch:
             name = _str(me.get("method"), f"{path}.method.method")
         return KubeRouteMatch(headers=headers, grpc_type=kind, grpc_service=service, grpc_method=name)  # type: ignore[arg-type]
     path_type, value = "PathPrefix", "/"  # the API's default for a match without path
-    if mm.get("path") is not None:
-        pm = _map(mm.get("path"), f"{path}.path")
-        path_type = _str(pm.get("type"), f"{path}.path.type") or "PathPrefix"
+    if (raw_path := get("path")) is not None:
+        pm = _map(raw_path, f"{path}.path")
+        path_type = (
+            "" if (v := pm.get("type")) is None else v if type(v) is str else _str(v, f"{path}.path.type")
+        ) or "PathPrefix"
         if path_type not in ("Exact", "PathPrefix", "RegularExpression"):
             raise InvalidObject(f"{path}.path.type", f"unknown path type {path_type!r}")
-        value = _str(pm.get("value"), f"{path}.path.value") if pm.get("value") is not None else "/"
+        value = (v if type(v) is str else _str(v, f"{path}.path.value")) if (v := pm.get("value")) is not None else "/"
     return KubeRouteMatch(
         path_type=path_type,  # type: ignore[arg-type]
         path=value,
         headers=headers,
-        query_params=_value_matches(mm.get("queryParams"), f"{path}.queryParams"),
-        method=_str(mm.get("method"), f"{path}.method"),
+        query_params=() if (v := get("queryParams")) is None else _value_matches(v, f"{path}.queryParams"),
+        method="" if (v := get("method")) is None else v if type(v) is str else _str(v, f"{path}.method"),
     )
 
 
 def _backend_ref(raw: object, path: str) -> BackendRef:
     bm = _map(raw, path)
-    weight = bm.get("weight")
+    get = bm.get  # paths for errors are built only when a value is there to check (the hot path of a big read)
+    filters = get("filters")
     return BackendRef(
-        name=_str(bm.get("name"), f"{path}.name"),
-        namespace=_str(bm.get("namespace"), f"{path}.namespace"),
-        group=_str(bm.get("group"), f"{path}.group"),
-        kind=_str(bm.get("kind"), f"{path}.kind") or "Service",
-        port=_int(bm.get("port"), f"{path}.port"),
-        weight=1 if weight is None else _int(weight, f"{path}.weight"),
-        filters=tuple(_map(f, f"{path}.filters[{i}]") for i, f in enumerate(_list(bm.get("filters"), f"{path}.filters"))),
+        name="" if (v := get("name")) is None else v if type(v) is str else _str(v, f"{path}.name"),
+        namespace="" if (v := get("namespace")) is None else v if type(v) is str else _str(v, f"{path}.namespace"),
+        group="" if (v := get("group")) is None else v if type(v) is str else _str(v, f"{path}.group"),
+        kind=("" if (v := get("kind")) is None else v if type(v) is str else _str(v, f"{path}.kind")) or "Service",
+        port=0 if (v := get("port")) is None else v if type(v) is int else _int(v, f"{path}.port"),
+        weight=1 if (v := get("weight")) is None else v if type(v) is int else _int(v, f"{path}.weight"),
+        filters=()
+        if filters is None
+        else tuple(_map(f, f"{path}.filters[{i}]") for i, f in enumerate(_list(filters, f"{path}.filters"))),
+    )
+
+
+def _kube_route_rule(r: object, i: int, *, grpc: bool) -> KubeRouteRule:
+    path = f"spec.rules[{i}]"
+    rm = _map(r, path)
+    get = rm.get  # paths for errors are built only when a value is there to check (the hot path of a big read)
+    raw_timeouts = get("timeouts")
+    timeouts = {} if raw_timeouts is None else _map(raw_timeouts, f"{path}.timeouts")
+    matches = get("matches")
+    backends = get("backendRefs")
+    filters = get("filters")
+    return KubeRouteRule(
+        index=i,
+        name="" if (v := get("name")) is None else v if type(v) is str else _str(v, f"{path}.name"),
+        matches=()
+        if matches is None
+        else tuple(_route_match(m, f"{path}.matches[{j}]", grpc=grpc) for j, m in enumerate(_list(matches, f"{path}.matches"))),
+        backend_refs=()
+        if backends is None
+        else tuple(_backend_ref(b, f"{path}.backendRefs[{j}]") for j, b in enumerate(_list(backends, f"{path}.backendRefs"))),
+        filters=()
+        if filters is None
+        else tuple(_map(f, f"{path}.filters[{j}]") for j, f in enumerate(_list(filters, f"{path}.filters"))),
+        timeouts=tuple((k, _duration(v, f"{path}.timeouts.{k}")) for k, v in sorted(timeouts.items())) if timeouts else (),
+        spec=rm,
     )
 
 
@@ -655,35 +698,14 @@ def parse_kube_route(raw: Mapping[str, Any], meta: ObjectMeta) -> KubeRoute:
     """An HTTPRoute or a GRPCRoute."""
     spec = _map(raw.get("spec"), "spec")
     grpc = meta.kind == "GRPCRoute"
-    rules = []
-    for i, r in enumerate(_list(spec.get("rules"), "spec.rules")):
-        path = f"spec.rules[{i}]"
-        rm = _map(r, path)
-        timeouts = _map(rm.get("timeouts"), f"{path}.timeouts")
-        rules.append(
-            KubeRouteRule(
-                index=i,
-                name=_str(rm.get("name"), f"{path}.name"),
-                matches=tuple(
-                    _route_match(m, f"{path}.matches[{j}]", grpc=grpc)
-                    for j, m in enumerate(_list(rm.get("matches"), f"{path}.matches"))
-                ),
-                backend_refs=tuple(
-                    _backend_ref(b, f"{path}.backendRefs[{j}]")
-                    for j, b in enumerate(_list(rm.get("backendRefs"), f"{path}.backendRefs"))
-                ),
-                filters=tuple(_map(f, f"{path}.filters[{j}]") for j, f in enumerate(_list(rm.get("filters"), f"{path}.filters"))),
-                timeouts=tuple((k, _duration(v, f"{path}.timeouts.{k}")) for k, v in sorted(timeouts.items())),
-                spec=rm,
-            )
-        )
+    rules = tuple(_kube_route_rule(r, i, grpc=grpc) for i, r in enumerate(_list(spec.get("rules"), "spec.rules")))
     return KubeRoute(
         meta=meta,
         parent_refs=tuple(
             _parent_ref(p, f"spec.parentRefs[{i}]") for i, p in enumerate(_list(spec.get("parentRefs"), "spec.parentRefs"))
         ),
         hostnames=_str_list(spec.get("hostnames"), "spec.hostnames"),
-        rules=tuple(rules),
+        rules=rules,
     )
 
 
