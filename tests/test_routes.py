@@ -213,3 +213,16 @@ def test_the_table_in_chunks_is_the_table() -> None:
     assert whole.count("\n") == len(rows)
     for size in (1, 2, 5, 23, 24):
         assert "".join(_format_table(rows, lines_per_chunk=size)) == whole
+
+
+def test_name_shows_one_route_configuration() -> None:
+    """``--name`` keeps the rows of that route configuration only (and the summary's row), from a prediction too."""
+    from kubectl_meshctl.app.routes import RenderOptions, hypothetical_proxy, read_resources, render_predicted
+
+    snapshot = read_resources([str(SEED_SERVICE)], default_namespace="default").snapshot
+    proxy = hypothetical_proxy("app=istio-ingressgateway,istio=ingressgateway", namespace="istio-system")
+    for verbose in (True, False):
+        style = RenderOptions(name="http.8080", verbose=verbose, output="short", istio_version="1.24")
+        lines = "".join(render_predicted(snapshot, proxy, style)).splitlines()
+        assert [line.split()[0] for line in lines[1:]] == ["http.8080"]
+        assert "backend" not in "\n".join(lines)

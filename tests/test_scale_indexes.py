@@ -266,3 +266,20 @@ def test_a_match_hashes_every_field_it_compares() -> None:
     twin = dataclasses.replace(match)
     assert twin == match and hash(twin) == hash(match)
     assert dataclasses.replace(match, name="") == match.duplicate_key()
+
+
+def test_an_exact_path_is_taken_by_an_earlier_regex_whose_text_is_inside_it() -> None:
+    """The regex candidates of an exact path are found by their required text anywhere in the path, not only at its
+    start: ``.*/health`` takes ``/api/health``, and ``/v[0-9]+/users`` takes ``/v2/users`` (text ``/users``)."""
+    routes = [
+        Route(RouteMatch(PathSpec("regex", ".*/health")), RouteSource("ns", "vs", 0), "gw", RouteAction("route")),
+        Route(RouteMatch(PathSpec("regex", "/v[0-9]+/users")), RouteSource("ns", "vs", 1), "gw", RouteAction("route")),
+        Route(RouteMatch(PathSpec("path", "/api/health")), RouteSource("ns", "vs", 2), "gw", RouteAction("route")),
+        Route(RouteMatch(PathSpec("path", "/v2/users")), RouteSource("ns", "vs", 3), "gw", RouteAction("route")),
+        Route(RouteMatch(PathSpec("path", "/v2/user")), RouteSource("ns", "vs", 4), "gw", RouteAction("route")),
+    ]
+    outcomes = reachability._Outcomes()
+    reachability._walk_routes(routes, outcomes)
+    assert outcomes.dead[("ns", "vs", 2, None)] is routes[0]
+    assert outcomes.dead[("ns", "vs", 3, None)] is routes[1]
+    assert ("ns", "vs", 4, None) in outcomes.alive

@@ -148,7 +148,7 @@ class HostOverlapIndex:
             return True
         wild = h.startswith("*")
         text = h[1:] if wild else h
-        if not wild and h in self._exact:
+        if h in self._exact:  # only names without a wildcard are there
             return True
         # h within some wildcard d: h's text ends with d's text
         if self._wild_suffixes and any(text[i:] in self._wild_suffixes for i in range(len(text) + 1)):
