@@ -14,6 +14,7 @@ HTTPRoute/GRPCRoute rule it came from (:class:`GeneratedRules`).  Pure: no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from ..envoy.coverage import PATH_MATCH_ALL_REGEXES, covers
@@ -89,6 +90,7 @@ def gateway_proxies(snapshot: Snapshot) -> list[GatewayProxy]:
 _REGEX_META = frozenset(".[](){}*+?|\\^$")
 
 
+@lru_cache(maxsize=4096)  # every route of every vhost asks; a mesh writes a few distinct regexes many times
 def regex_literal_prefix(pattern: str) -> str | None:
     """A prefix every string fully matching ``pattern`` starts with (``""`` if none is known),
     or ``None`` when the pattern has an alternation (it may match strings with no common prefix)."""
@@ -108,6 +110,7 @@ def regex_literal_prefix(pattern: str) -> str | None:
     return "".join(literal)
 
 
+@lru_cache(maxsize=4096)
 def regex_required_literal(pattern: str) -> str:
     """The longest text every string fully matching ``pattern`` contains (``""`` if none is known).
 
