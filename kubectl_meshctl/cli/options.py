@@ -113,7 +113,7 @@ def cache_option(func: F) -> F:
         "use_cache",
         default=True,
         show_default=True,
-        help="Reuse the listing while no object read has changed (~/.kube/cache/meshctl).",
+        help="Reuse the listing while no object read has changed, and the API server's discovery answers for 5 minutes (~/.kube/cache/meshctl).",
     )(func)
 
 
