@@ -283,3 +283,42 @@ def test_an_exact_path_is_taken_by_an_earlier_regex_whose_text_is_inside_it() ->
     assert outcomes.dead[("ns", "vs", 2, None)] is routes[0]
     assert outcomes.dead[("ns", "vs", 3, None)] is routes[1]
     assert ("ns", "vs", 4, None) in outcomes.alive
+
+
+# --------------------------------------------------------------------------- hostile lengths: work bounded by the index
+
+
+def test_a_megabyte_host_is_looked_up_by_the_wildcards_lengths() -> None:
+    """A Host header (a route test's authority, a trace's --host) of a megabyte: tried only at the lengths of the
+    wildcards there are, never at every position (that would copy half a terabyte)."""
+    long_host = "a" * 1_000_000 + ".example.com"
+    first = VirtualHost("one", ["*.example.com", "exact.example.com"], [])
+    second = VirtualHost("two", ["prefix.*"], [])
+    index = VirtualHostIndex([first, second])
+    assert index.select(long_host) == VirtualHostChoice(first, "*.example.com", "suffix")
+    assert index.select("prefix." + "b" * 1_000_000) == VirtualHostChoice(second, "prefix.*", "prefix")
+    assert index.select("c" * 1_000_000) is None
+
+
+def test_a_megabyte_server_host_overlaps_by_the_wildcards_lengths() -> None:
+    index = HostOverlapIndex(["*.example.com", "a.b"])
+    assert index.overlaps("x" * 1_000_000 + ".example.com")
+    assert not index.overlaps("x" * 1_000_000 + ".example.org")
+    assert index.overlaps("*" + "y" * 1_000_000 + ".example.com")
+
+
+def test_a_megabyte_exact_path_meets_the_regexes_whose_text_it_holds() -> None:
+    """Past a bound the regex candidates are found by asking each regex's text (same answer as slicing)."""
+    regexes = [f"/r{i}/" + "[a-z]" * 3 + "x" * i for i in range(1, 40)]  # 39 distinct text lengths
+    routes = [
+        Route(RouteMatch(PathSpec("regex", pattern)), RouteSource("ns", "vs", i), "gw", RouteAction("route"))
+        for i, pattern in enumerate(regexes)
+    ]
+    routes.append(Route(RouteMatch(PathSpec("regex", ".*/health")), RouteSource("ns", "vs", 90), "gw", RouteAction("route")))
+    long_path = "/" + "p" * 500_000 + "/health"
+    routes.append(Route(RouteMatch(PathSpec("path", long_path)), RouteSource("ns", "vs", 91), "gw", RouteAction("route")))
+    routes.append(Route(RouteMatch(PathSpec("path", long_path + "x")), RouteSource("ns", "vs", 92), "gw", RouteAction("route")))
+    outcomes = reachability._Outcomes()
+    reachability._walk_routes(routes, outcomes)
+    assert outcomes.dead[("ns", "vs", 91, None)] is routes[-3]
+    assert ("ns", "vs", 92, None) in outcomes.alive

@@ -196,6 +196,11 @@ def _covers(killer: RouteMatch, victim: RouteMatch) -> bool:
     return covers(replace(killer, path=anywhere), replace(victim, path=anywhere))
 
 
+_SLICES = 1 << 14
+"""Above this many (path length x distinct regex text lengths), an exact path's regex candidates are found by asking
+each regex's text: slicing a megabyte-long path at every position for every length would take hours."""
+
+
 class _EarlierRoutes:
     """The certain routes Envoy tries before the current one, indexed by what could cover a path.
 
@@ -276,13 +281,18 @@ class _EarlierRoutes:
                     found.extend(self.ci_prefixes.get(lowered[:n], ()))
         found.extend(self.exact.get(value, ()))
         if p.kind == "path" and self.regex_lengths:
-            seen: set[str] = set()
-            for n in self.regex_lengths:
-                for i in range(len(value) - n + 1):
-                    text = value[i : i + n]
-                    if text not in seen:
-                        seen.add(text)
-                        found.extend(self.regex_by_anchor.get(text, ()))
+            if len(value) * len(self.regex_lengths) <= _SLICES:
+                seen: set[str] = set()
+                for n in self.regex_lengths:
+                    for i in range(len(value) - n + 1):
+                        text = value[i : i + n]
+                        if text not in seen:
+                            seen.add(text)
+                            found.extend(self.regex_by_anchor.get(text, ()))
+            else:  # a very long path: ask each regex's text instead of every slice (same answer, bounded work)
+                for text, regexes in self.regex_by_anchor.items():
+                    if text in value:
+                        found.extend(regexes)
         return found
 
     def first_cover(self, route: Route) -> Route | None:

@@ -401,7 +401,7 @@ class VirtualHostIndex:
     so that a lookup costs the length of the Host header, not the number of virtual hosts.
     """
 
-    __slots__ = ("_any", "_exact", "_prefix", "_suffix", "virtual_hosts")
+    __slots__ = ("_any", "_exact", "_prefix", "_prefix_lengths", "_suffix", "_suffix_lengths", "virtual_hosts")
 
     def __init__(self, virtual_hosts: Sequence[VirtualHost]) -> None:
         self.virtual_hosts = virtual_hosts
@@ -422,6 +422,9 @@ class VirtualHostIndex:
                     self._suffix.setdefault(d[1:].lower(), (vh, d))
                 if d.endswith("*"):
                     self._prefix.setdefault(d[:-1].lower(), (vh, d))
+        # the wildcards' lengths, longest first: a lookup tries only those, whatever the Host's length
+        self._suffix_lengths = sorted({len(k) for k in self._suffix}, reverse=True)
+        self._prefix_lengths = sorted({len(k) for k in self._prefix}, reverse=True)
 
     def select(self, host: str) -> VirtualHostChoice | None:
         """Exact domain, then the longest suffix wildcard, then the longest prefix wildcard, then ``*``; a wildcard
@@ -430,14 +433,14 @@ class VirtualHostIndex:
         hit = self._exact.get(host)
         if hit is not None:
             return VirtualHostChoice(hit[0], hit[1], "exact")
-        if self._suffix:
-            for i in range(1, len(host)):
-                hit = self._suffix.get(host[i:])
+        for n in self._suffix_lengths:
+            if n < len(host):
+                hit = self._suffix.get(host[len(host) - n :])
                 if hit is not None:
                     return VirtualHostChoice(hit[0], hit[1], "suffix")
-        if self._prefix:
-            for j in range(len(host) - 1, 0, -1):
-                hit = self._prefix.get(host[:j])
+        for n in self._prefix_lengths:
+            if n < len(host):
+                hit = self._prefix.get(host[:n])
                 if hit is not None:
                     return VirtualHostChoice(hit[0], hit[1], "prefix")
         return None if self._any is None else VirtualHostChoice(self._any, "*", "any")

@@ -123,7 +123,7 @@ class HostOverlapIndex:
     the set it contains), so a question costs the length of the name and a logarithm.
     """
 
-    __slots__ = ("_any", "_exact", "_reversed", "_wild_suffixes")
+    __slots__ = ("_any", "_exact", "_reversed", "_wild_lengths", "_wild_suffixes")
 
     def __init__(self, names: Iterable[str]) -> None:
         self._any = False
@@ -140,6 +140,7 @@ class HostOverlapIndex:
             else:
                 self._exact.add(d)
                 texts.add(d)
+        self._wild_lengths = sorted({len(t) for t in self._wild_suffixes})
         self._reversed = sorted(t[::-1] for t in texts)
         """Each name's text (a wildcard's without its ``*``), reversed: names ending alike sort together."""
 
@@ -150,8 +151,8 @@ class HostOverlapIndex:
         text = h[1:] if wild else h
         if h in self._exact:  # only names without a wildcard are there
             return True
-        # h within some wildcard d: h's text ends with d's text
-        if self._wild_suffixes and any(text[i:] in self._wild_suffixes for i in range(len(text) + 1)):
+        # h within some wildcard d: h's text ends with d's text (only the wildcards' lengths are tried)
+        if any(n <= len(text) and text[len(text) - n :] in self._wild_suffixes for n in self._wild_lengths):
             return True
         if not wild:
             return False
