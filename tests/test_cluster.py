@@ -905,3 +905,33 @@ def test_a_gateway_api_gateway_is_addressed_as_gateway_name_ns(gateway_api: tupl
     assert by_gateway.code == 0 and by_gateway.stdout == by_pod.stdout and "shop.example.com" in by_gateway.stdout
     missing = run_cli(["routes", "gateway/nope.shop", "--predict", "--kubeconfig", str(kubeconfig)])
     assert missing.code == ExitCode.NOT_FOUND and "gateway shop/nope has no pods" in missing.stderr
+
+
+def test_completion_names_gateway_api_gateways_and_routes(
+    gateway_api: tuple[FakeApiServer, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gateways NAME`` completes Gateway API Gateways too, ``hr NAME`` HTTPRoutes and GRPCRoutes; a cluster without
+    the Gateway API completes Istio's names as before (the unserved paths add nothing, print nothing)."""
+    from kubectl_meshctl.cli import kubectl_complete
+
+    _, kubeconfig = gateway_api
+    with pytest.raises(SystemExit):
+        kubectl_complete(["gateways", "--kubeconfig", str(kubeconfig), "-n", "shop", "w"])
+    assert capsys.readouterr().out == "web\n:4\n"
+    with pytest.raises(SystemExit):
+        kubectl_complete(["hr", "--kubeconfig", str(kubeconfig), "-n", "shop", ""])
+    assert capsys.readouterr().out == "grpc\nstore\ntypo\n:4\n"
+    with pytest.raises(SystemExit):
+        kubectl_complete(["httproutes", "--kubeconfig", str(kubeconfig), "-n", "shop", "s"])
+    assert capsys.readouterr().out == "store\n:4\n"
+
+
+def test_completion_without_the_gateway_api(fake_kubeconfig: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kubectl_meshctl.cli import kubectl_complete
+
+    with pytest.raises(SystemExit):
+        kubectl_complete(["gateways", "--kubeconfig", str(fake_kubeconfig), "gt"])
+    assert capsys.readouterr().out == "gt-gateway\n:4\n"
+    with pytest.raises(SystemExit):
+        kubectl_complete(["hr", "--kubeconfig", str(fake_kubeconfig), ""])
+    assert capsys.readouterr().out == ":4\n"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..app.cluster_access import KubeOptions
-from .options import LIST_OUTPUT, cache_option, complete_gateways, complete_virtual_services, kubectl_options
+from .options import LIST_OUTPUT, cache_option, complete_gateways, complete_routes, complete_virtual_services, kubectl_options
 from .output import emit_objects, not_found, now, print_table, say, say_all
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def virtualservices_command(name: str | None, selector: str, *, output: str | No
 
 
 @click.command("httproutes")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_routes)
 @click.option("-l", "--selector", default="", metavar="SELECTOR", help="Label selector for the routes (server-side).")
 @click.option("-o", "--output", type=LIST_OUTPUT, default=None, help="wide, json, yaml or name.")
 @cache_option

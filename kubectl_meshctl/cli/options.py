@@ -30,8 +30,9 @@ HELP_WIDTH = 100
 LIST_OUTPUT = click.Choice(["wide", "json", "yaml", "name"])
 
 
-def _complete_from_cluster(ctx: click.Context, path: str, incomplete: str) -> list[str]:
-    """Names served at ``path`` (e.g. ``/api/v1/namespaces``) for shell completion; nothing on any failure."""
+def _complete_from_cluster(ctx: click.Context, incomplete: str, *paths: str) -> list[str]:
+    """Names served at ``paths`` (e.g. ``/api/v1/namespaces``) for shell completion; a path that fails (a kind the
+    cluster does not serve) adds nothing, and nothing is ever printed."""
     try:
         from ..app.cluster_access import connect
         from ..kube.api import Api
@@ -41,24 +42,46 @@ def _complete_from_cluster(ctx: click.Context, path: str, incomplete: str) -> li
             kubeconfig=params.get("kubeconfig"), context=params.get("kube_context"), namespace=params.get("namespace")
         )
         conn = connect(options, timeout=2.0)
-        body = Api(conn).get(path.format(namespace=conn.namespace), {"limit": 500})
+        api = Api(conn)
     except Exception:  # completion must never print an error into the user's shell
         return []
-    names = [str((i.get("metadata") or {}).get("name", "")) for i in body.get("items") or [] if isinstance(i, dict)]
+    names: set[str] = set()
+    for path in paths:
+        try:
+            body = api.get(path.format(namespace=conn.namespace), {"limit": 500})
+        except Exception:
+            continue
+        names.update(str((i.get("metadata") or {}).get("name", "")) for i in body.get("items") or [] if isinstance(i, dict))
     # a name the shell cannot show as typed (control characters) is no candidate
     return sorted(n for n in names if n.startswith(incomplete) and quote(n) == n)
 
 
 def complete_namespaces(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
-    return _complete_from_cluster(ctx, "/api/v1/namespaces", incomplete)
+    return _complete_from_cluster(ctx, incomplete, "/api/v1/namespaces")
 
 
 def complete_gateways(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
-    return _complete_from_cluster(ctx, "/apis/networking.istio.io/v1/namespaces/{namespace}/gateways", incomplete)
+    """Istio's Gateways and the Gateway API's (listed together by ``gateways``)."""
+    return _complete_from_cluster(
+        ctx,
+        incomplete,
+        "/apis/networking.istio.io/v1/namespaces/{namespace}/gateways",
+        "/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways",
+    )
 
 
 def complete_virtual_services(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
-    return _complete_from_cluster(ctx, "/apis/networking.istio.io/v1/namespaces/{namespace}/virtualservices", incomplete)
+    return _complete_from_cluster(ctx, incomplete, "/apis/networking.istio.io/v1/namespaces/{namespace}/virtualservices")
+
+
+def complete_routes(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """HTTPRoutes and GRPCRoutes (listed together by ``httproutes``)."""
+    return _complete_from_cluster(
+        ctx,
+        incomplete,
+        "/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes",
+        "/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/grpcroutes",
+    )
 
 
 def kubectl_options(func: F) -> F:
