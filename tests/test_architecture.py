@@ -48,8 +48,10 @@ ALLOWED: dict[str, set[str]] = {
     "resources": {"gocompat"},
     "gocompat": set(),
 }
-LEAVES = {"__init__", "redact", "bounded_read", "gcpause", "exitcodes"}
+LEAVES = {"__init__", "redact", "bounded_read", "gcpause", "exitcodes", "private_cache"}
 """Top-level modules any room may use; they import only each other."""
+FILE_SYSTEM_LEAVES = {"private_cache"}
+"""Leaves that touch the file system: never from a pure room."""
 SHELL_ONLY = {"exitcodes"}
 """Exit codes are the shell's business: only cli (and the console entry point) name them."""
 FRONT_DOOR = {"entry", "__main__", "_help"}
@@ -112,6 +114,8 @@ def layer_violations(path: Path, source: str) -> list[str]:
         if first in LEAVES or (first not in ROOMS and first not in FRONT_DOOR):
             if first in SHELL_ONLY and room != "cli" and parts[-1] not in FRONT_DOOR:
                 problems.append(f"{where}: only cli uses exit codes")
+            if first in FILE_SYSTEM_LEAVES and room in PURE:
+                problems.append(f"{where}: a pure room touches no file system")
             continue
         if room is None:
             if parts[-1] in FRONT_DOOR and first in ("cli", *FRONT_DOOR):
@@ -158,6 +162,7 @@ def test_module_keeps_the_layer_contract(path: Path) -> None:
         ("app/x.py", "from ..cli.output import say\n", "app may not import cli"),
         ("redact.py", "from .kube import transport\n", "a top-level module imports a room"),
         ("istio/x.py", "import os\n", "imports os"),
+        ("analysis/x.py", "from ..private_cache import open_private_dir\n", "a pure room touches no file system"),
         ("gocompat/x.py", "def f():\n    print(1)\n", "calls print()"),
     ],
 )

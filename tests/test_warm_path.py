@@ -367,3 +367,20 @@ def test_a_token_that_starts_with_a_digit_does_not_import_pyyaml(tmp_path: Path)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_a_killed_runs_temporary_discovery_file_goes_after_an_hour() -> None:
+    """A run killed between writing and renaming leaves ``.tmp-*``; the next store removes it once it is an hour old
+    (as the listing cache does), and leaves younger ones and other files alone."""
+    discovery_cache.store("https://a", {"/apis/x": None})
+    directory = discovery_cache.cache_dir()
+    old, young = directory / ".tmp-0123456789abcdef", directory / ".tmp-fedcba9876543210"
+    foreign = directory / "notes.txt"
+    for path in (old, young, foreign):
+        path.write_bytes(b"{")
+    os.utime(old, (1, 1))
+    os.utime(foreign, (1, 1))
+    discovery_cache.store("https://b", {"/apis/y": None})
+    assert not old.exists()
+    assert young.exists() and foreign.exists()
+    assert discovery_cache.load("https://a") is not None and discovery_cache.load("https://b") is not None

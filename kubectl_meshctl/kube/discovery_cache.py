@@ -20,10 +20,13 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import stat
 import time
 from pathlib import Path
 from typing import Any
+
+from ..private_cache import CLOEXEC, NOFOLLOW, cache_base, is_stale_temp, open_private_dir, own_files, unlink, write_atomically
 
 TTL = 300.0
 """Seconds an entry is trusted (kubectl: six hours; CRDs installed meanwhile show up after at most this long)."""
@@ -31,53 +34,25 @@ MAX_FILE = 1 << 20
 """Bytes an entry may have (a few discovery documents are a few KB)."""
 SCHEMA = 1
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
 
 Answers = dict[str, "dict[str, Any] | None"]
 """Discovery answers by request path: the JSON object served, or None for a 404 (the group or version not served)."""
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("KUBECACHEDIR") or os.path.join(os.path.expanduser("~"), ".kube", "cache")
-    return Path(base) / "meshctl" / "discovery"
+    return cache_base() / "meshctl" / "discovery"
+
+
+_ENTRY = re.compile(r"[0-9a-f]{40}\.json\Z")
 
 
 def _name(server: str) -> str:
     return hashlib.sha256(f"{SCHEMA}\0{server}".encode()).hexdigest()[:40] + ".json"
 
 
-def _private(fd: int) -> bool:
-    st = os.fstat(fd)
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
-
-
 def _open_dir(*, create: bool) -> int | None:
     """A descriptor of ``meshctl/discovery`` when it and ``meshctl`` are this user's private directories, else None."""
-    if os.open not in os.supports_dir_fd or not _NOFOLLOW or not hasattr(os, "geteuid"):
-        return None
-    base = cache_dir().parent.parent
-    fd = -1
-    try:
-        if create:
-            base.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(base, _DIR_FLAGS)
-        for name in ("meshctl", "discovery"):
-            if create:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(name, 0o700, dir_fd=fd)
-            child = os.open(name, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = child
-            if not _private(fd):
-                os.close(fd)
-                return None
-        return fd
-    except (OSError, ValueError):
-        if fd >= 0:
-            os.close(fd)
-        return None
+    return open_private_dir("discovery", create=create)
 
 
 def load(server: str, *, now: float | None = None) -> tuple[Answers, float] | None:
@@ -86,7 +61,7 @@ def load(server: str, *, now: float | None = None) -> tuple[Answers, float] | No
     if dir_fd is None:
         return None
     try:
-        fd = os.open(_name(server), os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
+        fd = os.open(_name(server), os.O_RDONLY | NOFOLLOW | CLOEXEC | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > MAX_FILE:
@@ -122,16 +97,10 @@ def store(server: str, answers: Answers, *, asked: float | None = None) -> None:
         data = json.dumps(entry, separators=(",", ":")).encode()
         if len(data) > MAX_FILE:
             return
-        temp = f".tmp-{os.urandom(8).hex()}"
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=dir_fd)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(temp, _name(server), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp, dir_fd=dir_fd)
-            raise
+        write_atomically(_name(server), data, dir_fd=dir_fd)
+        for st, name in own_files(dir_fd, _ENTRY):  # a killed run's temporary files go after an hour
+            if is_stale_temp(name, st):
+                unlink(name, dir_fd=dir_fd)
     except (OSError, ValueError, TypeError):
         pass
     finally:

@@ -24,7 +24,6 @@ names) in that directory.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import marshal
 import os
@@ -39,6 +38,16 @@ from typing import Any
 
 from .. import __version__
 from ..bounded_read import TooLarge, read_at_most
+from ..private_cache import (
+    CLOEXEC,
+    NOFOLLOW,
+    cache_base,
+    is_stale_temp,
+    open_private_dir,
+    own_files,
+    unlink,
+    write_atomically,
+)
 from .views import Flag, Listing
 
 SCHEMA = 1
@@ -46,8 +55,6 @@ KEEP = 16
 """Entries kept: enough for a few contexts and namespaces, small enough to never matter on disk."""
 MAX_ENTRY = 64 << 20
 """Bytes an entry may have (10,000 VirtualServices are ~5 MB); a bigger file is a miss, never read."""
-STALE_TEMP = 3600
-"""Seconds after which a temporary file left by a killed run is removed."""
 
 PARTS = ("gateways", "virtualServices")
 """Each command reads only its part: the Gateways or the VirtualServices, and the flags for its summary line.  The
@@ -58,15 +65,10 @@ ROUTES = "routes"
 
 _KEY = re.compile(r"[0-9a-f]{40}\Z")
 _ENTRY = re.compile(r"[0-9a-f]{40}\.(?:gateways|virtualServices)\Z")
-_TEMP = re.compile(r"\.tmp-[0-9a-f]{16}\Z")
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("KUBECACHEDIR") or os.path.join(os.path.expanduser("~"), ".kube", "cache")
-    return Path(base) / "meshctl" / "listings"
+    return cache_base() / "meshctl" / "listings"
 
 
 def code_fingerprint() -> str:
@@ -93,43 +95,13 @@ def key_for(responses_digest: str) -> str:
 # --------------------------------------------------------------------------- the private directory
 
 
-def _private(fd: int) -> bool:
-    st = os.fstat(fd)
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
-
-
 def _open_dir(*, create: bool) -> int | None:
-    """A descriptor of ``meshctl/listings`` when it and ``meshctl`` are this user's private directories, else None.
-
-    The base (``$KUBECACHEDIR``) is the user's choice and may be a symlink; the two directories below it may not.
-    """
-    if os.open not in os.supports_dir_fd or not _NOFOLLOW or not hasattr(os, "geteuid"):
-        return None  # no way to hold the directory by descriptor: no cache
-    base = cache_dir().parent.parent
-    fd = -1
-    try:
-        if create:
-            base.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(base, _DIR_FLAGS)
-        for name in ("meshctl", "listings"):
-            if create:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(name, 0o700, dir_fd=fd)
-            child = os.open(name, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = child
-            if not _private(fd):
-                os.close(fd)
-                return None
-        return fd
-    except (OSError, ValueError):
-        if fd >= 0:
-            os.close(fd)
-        return None
+    """A descriptor of ``meshctl/listings`` when it and ``meshctl`` are this user's private directories, else None."""
+    return open_private_dir("listings", create=create)
 
 
 def _read_entry(name: str, dir_fd: int) -> bytes | None:
-    fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
+    fd = os.open(name, os.O_RDONLY | NOFOLLOW | CLOEXEC | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > MAX_ENTRY:
@@ -310,7 +282,7 @@ def store(key: str, listing: Listing) -> None:
             data = marshal.dumps(entry)
             if len(data) > MAX_ENTRY:
                 continue  # would be a miss anyway
-            _write(f"{key}.{part}", data, dir_fd=dir_fd)
+            write_atomically(f"{key}.{part}", data, dir_fd=dir_fd)
         _prune(dir_fd)
     except (OSError, ValueError):
         pass
@@ -318,46 +290,14 @@ def store(key: str, listing: Listing) -> None:
         os.close(dir_fd)
 
 
-def _write(name: str, data: bytes, *, dir_fd: int) -> None:
-    """``name`` replaced atomically: written to a new temporary file (never an existing path), then renamed."""
-    temp = f".tmp-{os.urandom(8).hex()}"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=dir_fd)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp, dir_fd=dir_fd)
-        raise
-
-
 def _prune(dir_fd: int) -> None:
     """Keep the newest entries; remove only this module's own regular files, by name, in this directory."""
-    import time
-
-    uid = os.geteuid()
     entries: list[tuple[int, str]] = []
-    stale_before = time.time() - STALE_TEMP
-    for name in os.listdir(dir_fd):
-        is_entry = _ENTRY.match(name) is not None
-        if not is_entry and not _TEMP.match(name):
-            continue
-        try:
-            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        except OSError:
-            continue
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != uid:
-            continue
-        if is_entry:
+    for st, name in own_files(dir_fd, _ENTRY):
+        if _ENTRY.match(name):
             entries.append((st.st_mtime_ns, name))
-        elif st.st_mtime < stale_before:
-            _unlink(name, dir_fd)
+        elif is_stale_temp(name, st):
+            unlink(name, dir_fd=dir_fd)
     entries.sort(reverse=True)
     for _, name in entries[KEEP * len(PARTS) :]:
-        _unlink(name, dir_fd)
-
-
-def _unlink(name: str, dir_fd: int) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(name, dir_fd=dir_fd)
+        unlink(name, dir_fd=dir_fd)
