@@ -279,16 +279,23 @@ def path_only(path: str) -> str:
     return path[:end]
 
 
-def _path_mismatch(p: PathSpec, path: str) -> Mismatch | None:
-    path = path_only(path)
+def _path_accepts(p: PathSpec, path: str) -> bool:
+    """Whether Envoy's path specifier ``p`` takes ``path`` (query string and fragment already gone)."""
     if p.kind == "regex":
-        return None if regex_fullmatch(p.value, path) is True else Mismatch(p, "path", path)
+        return regex_fullmatch(p.value, path) is True
     value, want = path, p.value
     if p.case_sensitive is False:
         value, want = ascii_lower(value), ascii_lower(want)
-    if _path_fits(p.kind, value, want):
+    return _path_fits(p.kind, value, want)
+
+
+def _path_mismatch(p: PathSpec, path: str) -> Mismatch | None:
+    path = path_only(path)
+    if _path_accepts(p, path):
         return None
-    differs_in_case = _path_fits(p.kind, ascii_lower(value), ascii_lower(want))
+    if p.kind == "regex":
+        return Mismatch(p, "path", path)
+    differs_in_case = _path_fits(p.kind, ascii_lower(path), ascii_lower(p.value))
     return Mismatch(p, "case" if differs_in_case else "path", path)
 
 
@@ -357,16 +364,8 @@ def undecidable(match: RouteMatch, request: MatchInput) -> str:
 def accepts(match: RouteMatch, request: MatchInput) -> bool:
     """Whether Envoy's route ``match`` takes ``request``: :func:`evaluate` without naming what failed (the path, the
     cheapest and most often failing condition, first -- the answer is the same in any order)."""
-    p = match.path
-    if p.kind == "regex":
-        if regex_fullmatch(p.value, path_only(request.path)) is not True:
-            return False
-    else:
-        value, want = path_only(request.path), p.value
-        if p.case_sensitive is False:
-            value, want = ascii_lower(value), ascii_lower(want)
-        if not _path_fits(p.kind, value, want):
-            return False
+    if not _path_accepts(match.path, path_only(request.path)):
+        return False
     if not match.headers and not match.query and not match.grpc:
         return True
     return evaluate(match, request).matched
