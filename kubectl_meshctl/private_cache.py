@@ -18,6 +18,8 @@ import stat
 import time
 from pathlib import Path
 
+from .bounded_read import TooLarge, read_at_most
+
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | CLOEXEC
@@ -61,6 +63,25 @@ def open_private_dir(name: str, *, create: bool) -> int | None:
         if fd >= 0:
             os.close(fd)
         return None
+
+
+def read_own_file(name: str, *, dir_fd: int, limit: int, touch: bool = False) -> bytes | None:
+    """``name`` in the directory when it is this user's regular file of at most ``limit`` bytes (opened without
+    following a symlink or waiting on a FIFO), else None; ``touch``: mark it recently used.  OSError passes on."""
+    fd = os.open(name, os.O_RDONLY | NOFOLLOW | CLOEXEC | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > limit:
+            return None
+        try:
+            data = read_at_most(fd, limit)
+        except TooLarge:
+            return None
+        if touch:
+            os.utime(fd)
+        return data
+    finally:
+        os.close(fd)
 
 
 def write_atomically(name: str, data: bytes, *, dir_fd: int) -> None:

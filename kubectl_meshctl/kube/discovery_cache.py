@@ -16,17 +16,15 @@ or too old is a miss, never an error.  Entries are JSON checked for shape (a pat
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
-import stat
 import time
 from pathlib import Path
 from typing import Any
 
-from ..private_cache import CLOEXEC, NOFOLLOW, cache_base, is_stale_temp, open_private_dir, own_files, unlink, write_atomically
+from ..private_cache import cache_base, is_stale_temp, open_private_dir, own_files, read_own_file, unlink, write_atomically
 
 TTL = 300.0
 """Seconds an entry is trusted (kubectl: six hours; CRDs installed meanwhile show up after at most this long)."""
@@ -61,14 +59,9 @@ def load(server: str, *, now: float | None = None) -> tuple[Answers, float] | No
     if dir_fd is None:
         return None
     try:
-        fd = os.open(_name(server), os.O_RDONLY | NOFOLLOW | CLOEXEC | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > MAX_FILE:
-                return None
-            data = os.read(fd, MAX_FILE + 1)
-        finally:
-            os.close(fd)
+        data = read_own_file(_name(server), dir_fd=dir_fd, limit=MAX_FILE)
+        if data is None:
+            return None
         entry = json.loads(data)
     except (OSError, ValueError, RecursionError):
         return None
@@ -113,7 +106,6 @@ def forget(server: str) -> None:
     if dir_fd is None:
         return
     try:
-        with contextlib.suppress(OSError):
-            os.unlink(_name(server), dir_fd=dir_fd)
+        unlink(_name(server), dir_fd=dir_fd)
     finally:
         os.close(dir_fd)

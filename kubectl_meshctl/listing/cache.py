@@ -28,7 +28,6 @@ import hashlib
 import marshal
 import os
 import re
-import stat
 import sys
 from collections.abc import Iterable, KeysView
 from itertools import chain, repeat
@@ -37,14 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..bounded_read import TooLarge, read_at_most
 from ..private_cache import (
-    CLOEXEC,
-    NOFOLLOW,
     cache_base,
     is_stale_temp,
     open_private_dir,
     own_files,
+    read_own_file,
     unlink,
     write_atomically,
 )
@@ -100,22 +97,6 @@ def _open_dir(*, create: bool) -> int | None:
     return open_private_dir("listings", create=create)
 
 
-def _read_entry(name: str, dir_fd: int) -> bytes | None:
-    fd = os.open(name, os.O_RDONLY | NOFOLLOW | CLOEXEC | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > MAX_ENTRY:
-            return None
-        try:
-            data = read_at_most(fd, MAX_ENTRY)
-        except TooLarge:
-            return None
-        os.utime(fd)  # recently used: kept longest
-        return data
-    finally:
-        os.close(fd)
-
-
 # --------------------------------------------------------------------------- load and store
 
 
@@ -128,7 +109,8 @@ def load(key: str, *, part: str) -> Listing | None:
     if dir_fd is None:
         return None
     try:
-        raw = _read_entry(f"{key}.{'virtualServices' if part == ROUTES else part}", dir_fd)
+        name = f"{key}.{'virtualServices' if part == ROUTES else part}"
+        raw = read_own_file(name, dir_fd=dir_fd, limit=MAX_ENTRY, touch=True)  # touched: recently used, kept longest
         return None if raw is None else _listing(marshal.loads(raw), part)
     except (OSError, ValueError, EOFError, TypeError, MemoryError, RecursionError):
         return None
