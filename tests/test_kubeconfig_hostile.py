@@ -159,6 +159,11 @@ CASES = {
     "namespace not a label": (HEAD + "contexts:\n- name: c\n  context: {cluster: cl, user: u, namespace: '../x'}\n" + CLUSTER + USER,
                               'invalid configuration: namespace "../x" for context "c" does not conform to the kubernetes DNS_LABEL'),
     "no context or cluster": ("apiVersion: v1\nkind: Config\n", "invalid configuration: no configuration has been provided"),
+    # PyYAML takes 0b__ for a binary number and its own int() fails: one line, not an internal error (exit 1)
+    "token PyYAML cannot read as the number it takes it for": (
+        HEAD + CONTEXT + CLUSTER + "users:\n- name: u\n  user: {token: 0b__}\n",
+        "F: yaml: a value that YAML 1.1 reads as a number is not one (quote it)",
+    ),
     # PyYAML up to 6.0.3 reads it (then the shape check speaks); 6.0.4's libyaml refuses the nesting itself
     "nested 3000 deep": (HEAD + "users: " + "[" * 3000 + "]" * 3000 + "\n" + CONTEXT + CLUSTER,
                          "F: users[0]: expected a map, got list || F: yaml: line 4, column 1007: exceeded maximum nesting depth"),

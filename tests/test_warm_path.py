@@ -233,7 +233,10 @@ def test_a_server_without_metadata_lists_answers_406_when_nothing_else_is_accept
 
 
 def _without_age(stdout: str) -> list[list[str]]:
-    return [re.split(r"\s{2,}", line.strip())[:-1] for line in stdout.splitlines()]
+    """The table's cells without the AGE column (it ticks between two runs; with -o wide it is not the last)."""
+    rows = [re.split(r"\s{2,}", line.strip()) for line in stdout.splitlines()]
+    age = rows[0].index("AGE") if rows and "AGE" in rows[0] else None
+    return [[cell for i, cell in enumerate(row) if i != age] for row in rows]
 
 
 def _discovery(requests: list[Any]) -> list[str]:
@@ -346,7 +349,7 @@ def test_generated_digit_scalars_agree_with_pyyaml(scalar: str) -> None:
     text = f"token: {scalar}\n"
     try:
         expected = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # PyYAML's int() fails on some (0b_): the subset reader must decline them
         assert kubeconfig_yaml.load(text) is None
         return
     got = kubeconfig_yaml.load(text)

@@ -150,6 +150,11 @@ def _read(path: str) -> dict[str, Any] | None:
             raise KubeconfigError(f"error loading config file {_q(path)}: {_yaml_problem(exc)}") from None
         except RecursionError:
             raise KubeconfigError(f"error loading config file {_q(path)}: yaml: nested too deeply") from None
+        except (ValueError, OverflowError):  # PyYAML's own int()/float() of a scalar it took for a number (0b_, 0x)
+            # never its text: the scalar may be a token
+            raise KubeconfigError(
+                f"error loading config file {_q(path)}: yaml: a value that YAML 1.1 reads as a number is not one (quote it)"
+            ) from None
     if data is None:
         return {}  # an empty file: an empty config, as for kubectl
     if not isinstance(data, dict):
