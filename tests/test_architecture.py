@@ -48,7 +48,7 @@ ALLOWED: dict[str, set[str]] = {
     "resources": {"gocompat"},
     "gocompat": set(),
 }
-LEAVES = {"__init__", "redact", "bounded_read", "gcpause", "exitcodes", "private_cache"}
+LEAVES = {"__init__", "redact", "bounded_read", "gcpause", "exitcodes", "private_cache", "records"}
 """Top-level modules any room may use; they import only each other."""
 FILE_SYSTEM_LEAVES = {"private_cache"}
 """Leaves that touch the file system: never from a pure room."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Literal
 
+from ..records import quick_init
+
 if TYPE_CHECKING:
     from ..resources.model import ObjectMeta, Origin
 
@@ -35,6 +37,7 @@ class Level(IntEnum):
             raise ValueError(f"{text!r} is not a level (Info, Warning, Error)") from None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Code:
     code: str
@@ -206,6 +209,7 @@ _CATALOGUE = (
 CODES: dict[str, Code] = {c.code: c for c in _CATALOGUE}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Witness:
     """A concrete HTTP request the finding's dead rule (or match) accepts, and the route that takes it instead."""
@@ -230,6 +234,7 @@ class Witness:
         return {"headers": dict(self.headers), "method": self.method, "takenBy": self.taken_by, "url": self.url}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ConnectionWitness:
     """A concrete connection a dead ``tcp``/``tls`` rule (or match) would take, and the rule that gets it instead.
@@ -269,6 +274,7 @@ def shell_quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Finding:
     code: str

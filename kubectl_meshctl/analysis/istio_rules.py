@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 from ..envoy.coverage import covers
 from ..istio.translation import resolve_gateway_name, translate_match
+from ..records import quick_init
 from ..resources.model import HTTPMatch, HTTPRule, L4Rule, Pod, StringMatch, VirtualService, labels_match
 from .findings import rule_label
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class IstioRuleFinding:
     """A structured IST0130/IST0131 so that our own rules can tell which rule/match Istio named."""
@@ -30,6 +32,7 @@ class IstioRuleFinding:
     args: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _Descriptor:
     rule: HTTPRule

@@ -41,6 +41,7 @@ from ..istio.hosts import (
     sanitize_server_hosts_split_once,
 )
 from ..istio.translation import HTTP_PROTOCOLS, GatewayProxy, creation_key, resolve_gateway_name, vs_gateways, vs_visibility
+from ..records import quick_init
 from ..resources.model import Gateway, L4Match, L4Rule, Server, Snapshot, VirtualService, labels_match
 from .findings import ConnectionWitness, Finding, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
@@ -274,6 +275,7 @@ class _View:
 # --------------------------------------------------------------------------- who takes what
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Taker:
     """The rule (and match) that gets a server's connections (tcp) or an SNI host's filter chain (tls)."""

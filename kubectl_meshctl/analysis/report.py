@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from ..records import quick_init
 from ..redact import escape, quote
 from ..resources.kinds import KINDS
 from ..resources.model import ObjectMeta, Snapshot
@@ -22,6 +23,7 @@ from .findings import CODES, Finding, Level
 SUPPRESS_ANNOTATION = "galley.istio.io/analyze-suppress"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Suppression:
     code: str

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..records import quick_init
 from .errors import BadInput, UsageProblem
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 SuiteFormat = Literal["router_check", "istio-config-validator"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouteConfigs:
     """Route configurations a router_check file can run on, and where they came from."""
@@ -33,6 +35,7 @@ class RouteConfigs:
     configurations: tuple[DumpedRouteConfiguration, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Suite:
     """One test file's run."""

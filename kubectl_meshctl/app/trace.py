@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from ..envoy.matching import Header, Request, VirtualHostChoice, evaluate, select_virtual_host
+from ..records import quick_init
 from .errors import NotFound, UsageProblem
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ Verdict = Literal["routed", "404", "not modelled", "tls redirect", "no listener"
 # --------------------------------------------------------------------------- the request
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TraceQuery:
     """The request as the gateway sees it, and the gateway port it arrives on."""
@@ -77,6 +79,7 @@ def parse_query(url: str, *, method: str, headers: Sequence[str], port: int | No
 # --------------------------------------------------------------------------- what is known about a route
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Destination:
     host: str
@@ -85,6 +88,7 @@ class Destination:
     weight: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouteFacts:
     """A route as a trace reports it: its match, where it came from, its action."""
@@ -163,6 +167,7 @@ class ProxyRoutesView:
 # --------------------------------------------------------------------------- the trace
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Tried:
     route: RouteFacts

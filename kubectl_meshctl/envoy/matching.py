@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
+from ..records import quick_init
 from .route_model import (
     PATH_KIND_TEXT,
     HeaderMatcher,
@@ -114,6 +115,7 @@ class Header(NamedTuple):
     value: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MatchInput:
     """A request as Envoy's route matchers read it."""
@@ -129,6 +131,7 @@ class MatchInput:
     """Each value of a header sent more than once (string matchers try them one by one)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Request:
     """An HTTP request as a client sends it to the gateway."""
@@ -173,6 +176,7 @@ MismatchReason = Literal["path", "case", "absent", "present", "value"]
 parameter is missing; ``present``: the header is there but must not be; ``value``: its value fails."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Mismatch:
     """The first condition of a route that a request fails, and how."""
@@ -200,6 +204,7 @@ class Mismatch:
         return f"{label} {self.seen}: {wanted}, must not be" if inverted else f"{label} {self.seen}: not {wanted}"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MatchResult:
     """Whether a route takes a request; when not, the first condition that failed (see :func:`evaluate`)."""
@@ -376,6 +381,7 @@ def accepts(match: RouteMatch, request: MatchInput) -> bool:
 DomainKind = Literal["exact", "suffix", "prefix", "any"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class VirtualHostChoice:
     """The virtual host Envoy picks for a Host header, and the domain (and kind of domain) that won."""
@@ -451,6 +457,7 @@ def select_virtual_host(virtual_hosts: Sequence[VirtualHost] | VirtualHostIndex,
     return index.select(host)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouteAttempt:
     route: Route
@@ -473,6 +480,7 @@ def first_route(virtual_host: VirtualHost, request: MatchInput) -> Route | None:
     return next((r for r in virtual_host.routes if accepts(r.match, request)), None)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Routing:
     """How Envoy routes one request through a route configuration's virtual hosts."""

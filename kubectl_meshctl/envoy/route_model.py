@@ -12,10 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..records import quick_init
+
 PSEUDO_HEADERS_AS_CONDITIONS = (":method", ":authority", ":scheme")
 """Pseudo-headers istiod matches on (an Istio ``method``, ``authority`` or ``scheme`` match)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PathSpec:
     """A route's path specifier: ``prefix``, ``path`` (exact), ``safe_regex`` (``regex``) or ``path_separated_prefix``
@@ -27,6 +30,7 @@ class PathSpec:
     """``None`` when the field is omitted (Envoy's default: case-sensitive)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ValueMatcher:
     """A header or query parameter condition: a ``StringMatcher`` kind, ``present_match`` or ``range_match``.
@@ -42,6 +46,7 @@ class ValueMatcher:
     """``range``: start (inclusive) and end (exclusive) of the integer the value must be."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HeaderMatcher:
     name: str
@@ -50,6 +55,7 @@ class HeaderMatcher:
     treat_missing_as_empty: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class QueryMatcher:
     name: str
@@ -74,6 +80,7 @@ PATH_KIND_TEXT = {"path": "exact", "prefix": "prefix", "regex": "regex", "path_s
 """How a path specifier is named to users."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouteMatch:
     path: PathSpec
@@ -97,6 +104,7 @@ class RouteMatch:
         return ", ".join(parts)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouteSource:
     """The VirtualService rule and match a route was built from (what istiod writes into its name and metadata)."""
@@ -110,6 +118,7 @@ class RouteSource:
     match_name: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouteAction:
     kind: Literal["route", "redirect", "direct_response", "delegate"]

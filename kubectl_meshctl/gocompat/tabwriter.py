@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..records import quick_init
 from ..redact import quote
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TabWriterConfig:
     minwidth: int

@@ -45,12 +45,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
+from ..records import quick_init
 from ..resources.model import Destination, HTTPMatch, HTTPRule, RouteDestination, StringMatch, VirtualService
 from .hosts import resolve_gateway_name, resolve_shortname_to_fqdn
 
 DelegateProblem = Literal["missing", "has hosts", "not exported"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RuleOrigin:
     """Where a rule of a merged VirtualService is written in the input."""
@@ -66,6 +68,7 @@ class RuleOrigin:
     """The root rule whose ``delegate`` brought the rule in; ``None`` for the root's own rules."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MergedVirtualService:
     """A root VirtualService as istiod translates it: its delegating rules replaced by the merged delegate rules."""
@@ -78,6 +81,7 @@ class MergedVirtualService:
     """One per rule of ``merged.http``."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class UnresolvedDelegate:
     """A root rule istiod drops because its delegate cannot be used."""
@@ -92,6 +96,7 @@ class UnresolvedDelegate:
     """The VirtualService of that name when there is one (with hosts, or not exported)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DroppedDelegateRule:
     """A delegate rule istiod leaves out of a root: one of its matches fits none of the root rule's matches."""
@@ -106,6 +111,7 @@ class DroppedDelegateRule:
     """Why it conflicts with each root match, in root match order."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Delegation:
     """Every root merged with its delegates, and what the merge left out."""

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from typing import Any
 
+from ..records import quick_init
 from ..resources.model import (
     BackendRef,
     Destination,
@@ -89,6 +90,7 @@ _WILDCARD_ORIGIN_REGEX = r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s?#]+$"
 _RETRY_ON_DEFAULTS = ("connect-failure", "refused-stream", "unavailable", "cancelled")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ParentAttachment:
     """What became of one ``parentRefs`` entry of one route (its ``status.parents`` entry, as istiod writes it)."""
@@ -106,6 +108,7 @@ class ParentAttachment:
     message: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Conversion:
     """istiod's conversion of the snapshot's Gateway API objects."""
@@ -121,6 +124,7 @@ class Conversion:
 # --------------------------------------------------------------------------- listeners as route parents
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _ListenerParent:
     """One listener of an Istio-controlled Gateway, as routes see it (istiod's ``parentInfo``)."""
@@ -318,6 +322,7 @@ def _convert_gateways(snapshot: Snapshot, *, domain_suffix: str) -> tuple[list[G
 # --------------------------------------------------------------------------- attachment
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _Binding:
     """One (parentRef, listener) pair istiod evaluated; ``reason == ""`` when the route attaches."""
@@ -613,6 +618,7 @@ def _cors_json(raw: Any) -> dict[str, Any]:
     return out
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _Context:
     snapshot: Snapshot
@@ -906,6 +912,7 @@ _first = itemgetter(0)
 """The precedence key of a ``(key, ...)`` tuple."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _RouteVirtualService:
     """One route's contribution to one (listener, hostname): istiod's per-route VirtualService before merging."""

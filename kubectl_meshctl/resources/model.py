@@ -18,12 +18,15 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
+from ..records import quick_init
+
 StringMatchKind = Literal["exact", "prefix", "regex", ""]
 _NO_SPEC: Mapping[str, Any] = MappingProxyType({})
 ROUTE_SEMANTICS = "internal.istio.io/route-semantics"
 """The annotation istiod puts on the VirtualServices it generates from Gateway API routes (value ``gateway``)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where an object came from: a file (with the document's first line) or a cluster."""
@@ -40,6 +43,7 @@ class Origin:
     """Read from a cluster (through the context ``source`` names): there is no file or line to point at."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ObjectMeta:
     kind: str
@@ -65,6 +69,7 @@ class ObjectMeta:
         return None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StringMatch:
     """Istio StringMatch.  ``kind == ""`` is a present-but-empty match (``{}``)."""
@@ -76,6 +81,7 @@ class StringMatch:
         return f"{self.kind} {self.value}" if self.kind else "any"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HTTPMatch:
     name: str = ""
@@ -125,6 +131,7 @@ class HTTPMatch:
         return replace(self, name="") if self.name else self
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Destination:
     host: str = ""
@@ -132,6 +139,7 @@ class Destination:
     port: int = 0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouteDestination:
     destination: Destination | None
@@ -140,6 +148,7 @@ class RouteDestination:
     """Field path of ``destination.host`` for line lookup, e.g. ``spec.http[0].route[1].destination.host``."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class GeneratedFrom:
     """The Gateway API route rule (and match) istiod generated a VirtualService rule from."""
@@ -157,6 +166,7 @@ class GeneratedFrom:
         return f"{self.namespace}/{self.name}"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HTTPRule:
     index: int
@@ -176,6 +186,7 @@ class HTTPRule:
     """Set on the rules of a VirtualService istiod generates from the Gateway API (``istio/gateway_api.py``)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class L4Match:
     """A TCP or TLS match; compared structurally as a whole (no names in Istio)."""
@@ -188,6 +199,7 @@ class L4Match:
     source_namespace: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class L4Rule:
     index: int
@@ -195,6 +207,7 @@ class L4Rule:
     route: tuple[RouteDestination, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class VirtualService:
     meta: ObjectMeta
@@ -212,6 +225,7 @@ class VirtualService:
         return self.meta.annotation(ROUTE_SEMANTICS) == "gateway"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ServerPort:
     number: int
@@ -220,6 +234,7 @@ class ServerPort:
     target_port: int = 0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ServerTLS:
     mode: str = ""
@@ -227,6 +242,7 @@ class ServerTLS:
     https_redirect: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Server:
     index: int
@@ -237,6 +253,7 @@ class Server:
     tls: ServerTLS | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Gateway:
     meta: ObjectMeta
@@ -244,6 +261,7 @@ class Gateway:
     servers: tuple[Server, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ServicePort:
     port: int
@@ -254,6 +272,7 @@ class ServicePort:
     """0 when absent, an int, or a named container port."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Service:
     meta: ObjectMeta
@@ -264,6 +283,7 @@ class Service:
     external_name: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ContainerPort:
     container_port: int
@@ -271,6 +291,7 @@ class ContainerPort:
     protocol: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Pod:
     meta: ObjectMeta
@@ -287,12 +308,14 @@ class Pod:
         return self.meta.labels
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Subset:
     name: str
     labels: tuple[tuple[str, str], ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DestinationRule:
     meta: ObjectMeta
@@ -301,6 +324,7 @@ class DestinationRule:
     export_to: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ServiceEntry:
     meta: ObjectMeta
@@ -312,6 +336,7 @@ class ServiceEntry:
 # --------------------------------------------------------------------------- the Gateway API (gateway.networking.k8s.io)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LabelSelector:
     """A ``metav1.LabelSelector``: every ``match_labels`` pair and every expression must hold."""
@@ -321,6 +346,7 @@ class LabelSelector:
     """(key, operator ``In``/``NotIn``/``Exists``/``DoesNotExist``, values)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Listener:
     """One listener of a Gateway API Gateway."""
@@ -341,6 +367,7 @@ class Listener:
     """(group, kind) of ``allowedRoutes.kinds``; ``()``: the kinds the protocol supports."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class KubeGateway:
     """A Gateway API Gateway (``gateway.networking.k8s.io``)."""
@@ -357,6 +384,7 @@ class KubeGateway:
         return tuple(listener.hostname for listener in self.listeners)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ParentRef:
     """A route's ``parentRefs`` entry."""
@@ -370,6 +398,7 @@ class ParentRef:
     port: int = 0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class KubeValueMatch:
     """A header or query parameter match of an HTTPRoute/GRPCRoute."""
@@ -379,6 +408,7 @@ class KubeValueMatch:
     type: Literal["Exact", "RegularExpression"] = "Exact"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class KubeRouteMatch:
     """One ``matches`` entry of an HTTPRoute rule (or a GRPCRoute rule, whose method match is in ``grpc_*``)."""
@@ -394,6 +424,7 @@ class KubeRouteMatch:
     grpc_method: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BackendRef:
     name: str
@@ -407,6 +438,7 @@ class BackendRef:
     """The backend's own filters, as written (they change headers, not routing)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class KubeRouteRule:
     index: int
@@ -420,6 +452,7 @@ class KubeRouteRule:
     spec: Mapping[str, Any] = field(default_factory=lambda: _NO_SPEC, compare=False, repr=False)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class KubeRoute:
     """An HTTPRoute or a GRPCRoute (``meta.kind`` says which); both attach and translate the same way."""
@@ -430,6 +463,7 @@ class KubeRoute:
     rules: tuple[KubeRouteRule, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReferenceGrant:
     """Lets objects of ``from_`` kinds in other namespaces refer to objects of ``to`` kinds in this namespace."""
@@ -441,12 +475,14 @@ class ReferenceGrant:
     """(group, kind, name); name ``""``: every object of the kind."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class GatewayClass:
     meta: ObjectMeta
     controller_name: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Namespace:
     """A namespace and its labels (``allowedRoutes`` selectors read them)."""
@@ -454,6 +490,7 @@ class Namespace:
     meta: ObjectMeta
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one run reads, read once.  Tuples keep input order."""

@@ -73,6 +73,7 @@ from typing import Any, Final, NoReturn
 
 from ..envoy.type_urls import ROUTES_CONFIG_DUMP_TYPE
 from ..gcpause import paused_gc
+from ..records import quick_init
 from ..resources.input_limits import find_surrogate, may_hold_surrogate, short_reason, surrogate_message
 
 __all__ = [
@@ -109,6 +110,7 @@ class RoutesError(Exception):
         self.message = message
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouteView:
     """One Envoy route: its ``match`` (proto-JSON dict), Istio's VirtualService metadata path, its cluster."""
@@ -123,6 +125,7 @@ class RouteView:
         return self.cluster == PASSTHROUGH_CLUSTER
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class VirtualHostView:
     name: str
@@ -130,6 +133,7 @@ class VirtualHostView:
     routes: tuple[RouteView, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouteConfigView:
     name: str
@@ -138,6 +142,7 @@ class RouteConfigView:
     """True for ``dynamic_route_configs`` (RDS), False for ``static_route_configs`` (inline)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouteDump:
     """A decoded route section: the views in collection order, and the raw route configurations."""

@@ -46,6 +46,7 @@ from typing import Any, Final
 
 from ..gcpause import paused_gc
 from ..gocompat.tabwriter import TabWriterConfig
+from ..records import quick_init
 from ..redact import quote
 from .dump import PASSTHROUGH_CLUSTER, RouteConfigView, RouteDump, field_value
 from .order import route_config_order, route_config_order_of_names
@@ -74,6 +75,7 @@ _VS_PREFIX_124: Final = "/apis/networking.istio.io/"
 _VS_PREFIX_118: Final = "/apis/networking.istio.io/v1alpha3/namespaces/"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouteRow:
     """One verbose table row before formatting.

@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..records import quick_init
+
 Verdict = Literal["pass", "fail", "not_modelled"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Check:
     """One compared field: ``expected: [..], actual: [..], test type: <field>`` in router_check's words."""
@@ -25,6 +28,7 @@ class Check:
     """The failure line exactly as the upstream tool prints it (empty: built from the three fields)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CaseResult:
     name: str

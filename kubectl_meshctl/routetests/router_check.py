@@ -27,6 +27,7 @@ from ..envoy.finalize import FinalizeError, Outcome, RequestFacts, duration_ms, 
 from ..envoy.from_dump import RUNTIME_FRACTION, DumpedRouteConfiguration, DumpShapeError, header_matcher
 from ..envoy.matching import Header, Request, evaluate, select_virtual_host, undecidable
 from ..envoy.route_model import Route, VirtualHost
+from ..records import quick_init
 from .results import CaseResult, Check, Verdict
 
 
@@ -88,6 +89,7 @@ def _fields(obj: Any, *, known: set[str] | frozenset[str], where: str) -> dict[s
     return out
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouterTest:
     name: str
@@ -312,6 +314,7 @@ def check_route_configuration(raw: Any, *, source: str) -> None:
 # --------------------------------------------------------------------------- running a test
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _Routed:
     outcome: Outcome | None
@@ -622,6 +625,7 @@ def _seconds(ms: int) -> str:
 # --------------------------------------------------------------------------- a run and its coverage
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Uncovered:
     virtual_host: str
@@ -630,6 +634,7 @@ class Uncovered:
     """The route's match in protobuf text format, as the tool prints it (``prefix: "/"``)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouterCheckRun:
     results: tuple[CaseResult, ...]

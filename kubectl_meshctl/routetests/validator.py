@@ -67,6 +67,7 @@ from ..istio.translation import (
     vs_visibility,
     written_at,
 )
+from ..records import quick_init
 from ..resources.model import HTTPRule, Snapshot, VirtualService
 from .results import CaseResult, Check, Verdict
 
@@ -98,6 +99,7 @@ class TestFileError(ValueError):
         self.path = path
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ValidatorRequest:
     """The requests of one case: every URI x authority x method, each with all the headers."""
@@ -117,6 +119,7 @@ class ValidatorRequest:
         ]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ValidatorCase:
     name: str
@@ -329,6 +332,7 @@ class _Served:
     """By ``id`` of the virtual host."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _Taken:
     """The rule a request takes: its fields as the case compares them, and where it is written."""
@@ -337,6 +341,7 @@ class _Taken:
     label: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     """What one request gets: a rule (or none, a 404), or why the model cannot say."""
@@ -487,6 +492,7 @@ class _Model:
 # --------------------------------------------------------------------------- the run
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _Checked:
     check: Check

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, Protocol
 
 import yaml
 
+from ..records import quick_init
 from ..resources.model import Origin, Snapshot
 
 try:  # the C loader is what makes reading 100k rules fast; fall back where libyaml is missing
@@ -43,6 +44,7 @@ _InterningLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 YAML_LOADER: Any = _InterningLoader
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class InputError:
     """One input that could not be used.  ``unknown_kind`` errors can be waived with --ignore-unknown."""
