@@ -422,21 +422,23 @@ def build_vs_routes(
                     written = None if origin is None else _written_source(origin, mi)
                     truncations.append(Truncation(RouteSource(ns, name, rule.index, rule.name, mi, m.name), stopped_by, written))
                 continue
-            applies = match_applies(m, gateway=gateway, port=port, proxy=proxy, vs_namespace=ns)
-            if applies == "no":
-                continue
+            if m.port or m.gateways or m.source_labels or m.source_namespace:
+                applies = match_applies(m, gateway=gateway, port=port, proxy=proxy, vs_namespace=ns)
+                if applies == "no":
+                    continue
+            else:
+                applies = "yes"  # nothing in the match narrows where it applies (the usual case: no call)
             rmatch = index.translated.get((m, gateway_semantics))
             if rmatch is None:
                 rmatch = index.translated[(m, gateway_semantics)] = translate_match(m, gateway_semantics=gateway_semantics)
-            route = _route(
-                rmatch,
-                RouteSource(ns, name, rule.index, rule.name, mi, m.name),
-                gateway=gateway,
-                action=action,
-                certain=sure and applies == "yes",
-                name=f"{rule.name}.{m.name}" if m.name else rule.name,
-                written=None if origin is None else _written_source(origin, mi),
-            )
+            source = RouteSource(ns, name, rule.index, rule.name, mi, m.name)
+            route_name = f"{rule.name}.{m.name}" if m.name else rule.name
+            if origin is None:
+                route = Route(rmatch, source, gateway, action, sure and applies == "yes", route_name)
+            else:
+                route = MergedRoute(
+                    rmatch, source, gateway, action, sure and applies == "yes", route_name, _written_source(origin, mi)
+                )
             routes.append(route)
             if is_catch_all_route(rmatch):
                 if route.certain:

@@ -210,7 +210,14 @@ def _str_map(value: object, path: str) -> tuple[tuple[str, str], ...]:
     return _sorted_by_key([(str(k), _str(v, f"{path}.{k}")) for k, v in m.items()], path)
 
 
+_STRING_MATCH_KINDS = frozenset(("exact", "prefix", "regex"))
+
+
 def _string_match(value: object, path: str) -> StringMatch:
+    if type(value) is dict and len(value) == 1:  # the usual {prefix: /a}: one look, no path built
+        for kind, text in value.items():
+            if type(text) is str and kind in _STRING_MATCH_KINDS:
+                return StringMatch(kind, text)
     m = _map(value, path)
     kinds = [k for k in ("exact", "prefix", "regex") if k in m]
     if len(kinds) > 1:
@@ -247,27 +254,34 @@ def parse_meta(raw: Mapping[str, Any], *, kind: str, origin: Origin, default_nam
     )
 
 
+_MATCH_FIELDS: Mapping[str, tuple[str, Callable[[object, str], object]]] = {
+    "name": ("name", _str),
+    "uri": ("uri", _string_match),
+    "scheme": ("scheme", _string_match),
+    "method": ("method", _string_match),
+    "authority": ("authority", _string_match),
+    "headers": ("headers", _string_match_map),
+    "withoutHeaders": ("without_headers", _string_match_map),
+    "queryParams": ("query_params", _string_match_map),
+    "ignoreUriCase": ("ignore_uri_case", _bool),
+    "port": ("port", _int),
+    "gateways": ("gateways", _str_list),
+    "sourceLabels": ("source_labels", _str_map),
+    "sourceNamespace": ("source_namespace", _str),
+    "statPrefix": ("stat_prefix", _str),
+}
+"""HTTPMatchRequest's fields: (the model's field, its parser); other keys are not routing and are left alone."""
+
+
 def _http_match(raw: object, path: str) -> HTTPMatch:
-    # Most fields are absent: their paths (for error messages) are built only when a value is there to check,
-    # which halves the cost of parsing thousands of VirtualServices.
-    m = _map(raw, path)
-    get = m.get
-    return HTTPMatch(
-        name="" if (v := get("name")) is None else _str(v, f"{path}.name"),
-        uri=None if (v := get("uri")) is None else _string_match(v, f"{path}.uri"),
-        scheme=None if (v := get("scheme")) is None else _string_match(v, f"{path}.scheme"),
-        method=None if (v := get("method")) is None else _string_match(v, f"{path}.method"),
-        authority=None if (v := get("authority")) is None else _string_match(v, f"{path}.authority"),
-        headers=() if (v := get("headers")) is None else _string_match_map(v, f"{path}.headers"),
-        without_headers=() if (v := get("withoutHeaders")) is None else _string_match_map(v, f"{path}.withoutHeaders"),
-        query_params=() if (v := get("queryParams")) is None else _string_match_map(v, f"{path}.queryParams"),
-        ignore_uri_case=False if (v := get("ignoreUriCase")) is None else _bool(v, f"{path}.ignoreUriCase"),
-        port=0 if (v := get("port")) is None else _int(v, f"{path}.port"),
-        gateways=() if (v := get("gateways")) is None else _str_list(v, f"{path}.gateways"),
-        source_labels=() if (v := get("sourceLabels")) is None else _str_map(v, f"{path}.sourceLabels"),
-        source_namespace="" if (v := get("sourceNamespace")) is None else _str(v, f"{path}.sourceNamespace"),
-        stat_prefix="" if (v := get("statPrefix")) is None else _str(v, f"{path}.statPrefix"),
-    )
+    # Only the keys written are looked at (most matches hold one or two of the fourteen), and a field's path (for
+    # error messages) is built only when a value is there to check: the hot path of parsing thousands of rules.
+    fields: dict[str, Any] = {}
+    for key, value in _map(raw, path).items():
+        known = _MATCH_FIELDS.get(key)
+        if known is not None and value is not None:
+            fields[known[0]] = known[1](value, f"{path}.{key}")
+    return HTTPMatch(**fields)
 
 
 def _destination(raw: object, path: str) -> Destination:
@@ -275,9 +289,10 @@ def _destination(raw: object, path: str) -> Destination:
     get = d.get  # paths for errors are built only when a value is there to check (the hot path of a big read)
     port = get("port")
     number = None if port is None else _map(port, f"{path}.port").get("number")
+    host, subset = get("host"), get("subset")
     return Destination(
-        host="" if (v := get("host")) is None else _str(v, f"{path}.host"),
-        subset="" if (v := get("subset")) is None else _str(v, f"{path}.subset"),
+        host=host if type(host) is str else "" if host is None else _str(host, f"{path}.host"),
+        subset=subset if type(subset) is str else "" if subset is None else _str(subset, f"{path}.subset"),
         port=0 if number is None else _int(number, f"{path}.port.number"),
     )
 
@@ -287,15 +302,15 @@ def _route_destinations(value: object, path: str) -> tuple[RouteDestination, ...
         return ()
     out = []
     for i, raw in enumerate(_list(value, path)):
-        p = f"{path}[{i}]"
-        r = _map(raw, p)
+        r = raw if type(raw) is dict else _map(raw, f"{path}[{i}]")
         dest = r.get("destination")
         weight = r.get("weight")
+        host_path = f"{path}[{i}].destination.host"  # kept: findings about the host point at its line
         out.append(
             RouteDestination(
-                destination=None if dest is None else _destination(dest, f"{p}.destination"),
-                weight=0 if weight is None else _int(weight, f"{p}.weight"),
-                path=f"{p}.destination.host",
+                destination=None if dest is None else _destination(dest, host_path[:-5]),
+                weight=weight if type(weight) is int else 0 if weight is None else _int(weight, f"{path}[{i}].weight"),
+                path=host_path,
             )
         )
     return tuple(out)
@@ -318,12 +333,16 @@ def _http_rule(raw: object, index: int) -> HTTPRule:
         d = _map(d, f"{path}.delegate")
         delegate = (_str(d.get("name"), f"{path}.delegate.name"), _str(d.get("namespace"), f"{path}.delegate.namespace"))
     matches = get("match")
+    name = get("name")
     return HTTPRule(
         index=index,
-        name="" if (v := get("name")) is None else _str(v, f"{path}.name"),
+        name=name if type(name) is str else "" if name is None else _str(name, f"{path}.name"),
         matches=()
         if matches is None
-        else tuple(_http_match(m, f"{path}.match[{i}]") for i, m in enumerate(_list(matches, f"{path}.match"))),
+        else tuple(
+            _http_match(m, f"{path}.match[{i}]")
+            for i, m in enumerate(matches if type(matches) is list else _list(matches, f"{path}.match"))
+        ),
         route=_route_destinations(get("route"), f"{path}.route"),
         mirrors=tuple(mirrors),
         redirect=get("redirect") is not None,
