@@ -237,6 +237,29 @@ def test_a_match_for_another_port_is_dropped_from_the_route_configuration(tmp_pa
 
 
 @pytest.mark.parametrize(
+    ("narrowing", "kept"),
+    [  # what in a match says where it applies (translation.md §6.1); PROXY runs in not-default, labelled istio=ingressgateway
+        ({"sourceNamespace": "elsewhere"}, False),
+        ({"sourceNamespace": "not-default"}, True),
+        ({"sourceLabels": {"istio": "other"}}, False),
+        ({"sourceLabels": {"istio": "ingressgateway"}}, True),
+        ({"gateways": ["default/other-gateway"]}, False),
+        ({"gateways": ["gw"]}, True),
+        ({"port": 8443}, False),
+        ({"port": 80}, True),
+    ],
+)
+def test_a_match_is_kept_only_where_what_it_names_holds(tmp_path, narrowing, kept) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "narrowed.yaml"
+    rules = [http_rule({**narrowing, "uri": {"exact": "/narrowed"}}, to="a"), http_rule(to="b")]
+    path.write_text(to_yaml(gateway(), virtual_service(http=rules)))
+    snapshot = FileSource([str(path)]).read().snapshot
+    result = routes_for_proxy(snapshot, PROXY)
+    paths = [r.match.describe() for rc in result.route_configurations for vh in rc.virtual_hosts for r in vh.routes]
+    assert paths == (["exact /narrowed", "prefix /"] if kept else ["prefix /"])
+
+
+@pytest.mark.parametrize(
     ("server_hosts", "vs_hosts", "expected"),
     [  # the examples of Istio's host.Names.Intersection
         (("foo.com", "bar.com"), ("*.com",), ["foo.com", "bar.com"]),
