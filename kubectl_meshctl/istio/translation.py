@@ -225,6 +225,8 @@ def translate_match(match: HTTPMatch | None, *, gateway_semantics: bool = False)
         path = PathSpec("prefix", uri.value, case_sensitive)
     else:
         path = PathSpec("regex", uri.value, case_sensitive)
+    if not (match.headers or match.without_headers or match.method or match.authority or match.scheme or match.query_params):
+        return RouteMatch(path)  # the usual match: a path alone
     headers: list[HeaderMatcher] = []
     for name, sm in match.headers:
         headers.append(HeaderMatcher(name.lower(), _value_matcher(sm, headers=True)))
