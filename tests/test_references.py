@@ -103,7 +103,7 @@ _SELECTOR_REF = _ist0101("selector")
 # What each upstream analyzer can emit.
 ANALYZERS: dict[str, Callable[[Finding], bool]] = {
     "GatewayAnalyzer": lambda f: f.code in ("IST0132", "IST0165") or _GATEWAY_REF(f),
-    "DestinationHostAnalyzer": lambda f: f.code == "IST0112" or _HOST_REF(f),
+    "DestinationHostAnalyzer": lambda f: f.code in ("IST0112", "IST0140") or _HOST_REF(f),
     "DestinationRuleAnalyzer": _SUBSET_REF,
     "IngressGatewayPortAnalyzer": lambda f: f.code == "IST0162" or _SELECTOR_REF(f),
     "ConflictingGatewayAnalyzer": lambda f: f.code == "IST0145" or _SELECTOR_REF(f),
@@ -237,6 +237,17 @@ UPSTREAM_CASES: dict[str, tuple[str, set[Triple]]] = {
                 "VirtualService hello/hello-export-to-bogus",
                 'Referenced host not found: "hello.hello.svc.cluster.local"',
             ),
+        },
+    ),
+    "virtualservice_route_rule_no_effects_ingress.yaml": (
+        "DestinationHostAnalyzer",
+        {
+            (
+                "IST0140",
+                "VirtualService default/testing-service-01-test-01",
+                "Subset in virtual service default/ratings-01 has no effect on ingress gateway"
+                " default/testing-service-01-test-01 requests",
+            )
         },
     ),
     "gateway-no-workload.yaml": (
@@ -949,3 +960,73 @@ def test_ist0131_behind_source_labels_is_kept_when_every_gateway_pod_carries_the
     # a second gateway pod without the label: rule #1 still takes /api/users there
     assert _ist0131(tmp_path, _source_labels_case({"istio": "ingressgateway", "app": "x"}, {"istio": "ingressgateway"})) == []
     assert _ist0131(tmp_path, _source_labels_case()) == []  # no pods: which pods carry it is unknown
+
+
+_RATINGS_SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata: {name: ratings, namespace: default}
+spec:
+  ports: [{port: 80, name: http}]
+"""
+
+
+def _ist0140(tmp_path: Path, *objects: dict) -> list[Finding]:
+    path = tmp_path / "ist0140.yaml"
+    path.write_text(to_yaml(*objects) + "---\n" + _RATINGS_SERVICE)
+    return [f for f in analyze_references(_read([path], default_namespace="default").snapshot) if f.code == "IST0140"]
+
+
+def _to(host: str, subset: str = "") -> dict:
+    return {"destination": {"host": host, **({"subset": subset} if subset else {})}}
+
+
+_MESH_SPLIT = virtual_service(
+    "ratings-split", hosts=("ratings",), gateways=None, http=[{"route": [_to("ratings", "v1"), _to("ratings", "v2")]}]
+)
+
+
+def test_ist0140_once_per_destination_at_its_host_line(tmp_path: Path) -> None:
+    ingress = virtual_service(
+        "front", hosts=("ratings.example.com",), http=[{"route": [_to("other")]}, {"route": [_to("ratings")]}]
+    )
+    found = _ist0140(tmp_path, gateway(), ingress, _MESH_SPLIT)
+    # two subset destinations of ratings-split: the same message twice upstream, once after istioctl's de-duplication
+    assert [(f.name, f.message, f.field) for f in found] == [
+        (
+            "front",
+            "Subset in virtual service default/ratings-split has no effect on ingress gateway default/front requests",
+            "spec.http[1].route[0].destination.host",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ingress", "split"),
+    [
+        # the gateway's VirtualService picks a subset itself: its requests do go to that subset
+        (virtual_service("front", http=[{"route": [_to("ratings", "v1")]}]), _MESH_SPLIT),
+        # deviation 6: bound to the mesh alone, it serves no ingress gateway
+        (virtual_service("front", gateways=("mesh",), http=[{"route": [_to("ratings")]}]), _MESH_SPLIT),
+        # not bound at all (gateways omitted means the mesh)
+        (virtual_service("front", gateways=None, http=[{"route": [_to("ratings")]}]), _MESH_SPLIT),
+        # raw strings as upstream: the split's own host is written as an FQDN, its destination is not
+        (
+            virtual_service("front", http=[{"route": [_to("ratings")]}]),
+            virtual_service(
+                "ratings-split",
+                hosts=("ratings.default.svc.cluster.local",),
+                gateways=None,
+                http=[{"route": [_to("ratings", "v1")]}],
+            ),
+        ),
+    ],
+    ids=["subset-at-the-gateway", "mesh-only", "no-gateways", "fqdn-host"],
+)
+def test_ist0140_not_reported(tmp_path: Path, ingress: dict, split: dict) -> None:
+    assert _ist0140(tmp_path, gateway(), ingress, split) == []
+
+
+def test_ist0140_bound_to_a_gateway_and_the_mesh(tmp_path: Path) -> None:
+    ingress = virtual_service("front", gateways=("mesh", "gw"), http=[{"route": [_to("ratings")]}])
+    assert [f.name for f in _ist0140(tmp_path, gateway(), ingress, _MESH_SPLIT)] == ["front"]

@@ -62,6 +62,12 @@ _CATALOGUE = (
         "This VirtualService routes to a service {} that exposes multiple ports {}. Specifying a port in the"
         " destination is required to disambiguate.",
     ),
+    Code(
+        "IST0140",
+        "IngressRouteRulesNotAffected",
+        Level.WARNING,
+        "Subset in virtual service {} has no effect on ingress gateway {} requests",
+    ),
     Code("IST0130", "VirtualServiceUnreachableRule", Level.WARNING, "VirtualService rule {} not used ({})."),
     Code(
         "IST0131",

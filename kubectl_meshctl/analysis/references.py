@@ -7,7 +7,7 @@ five upstream analyzers are reproduced here with Istio's codes, levels, message 
 paths (spec/analysis.md A5):
 
 * ``virtualservice.GatewayAnalyzer``          -> IST0101 ``gateway``, IST0132, IST0165
-* ``virtualservice.DestinationHostAnalyzer``  -> IST0101 ``host`` / ``mirror host`` / ``host:port``, IST0112
+* ``virtualservice.DestinationHostAnalyzer``  -> IST0101 ``host`` / ``mirror host`` / ``host:port``, IST0112, IST0140
 * ``virtualservice.DestinationRuleAnalyzer``  -> IST0101 ``host+subset in destinationrule`` / ``mirror+subset …``
 * ``gateway.IngressGatewayPortAnalyzer``      -> IST0101 ``selector``, IST0162
 * ``gateway.ConflictingGatewayAnalyzer``      -> IST0145 (and IST0101 ``selector``)
@@ -38,6 +38,9 @@ rule: every finding must be true); none changes an expectation asserted by Istio
    does; Istio's analyzer ignores wildcard DestinationRules.
 5. The ``networking.istio.io/exportTo`` Service annotation is split at commas with surrounding spaces
    removed (``a, b``), as istiod reads it.
+6. IST0140 ("Subset in virtual service V has no effect on ingress gateway X requests") is not reported for a
+   VirtualService X bound to no gateway but ``mesh``: it serves no ingress gateway.  Istio checks only that
+   ``gateways`` is not empty.
 
 The module is pure: it takes a :class:`~kubectl_meshctl.model.Snapshot` and returns findings.
 """
@@ -267,6 +270,7 @@ def _service_visibility(meta: ObjectMeta) -> list[str]:
 
 def destination_host_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
     index = _ServiceIndex(snapshot)
+    routed_with_subsets = _routed_with_subsets(snapshot)
     for vs in snapshot.virtual_services:
         for reftype, destinations in (("host", _route_destinations(vs)), ("mirror host", _mirror_destinations(vs))):
             for rd in destinations:
@@ -276,6 +280,38 @@ def destination_host_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
                     yield finding("IST0101", vs.meta, reftype, go_quote(host), field=rd.path)
                     continue
                 yield from _check_ports(vs, rd, host, ports)
+        yield from _subsets_without_effect(vs, routed_with_subsets)
+
+
+def _routed_with_subsets(snapshot: Snapshot) -> dict[str, list[str]]:
+    """``initVirtualServiceDestinations``: by destination host as written, the VirtualServices (``ns/name``, once per
+    such destination and host) whose http routes send to one of their own ``hosts`` with a subset -- the mesh's
+    version routing, which a gateway's VirtualService does not go through."""
+    found: dict[str, list[str]] = {}
+    for vs in snapshot.virtual_services:
+        for rule in vs.http:
+            for rd in rule.route:
+                d = rd.destination
+                if d is None or not d.subset:
+                    continue
+                for host in vs.hosts:
+                    if d.host == host:  # raw strings, as upstream: ``ratings`` is not ``ratings.default.svc...``
+                        found.setdefault(d.host, []).append(vs.meta.full_name)
+    return found
+
+
+def _subsets_without_effect(vs: VirtualService, routed_with_subsets: dict[str, list[str]]) -> Iterator[Finding]:
+    """IST0140: a gateway's VirtualService routes to a host without a subset where another VirtualService splits that
+    host's traffic by subset -- the split applies to the mesh only, not to these requests."""
+    if all(g == "mesh" for g in vs.gateways):  # no gateways at all, or the mesh alone (deviation 6)
+        return
+    for rule in vs.http:
+        for rd in rule.route:
+            d = rd.destination
+            if d is None or d.subset:
+                continue
+            for other in routed_with_subsets.get(d.host, ()):
+                yield finding("IST0140", vs.meta, other, vs.meta.full_name, field=rd.path)
 
 
 def _check_ports(vs: VirtualService, rd: RouteDestination, host: str, ports: tuple[int, ...]) -> Iterator[Finding]:
