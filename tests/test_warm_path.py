@@ -372,6 +372,28 @@ def test_a_token_that_starts_with_a_digit_does_not_import_pyyaml(tmp_path: Path)
     assert done.stdout.strip() == "False"
 
 
+def test_cluster_commands_do_not_import_pyyaml(fake_api_factory: Any, tmp_path: Path) -> None:
+    """A cluster read has no YAML in it: cold and warm listings and ``analyze -A`` start without PyYAML's import."""
+    server = fake_api_factory()
+    kubeconfig = str(server.write_kubeconfig(tmp_path / "kc"))
+    code = (
+        "import sys\nfrom kubectl_meshctl.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write('yaml imported' if 'yaml' in sys.modules else '')\n"
+    )
+    for args in (["gateways", "-A", "--no-cache"], ["gateways", "-A"], ["vs", "-A"], ["analyze", "-A"]):
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args, "--kubeconfig", kubeconfig],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+            timeout=60,
+        )
+        assert done.stdout.strip(), args
+        assert "yaml imported" not in done.stderr, args
+
+
 def test_a_killed_runs_temporary_discovery_file_goes_after_an_hour() -> None:
     """A run killed between writing and renaming leaves ``.tmp-*``; the next store removes it once it is an hour old
     (as the listing cache does), and leaves younger ones and other files alone."""

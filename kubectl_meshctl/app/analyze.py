@@ -50,7 +50,6 @@ class AnalyzeOutcome:
 def analyze(request: AnalyzeRequest) -> AnalyzeOutcome:
     from ..analysis import analyze as run_analysis
     from ..analysis.report import annotation_suppressions, arrange, suppress
-    from ..sources.files import FileSource
     from ..sources.snapshot import overlay
 
     files = request.files
@@ -66,7 +65,11 @@ def analyze(request: AnalyzeRequest) -> AnalyzeOutcome:
         cluster, notes = read.result, read.notes
     else:
         namespace = request.kube.namespace or "default"
-    from_files = FileSource(list(files), default_namespace=namespace).read() if files else None
+    from_files = None
+    if files:
+        from ..sources.files import FileSource  # PyYAML with it: not for a cluster alone
+
+        from_files = FileSource(list(files), default_namespace=namespace).read()
     if cluster is not None and from_files is not None:  # as istioctl: the files win over the cluster's objects
         snapshot = overlay(cluster.snapshot, from_files.snapshot)
         all_errors = [*cluster.errors, *from_files.errors]

@@ -29,8 +29,9 @@ from ..resources.input_limits import (
     surrogate_message,
 )
 from ..resources.model import Origin, Snapshot
-from .result import YAML_LOADER, Document, InputError, ReadResult
+from .result import Document, InputError, ReadResult
 from .snapshot import SnapshotBuilder
+from .yaml_loader import YAML_LOADER
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 _DOC_START = re.compile(r"^---(?:[ \t].*)?$", re.MULTILINE)

@@ -8,40 +8,14 @@ in-memory source (any object with ``read()``), as pip-tools does with its reposi
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
-
-import yaml
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ..records import quick_init
 from ..resources.model import Origin, Snapshot
 
-try:  # the C loader is what makes reading 100k rules fast; fall back where libyaml is missing
-    _SAFE_LOADER: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _SAFE_LOADER = yaml.SafeLoader
-
-_INTERNED_UP_TO = 64
-"""Longer strings (certificates, embedded JSON) are seldom repeated: not worth a place in the interned table."""
-
-
-class _InterningLoader(_SAFE_LOADER):  # type: ignore[misc]
-    """The safe loader, with each short string shared by every place it is written.
-
-    Why: every key (``match``, ``destination``, ``host``...) and common value of a document is otherwise a string of
-    its own; 10,000 VirtualServices hold millions of them, and the model keeps the documents it was read from.
-    Interning them cut the retained documents by a third; the values are the same strings either way.
-    """
-
-
-def _construct_str(loader: Any, node: Any) -> str:
-    text: str = loader.construct_scalar(node)
-    return sys.intern(text) if len(text) <= _INTERNED_UP_TO else text
-
-
-_InterningLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
-YAML_LOADER: Any = _InterningLoader
+if TYPE_CHECKING:
+    import yaml
 
 
 @quick_init
@@ -99,6 +73,10 @@ class ReadResult:
             return origin.line
         start, text = doc
         full = f"{origin.item}.{path}" if origin.item else path
+        import yaml  # a cluster read never asks for a field line: no PyYAML import for it
+
+        from .yaml_loader import YAML_LOADER
+
         try:
             node = yaml.compose(text, Loader=YAML_LOADER)
         except yaml.YAMLError:
@@ -115,6 +93,8 @@ _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 def _walk(node: yaml.Node | None, path: str) -> yaml.Node | None:
+    import yaml
+
     for name, index in _PATH_PART.findall(path):
         if node is None:
             return None
