@@ -105,7 +105,8 @@ def _server(protocol: str, mode: str | None = None, *, has_tls: bool = False) ->
         ("HTTPS", "SIMPLE", "http"),
         ("HTTP", None, "http"),
         ("GRPC", None, "http"),
-        ("TLS", "", "unknown"),  # tls block without mode: the API default (PASSTHROUGH) is not assumed
+        ("TLS", "", "tls"),  # a tls block without mode is PASSTHROUGH, the enum's zero value (istio#40511)
+        ("HTTPS", "", "tls"),  # so an HTTPS server that names a certificate but no mode passes TLS through
         ("TLS", None, "unknown"),
         ("UDP", None, "unknown"),
     ],

@@ -237,6 +237,28 @@ def test_a_match_for_another_port_is_dropped_from_the_route_configuration(tmp_pa
 
 
 @pytest.mark.parametrize(
+    ("tls", "route_configurations"),
+    [
+        ({"mode": "SIMPLE", "credentialName": "cert"}, ["http.80", "https.443.https.gw.default"]),
+        ({"mode": "MUTUAL", "credentialName": "cert"}, ["http.80", "https.443.https.gw.default"]),
+        # no mode: PASSTHROUGH, the API's default -- istiod builds no HTTPS route configuration (istio#40511)
+        ({"credentialName": "cert"}, ["http.80"]),
+        ({"mode": "PASSTHROUGH"}, ["http.80"]),
+    ],
+    ids=["simple", "mutual", "no-mode", "passthrough"],
+)
+def test_an_https_server_terminates_only_with_a_terminating_mode(tmp_path, tls, route_configurations) -> None:  # type: ignore[no-untyped-def]
+    servers = [
+        {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]},
+        {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*"], "tls": tls},
+    ]
+    path = tmp_path / "https.yaml"
+    path.write_text(to_yaml(gateway(servers=servers), virtual_service(http=[http_rule(to="a")])))
+    result = routes_for_proxy(FileSource([str(path)]).read().snapshot, PROXY)
+    assert [rc.name for rc in result.route_configurations] == route_configurations
+
+
+@pytest.mark.parametrize(
     ("narrowing", "kept"),
     [  # what in a match says where it applies (translation.md §6.1); PROXY runs in not-default, labelled istio=ingressgateway
         ({"sourceNamespace": "elsewhere"}, False),

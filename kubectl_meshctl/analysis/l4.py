@@ -40,7 +40,15 @@ from ..istio.hosts import (
     resolve_shortname_to_fqdn,
     sanitize_server_hosts_split_once,
 )
-from ..istio.translation import HTTP_PROTOCOLS, GatewayProxy, creation_key, resolve_gateway_name, vs_gateways, vs_visibility
+from ..istio.translation import (
+    HTTP_PROTOCOLS,
+    GatewayProxy,
+    creation_key,
+    resolve_gateway_name,
+    tls_mode_of,
+    vs_gateways,
+    vs_visibility,
+)
 from ..records import quick_init
 from ..resources.model import Gateway, L4Match, L4Rule, Server, Snapshot, VirtualService, labels_match
 from .findings import ConnectionWitness, Finding, finding, go_list, rule_label
@@ -59,11 +67,8 @@ _Key = tuple[str, str, str, int, int | None]  # (vs namespace, vs name, section,
 
 
 def server_kind(server: Server) -> ServerKind:
-    """The rules a server uses, as istiod picks them from its protocol and TLS mode.
-
-    A ``tls`` block without ``mode`` is ``unknown``: the API's default mode is PASSTHROUGH, which is not what
-    the rest of the plugin assumes, so no verdict depends on it.
-    """
+    """The rules a server uses, as istiod picks them from its protocol and TLS mode (a ``tls`` block without
+    ``mode`` is PASSTHROUGH, the API's default, as the translation reads it: :func:`.translation.tls_mode_of`)."""
     if server.port is None:
         return "unknown"
     protocol = server.port.protocol.upper()
@@ -71,7 +76,7 @@ def server_kind(server: Server) -> ServerKind:
         return "http"
     if server.tls is None:
         return "tcp" if protocol in PLAINTEXT_TCP_PROTOCOLS else "unknown"
-    mode = server.tls.mode.upper()
+    mode = tls_mode_of(server)
     if mode == "PASSTHROUGH":
         return "tls"
     if mode == "AUTO_PASSTHROUGH":
@@ -85,8 +90,7 @@ def server_kind(server: Server) -> ServerKind:
 
 def _server_text(server: Server) -> str:
     assert server.port is not None
-    mode = server.tls.mode.upper() if server.tls is not None and server.tls.mode else ""
-    return f"{server.port.protocol.upper()} {mode}".strip()
+    return f"{server.port.protocol.upper()} {tls_mode_of(server)}".strip()
 
 
 _USES = {"http": "http routes", "tcp": "tcp routes", "tls": "tls routes", "none": "no routes"}

@@ -61,6 +61,14 @@ PASSTHROUGH_MODES = frozenset({"PASSTHROUGH", "AUTO_PASSTHROUGH"})
 Applies = Literal["yes", "no", "maybe"]
 
 
+def tls_mode_of(server: Server) -> str:
+    """The server's TLS mode as istiod reads it: upper case, ``PASSTHROUGH`` when ``tls`` names none (the enum's
+    zero value); ``""`` without ``tls``."""
+    if server.tls is None:
+        return ""
+    return server.tls.mode.upper() or "PASSTHROUGH"
+
+
 def is_catch_all_route(match: RouteMatch) -> bool:
     """istiod's ``IsCatchAllRoute``: matches every path and has no header or query matcher."""
     if match.headers or match.query:
@@ -500,8 +508,9 @@ def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[MergedS
                 continue
             proto = server.port.protocol.upper()
             is_http = proto in HTTP_PROTOCOLS
-            tls_mode = (server.tls.mode.upper() if server.tls else "") or "SIMPLE"
-            terminates = proto == "HTTPS" and tls_mode not in PASSTHROUGH_MODES
+            # istiod's IsHTTPServer: HTTPS terminates only with TLS settings whose mode is not a passthrough one -- and
+            # a ``tls`` block without ``mode`` is PASSTHROUGH, the API's default (istio#40511)
+            terminates = proto == "HTTPS" and server.tls is not None and tls_mode_of(server) not in PASSTHROUGH_MODES
             hosts = sanitize_server_hosts_split_once(server.hosts, gw.meta.namespace)
             key = (listen, server.bind)
             state = ports.get(key)

@@ -88,6 +88,8 @@ def describe_server(server: Server) -> str:
             details.append("https redirect")
         if tls.mode:
             details.append(f"tls {tls.mode}")
+        elif server.port is not None and server.port.protocol.upper() in ("HTTPS", "TLS"):
+            details.append("tls PASSTHROUGH, no mode set")  # the API's default: istiod does not terminate it
         if tls.credential_name:
             details.append(f"credential {tls.credential_name}")
         if details:
