@@ -336,3 +336,21 @@ def test_listings_analyse_without_witnesses_and_show_the_same() -> None:
         assert lean == [replace(f, witness=None) for f in full], path
         assert listing_of(snapshot, lean) == listing_of(snapshot, full), path
     assert witnessed > 20  # the corpus has shadowed rules with witnesses: the comparison means something
+
+
+@pytest.mark.parametrize(
+    ("protocol", "tls", "text"),
+    [
+        ("HTTPS", {"mode": "SIMPLE", "credential_name": "web"}, "443/HTTPS a.example.com (tls SIMPLE, credential web)"),
+        # the API's default mode: istiod passes TLS through whatever certificate is named
+        ("HTTPS", {"credential_name": "web"}, "443/HTTPS a.example.com (tls PASSTHROUGH, no mode set, credential web)"),
+        ("TLS", {}, "443/TLS a.example.com (tls PASSTHROUGH, no mode set)"),
+        ("HTTP", {"https_redirect": True}, "443/HTTP a.example.com (https redirect)"),  # a redirect needs no mode
+    ],
+)
+def test_a_server_is_described_with_the_tls_mode_istiod_uses(protocol: str, tls: dict[str, Any], text: str) -> None:
+    from kubectl_meshctl.listing.views import describe_server
+    from kubectl_meshctl.resources.model import Server, ServerPort, ServerTLS
+
+    server = Server(0, ServerPort(443, "p", protocol), ("a.example.com",), tls=ServerTLS(**tls))
+    assert describe_server(server) == text
