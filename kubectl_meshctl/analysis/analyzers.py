@@ -32,7 +32,7 @@ from ..resources.kinds import (
     VIRTUAL_SERVICE,
 )
 from ..resources.model import Pod, Snapshot, VirtualService
-from . import gateway_api, l4, references, sidecars
+from . import gateway_api, l4, references, servers, sidecars
 from .delegation import delegation_findings
 from .findings import AnyWitness, Finding, finding
 from .istio_rules import IstioRuleFinding, istio_rule_findings
@@ -243,6 +243,13 @@ ANALYZERS: tuple[Analyzer, ...] = (
         _kinds(*_ISTIO_CONFIG, POD.name),
         _kinds(POD.name),
         lambda run: hidden_binding_findings(run.snapshot),
+    ),
+    Analyzer(
+        "TLSCredentialWithoutMode",
+        "meshctl",
+        _kinds(GATEWAY.name),
+        _kinds(),
+        lambda run: servers.credential_without_mode_findings(run.snapshot),
     ),
     Analyzer(
         "UnusedAtSidecars",

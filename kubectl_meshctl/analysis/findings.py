@@ -146,6 +146,13 @@ _CATALOGUE = (
         " its hosts {}, and istiod uses one VirtualService per host at sidecars.",
     ),
     Code(
+        "MSH0204",
+        "TLSCredentialWithoutMode",
+        Level.WARNING,
+        "Gateway {} server port {} ({}) names TLS credential {} but no TLS mode: istiod passes TLS through"
+        " (PASSTHROUGH is the default mode), so the credential is not used and no HTTP route is served there.",
+    ),
+    Code(
         "MSH0301",
         "DelegateNotFound",
         Level.WARNING,

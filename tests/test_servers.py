@@ -1,0 +1,66 @@
+"""MSH0204: a Gateway server that names a TLS credential but no mode (istiod reads PASSTHROUGH, the enum's default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from manifests import gateway, http_rule, to_yaml, virtual_service
+
+from kubectl_meshctl.analysis import analyze
+from kubectl_meshctl.istio.translation import GatewayProxy, routes_for_proxy
+from kubectl_meshctl.sources.files import FileSource
+
+PROXY = GatewayProxy("gw-pod", "default", (("istio", "ingressgateway"),))
+
+
+def _server(protocol: str, tls: dict[str, Any] | None) -> dict[str, Any]:
+    server: dict[str, Any] = {"port": {"number": 443, "name": "p", "protocol": protocol}, "hosts": ["shop.example.com"]}
+    if tls is not None:
+        server["tls"] = tls
+    return server
+
+
+def _read(tmp_path: Path, server: dict[str, Any]) -> Any:
+    path = tmp_path / "gw.yaml"
+    http = [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}]
+    path.write_text(
+        to_yaml(gateway(servers=[*http, server]), virtual_service(hosts=("shop.example.com",), http=[http_rule(to="shop")]))
+    )
+    return FileSource([str(path)]).read()
+
+
+def test_a_credential_without_mode_is_reported_at_the_tls_block(tmp_path: Path) -> None:
+    result = _read(tmp_path, _server("HTTPS", {"credentialName": "shop-cert"}))
+    found = [f for f in analyze(result.snapshot) if f.code == "MSH0204"]
+    assert [(f.name, f.field, f.message) for f in found] == [
+        (
+            "gw",
+            "spec.servers[1].tls",
+            "Gateway default/gw server port 443 (HTTPS) names TLS credential shop-cert but no TLS mode: istiod passes TLS"
+            " through (PASSTHROUGH is the default mode), so the credential is not used and no HTTP route is served there.",
+        )
+    ]
+    line = result.field_line(found[0].origin, found[0].field)
+    assert "credentialName: shop-cert" in (tmp_path / "gw.yaml").read_text().splitlines()[line - 1]
+    # what the finding claims, in the one model of istiod: the server gets no HTTPS route configuration
+    names = [rc.name for rc in routes_for_proxy(result.snapshot, PROXY).route_configurations]
+    assert names == ["http.80"]
+
+
+@pytest.mark.parametrize(
+    ("protocol", "tls", "reported"),
+    [
+        ("TLS", {"credentialName": "shop-cert"}, True),
+        ("https", {"credentialName": "shop-cert"}, True),
+        ("HTTPS", {"credentialName": "shop-cert", "mode": "SIMPLE"}, False),
+        ("HTTPS", {"credentialName": "shop-cert", "mode": "PASSTHROUGH"}, False),  # said so: meant
+        ("HTTPS", {}, False),  # no credential: nothing suggests termination was meant
+        ("HTTP", {"credentialName": "shop-cert"}, False),  # plaintext: TLS settings play no part
+        ("HTTPS", None, False),
+    ],
+)
+def test_reported_only_where_a_credential_goes_unused(tmp_path: Path, protocol: str, tls: Any, reported: bool) -> None:
+    result = _read(tmp_path, _server(protocol, tls))
+    assert any(f.code == "MSH0204" for f in analyze(result.snapshot)) is reported
