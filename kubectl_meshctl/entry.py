@@ -33,6 +33,9 @@ def main() -> NoReturn:
     gc.disable()
     try:
         from .cli import main as cli_main
+        from .gcpause import end_without_teardown
+
+        end_without_teardown()  # big reads are left for the OS to reclaim at _exit_now
 
         cli_main(args)  # the error boundary: it ends every run with SystemExit, --debug or not
     except SystemExit as done:

@@ -22,3 +22,25 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+_kept_for_exit: list[object] | None = None
+"""Objects left for the operating system to reclaim, when the process ends without teardown (see :func:`keep`)."""
+
+
+def end_without_teardown() -> None:
+    """Declare that this process ends with ``os._exit`` (the console script does): :func:`keep` then holds on."""
+    global _kept_for_exit
+    if _kept_for_exit is None:
+        _kept_for_exit = []
+
+
+def keep(obj: object) -> None:
+    """Hold ``obj`` until the process ends, when it ends without teardown; otherwise do nothing.
+
+    Why: a large snapshot is a million small objects, and freeing them one by one when the command is done with them
+    costs a tenth of a cold listing (measured: 0.09 of 1.5 s), only for the process to exit a moment later.  Tests and
+    library callers run in a process that goes on, so for them nothing is kept.
+    """
+    if _kept_for_exit is not None:
+        _kept_for_exit.append(obj)

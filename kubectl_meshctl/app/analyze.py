@@ -50,6 +50,7 @@ class AnalyzeOutcome:
 def analyze(request: AnalyzeRequest) -> AnalyzeOutcome:
     from ..analysis import analyze as run_analysis
     from ..analysis.report import annotation_suppressions, arrange, suppress
+    from ..gcpause import keep
     from ..sources.snapshot import overlay
 
     files = request.files
@@ -77,6 +78,8 @@ def analyze(request: AnalyzeRequest) -> AnalyzeOutcome:
         only = cluster if cluster is not None else from_files
         assert only is not None
         snapshot, all_errors = only.snapshot, list(only.errors)
+    keep(cluster)  # freed by the OS when the command ends, not object by object on return
+    keep(from_files)
     lines_from = from_files if from_files is not None else cluster
     assert lines_from is not None
     errors = tuple(e for e in all_errors if not (request.ignore_unknown and e.unknown_kind))

@@ -122,10 +122,11 @@ def read_listing(kube: KubeOptions, *, kind: ListingKind, selector: str, use_cac
         raw = source.fetch()
         from ..analysis import analyze as run_analysis  # the analysis only on a miss: its import alone is 40 ms
         from ..analysis.report import arrange
-        from ..gcpause import paused_gc
+        from ..gcpause import keep, paused_gc
         from ..listing.views import listing_of
 
         result = source.parse(raw)
+        keep(result)  # freed by the OS when the command ends, not object by object on return
         errors = tuple(str(e) for e in result.errors)
         findings = arrange(run_analysis(result.snapshot, witnesses=False))  # a listing shows no witness
         with paused_gc():
