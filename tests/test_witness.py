@@ -349,3 +349,12 @@ def test_envoy_routes_each_witness_to_the_killer(case) -> None:  # type: ignore[
     }
     missing = [f.message for f in findings if (f.namespace, f.name) in gateway_vs and f.message not in sent]
     assert not missing, f"witnesses sent to no Envoy: {missing}"
+
+
+def test_the_command_proves_findings_only_for_the_outputs_that_show_the_proof() -> None:
+    explained = run_cli(["analyze", "-f", "examples/seed.yaml", "--explain"], cwd=REPO)
+    plain = run_cli(["analyze", "-f", "examples/seed.yaml"], cwd=REPO)
+    witness_lines = [line for line in explained.stdout.splitlines() if line.strip().startswith("witness: curl")]
+    assert len(witness_lines) == 2, explained.stdout  # --explain: each finding with its request
+    assert [line for line in explained.stdout.splitlines() if not line.startswith(" ")] == plain.stdout.splitlines()
+    assert "witness" not in plain.stdout and plain.code == explained.code

@@ -29,6 +29,8 @@ class AnalyzeRequest:
     use_kube: bool | None
     """None: read the cluster only when no file is given."""
     kube: KubeOptions
+    witnesses: bool = True
+    """Prove each dead rule with a request (shown by --explain, -o json and -o yaml); the findings are the same without."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,9 @@ def analyze(request: AnalyzeRequest) -> AnalyzeOutcome:
     lines_from = from_files if from_files is not None else cluster
     assert lines_from is not None
     errors = tuple(e for e in all_errors if not (request.ignore_unknown and e.unknown_kind))
-    findings = suppress(run_analysis(snapshot), list(request.suppressions), annotation_suppressions(snapshot))
+    findings = suppress(
+        run_analysis(snapshot, witnesses=request.witnesses), list(request.suppressions), annotation_suppressions(snapshot)
+    )
     if use_kube and not request.kube.all_namespaces:
         # as istioctl: findings on resources outside the selected namespace are dropped unless -A
         findings = [f for f in findings if f.namespace in (namespace, "")]
