@@ -64,3 +64,64 @@ def test_a_credential_without_mode_is_reported_at_the_tls_block(tmp_path: Path) 
 def test_reported_only_where_a_credential_goes_unused(tmp_path: Path, protocol: str, tls: Any, reported: bool) -> None:
     result = _read(tmp_path, _server(protocol, tls))
     assert any(f.code == "MSH0204" for f in analyze(result.snapshot)) is reported
+
+
+def _bound(tmp_path: Path, servers: list[dict[str, Any]], *, gateways: tuple[str, ...] = ("gw",), http: bool = True) -> Any:
+    path = tmp_path / "bound.yaml"
+    vs = virtual_service(hosts=("shop.example.com",), gateways=gateways, http=[http_rule(to="shop")] if http else ())
+    if not http:
+        vs["spec"]["tls"] = [{"match": [{"sniHosts": ["shop.example.com"]}], "route": [{"destination": {"host": "shop"}}]}]
+    path.write_text(to_yaml(gateway(servers=servers), vs))
+    return FileSource([str(path)]).read()
+
+
+def _port(number: int, protocol: str, tls: dict[str, Any] | None = None) -> dict[str, Any]:
+    server: dict[str, Any] = {"port": {"number": number, "name": f"p{number}", "protocol": protocol}, "hosts": ["*"]}
+    if tls is not None:
+        server["tls"] = tls
+    return server
+
+
+def test_http_rules_bound_only_to_a_passthrough_server(tmp_path: Path) -> None:
+    result = _bound(tmp_path, [_port(443, "HTTPS", {"mode": "PASSTHROUGH"}), _port(9000, "TCP")])
+    found = [f for f in analyze(result.snapshot) if f.code == "MSH0205"]
+    assert [(f.name, f.field, f.message) for f in found] == [
+        (
+            "vs",
+            "spec.http",
+            "VirtualService default/vs has http rules, but no server of its gateways is built from http rules"
+            " (default/gw port 443: HTTPS PASSTHROUGH uses tls routes, default/gw port 9000: TCP uses tcp routes):"
+            " istiod sends none of them.",
+        )
+    ]
+    # the claim, in the one model of istiod: no route configuration holds a route of it
+    routes = [
+        r for rc in routes_for_proxy(result.snapshot, PROXY).route_configurations for vh in rc.virtual_hosts for r in vh.routes
+    ]
+    assert not [r for r in routes if r.source.name == "vs"]
+
+
+@pytest.mark.parametrize(
+    ("servers", "gateways", "reported"),
+    [
+        ([_port(443, "TLS", {"mode": "SIMPLE", "credentialName": "c"})], ("gw",), True),  # TLS terminated for tcp rules
+        ([_port(443, "TLS", {"mode": "AUTO_PASSTHROUGH"})], ("gw",), True),
+        ([_port(443, "HTTPS", {"credentialName": "c"})], ("gw",), True),  # no mode: PASSTHROUGH
+        ([_port(443, "HTTPS", {"mode": "PASSTHROUGH"}), _port(80, "HTTP")], ("gw",), False),
+        ([_port(443, "HTTPS", {"mode": "SIMPLE", "credentialName": "c"})], ("gw",), False),
+        ([_port(443, "HTTPS", {"mode": "PASSTHROUGH"})], ("gw", "mesh"), False),  # sidecars use them
+        ([_port(443, "HTTPS", {"mode": "PASSTHROUGH"})], ("gw", "other"), False),  # other: not in the input
+        ([_port(5000, "UDP")], ("gw",), False),  # a protocol istiod builds nothing known from: no verdict
+    ],
+    ids=["tls-simple", "auto-passthrough", "no-mode", "with-http", "https-simple", "mesh", "unknown-gateway", "udp"],
+)
+def test_http_rules_without_http_server_only_when_certain(
+    tmp_path: Path, servers: list[dict[str, Any]], gateways: tuple[str, ...], reported: bool
+) -> None:
+    result = _bound(tmp_path, servers, gateways=gateways)
+    assert any(f.code == "MSH0205" for f in analyze(result.snapshot)) is reported
+
+
+def test_tls_rules_at_a_passthrough_server_are_no_http_rules(tmp_path: Path) -> None:
+    result = _bound(tmp_path, [_port(443, "HTTPS", {"mode": "PASSTHROUGH"})], http=False)
+    assert not any(f.code == "MSH0205" for f in analyze(result.snapshot))

@@ -252,6 +252,13 @@ ANALYZERS: tuple[Analyzer, ...] = (
         lambda run: servers.credential_without_mode_findings(run.snapshot),
     ),
     Analyzer(
+        "HTTPRulesWithoutHTTPServer",
+        "meshctl",
+        _kinds(*_ISTIO_CONFIG),
+        _kinds(),
+        lambda run: servers.http_rules_without_http_server_findings(run.snapshot),
+    ),
+    Analyzer(
         "UnusedAtSidecars",
         "meshctl",
         _kinds(VIRTUAL_SERVICE.name),

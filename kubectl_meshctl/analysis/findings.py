@@ -153,6 +153,13 @@ _CATALOGUE = (
         " (PASSTHROUGH is the default mode), so the credential is not used and no HTTP route is served there.",
     ),
     Code(
+        "MSH0205",
+        "HTTPRulesWithoutHTTPServer",
+        Level.WARNING,
+        "VirtualService {} has http rules, but no server of its gateways is built from http rules ({}): istiod sends"
+        " none of them.",
+    ),
+    Code(
         "MSH0301",
         "DelegateNotFound",
         Level.WARNING,

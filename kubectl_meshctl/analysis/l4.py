@@ -93,7 +93,18 @@ def _server_text(server: Server) -> str:
     return f"{server.port.protocol.upper()} {tls_mode_of(server)}".strip()
 
 
-_USES = {"http": "http routes", "tcp": "tcp routes", "tls": "tls routes", "none": "no routes"}
+_USES = {
+    "http": "http routes",
+    "tcp": "tcp routes",
+    "tls": "tls routes",
+    "none": "no routes",
+    "unknown": "routes of no known kind",
+}
+
+
+def server_uses(server: Server) -> str:
+    """``HTTPS PASSTHROUGH uses tls routes``: a server's protocol and TLS mode, and the rules istiod builds it from."""
+    return f"{_server_text(server)} uses {_USES[server_kind(server)]}"
 
 
 def match_fits_server(match: L4Match, *, server: Server, gateway: str, vs_namespace: str) -> bool:
@@ -135,7 +146,7 @@ def _inapplicable_reason(
     kinds = [server_kind(s) for s in on_port]
     if section in kinds or "unknown" in kinds:
         return ""
-    uses = ", ".join(dict.fromkeys(f"{_server_text(s)} uses {_USES[server_kind(s)]}" for s in on_port))
+    uses = ", ".join(dict.fromkeys(server_uses(s) for s in on_port))
     return f"no server of {', '.join(applicable)} on port {match.port} uses {section} routes: {uses}"
 
 

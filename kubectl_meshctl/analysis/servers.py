@@ -1,17 +1,19 @@
-"""Findings about a Gateway server's own settings, as istiod reads them.
+"""Findings about what a Gateway's servers are, as istiod reads them: which rules it builds each from.
 
-Why this module exists: some Gateway mistakes need no VirtualService to show -- the server itself says something
-istiod will not do.  The first: a ``tls`` block that names a credential but no ``mode``.  The mode's zero value is
-PASSTHROUGH, so istiod neither terminates TLS there nor uses the credential (istio#40511), and the HTTP routes bound to
-that server's hosts are never sent to it (``translation.tls_mode_of``).
+Why this module exists: some mistakes show in a server's own settings, before any route is compared -- a ``tls``
+block that names a credential but no ``mode`` (the mode's zero value is PASSTHROUGH, so istiod neither terminates TLS
+there nor uses the credential, istio#40511; ``translation.tls_mode_of``), or a VirtualService whose ``http`` rules are
+bound only to servers istiod builds from ``tcp`` or ``tls`` rules (``l4.server_kind``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..istio.translation import vs_gateways
 from ..resources.model import Snapshot
 from .findings import Finding, finding
+from .l4 import server_kind, server_uses
 
 _TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
 
@@ -34,3 +36,21 @@ def credential_without_mode_findings(snapshot: Snapshot) -> Iterator[Finding]:
                 tls.credential_name,
                 field=f"spec.servers[{server.index}].tls",
             )
+
+
+def http_rules_without_http_server_findings(snapshot: Snapshot) -> Iterator[Finding]:
+    """MSH0205: a VirtualService with ``http`` rules bound only to Gateways (all in the input) none of whose servers
+    istiod builds from ``http`` rules -- every server passes TLS through, is plain TCP, or terminates TLS for TCP."""
+    gateways = {g.meta.full_name: g for g in snapshot.gateways}
+    for vs in snapshot.virtual_services:
+        if not vs.http or not vs.hosts:
+            continue  # a delegate is bound through its root
+        bound = vs_gateways(vs)
+        if "mesh" in bound or not all(g in gateways for g in bound):
+            continue  # sidecars use them; or a Gateway the input does not hold could serve HTTP
+        servers = [(g, s) for g in bound for s in gateways[g].servers if s.port is not None]
+        kinds = {server_kind(s) for _, s in servers}
+        if not servers or "http" in kinds or "unknown" in kinds:
+            continue
+        uses = ", ".join(dict.fromkeys(f"{g} port {s.port.number}: {server_uses(s)}" for g, s in servers if s.port))
+        yield finding("MSH0205", vs.meta, vs.meta.full_name, uses, field="spec.http")
