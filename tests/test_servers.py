@@ -125,3 +125,31 @@ def test_http_rules_without_http_server_only_when_certain(
 def test_tls_rules_at_a_passthrough_server_are_no_http_rules(tmp_path: Path) -> None:
     result = _bound(tmp_path, [_port(443, "HTTPS", {"mode": "PASSTHROUGH"})], http=False)
     assert not any(f.code == "MSH0205" for f in analyze(result.snapshot))
+
+
+def _msh0103_and_0205(tmp_path: Path, servers: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    path = tmp_path / "port.yaml"
+    rules = [http_rule({"port": 443, "uri": {"prefix": "/v1"}}, to="v1"), http_rule(to="api")]
+    path.write_text(to_yaml(gateway(servers=servers), virtual_service(hosts=("api.example.com",), http=rules)))
+    found = analyze(FileSource([str(path)]).read().snapshot)
+    return [(f.code, f.message) for f in found if f.code in ("MSH0103", "MSH0205")]
+
+
+def test_a_match_bound_by_port_to_a_passthrough_server_applies_nowhere(tmp_path: Path) -> None:
+    found = _msh0103_and_0205(tmp_path, [_port(80, "HTTP"), _port(443, "HTTPS", {"mode": "PASSTHROUGH"})])
+    assert found == [
+        (
+            "MSH0103",
+            "VirtualService rule #0 match #0 applies to none of the VirtualService's gateways (no server of default/gw on"
+            " port 443 uses http routes: HTTPS PASSTHROUGH uses tls routes).",
+        )
+    ]
+
+
+def test_a_match_bound_by_port_to_a_terminating_server_applies(tmp_path: Path) -> None:
+    assert _msh0103_and_0205(tmp_path, [_port(80, "HTTP"), _port(443, "HTTPS", {"mode": "SIMPLE", "credentialName": "c"})]) == []
+
+
+def test_without_any_http_server_the_virtual_service_is_reported_once(tmp_path: Path) -> None:
+    found = _msh0103_and_0205(tmp_path, [_port(443, "HTTPS", {"mode": "PASSTHROUGH"})])
+    assert [code for code, _ in found] == ["MSH0205"]

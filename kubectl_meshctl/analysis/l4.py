@@ -40,12 +40,12 @@ from ..istio.hosts import (
     resolve_shortname_to_fqdn,
     sanitize_server_hosts_split_once,
 )
+from ..istio.server_kinds import server_kind, server_uses
 from ..istio.translation import (
     HTTP_PROTOCOLS,
     GatewayProxy,
     creation_key,
     resolve_gateway_name,
-    tls_mode_of,
     vs_gateways,
     vs_visibility,
 )
@@ -56,55 +56,9 @@ from .istio_rules import IstioRuleFinding
 from .reachability import gateway_proxies
 
 Section = Literal["tcp", "tls"]
-ServerKind = Literal["http", "tcp", "tls", "none", "unknown"]
-"""Which rules of a VirtualService a gateway server uses (``none``: AUTO_PASSTHROUGH; ``unknown``: not decidable)."""
-
 MESH = "mesh"
-PLAINTEXT_TCP_PROTOCOLS = frozenset({"TCP", "MONGO", "MYSQL", "REDIS"})
-TERMINATING_TLS_MODES = frozenset({"SIMPLE", "MUTUAL", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"})
 
 _Key = tuple[str, str, str, int, int | None]  # (vs namespace, vs name, section, rule index, match index)
-
-
-def server_kind(server: Server) -> ServerKind:
-    """The rules a server uses, as istiod picks them from its protocol and TLS mode (a ``tls`` block without
-    ``mode`` is PASSTHROUGH, the API's default, as the translation reads it: :func:`.translation.tls_mode_of`)."""
-    if server.port is None:
-        return "unknown"
-    protocol = server.port.protocol.upper()
-    if protocol in HTTP_PROTOCOLS:
-        return "http"
-    if server.tls is None:
-        return "tcp" if protocol in PLAINTEXT_TCP_PROTOCOLS else "unknown"
-    mode = tls_mode_of(server)
-    if mode == "PASSTHROUGH":
-        return "tls"
-    if mode == "AUTO_PASSTHROUGH":
-        return "none"
-    if mode in TERMINATING_TLS_MODES:
-        if protocol == "HTTPS":
-            return "http"
-        return "tcp" if protocol in PLAINTEXT_TCP_PROTOCOLS | {"TLS"} else "unknown"
-    return "unknown"
-
-
-def _server_text(server: Server) -> str:
-    assert server.port is not None
-    return f"{server.port.protocol.upper()} {tls_mode_of(server)}".strip()
-
-
-_USES = {
-    "http": "http routes",
-    "tcp": "tcp routes",
-    "tls": "tls routes",
-    "none": "no routes",
-    "unknown": "routes of no known kind",
-}
-
-
-def server_uses(server: Server) -> str:
-    """``HTTPS PASSTHROUGH uses tls routes``: a server's protocol and TLS mode, and the rules istiod builds it from."""
-    return f"{_server_text(server)} uses {_USES[server_kind(server)]}"
 
 
 def match_fits_server(match: L4Match, *, server: Server, gateway: str, vs_namespace: str) -> bool:

@@ -31,6 +31,7 @@ from ..envoy.route_model import (
 )
 from ..envoy.witness import witness_request
 from ..istio.hosts import HostOverlapIndex, sanitize_server_hosts_split_once
+from ..istio.server_kinds import server_kind, server_uses
 from ..istio.translation import (
     GatewayProxy,
     ServerRef,
@@ -643,7 +644,8 @@ def witness_of(reach: Reachability, key: _Key, taken_by: str) -> Witness | None:
 
 
 def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
-    """MSH0103: matches whose ``gateways`` or ``port`` fit none of the VirtualService's gateways."""
+    """MSH0103: matches whose ``gateways`` or ``port`` fit none of the VirtualService's gateways, or whose ``port`` is
+    only that of servers istiod builds from ``tcp``/``tls`` rules."""
     gateways = {g.meta.full_name: g for g in snapshot.gateways}
     out = []
     for vs in snapshot.virtual_services:
@@ -661,8 +663,14 @@ def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
                 if not why and m.port and "mesh" not in bound:
                     applicable = [g for g in bound if not m.gateways or g in {resolve_gateway_name(x, ns) for x in m.gateways}]
                     known = bool(applicable) and all(g in gateways for g in applicable)
-                    if known and not any(s.port and s.port.number == m.port for g in applicable for s in gateways[g].servers):
+                    on_port = [s for g in applicable if known for s in gateways[g].servers if s.port and s.port.number == m.port]
+                    kinds = {server_kind(s) for s in on_port}
+                    if known and not on_port:
                         why = f"no server of {', '.join(applicable)} listens on port {m.port}"
+                    elif on_port and not kinds & {"http", "unknown"} and _serves_http(bound, gateways):
+                        # (a VirtualService with no HTTP server at all is MSH0205, once, not once a match)
+                        uses = ", ".join(dict.fromkeys(server_uses(s) for s in on_port))
+                        why = f"no server of {', '.join(applicable)} on port {m.port} uses http routes: {uses}"
                 if why:
                     out.append(
                         finding(
@@ -675,6 +683,11 @@ def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
                         )
                     )
     return out
+
+
+def _serves_http(bound: tuple[str, ...], gateways: dict[str, Gateway]) -> bool:
+    """Some server of the bound Gateways is built from ``http`` rules (or cannot be told)."""
+    return any(server_kind(s) in ("http", "unknown") for g in bound if g in gateways for s in gateways[g].servers)
 
 
 def unserved_server_findings(snapshot: Snapshot, reach: Reachability) -> list[Finding]:

@@ -3,17 +3,17 @@
 Why this module exists: some mistakes show in a server's own settings, before any route is compared -- a ``tls``
 block that names a credential but no ``mode`` (the mode's zero value is PASSTHROUGH, so istiod neither terminates TLS
 there nor uses the credential, istio#40511; ``translation.tls_mode_of``), or a VirtualService whose ``http`` rules are
-bound only to servers istiod builds from ``tcp`` or ``tls`` rules (``l4.server_kind``).
+bound only to servers istiod builds from ``tcp`` or ``tls`` rules (``istio/server_kinds.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..istio.server_kinds import server_kind, server_uses
 from ..istio.translation import vs_gateways
 from ..resources.model import Snapshot
 from .findings import Finding, finding
-from .l4 import server_kind, server_uses
 
 _TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
 
