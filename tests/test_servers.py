@@ -153,3 +153,19 @@ def test_a_match_bound_by_port_to_a_terminating_server_applies(tmp_path: Path) -
 def test_without_any_http_server_the_virtual_service_is_reported_once(tmp_path: Path) -> None:
     found = _msh0103_and_0205(tmp_path, [_port(443, "HTTPS", {"mode": "PASSTHROUGH"})])
     assert [code for code, _ in found] == ["MSH0205"]
+
+
+def test_msh0103_speaks_for_the_match_whenever_msh0205_does_not(tmp_path: Path) -> None:
+    # bound to a Gateway the input does not hold too: MSH0205 cannot judge the VirtualService, so the match is judged
+    path = tmp_path / "partly-known.yaml"
+    rules = [http_rule({"port": 443, "gateways": ["gw"], "uri": {"prefix": "/v1"}}, to="v1"), http_rule(to="api")]
+    vs = virtual_service(hosts=("api.example.com",), gateways=("gw", "elsewhere"), http=rules)
+    path.write_text(to_yaml(gateway(servers=[_port(443, "HTTPS", {"mode": "PASSTHROUGH"})]), vs))
+    found = analyze(FileSource([str(path)]).read().snapshot)
+    assert [f.code for f in found if f.code in ("MSH0103", "MSH0205")] == ["MSH0103"]
+
+
+def test_a_server_without_port_changes_neither_verdict(tmp_path: Path) -> None:
+    portless = {"hosts": ["*"]}  # istiod builds nothing from it
+    found = _msh0103_and_0205(tmp_path, [_port(443, "HTTPS", {"mode": "PASSTHROUGH"}), portless])
+    assert [code for code, _ in found] == ["MSH0205"]

@@ -49,6 +49,7 @@ from ..istio.translation import (
 from ..resources.model import Gateway, GeneratedFrom, Snapshot, VirtualService, labels_match
 from .findings import Finding, Witness, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
+from .servers import servers_without_http
 
 _Key = tuple[str, str, int, int | None]  # (vs namespace, vs name, rule index, match index)
 
@@ -663,14 +664,8 @@ def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
                 if not why and m.port and "mesh" not in bound:
                     applicable = [g for g in bound if not m.gateways or g in {resolve_gateway_name(x, ns) for x in m.gateways}]
                     known = bool(applicable) and all(g in gateways for g in applicable)
-                    on_port = [s for g in applicable if known for s in gateways[g].servers if s.port and s.port.number == m.port]
-                    kinds = {server_kind(s) for s in on_port}
-                    if known and not on_port:
-                        why = f"no server of {', '.join(applicable)} listens on port {m.port}"
-                    elif on_port and not kinds & {"http", "unknown"} and _serves_http(bound, gateways):
-                        # (a VirtualService with no HTTP server at all is MSH0205, once, not once a match)
-                        uses = ", ".join(dict.fromkeys(server_uses(s) for s in on_port))
-                        why = f"no server of {', '.join(applicable)} on port {m.port} uses http routes: {uses}"
+                    if known:
+                        why = _port_reason(m.port, applicable, gateways, vs=vs)
                 if why:
                     out.append(
                         finding(
@@ -685,9 +680,15 @@ def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
     return out
 
 
-def _serves_http(bound: tuple[str, ...], gateways: dict[str, Gateway]) -> bool:
-    """Some server of the bound Gateways is built from ``http`` rules (or cannot be told)."""
-    return any(server_kind(s) in ("http", "unknown") for g in bound if g in gateways for s in gateways[g].servers)
+def _port_reason(port: int, applicable: list[str], gateways: dict[str, Gateway], *, vs: VirtualService) -> str:
+    """Why an http match's ``port`` fits no server of the ``applicable`` Gateways (all in the input), or ``""``."""
+    on_port = [s for g in applicable for s in gateways[g].servers if s.port and s.port.number == port]
+    if not on_port:
+        return f"no server of {', '.join(applicable)} listens on port {port}"
+    if {server_kind(s) for s in on_port} & {"http", "unknown"} or servers_without_http(vs, gateways) is not None:
+        return ""  # used there; or no server of the VirtualService uses http rules: MSH0205 says so, once
+    uses = ", ".join(dict.fromkeys(server_uses(s) for s in on_port))
+    return f"no server of {', '.join(applicable)} on port {port} uses http routes: {uses}"
 
 
 def unserved_server_findings(snapshot: Snapshot, reach: Reachability) -> list[Finding]:

@@ -8,11 +8,11 @@ bound only to servers istiod builds from ``tcp`` or ``tls`` rules (``istio/serve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from ..istio.server_kinds import server_kind, server_uses
 from ..istio.translation import vs_gateways
-from ..resources.model import Snapshot
+from ..resources.model import Gateway, Server, Snapshot, VirtualService
 from .findings import Finding, finding
 
 _TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
@@ -38,19 +38,27 @@ def credential_without_mode_findings(snapshot: Snapshot) -> Iterator[Finding]:
             )
 
 
+def servers_without_http(vs: VirtualService, gateways: Mapping[str, Gateway]) -> list[tuple[str, Server]] | None:
+    """The servers of the Gateways ``vs`` is bound to, when none of them is built from ``http`` rules -- every server
+    passes TLS through, is plain TCP, or terminates TLS for TCP -- so ``vs``'s ``http`` rules reach no proxy; ``None``
+    when some server may use them, ``vs`` is bound to ``mesh``, or a bound Gateway is not in the input."""
+    if not vs.http or not vs.hosts:
+        return None  # a delegate is bound through its root
+    bound = vs_gateways(vs)
+    if "mesh" in bound or not all(g in gateways for g in bound):
+        return None  # sidecars use them; or a Gateway the input does not hold could serve HTTP
+    servers = [(g, s) for g in bound for s in gateways[g].servers if s.port is not None]
+    if not servers or any(server_kind(s) in ("http", "unknown") for _, s in servers):
+        return None
+    return servers
+
+
 def http_rules_without_http_server_findings(snapshot: Snapshot) -> Iterator[Finding]:
-    """MSH0205: a VirtualService with ``http`` rules bound only to Gateways (all in the input) none of whose servers
-    istiod builds from ``http`` rules -- every server passes TLS through, is plain TCP, or terminates TLS for TCP."""
+    """MSH0205: a VirtualService whose ``http`` rules are bound only to servers not built from them
+    (:func:`servers_without_http`)."""
     gateways = {g.meta.full_name: g for g in snapshot.gateways}
     for vs in snapshot.virtual_services:
-        if not vs.http or not vs.hosts:
-            continue  # a delegate is bound through its root
-        bound = vs_gateways(vs)
-        if "mesh" in bound or not all(g in gateways for g in bound):
-            continue  # sidecars use them; or a Gateway the input does not hold could serve HTTP
-        servers = [(g, s) for g in bound for s in gateways[g].servers if s.port is not None]
-        kinds = {server_kind(s) for _, s in servers}
-        if not servers or "http" in kinds or "unknown" in kinds:
-            continue
-        uses = ", ".join(dict.fromkeys(f"{g} port {s.port.number}: {server_uses(s)}" for g, s in servers if s.port))
-        yield finding("MSH0205", vs.meta, vs.meta.full_name, uses, field="spec.http")
+        servers = servers_without_http(vs, gateways)
+        if servers is not None:
+            uses = ", ".join(dict.fromkeys(f"{g} port {s.port.number}: {server_uses(s)}" for g, s in servers if s.port))
+            yield finding("MSH0205", vs.meta, vs.meta.full_name, uses, field="spec.http")
