@@ -441,14 +441,15 @@ def build_vs_routes(
             rmatch = index.translated.get((m, gateway_semantics))
             if rmatch is None:
                 rmatch = index.translated[(m, gateway_semantics)] = translate_match(m, gateway_semantics=gateway_semantics)
-            source = RouteSource(ns, name, rule.index, rule.name, mi, m.name)
-            route_name = f"{rule.name}.{m.name}" if m.name else rule.name
-            if origin is None:
-                route = Route(rmatch, source, gateway, action, sure and applies == "yes", route_name)
-            else:
-                route = MergedRoute(
-                    rmatch, source, gateway, action, sure and applies == "yes", route_name, _written_source(origin, mi)
-                )
+            route = _route(
+                rmatch,
+                RouteSource(ns, name, rule.index, rule.name, mi, m.name),
+                gateway=gateway,
+                action=action,
+                certain=sure and applies == "yes",
+                name=f"{rule.name}.{m.name}" if m.name else rule.name,
+                written=None if origin is None else _written_source(origin, mi),
+            )
             routes.append(route)
             if is_catch_all_route(rmatch):
                 if route.certain:
