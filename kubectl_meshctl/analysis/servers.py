@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from ..istio.server_kinds import server_kind, server_uses
+from ..istio.server_kinds import TLS_PROTOCOLS, server_kind, server_uses
 from ..istio.translation import vs_gateways
 from ..resources.model import Gateway, Server, Snapshot, VirtualService
 from .findings import Finding, finding
-
-_TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
 
 
 def credential_without_mode_findings(snapshot: Snapshot) -> Iterator[Finding]:
@@ -25,7 +23,7 @@ def credential_without_mode_findings(snapshot: Snapshot) -> Iterator[Finding]:
             tls = server.tls
             if server.port is None or tls is None or tls.mode or not tls.credential_name:
                 continue
-            if server.port.protocol.upper() not in _TLS_PROTOCOLS:
+            if server.port.protocol.upper() not in TLS_PROTOCOLS:
                 continue  # a plaintext server ignores TLS settings whatever their mode
             yield finding(
                 "MSH0204",

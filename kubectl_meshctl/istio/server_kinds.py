@@ -17,6 +17,8 @@ ServerKind = Literal["http", "tcp", "tls", "none", "unknown"]
 """Which rules of a VirtualService a gateway server uses (``none``: AUTO_PASSTHROUGH; ``unknown``: not decidable)."""
 
 PLAINTEXT_TCP_PROTOCOLS = frozenset({"TCP", "MONGO", "MYSQL", "REDIS"})
+TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
+"""The protocols whose servers read their ``tls`` settings (a plaintext server ignores them)."""
 TERMINATING_TLS_MODES = frozenset({"SIMPLE", "MUTUAL", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"})
 
 

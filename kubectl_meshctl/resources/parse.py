@@ -305,12 +305,12 @@ def _route_destinations(value: object, path: str) -> tuple[RouteDestination, ...
         r = raw if type(raw) is dict else _map(raw, f"{path}[{i}]")
         dest = r.get("destination")
         weight = r.get("weight")
-        host_path = f"{path}[{i}].destination.host"  # kept: findings about the host point at its line
+        dest_path = f"{path}[{i}].destination"
         out.append(
             RouteDestination(
-                destination=None if dest is None else _destination(dest, host_path[:-5]),
+                destination=None if dest is None else _destination(dest, dest_path),
                 weight=weight if type(weight) is int else 0 if weight is None else _int(weight, f"{path}[{i}].weight"),
-                path=host_path,
+                path=f"{dest_path}.host",  # kept: findings about the host point at its line
             )
         )
     return tuple(out)
