@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import http.client
 import http.server
 import json
@@ -11,6 +12,7 @@ import ssl
 import subprocess
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -722,6 +724,40 @@ def test_server_side_tables(fake_api: FakeApiServer, raw: Callable[..., Any]) ->
     _, _, body = raw("/apis/networking.istio.io/v1/virtualservices", accept="application/json;as=Table;v=v1beta1;g=meta.k8s.io")
     assert body["apiVersion"] == "meta.k8s.io/v1beta1"
     assert body["columnDefinitions"][-1]["type"] == "date"
+
+
+def test_cached_table_rows_are_the_rows_built_in_full(fake_api: FakeApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake encodes a Table row once per object (its age cell per request): byte for byte what it would build."""
+    from fakeapi import server as fake_server
+
+    class Frozen(datetime.datetime):  # both tables at one instant: the age cells cannot tick in between
+        @classmethod
+        def now(cls, tz: datetime.tzinfo | None = None) -> Frozen:  # type: ignore[override]
+            return cls(2026, 12, 6, 1, 2, 3, tzinfo=tz)
+
+    monkeypatch.setattr(
+        fake_server, "datetime", types.SimpleNamespace(datetime=Frozen, date=datetime.date, timezone=datetime.timezone)
+    )
+
+    class Request:
+        def __init__(self, include: str) -> None:
+            self.include = include
+
+        def param(self, name: str) -> str | None:
+            return self.include if name == "includeObject" else None
+
+    fake_api.load_gateway_api()
+    compared = 0
+    for entries in (list(data.values()) for data in fake_api._data.values()):
+        if not entries:
+            continue
+        rtype = entries[0].rtype
+        cached = fake_api._table(Request("Metadata"), rtype, "v1", entries, {"resourceVersion": "7"}, "v1")
+        in_full = fake_api._table(Request("metadata, spelt otherwise"), rtype, "v1", entries, {"resourceVersion": "7"}, "v1")
+        assert isinstance(cached, bytes) and isinstance(in_full, dict), rtype.plural
+        assert cached == json.dumps(in_full, separators=(",", ":"), ensure_ascii=False).encode(), rtype.plural
+        compared += 1
+    assert compared >= 10
 
 
 def test_list_shapes(fake_api: FakeApiServer, raw: Callable[..., Any]) -> None:

@@ -3,11 +3,13 @@ metadata-only lists, the discovery cache, and kubeconfig scalars the subset read
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -201,11 +203,103 @@ def test_pages_of_a_pretty_server_are_found_in_place(fake_api_factory: Any, tmp_
             for metadata_only in (True, False):
                 pages = kube_api.list_pages(api, group, version, plural, namespace=None, metadata_only=metadata_only)
                 for page in pages:
-                    assert b"\n  " in page  # indented
+                    assert b"\n  " in page or page.startswith(b'{"kind": "Table", ')  # indented; a Table only spaced
                     span = metadata_span(page)
                     assert span is not None and span[0] == json.loads(page)["metadata"]
                     kind = json.loads(page)["kind"]
-                    assert (kind == "PartialObjectMetadataList") == (metadata_only and metadata_only_lists)
+                    expected = "Table" if not metadata_only_lists else "PartialObjectMetadataList"
+                    assert (kind == expected) == metadata_only
+
+
+def _tables_a_while_later(monkeypatch: pytest.MonkeyPatch, *, days: int) -> None:
+    """The fake's clock for its Table cells (AGE) moved ``days`` on; nothing in the cluster changes."""
+    from fakeapi import server as fake_server
+
+    class Later(datetime.datetime):
+        @classmethod
+        def now(cls, tz: datetime.tzinfo | None = None) -> Later:  # type: ignore[override]
+            return super().now(tz) + datetime.timedelta(days=days)
+
+    monkeypatch.setattr(
+        fake_server, "datetime", types.SimpleNamespace(datetime=Later, date=datetime.date, timezone=datetime.timezone)
+    )
+
+
+def _metadata_pages(server: Any, tmp_path: Path, plural: str = "virtualservices") -> list[bytes]:
+    from kubectl_meshctl.kube.connection import connect
+
+    conn = connect(kubeconfig=str(server.write_kubeconfig(tmp_path / "kc")), context=None, namespace=None, timeout=10)
+    group = "" if plural in ("pods", "services") else "networking.istio.io"
+    return kube_api.list_pages(kube_api.Api(conn), group, "v1", plural, namespace=None, metadata_only=True)
+
+
+def test_a_table_keys_the_cache_without_its_cells(fake_api_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without metadata-only lists the cache key comes from the Table kubectl reads: its AGE cells tick, its rows'
+    object metadata (every resourceVersion) does not -- unless an object changes."""
+    server = fake_api_factory(metadata_only_lists=False)
+    before = _metadata_pages(server, tmp_path)
+    assert {json.loads(page)["kind"] for page in before} == {"Table"}
+    _tables_a_while_later(monkeypatch, days=400)
+    later = _metadata_pages(server, tmp_path)
+    assert later != before  # the cells differ ...
+    assert cluster_source.pages_digest(later) == cluster_source.pages_digest(before)  # ... the key does not
+    assert [list_envelope(page).rest for page in later] == [list_envelope(page).rest for page in before]
+    # keys sorted, as a re-encoding proxy might: the list metadata is neither first nor last, so it is parsed
+    resorted = [[json.dumps(json.loads(page), sort_keys=True).encode() for page in pages] for pages in (before, later)]
+    assert metadata_span(resorted[0][0]) is None and resorted[0] != resorted[1]
+    assert cluster_source.pages_digest(resorted[0]) == cluster_source.pages_digest(resorted[1])
+    vs = next(v for v in server.objects("virtualservices.networking.istio.io") if v["metadata"]["name"] == "vs-gateway")
+    server.add_object({**vs, "spec": {**vs["spec"], "gateways": ["nope"]}})
+    changed = _metadata_pages(server, tmp_path)
+    assert cluster_source.pages_digest(changed) != cluster_source.pages_digest(later)
+    assert [list_envelope(page).rest for page in changed] != [list_envelope(page).rest for page in later]
+
+
+def test_the_listing_cache_hits_on_tables_a_day_later(
+    fake_api_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = fake_api_factory(metadata_only_lists=False)
+    kubeconfig = str(server.write_kubeconfig(tmp_path / "kc"))
+    first = run_cli(["gateways", "-A", "--kubeconfig", kubeconfig])
+    assert first.code == 0, first.stderr
+    assert _lists(server.requests) == (4, 4)
+    _tables_a_while_later(monkeypatch, days=1)
+    server.requests.clear()
+    second = run_cli(["gateways", "-A", "--kubeconfig", kubeconfig])
+    assert (second.code, second.stderr) == (0, first.stderr)
+    assert _lists(server.requests) == (0, 4)  # a hit: only the Tables were read
+
+
+@pytest.mark.parametrize(
+    ("page", "cut"),
+    [
+        (b'{"cells":["a",1,true,null,-2.5e3],"object":{}}', [b'"cells":["a",1,true,null,-2.5e3]']),
+        (b'{"cells" : [ "x\\"]" , 2 ] }', [b'"cells" : [ "x\\"]" , 2 ]']),  # a bracket inside a string
+        (b'{"cells":[]}', [b'"cells":[]']),
+        (b'{"cells":[{"metadata":{"resourceVersion":"1"}}]}', []),  # never an object ...
+        (b'{"cells":[[1]]}', []),  # ... nor an array
+        (b'{"note":"\\"cells\\":[1]"}', []),  # nor inside a string
+    ],
+)
+def test_table_cells_are_arrays_of_scalars(page: bytes, cut: list[bytes]) -> None:
+    assert [page[start:end] for start, end in kube_api.table_cells_spans(page)] == cut
+
+
+def test_a_table_without_its_objects_is_not_a_key(fake_api_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server whose Table rows carry no object metadata (as ``includeObject=None``) gets the full list asked for."""
+    from fakeapi.server import FakeApiServer
+
+    table = FakeApiServer._table
+
+    def bare(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        answer = table(self, *args, **kwargs)
+        answer = json.loads(answer) if isinstance(answer, bytes) else answer
+        return {**answer, "rows": [{"cells": row["cells"]} for row in answer["rows"]]}
+
+    monkeypatch.setattr(FakeApiServer, "_table", bare)
+    server = fake_api_factory(metadata_only_lists=False)
+    assert {json.loads(page)["kind"] for page in _metadata_pages(server, tmp_path)} == {"VirtualServiceList"}
+    assert {json.loads(page)["kind"] for page in _metadata_pages(server, tmp_path, "pods")} == {"PodList"}
 
 
 def test_a_server_without_metadata_lists_answers_406_when_nothing_else_is_acceptable(fake_api_factory: Any) -> None:
@@ -214,19 +308,21 @@ def test_a_server_without_metadata_lists_answers_406_when_nothing_else_is_accept
 
     server = fake_api_factory(metadata_only_lists=False)
     context = ssl.create_default_context(cafile=str(server.ca_file))
+    partial = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
     accept = {
-        "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1": 406,
-        kube_api.METADATA_ONLY: 200,
+        partial: (406, None),
+        f"{partial},application/json;q=0.9": (200, "PodList"),
+        kube_api.METADATA_ONLY: (200, "Table"),  # the plugin's: kubectl's Table before the full list
     }
-    for header, status in accept.items():
+    for header, (status, kind) in accept.items():
         request = urllib.request.Request(
             f"{server.url}/api/v1/pods", headers={"Accept": header, "Authorization": f"Bearer {server.token}"}
         )
         try:
             with urllib.request.urlopen(request, context=context) as answer:
-                assert (answer.status, json.loads(answer.read())["kind"]) == (status, "PodList")
+                assert (answer.status, json.loads(answer.read())["kind"]) == (status, kind)
         except urllib.error.HTTPError as exc:
-            assert exc.code == status
+            assert (exc.code, kind) == (status, None)
 
 
 # ----------------------------------------------------------------------------- the discovery cache

@@ -21,7 +21,13 @@ MAX_PAGES = 20_000
 """More pages than any real list has (10 million objects): a server that keeps sending continue tokens is lying."""
 METADATA_PAGE_SIZE = 5000
 """Metadata-only pages are a tenth of the bytes per object: fewer, larger pages (kubectl pages full objects by 500)."""
-METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;q=0.9"
+METADATA_ONLY = (
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,"
+    "application/json;as=Table;g=meta.k8s.io;v=v1;q=0.95,"
+    "application/json;q=0.9"
+)
+"""Each object's metadata (resourceVersion included), the first the server can: a PartialObjectMetadataList; else
+the Table kubectl reads (its rows carry each object's metadata); else the full list."""
 
 
 @dataclass
@@ -112,13 +118,31 @@ _WINDOW = 65536
 """Bytes the list metadata may take (a continue token is ~100): more falls back to a full parse."""
 _DECODER = json.JSONDecoder()
 _ITEMS = re.compile(rb'"items"\s*:\s*(?:\[|null)')
+_ROWS = re.compile(rb'"rows"\s*:\s*(?:\[|null)')
+_JSON_SCALAR = rb'(?:"[^"\\]*(?:\\.[^"\\]*)*"|[-+.0-9A-Za-z]+)'
+_SCALARS = _JSON_SCALAR + rb"(?:" + _WS + rb"," + _WS + _JSON_SCALAR + rb")*"
+_TABLE_CELLS = re.compile(rb'"cells"' + _WS + rb":" + _WS + rb"\[" + _WS + rb"(?:" + _SCALARS + _WS + rb")?\]")
+"""A Table row's ``"cells": [...]`` member when every cell is a string, number, boolean or null (as kube-apiserver
+renders them).  Whatever it matches is an array of scalars, so taking it out never takes an object's metadata (and
+its resourceVersion) with it; unambiguous, so linear on any input (no possessive quantifiers before Python 3.11)."""
+
+
+def table_cells_spans(body: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """The byte spans of the ``"cells"`` members of Table rows in ``body[start:end]``.
+
+    Why: a cache key of a Table must not hold its cells -- the AGE cell changes while nothing in the cluster does.
+    Leaving them out keeps every row's object metadata, and with it each object's resourceVersion."""
+    if b'"cells"' not in body:
+        return
+    for match in _TABLE_CELLS.finditer(body, start, len(body) if end is None else end):
+        yield match.span()
 
 
 class ListEnvelope(NamedTuple):
     metadata: dict[str, Any]
     """The list's own metadata: ``continue``, ``resourceVersion``."""
     rest: bytes
-    """The body without it: what a cache can key on."""
+    """The body without it (and without a Table's cells): what a cache can key on."""
 
 
 def list_envelope(body: bytes) -> ListEnvelope:
@@ -133,11 +157,20 @@ def list_envelope(body: bytes) -> ListEnvelope:
     span = metadata_span(body)
     if span is not None:
         metadata, start, end = span
-        return ListEnvelope(metadata, body[:start] + body[end:])
+        cuts = [*table_cells_spans(body, 0, start), (start, end), *table_cells_spans(body, end)]
+        kept, pieces = 0, []
+        for cut_start, cut_end in cuts:
+            pieces.append(body[kept:cut_start])
+            kept = cut_end
+        pieces.append(body[kept:])
+        return ListEnvelope(metadata, b"".join(pieces))
     parsed = json.loads(body)
     if not isinstance(parsed, dict):
         raise ValueError("not a JSON object")
     metadata = parsed.pop("metadata", None) or {}
+    rows = parsed.get("rows") if parsed.get("kind") == "Table" else None
+    if isinstance(rows, list):  # as table_cells_spans: a Table's cells tick with time, its rows' objects do not
+        parsed["rows"] = [{k: v for k, v in row.items() if k != "cells"} if isinstance(row, dict) else row for row in rows]
     return ListEnvelope(_checked(metadata), json.dumps(parsed, sort_keys=True).encode())
 
 
@@ -208,7 +241,8 @@ def list_pages(
     """Every page of a list as the API server sent it; a 410 while paging restarts the list once from the start.
 
     ``metadata_only`` asks for a PartialObjectMetadataList (each object's metadata, resourceVersion included): all
-    a cache key needs, at a fraction of the bytes.  A server that cannot answers with the full list.
+    a cache key needs, at a fraction of the bytes.  A server that cannot answers with a Table (``rows`` instead of
+    ``items``: :func:`~.cluster_source.pages_digest` leaves out its cells) or else with the full list.
     """
     accept = METADATA_ONLY if metadata_only else "application/json"
     prefix = f"/api/{version}" if not group else f"/apis/{group}/{version}"
@@ -234,8 +268,14 @@ def list_pages(
                     metadata = span[0] if span is not None else list_envelope(page).metadata
                 except ValueError:
                     raise BadAnswer(f"the API server answered {path} with something that is not a JSON list") from None
-                if not _ITEMS.search(page):  # checked in full by page_items; a cheap first look here
-                    raise BadAnswer(f"the API server answered {path} with a list whose items are not a list of objects")
+                if not _ITEMS.search(page):  # a first look (page_items checks the items in full)
+                    if not (metadata_only and _ROWS.search(page)):
+                        raise BadAnswer(f"the API server answered {path} with a list whose items are not a list of objects")
+                    if not _rows_carry_metadata(page, span):  # a Table without its objects cannot key a cache
+                        return list_pages(
+                            api, group, version, resource, namespace=namespace, label_selector=label_selector,
+                            field_selector=field_selector,
+                        )  # fmt: skip
                 pages.append(page)
                 token = str(metadata.get("continue") or "")
                 if not token:
@@ -249,6 +289,17 @@ def list_pages(
             raise
         return pages
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _rows_carry_metadata(page: bytes, span: tuple[dict[str, Any], int, int] | None) -> bool:
+    """Whether every row of a Table page carries a resourceVersion (its object's metadata, kube-apiserver's default
+    ``includeObject=Metadata``): counted, not parsed -- one ``"cells"`` a row, one ``"resourceVersion"`` an object."""
+    versions = page.count(b'"resourceVersion"')
+    if span is not None:
+        versions -= page.count(b'"resourceVersion"', span[1], span[2])
+    elif "resourceVersion" in list_envelope(page).metadata:
+        versions -= 1
+    return page.count(b'"cells"') <= versions
 
 
 def page_items(pages: Sequence[bytes]) -> Iterator[dict[str, Any]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..resources.kinds import ANALYSED_KINDS, KINDS, VIRTUAL_SERVICE, Kind, by_name
-from .api import Api, list_envelope, list_pages, metadata_span, page_items
+from .api import Api, list_envelope, list_pages, metadata_span, page_items, table_cells_spans
 from .errors import Denied, NotFound, NotServed
 
 if TYPE_CHECKING:
@@ -127,11 +127,15 @@ def pages_digest(pages: Sequence[bytes]) -> str:
             h.update(b"\1" + len(without_metadata).to_bytes(8, "big"))
             h.update(without_metadata)
             continue
-        _, start, end = span  # the page as sent, less the metadata's value: hashed in place, never copied
+        _, start, end = span  # the page as sent, less the metadata's value (and a Table's cells): hashed in place
+        cuts = [*table_cells_spans(page, 0, start), (start, end), *table_cells_spans(page, end)]
         view = memoryview(page)
-        h.update(b"\0" + (len(page) - (end - start)).to_bytes(8, "big"))
-        h.update(view[:start])
-        h.update(view[end:])
+        h.update(b"\0" + (len(page) - sum(cut_end - cut_start for cut_start, cut_end in cuts)).to_bytes(8, "big"))
+        kept = 0
+        for cut_start, cut_end in cuts:
+            h.update(view[kept:cut_start])
+            kept = cut_end
+        h.update(view[kept:])
     return h.hexdigest()
 
 

@@ -44,10 +44,13 @@ from .resources import (
     ISTIO_GROUP,
     ISTIO_VERSIONS,
     ResourceType,
+    age,
     core_types,
     format_timestamp,
     gateway_api_types,
+    human_duration,
     istio_types,
+    parse_timestamp,
 )
 from .selectors import SelectorError, fields_match, labels_match, parse_field_selector, parse_label_selector, validate_fields
 
@@ -215,7 +218,7 @@ class RecordedRequest:
 class _Entry:
     """An admitted object and its serialisations (built once, reused for every list page)."""
 
-    __slots__ = ("_json", "key", "name", "namespace", "obj", "rtype")
+    __slots__ = ("_json", "_row", "key", "name", "namespace", "obj", "rtype")
 
     def __init__(self, rtype: ResourceType, obj: dict[str, Any]) -> None:
         self.rtype = rtype
@@ -225,6 +228,7 @@ class _Entry:
         self.namespace: str | None = meta.get("namespace")
         self.key = f"{self.namespace}/{self.name}" if rtype.namespaced else self.name
         self._json: dict[tuple[str, bool], bytes] = {}
+        self._row: dict[str, tuple[list[bytes], datetime.datetime | None] | None] = {}
 
     def view(self, version: str, in_list: bool = False) -> dict[str, Any]:
         """The object as served at ``version``; typed (core) list items carry no apiVersion/kind, like the real server."""
@@ -235,6 +239,33 @@ class _Entry:
         if in_list:
             return {k: v for k, v in self.obj.items() if k not in ("apiVersion", "kind")}
         return self.obj
+
+    def table_row(self, table_version: str, now: datetime.datetime, ages: dict[Any, bytes]) -> bytes | None:
+        """This object's Table row (``includeObject=Metadata``) in compact JSON, its AGE cell as of ``now``: the other
+        cells and the metadata are encoded once, as the list pages are.  None when a date cell is not the object's age
+        (the caller then builds the row in full)."""
+        if table_version not in self._row:
+            self._row[table_version] = self._row_pieces(table_version)
+        cached = self._row[table_version]
+        if cached is None:
+            return None
+        pieces, created = cached
+        cell = ages.get(created)  # ``ages``: the encoded age cells of this answer, by creation time
+        if cell is None:
+            cell = ages[created] = _dumps("<unknown>" if created is None else human_duration((now - created).total_seconds()))
+        return cell.join(pieces)
+
+    def _row_pieces(self, table_version: str) -> tuple[list[bytes], datetime.datetime | None] | None:
+        then, later = (datetime.datetime(year, 1, 1, tzinfo=datetime.timezone.utc) for year in (2000, 2100))
+        cells, cells_later = self.rtype.row(self.obj, then), self.rtype.row(self.obj, later)
+        dates = [i for i, (cell, cell_later) in enumerate(zip(cells, cells_later, strict=True)) if cell != cell_later]
+        if any((cells[i], cells_later[i]) != (age(self.obj, then), age(self.obj, later)) for i in dates):
+            return None  # a cell that changes with time other than the age
+        marker = "\x00age\x00"
+        obj = {"kind": "PartialObjectMetadata", "apiVersion": f"meta.k8s.io/{table_version}", "metadata": self.obj["metadata"]}
+        row = _dumps({"cells": [marker if i in dates else cell for i, cell in enumerate(cells)], "object": obj})
+        created = parse_timestamp(self.obj["metadata"].get("creationTimestamp"))
+        return row.split(_dumps(marker)), created
 
     def json(self, version: str, in_list: bool = False) -> bytes:
         cache_key = (version, in_list)
@@ -1148,9 +1179,18 @@ class FakeApiServer:
         entries: list[_Entry],
         meta: dict[str, Any],
         table_version: str,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | bytes:
         include = request.param("includeObject") or "Metadata"
         now = datetime.datetime.now(datetime.timezone.utc)
+        if include == "Metadata" and not self.pretty_json:
+            ages: dict[Any, bytes] = {}
+            encoded = [entry.table_row(table_version, now, ages) for entry in entries]
+            if all(row is not None for row in encoded):
+                return (
+                    b'{"kind":"Table","apiVersion":' + _dumps(f"meta.k8s.io/{table_version}") + b',"metadata":' + _dumps(meta)
+                    + b',"columnDefinitions":' + _dumps([c.definition() for c in rtype.columns])
+                    + b',"rows":[' + b",".join(row for row in encoded if row is not None) + b"]}"
+                )  # fmt: skip
         rows = []
         for entry in entries:
             row: dict[str, Any] = {"cells": rtype.row(entry.obj, now)}
