@@ -7,11 +7,17 @@ are named), defaults are the API's, and a bad field is one error naming the file
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from kubectl_meshctl.istio.gateway_api import convert
 from kubectl_meshctl.resources import model
+from kubectl_meshctl.resources.parse import InvalidObject, parse_kube_route
 from kubectl_meshctl.sources.files import FileSource
+from kubectl_meshctl.sources.snapshot import snapshot_of
 
 CONVERSION = Path(__file__).parent / "testdata" / "istio-gateway-api" / "conversion"
 CASES = sorted(p for p in CONVERSION.glob("*.yaml") if not p.name.endswith(".golden"))
@@ -141,3 +147,184 @@ def test_a_bad_route_field_is_one_error_naming_file_line_and_field(tmp_path: Pat
     [error] = result.errors
     assert error.line == 10 and field in str(error) and str(f) in str(error)  # the line of the field itself
     assert len(result.snapshot.services) == 1  # the rest is still read
+
+
+_FILTER = "spec.rules[0].filters[0]"
+
+
+@pytest.mark.parametrize(
+    ("filter_", "field", "detail"),
+    [
+        ({"type": "RequestRedirect", "requestRedirect": {"statusCode": "abc"}}, "requestRedirect.statusCode", "an integer"),
+        ({"type": "RequestRedirect", "requestRedirect": {"port": 1.5}}, "requestRedirect.port", "an integer"),
+        ({"type": "RequestRedirect", "requestRedirect": {"hostname": []}}, "requestRedirect.hostname", "a string"),
+        ({"type": "RequestRedirect", "requestRedirect": {"path": {"type": {}}}}, "requestRedirect.path.type", "a string"),
+        ({"type": "RequestRedirect", "requestRedirect": []}, "requestRedirect", "an object"),
+        (
+            {"type": "URLRewrite", "urlRewrite": {"path": {"replacePrefixMatch": []}}},
+            "urlRewrite.path.replacePrefixMatch",
+            "string",
+        ),
+        ({"type": "URLRewrite", "urlRewrite": {"hostname": {}}}, "urlRewrite.hostname", "a string"),
+        ({"type": "RequestMirror", "requestMirror": {"percent": "lots"}}, "requestMirror.percent", "an integer"),
+        (
+            {"type": "RequestMirror", "requestMirror": {"fraction": {"numerator": "a"}}},
+            "requestMirror.fraction.numerator",
+            "integer",
+        ),
+        ({"type": "RequestMirror", "requestMirror": {"backendRef": {"port": "x"}}}, "requestMirror.backendRef.port", "integer"),
+        ({"type": "CORS", "cors": {"maxAge": "forever"}}, "cors.maxAge", "an integer"),
+        ({"type": "CORS", "cors": {"allowCredentials": "yes"}}, "cors.allowCredentials", "true or false"),
+        ({"type": "CORS", "cors": {"allowOrigins": "*"}}, "cors.allowOrigins", "a list"),
+        (
+            {"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": [{"name": []}]}},
+            "requestHeaderModifier.set[0].name",
+            "string",
+        ),
+        (
+            {"type": "ResponseHeaderModifier", "responseHeaderModifier": {"remove": "x-a"}},
+            "responseHeaderModifier.remove",
+            "a list",
+        ),
+        ({"type": ["RequestMirror"]}, "type", "a string"),
+    ],
+)
+def test_a_bad_filter_field_is_named_by_its_path(filter_: dict[str, Any], field: str, detail: str) -> None:
+    """What the conversion reads of a filter is checked where the route is read: an error naming the field (the API
+    server's schema would refuse the object), not an internal error of the whole run when the route is converted."""
+    raw = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r"}}
+    meta = model.ObjectMeta(kind="HTTPRoute", name="r", namespace="app", origin=model.Origin("test"))
+    for path, spec in (
+        (_FILTER, {"rules": [{"filters": [filter_]}]}),
+        (
+            "spec.rules[0].backendRefs[0].filters[0]",
+            {"rules": [{"backendRefs": [{"name": "s", "port": 80, "filters": [filter_]}]}]},
+        ),
+    ):
+        with pytest.raises(InvalidObject) as raised:
+            parse_kube_route({**raw, "spec": spec}, meta)
+        assert raised.value.path == f"{path}.{field}" and detail in raised.value.detail
+
+
+@pytest.mark.parametrize(
+    ("retry", "field"),
+    [
+        ({"attempts": "two"}, "attempts"),
+        ({"codes": ["5xx"]}, "codes[0]"),
+        ({"codes": 500}, "codes"),
+        ({"backoff": []}, "backoff"),
+    ],
+)
+def test_a_bad_retry_field_is_named_by_its_path(retry: dict[str, Any], field: str) -> None:
+    raw = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r"}}
+    meta = model.ObjectMeta(kind="HTTPRoute", name="r", namespace="app", origin=model.Origin("test"))
+    with pytest.raises(InvalidObject) as raised:
+        parse_kube_route({**raw, "spec": {"rules": [{"retry": retry}]}}, meta)
+    assert raised.value.path == f"spec.rules[0].retry.{field}"
+
+
+def test_a_file_with_a_bad_filter_reports_it_and_analyses_the_rest(tmp_path: Path) -> None:
+    """Was: ``Error: internal error: ValueError: could not convert string to float: 'lots'`` and nothing analysed."""
+    import subprocess
+    import sys
+
+    f = tmp_path / "routes.yaml"
+    route = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: {name}, namespace: default}}\n"
+    route += "spec:\n  parentRefs: [{{name: gw}}]\n  hostnames: [a.example.com]\n  rules:\n{rules}"
+    f.write_text(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: default}\n"
+        "spec:\n  gatewayClassName: istio\n  listeners:\n  - {name: http, port: 80, protocol: HTTP}\n---\n"
+        + route.format(
+            name="bad",
+            rules="  - filters:\n    - type: RequestMirror\n      requestMirror: {backendRef: {name: s, port: 80}, percent: lots}\n",
+        )
+        + "---\n"
+        + route.format(name="good", rules="  - backendRefs: [{name: s, port: 80}]\n  - backendRefs: [{name: t, port: 80}]\n")
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "kubectl_meshctl", "analyze", "-f", str(f)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 65 and "Traceback" not in done.stderr and "internal error" not in done.stderr
+    [error] = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert f"{f}:18: HTTPRoute default/bad: spec.rules[0].filters[0].requestMirror.percent: expected an integer" in error
+    assert "default/good" in done.stdout  # the good route is still analysed: its second rule is never reached
+
+
+_NESTED_KEYS = ["name", "value", "type", "port", "path", "numerator", "denominator", "replaceFullPath", "replacePrefixMatch"]
+_ANY_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 500)
+    | st.floats(allow_nan=False, width=32)
+    | st.sampled_from(["", "a", "7", "/x", "*"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_NESTED_KEYS), inner, max_size=3),
+    max_leaves=6,
+)
+_FILTER_FIELDS = {
+    "requestHeaderModifier": ["add", "set", "remove"],
+    "responseHeaderModifier": ["add", "set", "remove"],
+    "requestRedirect": ["statusCode", "hostname", "scheme", "port", "path"],
+    "urlRewrite": ["hostname", "path"],
+    "requestMirror": ["backendRef", "percent", "fraction"],
+    "cors": ["allowOrigins", "allowCredentials", "allowMethods", "allowHeaders", "exposeHeaders", "maxAge"],
+}
+_TYPES = {
+    "requestHeaderModifier": "RequestHeaderModifier",
+    "responseHeaderModifier": "ResponseHeaderModifier",
+    "requestRedirect": "RequestRedirect",
+    "urlRewrite": "URLRewrite",
+    "requestMirror": "RequestMirror",
+    "cors": "CORS",
+}
+
+
+_NESTED = {
+    "path": ("type", "replaceFullPath", "replacePrefixMatch"),
+    "fraction": ("numerator", "denominator"),
+    "backendRef": ("name", "port", "namespace", "kind"),
+    "add": ("name", "value"),
+    "set": ("name", "value"),
+}
+
+
+@st.composite
+def _filters(draw: st.DrawFn) -> dict[str, Any]:
+    key = draw(st.sampled_from(sorted(_FILTER_FIELDS)))
+    body = draw(st.dictionaries(st.sampled_from(_FILTER_FIELDS[key]), _ANY_JSON, max_size=3))
+    for field, nested in _NESTED.items():  # sometimes the field's own shape, with any values inside
+        if field in _FILTER_FIELDS[key] and draw(st.booleans()):
+            shaped = draw(st.fixed_dictionaries({}, optional={k: _ANY_JSON for k in nested}))
+            body[field] = [shaped] if field in ("add", "set") else shaped
+    if key == "requestMirror" and draw(st.booleans()):
+        body["backendRef"] = {"name": "mirror", "port": 80}  # a usable mirror: its percentage is converted too
+    return {"type": _TYPES[key], key: body}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    filters=st.lists(_filters(), min_size=1, max_size=3),
+    retry=st.none() | st.dictionaries(st.sampled_from(["attempts", "codes", "backoff"]), _ANY_JSON),
+)
+def test_whatever_filters_the_parser_accepts_convert(filters: list[dict[str, Any]], retry: dict[str, Any] | None) -> None:
+    """Either the route is refused where it is read (one error naming a field), or istiod's conversion of it runs:
+    no value the parser lets through makes the conversion fail (its own refusals of a route aside)."""
+    rule: dict[str, Any] = {"filters": filters, "backendRefs": [{"name": "s", "port": 80, "filters": filters[:1]}]}
+    if retry is not None:
+        rule["retry"] = retry
+    raw = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "r", "namespace": "app"},
+        "spec": {"parentRefs": [{"name": "gw"}], "rules": [rule]},
+    }
+    meta = model.ObjectMeta(kind="HTTPRoute", name="r", namespace="app", origin=model.Origin("test"))
+    try:
+        route = parse_kube_route(raw, meta)
+    except InvalidObject:
+        return
+    gateway = model.KubeGateway(
+        meta=model.ObjectMeta(kind="Gateway", name="gw", namespace="app", origin=model.Origin("test")),
+        gateway_class="istio",
+        listeners=(model.Listener(name="http", port=80, protocol="HTTP"),),
+    )
+    convert(snapshot_of([gateway, route]))

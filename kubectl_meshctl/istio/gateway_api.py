@@ -713,7 +713,7 @@ def _backend_filters_json(filters: Iterable[Mapping[str, Any]], *, kind: str) ->
 def _percent_json(raw: Mapping[str, Any]) -> float | None:
     fraction = raw.get("fraction")
     if isinstance(fraction, Mapping):
-        value = 100 * float(fraction.get("numerator", 0)) / float(fraction.get("denominator") or 100)
+        value = 100 * float(fraction.get("numerator") or 0) / float(fraction.get("denominator") or 100)
     elif raw.get("percent") is not None:
         value = float(raw["percent"])
     else:

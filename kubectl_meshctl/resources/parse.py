@@ -681,10 +681,69 @@ def _backend_ref(raw: object, path: str) -> BackendRef:
         kind=("" if (v := get("kind")) is None else v if type(v) is str else _str(v, f"{path}.kind")) or "Service",
         port=0 if (v := get("port")) is None else v if type(v) is int else _int(v, f"{path}.port"),
         weight=1 if (v := get("weight")) is None else v if type(v) is int else _int(v, f"{path}.weight"),
-        filters=()
-        if filters is None
-        else tuple(_map(f, f"{path}.filters[{i}]") for i, f in enumerate(_list(filters, f"{path}.filters"))),
+        filters=() if filters is None else _route_filters(filters, f"{path}.filters"),
     )
+
+
+def _header_modifier(raw: object, path: str) -> None:
+    hm = _map(raw, path)
+    for key in ("add", "set"):
+        for j, entry in enumerate(_list(hm.get(key), f"{path}.{key}")):
+            em = _map(entry, f"{path}.{key}[{j}]")
+            _str(em.get("name"), f"{path}.{key}[{j}].name")
+            _str(em.get("value"), f"{path}.{key}[{j}].value")
+    _str_list(hm.get("remove"), f"{path}.remove")
+
+
+def _path_modifier(raw: object, path: str) -> None:
+    pm = _map(raw, path)
+    for key in ("type", "replaceFullPath", "replacePrefixMatch"):
+        _str(pm.get(key), f"{path}.{key}")
+
+
+def _route_filter(raw: object, path: str) -> Mapping[str, Any]:
+    """A filter as written, every field the Gateway API conversion reads checked for its type here, at the edge: the
+    API server's schema refuses the object otherwise, and the conversion then trusts what it reads."""
+    fm = _map(raw, path)
+    _str(fm.get("type"), f"{path}.type")
+    for key in ("requestHeaderModifier", "responseHeaderModifier"):
+        if (v := fm.get(key)) is not None:
+            _header_modifier(v, f"{path}.{key}")
+    if (v := fm.get("requestRedirect")) is not None:
+        rm = _map(v, f"{path}.requestRedirect")
+        for key, check in (("statusCode", _int), ("hostname", _str), ("scheme", _str), ("port", _int)):
+            check(rm.get(key), f"{path}.requestRedirect.{key}")
+        _path_modifier(rm.get("path"), f"{path}.requestRedirect.path")
+    if (v := fm.get("urlRewrite")) is not None:
+        um = _map(v, f"{path}.urlRewrite")
+        _str(um.get("hostname"), f"{path}.urlRewrite.hostname")
+        _path_modifier(um.get("path"), f"{path}.urlRewrite.path")
+    if (v := fm.get("requestMirror")) is not None:
+        mm = _map(v, f"{path}.requestMirror")
+        _backend_ref(mm.get("backendRef"), f"{path}.requestMirror.backendRef")
+        _int(mm.get("percent"), f"{path}.requestMirror.percent")
+        fraction = _map(mm.get("fraction"), f"{path}.requestMirror.fraction")
+        for key in ("numerator", "denominator"):
+            _int(fraction.get(key), f"{path}.requestMirror.fraction.{key}")
+    if (v := fm.get("cors")) is not None:
+        cm = _map(v, f"{path}.cors")
+        for key in ("allowOrigins", "allowMethods", "allowHeaders", "exposeHeaders"):
+            _str_list(cm.get(key), f"{path}.cors.{key}")
+        _bool(cm.get("allowCredentials"), f"{path}.cors.allowCredentials")
+        _int(cm.get("maxAge"), f"{path}.cors.maxAge")
+    return fm
+
+
+def _route_filters(raw: object, path: str) -> tuple[Mapping[str, Any], ...]:
+    return tuple(_route_filter(f, f"{path}[{i}]") for i, f in enumerate(_list(raw, path)))
+
+
+def _retry(raw: object, path: str) -> None:
+    rm = _map(raw, path)
+    _int(rm.get("attempts"), f"{path}.attempts")
+    for j, code in enumerate(_list(rm.get("codes"), f"{path}.codes")):
+        _int(code, f"{path}.codes[{j}]")
+    _str(rm.get("backoff"), f"{path}.backoff")
 
 
 def _kube_route_rule(r: object, i: int, *, grpc: bool) -> KubeRouteRule:
@@ -693,6 +752,8 @@ def _kube_route_rule(r: object, i: int, *, grpc: bool) -> KubeRouteRule:
     get = rm.get  # paths for errors are built only when a value is there to check (the hot path of a big read)
     raw_timeouts = get("timeouts")
     timeouts = {} if raw_timeouts is None else _map(raw_timeouts, f"{path}.timeouts")
+    if (raw_retry := get("retry")) is not None:
+        _retry(raw_retry, f"{path}.retry")
     matches = get("matches")
     backends = get("backendRefs")
     filters = get("filters")
@@ -705,9 +766,7 @@ def _kube_route_rule(r: object, i: int, *, grpc: bool) -> KubeRouteRule:
         backend_refs=()
         if backends is None
         else tuple(_backend_ref(b, f"{path}.backendRefs[{j}]") for j, b in enumerate(_list(backends, f"{path}.backendRefs"))),
-        filters=()
-        if filters is None
-        else tuple(_map(f, f"{path}.filters[{j}]") for j, f in enumerate(_list(filters, f"{path}.filters"))),
+        filters=() if filters is None else _route_filters(filters, f"{path}.filters"),
         timeouts=tuple((k, _duration(v, f"{path}.timeouts.{k}")) for k, v in sorted(timeouts.items())) if timeouts else (),
         spec=rm,
     )
