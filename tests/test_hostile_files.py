@@ -396,6 +396,9 @@ def test_invalid_utf8_surrogate_bytes_in_dump(tmp_path: Path) -> None:
 # --- property-based: mutated manifests and dumps through the real CLI --------------------------------
 
 MANIFESTS = sorted([REPO / SEED, *TESTS.glob("golden/*/input.yaml"), *TESTS.glob("golden-istio/*/input.yaml")], key=str)
+GATEWAY_API_MANIFESTS = sorted(
+    (p for p in TESTS.glob("testdata/istio-gateway-api/conversion/*.yaml") if not p.name.endswith(".golden")), key=str
+)
 DUMPS = sorted(TESTS.glob("golden-routes/**/configdump.json"), key=str)
 # Written where a value starts (after ": ", "- ", "[" or at a line start); a few are only hostile in JSON.
 VALUES = [
@@ -547,7 +550,8 @@ def _mutate_json(value: object, data: st.DataObject) -> str:
             new = container[key]
             new = [new] if not isinstance(new, list) else {"x": new}
         container[key] = new
-    return _expand(json.dumps(value, indent=data.draw(st.sampled_from([None, 1]), label="indent")))
+    # default=str: YAML's unquoted timestamps (creationTimestamp) load as datetimes; as JSON they are strings again
+    return _expand(json.dumps(value, indent=data.draw(st.sampled_from([None, 1]), label="indent"), default=str))
 
 
 def _deep_metadata(dump: Any, data: st.DataObject) -> str:
@@ -601,7 +605,18 @@ FUZZ = settings(
 @FUZZ
 @given(data=st.data())
 def test_fuzz_analyze_keeps_the_contract(data: st.DataObject, tmp_path: Path, traced: None) -> None:
-    source = data.draw(st.sampled_from(MANIFESTS), label="manifest")
+    _fuzz_analyze(data, tmp_path, MANIFESTS)
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_analyze_gateway_api_keeps_the_contract(data: st.DataObject, tmp_path: Path, traced: None) -> None:
+    """The same on Istio's Gateway API conversion inputs: Gateways, HTTPRoutes, GRPCRoutes, ReferenceGrants."""
+    _fuzz_analyze(data, tmp_path, GATEWAY_API_MANIFESTS)
+
+
+def _fuzz_analyze(data: st.DataObject, tmp_path: Path, manifests: list[Path]) -> None:
+    source = data.draw(st.sampled_from(manifests), label="manifest")
     form = data.draw(st.sampled_from([".yaml", ".json", "-"]), label="as")
     text = source.read_text()
     if form == ".json":  # the same objects as a JSON array, which the reader accepts
