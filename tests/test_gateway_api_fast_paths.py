@@ -152,3 +152,68 @@ def test_every_generated_virtual_service_has_its_rules_in_precedence_order() -> 
     ]
     alone = by_host["a.example"][0]
     assert [r.spec["match"][0]["uri"] for r in alone.http[:2]] == [{"exact": "/a/x"}, {"prefix": "/a"}]
+
+
+def _converted(*rules: dict[str, Any]) -> list[model.HTTPRule]:
+    """The rules istiod generates from one HTTPRoute (``rules`` as written) on an HTTP listener."""
+    gateway = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "gw", "namespace": "app"},
+        "spec": {"gatewayClassName": "istio", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]},
+    }
+    route = {
+        **_route(parentRefs=[{"name": "gw"}], hostnames=["a.example"], rules=list(rules)),
+        "metadata": {"name": "r", "namespace": "app"},
+    }
+    builder, errors = SnapshotBuilder("default"), list[InputError]()
+    for i, raw in enumerate([gateway, route]):
+        builder.add_raw(raw, model.Origin("test", document=i), errors)
+    assert errors == []
+    return [rule for vs in convert(builder.build()).virtual_services for rule in vs.http]
+
+
+def test_a_generated_rules_spec_is_built_when_read_and_its_typed_fields_without_it() -> None:
+    """The Istio JSON of a generated rule is deferred (only the route tests read it); the typed fields the
+    translation and the analysis read -- mirrors, redirect, direct response, destinations, timeout -- are not."""
+    mirror = {"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "m", "port": 90}, "percent": 5}}
+    cors = {"type": "CORS", "cors": {"allowOrigins": ["https://*.example"], "maxAge": 60}}
+    [mirrored, redirected, empty] = _converted(
+        {
+            "matches": [{"path": {"type": "Exact", "value": "/m"}}],
+            "filters": [mirror, cors],
+            "backendRefs": [{"name": "s", "port": 80}],
+            "timeouts": {"request": "3s"},
+        },
+        {
+            "matches": [{"path": {"type": "Exact", "value": "/r"}}],
+            "filters": [{"type": "RequestRedirect", "requestRedirect": {}}],
+        },
+        {"matches": [{"path": {"type": "Exact", "value": "/e"}}]},
+    )
+    assert [m.destination.host for m in mirrored.mirrors] == ["m.app.svc.cluster.local"]
+    assert [d.destination.host for d in mirrored.route] == ["s.app.svc.cluster.local"] and mirrored.timeout == "3s"
+    assert (redirected.redirect, redirected.direct_response) == (True, False)
+    assert (empty.redirect, empty.direct_response) == (False, True)
+    assert not isinstance(mirrored.spec, dict)  # deferred ...
+    assert mirrored.spec["mirrors"] == [
+        {"destination": {"host": "m.app.svc.cluster.local", "port": {"number": 90}}, "percentage": {"value": 5}}
+    ]
+    assert mirrored.spec["corsPolicy"]["maxAge"] == "60s" and mirrored.spec["timeout"] == "3s"  # ... and whole once read
+    assert redirected.spec["redirect"] == {"derivePort": "FROM_REQUEST_PORT"} and empty.spec["directResponse"] == {"status": 500}
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"backendRefs": [{"name": "s", "port": 80, "filters": [{"type": "URLRewrite", "urlRewrite": {}}]}]},
+        {"filters": [{"type": "ExtensionRef"}], "backendRefs": [{"name": "s", "port": 80}]},
+        {"backendRefs": [{"name": "s.other.svc", "port": 80}]},
+    ],
+    ids=["backend filter istiod does not support", "unsupported filter", "a host name for a Service"],
+)
+def test_what_refuses_a_route_still_refuses_it_without_the_spec(rule: dict[str, Any]) -> None:
+    assert (
+        _converted({"matches": [{"path": {"type": "Exact", "value": "/ok"}}], "backendRefs": [{"name": "s", "port": 80}]}, rule)
+        == []
+    )

@@ -18,7 +18,7 @@ What the output carries beyond istiod's objects:
 * every generated ``VirtualService`` carries ``internal.istio.io/route-semantics: gateway``: istiod then builds a
   ``PathPrefix`` other than ``/`` as Envoy's ``path_separated_prefix`` -- the translation must honour it.
 * ``HTTPRule.spec`` holds the whole rule in Istio VirtualService JSON shape (rewrite, headers, mirrors, CORS,
-  retries ...) for the checks that compare those fields.
+  retries ...) for the checks that compare those fields, built the first time it is read.
 
 Out of scope (read without crashing, never converted): TCPRoute/TLSRoute, ListenerSets, mesh (GAMMA) parents,
 waypoint and east-west classes, InferencePool/XBackend backends (an empty destination), DestinationRules from
@@ -30,7 +30,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from typing import Any
@@ -734,24 +734,50 @@ def _translate_rule(
     match_index: int | None,
     index: int,
     grpc: bool,
+    with_spec: bool = False,
 ) -> HTTPRule:
     """One Istio http route from one rule and (at most) one of its matches (already translated, by :func:`_match`),
-    as istiod's convertHTTPRoute/GRPCRoute; ``index``: its position in the route's rules sorted by precedence."""
+    as istiod's convertHTTPRoute/GRPCRoute; ``index``: its position in the route's rules sorted by precedence.
+
+    The rule's Istio JSON (``HTTPRule.spec``) is built when first read (:class:`_DeferredSpec`, by this function
+    again ``with_spec``): only the route tests read it, and for a cluster's routes it was a third of the conversion's
+    memory.  Everything that can refuse the route runs either way, so a deferred spec never fails."""
     name = rule.name or f"{route.meta.namespace}.{route.meta.name}.{rule.index}"
     spec: dict[str, Any] = {"name": name}
     matches: tuple[HTTPMatch, ...] = ()
     if match is not None:
         matches = (match,)
-        spec["match"] = [_match_json(match)]
+        if with_spec:
+            spec["match"] = [_match_json(match)]
     headers: dict[str, Any] = {}
     mirrors: list[RouteDestination] = []
     mirror_specs: list[dict[str, Any]] = []
+    redirect = False
     allowed_filters = _GRPC_FILTERS if grpc else _HTTP_FILTERS
     for f in rule.filters:
         ftype = f.get("type")
         if ftype not in allowed_filters:
             raise _HardError(f"unsupported filter type {ftype!r}")
-        if ftype == "RequestHeaderModifier":
+        if ftype == "RequestRedirect":
+            redirect = True
+        if ftype == "RequestMirror":
+            mirror = f.get("requestMirror")
+            mirror = mirror if isinstance(mirror, Mapping) else {}
+            dest, usable = _destination(ctx, _backend_from_raw(mirror.get("backendRef")), route=route)
+            if not usable:
+                if grpc:
+                    raise _HardError("invalid mirror backend")
+                continue  # an HTTPRoute keeps the rule without the mirror
+            mirrors.append(RouteDestination(dest))
+            if with_spec:
+                entry: dict[str, Any] = {"destination": _destination_json(dest)}
+                percent = _percent_json(mirror)
+                if percent is not None:
+                    entry["percentage"] = {"value": percent}
+                mirror_specs.append(entry)
+        elif not with_spec:
+            continue
+        elif ftype == "RequestHeaderModifier":
             headers["request"] = _header_operations(f.get("requestHeaderModifier"))
         elif ftype == "ResponseHeaderModifier":
             headers["response"] = _header_operations(f.get("responseHeaderModifier"))
@@ -765,20 +791,6 @@ def _translate_rule(
                 spec.pop("rewrite", None)
         elif ftype == "CORS":
             spec["corsPolicy"] = _cors_json(f.get("cors"))
-        else:
-            mirror = f.get("requestMirror")
-            mirror = mirror if isinstance(mirror, Mapping) else {}
-            dest, usable = _destination(ctx, _backend_from_raw(mirror.get("backendRef")), route=route)
-            if not usable:
-                if grpc:
-                    raise _HardError("invalid mirror backend")
-                continue  # an HTTPRoute keeps the rule without the mirror
-            entry: dict[str, Any] = {"destination": _destination_json(dest)}
-            percent = _percent_json(mirror)
-            if percent is not None:
-                entry["percentage"] = {"value": percent}
-            mirror_specs.append(entry)
-            mirrors.append(RouteDestination(dest))
     if headers:
         spec["headers"] = headers
     if mirror_specs:
@@ -787,7 +799,7 @@ def _translate_rule(
 
     destinations: list[RouteDestination] = []
     direct_response = False
-    if sum(b.weight for b in rule.backend_refs) == 0 and "redirect" not in spec:
+    if sum(b.weight for b in rule.backend_refs) == 0 and not redirect:
         # no backend with a weight: the API asks for a 500
         spec["directResponse"] = {"status": 500}
         direct_response = True
@@ -797,13 +809,15 @@ def _translate_rule(
         for backend in weighted:
             dest, _usable = _destination(ctx, backend, route=route)
             weight = backend.weight if len(weighted) > 1 else 0
-            entry = {"destination": _destination_json(dest)}
-            if weight:
-                entry["weight"] = weight
+            # its filters are checked either way: one istiod does not support refuses the route
             backend_headers = _backend_filters_json(backend.filters, kind=route.meta.kind) if backend.filters else None
-            if backend_headers:
-                entry["headers"] = backend_headers
-            route_specs.append(entry)
+            if with_spec:
+                entry = {"destination": _destination_json(dest)}
+                if weight:
+                    entry["weight"] = weight
+                if backend_headers:
+                    entry["headers"] = backend_headers
+                route_specs.append(entry)
             destinations.append(RouteDestination(dest, weight))
         spec["route"] = route_specs
     return HTTPRule(
@@ -812,12 +826,50 @@ def _translate_rule(
         matches=matches,
         route=tuple(destinations),
         mirrors=tuple(mirrors),
-        redirect="redirect" in spec,
+        redirect=redirect,
         direct_response=direct_response,
         timeout=str(spec.get("timeout", "")),
-        spec=spec,
+        spec=spec if with_spec else _DeferredSpec(ctx, route, rule, match, match_index, grpc),
         generated_from=GeneratedFrom(route.meta.kind, route.meta.namespace, route.meta.name, rule.index, match_index),
     )
+
+
+class _DeferredSpec(Mapping[str, Any]):
+    """A generated rule's Istio JSON, built by :func:`_translate_rule` the first time it is read."""
+
+    __slots__ = ("_args", "_spec")
+
+    def __init__(
+        self, ctx: _Context, route: KubeRoute, rule: KubeRouteRule, match: HTTPMatch | None, match_index: int | None, grpc: bool
+    ) -> None:
+        self._args: tuple[_Context, KubeRoute, KubeRouteRule, HTTPMatch | None, int | None, bool] | None = (
+            ctx, route, rule, match, match_index, grpc,
+        )  # fmt: skip
+        self._spec: Mapping[str, Any] = {}
+
+    def _built(self) -> Mapping[str, Any]:
+        if self._args is not None:
+            ctx, route, rule, match, match_index, grpc = self._args
+            translated = _translate_rule(
+                ctx, route, rule=rule, match=match, match_index=match_index, index=0, grpc=grpc, with_spec=True
+            )  # fmt: skip
+            self._spec, self._args = translated.spec, None
+        return self._spec
+
+    def __getitem__(self, key: str) -> Any:
+        return self._built()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._built())
+
+    def __eq__(self, other: object) -> bool:
+        return self._built() == other
+
+    def __repr__(self) -> str:
+        return repr(self._built())
 
 
 def _retries_and_timeout(rule: KubeRouteRule, spec: dict[str, Any]) -> None:
