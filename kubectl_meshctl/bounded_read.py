@@ -27,8 +27,10 @@ def read_at_most(source: int | BinaryIO, limit: int) -> bytes:
 
     chunks: list[bytes] = []
     size = 0
+    step = 1 << 16  # doubled up to 16 MiB: os.read allocates what it is asked for, whatever the file holds
     while size <= limit:
-        want = min(limit + 1 - size, 1 << 24)
+        want = min(limit + 1 - size, step)
+        step = min(step * 2, 1 << 24)
         chunk = os.read(source, want) if isinstance(source, int) else source.read(want)
         if not chunk:
             return b"".join(chunks)

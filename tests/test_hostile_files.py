@@ -691,6 +691,30 @@ def test_read_at_most_stops_at_the_cap() -> None:
         read_at_most(io.BytesIO(b"x" * 11), 10)
 
 
+def test_read_at_most_asks_small_first_and_reads_everything() -> None:
+    """A kubeconfig or token file is a few hundred bytes: the first read asks 64 KiB, not the 16 MiB a big manifest
+    is read by (os.read allocates what it is asked for); chunks grow and all bytes come back in order."""
+    import io
+
+    from kubectl_meshctl.bounded_read import read_at_most
+
+    class Recorded(io.BytesIO):
+        def __init__(self, data: bytes) -> None:
+            super().__init__(data)
+            self.asked: list[int] = []
+
+        def read(self, size: int | None = -1) -> bytes:
+            self.asked.append(-1 if size is None else size)
+            return super().read(size)
+
+    small = Recorded(b"token")
+    assert read_at_most(small, 1 << 30) == b"token" and small.asked[0] == 1 << 16
+    data = bytes(range(256)) * (5 << 12)  # 5 MiB
+    big = Recorded(data)
+    assert read_at_most(big, 1 << 30) == data
+    assert big.asked[:4] == [1 << 16, 1 << 17, 1 << 18, 1 << 19] and max(big.asked) <= 1 << 24
+
+
 @pytest.mark.parametrize(
     ("field", "spec_rule"),
     [

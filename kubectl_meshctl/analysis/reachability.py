@@ -543,6 +543,8 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True) -> Reach
                 domains = overlaps[rc_name] = HostOverlapIndex(routed_domains.get(rc_name, ()))
             overlap = any(domains.overlaps(h) for h in names)
             served.setdefault(ServerRef(gname, server_index), []).append(ServedAt(has_routes, overlap))
+        # this proxy's routes are walked: let them go before the next proxy's are built (else both peak together)
+        del result, indexed, homes, overlaps
     sidecar = GatewayProxy("<sidecar>", None, (), hypothetical=True)
     for vs in index.virtual_services:
         if "mesh" not in index.resolved_gateways[id(vs)]:

@@ -277,6 +277,9 @@ class _Index:
         self.resolved_gateways = {id(vs): vs_gateways(vs) for vs in self.virtual_services}
         self.translated: dict[tuple[HTTPMatch, bool], RouteMatch] = {}
         self.actions: dict[tuple[int, int, int], RouteAction] = {}
+        """Route actions by (VirtualService, rule, port) for the proxy being built: :func:`routes_for_proxy` starts
+        each proxy with none (a rule's action at a port is rarely shared between proxies, and kept for a whole run
+        they were a tenth of a Gateway API analysis's peak memory)."""
         self.by_gateway: dict[str, list[VirtualService]] = {}
         for vs in self.virtual_services:
             for g in self.resolved_gateways[id(vs)]:
@@ -613,6 +616,7 @@ def build_route_configuration(
 def routes_for_proxy(snapshot: Snapshot, proxy: GatewayProxy, *, index: _Index | None = None) -> ProxyRoutes:
     """All dynamic route configurations istiod would send ``proxy``, in server-merge order (Gateway creation order, then server order)."""
     idx = index or _Index(snapshot)
+    idx.actions.clear()
     configs = []
     truncations: list[Truncation] = []
     served: dict[ServerRef, ServerUse] = {}
