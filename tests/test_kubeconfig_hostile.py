@@ -203,6 +203,16 @@ def test_a_kubeconfig_that_is_endless_or_a_directory(path: str) -> None:
     assert result.stderr.rstrip().endswith(("larger than 64 MiB", "Is a directory"))
 
 
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_a_kubeconfig_with_other_newlines_reads_the_same(fake_kubeconfig: Path, tmp_path: Path, newline: str) -> None:
+    """Saved by a Windows editor (CRLF), or with old Mac line ends: read as text mode reads it, the same cluster."""
+    other = tmp_path / "kubeconfig-newlines"
+    other.write_bytes(fake_kubeconfig.read_bytes().replace(b"\n", newline.encode()))
+    assert newline.encode() in other.read_bytes()
+    plain, rewritten = _gateways(fake_kubeconfig), _gateways(other)
+    assert plain.code == 0 and (rewritten.code, rewritten.stdout, rewritten.stderr) == (0, plain.stdout, plain.stderr)
+
+
 def test_namespace_flag_must_be_a_label(fake_kubeconfig: Path) -> None:
     result = _gateways(fake_kubeconfig, "-n", "default/../../x")
     assert result.code == ExitCode.USAGE and 'invalid namespace "default/../../x"' in result.stderr

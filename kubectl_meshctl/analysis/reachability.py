@@ -35,12 +35,13 @@ from ..istio.server_kinds import server_kind, server_uses
 from ..istio.translation import (
     GatewayProxy,
     ServerRef,
+    ServerUse,
     Truncation,
     build_vs_routes,
     is_catch_all_route,
     make_index,
     resolve_gateway_name,
-    routes_for_proxy,
+    route_configurations,
     translate_match,
     vs_gateways,
     vs_visibility,
@@ -515,10 +516,12 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True) -> Reach
     generated = GeneratedRules.of(snapshot)
     shared: list[SharedHost] = []
     for proxy in gateway_proxies(snapshot):
-        result = routes_for_proxy(snapshot, proxy, index=index)
+        servers: dict[ServerRef, ServerUse] = {}
         routed_domains: dict[str, list[str]] = {}
-        indexed = [(rc, VirtualHostIndex(rc.virtual_hosts)) for rc in result.route_configurations]
-        for rc, vhost_index in indexed:
+        # one route configuration at a time, walked and let go before the next is built: the peak is one, not all
+        for rc, truncations in route_configurations(index, proxy, served=servers):
+            vhost_index = VirtualHostIndex(rc.virtual_hosts)
+            where_scheme = "https" if rc.name.startswith("https.") else "http"
             for vh in rc.virtual_hosts:
                 if generated.virtual_services and vh.routes:
                     # cheap first: does this vhost hold both generated and written routes? (names only then)
@@ -526,15 +529,16 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True) -> Reach
                     if len({generated.origin(s.namespace, s.name, s.rule_index) is None for s in sources}) == 2:
                         owners = tuple(dict.fromkeys(route_text(r, generated)[0] for r in vh.routes))
                         shared.append(SharedHost(proxy.name, rc.name, tuple(vh.domains), owners))
-                _walk_routes(vh.routes, outcomes, _Where(vh, vhost_index, "https" if rc.name.startswith("https.") else "http"))
+                _walk_routes(vh.routes, outcomes, _Where(vh, vhost_index, where_scheme))
                 if vh.routes:
                     routed_domains.setdefault(rc.name, []).extend(vh.domains)
-        homes = _route_homes(indexed) if result.truncations else {}
+            homes = _route_homes([(rc, vhost_index)]) if truncations else {}
+            for t in truncations:
+                at = _truncated_at(t, homes, by_name)
+                outcomes.record(written_at(t), _truncation_taker(t, at, generated), **at)
+            del rc, vhost_index, homes, truncations  # before the next one is built
         overlaps: dict[str, HostOverlapIndex] = {}
-        for t in result.truncations:
-            at = _truncated_at(t, homes, by_name)
-            outcomes.record(written_at(t), _truncation_taker(t, at, generated), **at)
-        for (gname, server_index), (rc_name, has_routes) in result.servers.items():
+        for (gname, server_index), (rc_name, has_routes) in servers.items():
             gw = gateways[gname]
             hosts = sanitize_server_hosts_split_once(gw.servers[server_index].hosts, gw.meta.namespace)
             names = [h.partition("/")[2] if "/" in h else h for h in hosts]
@@ -543,8 +547,6 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True) -> Reach
                 domains = overlaps[rc_name] = HostOverlapIndex(routed_domains.get(rc_name, ()))
             overlap = any(domains.overlaps(h) for h in names)
             served.setdefault(ServerRef(gname, server_index), []).append(ServedAt(has_routes, overlap))
-        # this proxy's routes are walked: let them go before the next proxy's are built (else both peak together)
-        del result, indexed, homes, overlaps
     sidecar = GatewayProxy("<sidecar>", None, (), hypothetical=True)
     for vs in index.virtual_services:
         if "mesh" not in index.resolved_gateways[id(vs)]:

@@ -14,7 +14,7 @@ route and never get a verdict of their own.  Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -277,7 +277,7 @@ class _Index:
         self.resolved_gateways = {id(vs): vs_gateways(vs) for vs in self.virtual_services}
         self.translated: dict[tuple[HTTPMatch, bool], RouteMatch] = {}
         self.actions: dict[tuple[int, int, int], RouteAction] = {}
-        """Route actions by (VirtualService, rule, port) for the proxy being built: :func:`routes_for_proxy` starts
+        """Route actions by (VirtualService, rule, port) for the proxy being built: :func:`route_configurations` starts
         each proxy with none (a rule's action at a port is rarely shared between proxies, and kept for a whole run
         they were a tenth of a Gateway API analysis's peak memory)."""
         self.by_gateway: dict[str, list[VirtualService]] = {}
@@ -616,15 +616,23 @@ def build_route_configuration(
 def routes_for_proxy(snapshot: Snapshot, proxy: GatewayProxy, *, index: _Index | None = None) -> ProxyRoutes:
     """All dynamic route configurations istiod would send ``proxy``, in server-merge order (Gateway creation order, then server order)."""
     idx = index or _Index(snapshot)
-    idx.actions.clear()
     configs = []
     truncations: list[Truncation] = []
     served: dict[ServerRef, ServerUse] = {}
-    for name, servers in merged_servers(idx, proxy).items():
-        rc, t = build_route_configuration(idx, proxy, name, servers, served)
+    for rc, t in route_configurations(idx, proxy, served=served):
         configs.append(rc)
         truncations.extend(t)
     return ProxyRoutes(proxy, configs, truncations, served)
+
+
+def route_configurations(
+    index: _Index, proxy: GatewayProxy, *, served: dict[ServerRef, ServerUse]
+) -> Iterator[tuple[RouteConfiguration, list[Truncation]]]:
+    """:func:`routes_for_proxy` one route configuration at a time, each with the rules its routes cut off; ``served``
+    is filled in as they are built.  The analysis walks each and lets it go before the next is built."""
+    index.actions.clear()
+    for name, servers in merged_servers(index, proxy).items():
+        yield build_route_configuration(index, proxy, name, servers, served)
 
 
 def make_index(snapshot: Snapshot) -> _Index:

@@ -130,16 +130,16 @@ def _redacted_url(url: str) -> str:
 def _read(path: str) -> dict[str, Any] | None:
     """One kubeconfig file as a mapping (None when it does not exist), its shape checked as kubectl's decoder does."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read(KUBECONFIG_LIMIT + 1)
+        with open(path, "rb") as fh:  # bounded reads: read(64 MiB) would allocate 64 MiB for a 2 KB file
+            text = read_at_most(fh, KUBECONFIG_LIMIT).decode("utf-8")
     except FileNotFoundError:
         return None
     except UnicodeDecodeError:
         raise KubeconfigError(f"error loading config file {_q(path)}: not UTF-8 text") from None
+    except TooLarge:
+        raise KubeconfigError(f"error loading config file {_q(path)}: larger than {KUBECONFIG_LIMIT >> 20} MiB") from None
     except OSError as exc:
         raise KubeconfigError(f"error loading config file {_q(path)}: {exc.strerror or type(exc).__name__}") from None
-    if len(text) > KUBECONFIG_LIMIT:
-        raise KubeconfigError(f"error loading config file {_q(path)}: larger than {KUBECONFIG_LIMIT >> 20} MiB")
     data: Any = kubeconfig_yaml.load(text)
     if data is None:  # outside the subset kubeconfig writers use: PyYAML decides
         import yaml
