@@ -276,10 +276,9 @@ class _Index:
         }
         self.resolved_gateways = {id(vs): vs_gateways(vs) for vs in self.virtual_services}
         self.translated: dict[tuple[HTTPMatch, bool], RouteMatch] = {}
-        self.actions: dict[tuple[int, int, int], RouteAction] = {}
-        """Route actions by (VirtualService, rule, port) for the proxy being built: :func:`route_configurations` starts
-        each proxy with none (a rule's action at a port is rarely shared between proxies, and kept for a whole run
-        they were a tenth of a Gateway API analysis's peak memory)."""
+        self.actions: dict[tuple[tuple[tuple[str, int], ...], str, bool], RouteAction] = {}
+        """Each distinct route action once, by its content (routes share them: immutable).  Kept per rule and port
+        instead, they were a tenth of a Gateway API analysis's peak memory and were never reused."""
         self.by_gateway: dict[str, list[VirtualService]] = {}
         for vs in self.virtual_services:
             for g in self.resolved_gateways[id(vs)]:
@@ -341,11 +340,15 @@ def _cluster_port(index: _Index, host: str, port: int, gateway_port: int) -> int
     return gateway_port
 
 
+_REDIRECT = RouteAction("redirect")
+_DIRECT_RESPONSE = RouteAction("direct_response")
+
+
 def _action(index: _Index, vs: VirtualService, rule: HTTPRule, gateway_port: int) -> RouteAction:
     if rule.redirect:
-        return RouteAction("redirect")
+        return _REDIRECT
     if rule.direct_response:
-        return RouteAction("direct_response")
+        return _DIRECT_RESPONSE
     clusters = []
     for rd in rule.route:
         d = rd.destination
@@ -356,7 +359,11 @@ def _action(index: _Index, vs: VirtualService, rule: HTTPRule, gateway_port: int
         host = resolve_shortname_to_fqdn(d.host, vs.meta.namespace) if d.host else "UnknownService"
         port = _cluster_port(index, host, d.port, gateway_port)
         clusters.append((f"outbound|{port}|{d.subset}|{host}", rd.weight))
-    return RouteAction("route", tuple(clusters), rule.timeout or "0s", weighted=len(rule.route) > 1)
+    key = (tuple(clusters), rule.timeout or "0s", len(rule.route) > 1)
+    action = index.actions.get(key)
+    if action is None:  # one object for each distinct action: thousands of rules route to the same few clusters
+        action = index.actions[key] = RouteAction("route", *key)
+    return action
 
 
 def _written_source(origin: RuleOrigin, merged_match_index: int | None) -> RouteSource:
@@ -396,10 +403,7 @@ def build_vs_routes(
     origins = index.origins.get(id(vs))
     for rule in vs.http:
         origin = None if origins is None else origins[rule.index]
-        action_key = (id(vs), rule.index, port)
-        action = index.actions.get(action_key)
-        if action is None:
-            action = index.actions[action_key] = _action(index, vs, rule, port)
+        action = _action(index, vs, rule, port)
         if stopped_by is not None:
             if not rule.matches:
                 written = None if origin is None else _written_source(origin, None)
@@ -630,7 +634,6 @@ def route_configurations(
 ) -> Iterator[tuple[RouteConfiguration, list[Truncation]]]:
     """:func:`routes_for_proxy` one route configuration at a time, each with the rules its routes cut off; ``served``
     is filled in as they are built.  The analysis walks each and lets it go before the next is built."""
-    index.actions.clear()
     for name, servers in merged_servers(index, proxy).items():
         yield build_route_configuration(index, proxy, name, servers, served)
 
