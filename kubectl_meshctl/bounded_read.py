@@ -24,10 +24,17 @@ class TooLarge(ValueError):
 def read_at_most(source: int | BinaryIO, limit: int) -> bytes:
     """All of ``source`` (a file descriptor or a binary stream), or TooLarge when it holds more than ``limit`` bytes."""
     import os
+    import stat
 
     chunks: list[bytes] = []
     size = 0
     step = 1 << 16  # doubled up to 16 MiB: os.read allocates what it is asked for, whatever the file holds
+    try:
+        info = os.fstat(source if isinstance(source, int) else source.fileno())
+        if stat.S_ISREG(info.st_mode):
+            step = max(step, min(info.st_size + 1, 1 << 24))  # a regular file: its size (and one byte more) at once
+    except (OSError, AttributeError, ValueError):  # a stream without a descriptor (BytesIO): unknown size
+        pass
     while size <= limit:
         want = min(limit + 1 - size, step)
         step = min(step * 2, 1 << 24)

@@ -715,6 +715,28 @@ def test_read_at_most_asks_small_first_and_reads_everything() -> None:
     assert big.asked[:4] == [1 << 16, 1 << 17, 1 << 18, 1 << 19] and max(big.asked) <= 1 << 24
 
 
+def test_read_at_most_reads_a_regular_file_at_once(tmp_path: Path) -> None:
+    """A listing-cache entry or a manifest is a regular file: its size is known, so one read (and one to see the end)."""
+    from kubectl_meshctl.bounded_read import read_at_most
+
+    data = bytes(range(256)) * (5 << 12)  # 5 MiB
+    path = tmp_path / "entry"
+    path.write_bytes(data)
+    asked: list[int] = []
+    with path.open("rb", buffering=0) as raw:
+
+        class Recorded:
+            def fileno(self) -> int:
+                return raw.fileno()
+
+            def read(self, size: int) -> bytes:
+                asked.append(size)
+                return raw.read(size)
+
+        assert read_at_most(Recorded(), 1 << 30) == data  # type: ignore[arg-type]
+    assert asked[0] == len(data) + 1 and len(asked) == 2
+
+
 @pytest.mark.parametrize(
     ("field", "spec_rule"),
     [

@@ -132,7 +132,7 @@ def table_cells_spans(body: bytes, start: int = 0, end: int | None = None) -> It
 
     Why: a cache key of a Table must not hold its cells -- the AGE cell changes while nothing in the cluster does.
     Leaving them out keeps every row's object metadata, and with it each object's resourceVersion."""
-    if b'"cells"' not in body:
+    if _ITEMS.search(body) or b'"cells"' not in body:  # a list, not a Table ("items" comes early: a quick look)
         return
     for match in _TABLE_CELLS.finditer(body, start, len(body) if end is None else end):
         yield match.span()
