@@ -626,6 +626,8 @@ class _Context:
     destinations: dict[tuple[str, str, str, str, str, str, int], tuple[Destination, bool] | str] = field(default_factory=dict)
     """:func:`_destination`'s answers (or its refusal's message) by route kind and namespace and backend: thousands
     of rules name the same few backends, and each cross-namespace one would scan every ReferenceGrant again."""
+    routes: dict[tuple[RouteDestination, ...], tuple[RouteDestination, ...]] = field(default_factory=dict)
+    """Each distinct ``HTTPRule.route`` once (immutable, so shared): those thousands of rules' destinations."""
 
 
 def _backend_from_raw(raw: Any) -> BackendRef:
@@ -824,7 +826,7 @@ def _translate_rule(
         index=index,
         name=name,
         matches=matches,
-        route=tuple(destinations),
+        route=ctx.routes.setdefault(key := tuple(destinations), key),
         mirrors=tuple(mirrors),
         redirect=redirect,
         direct_response=direct_response,
@@ -837,23 +839,27 @@ def _translate_rule(
 class _DeferredSpec(Mapping[str, Any]):
     """A generated rule's Istio JSON, built by :func:`_translate_rule` the first time it is read."""
 
-    __slots__ = ("_args", "_spec")
+    __slots__ = ("_ctx", "_grpc", "_match", "_match_index", "_route", "_rule", "_spec")  # 22,000 of them: no tuple
 
     def __init__(
         self, ctx: _Context, route: KubeRoute, rule: KubeRouteRule, match: HTTPMatch | None, match_index: int | None, grpc: bool
     ) -> None:
-        self._args: tuple[_Context, KubeRoute, KubeRouteRule, HTTPMatch | None, int | None, bool] | None = (
-            ctx, route, rule, match, match_index, grpc,
-        )  # fmt: skip
-        self._spec: Mapping[str, Any] = {}
+        self._ctx, self._route, self._rule, self._match, self._match_index, self._grpc = (
+            ctx,
+            route,
+            rule,
+            match,
+            match_index,
+            grpc,
+        )
+        self._spec: Mapping[str, Any] | None = None
 
     def _built(self) -> Mapping[str, Any]:
-        if self._args is not None:
-            ctx, route, rule, match, match_index, grpc = self._args
-            translated = _translate_rule(
-                ctx, route, rule=rule, match=match, match_index=match_index, index=0, grpc=grpc, with_spec=True
-            )  # fmt: skip
-            self._spec, self._args = translated.spec, None
+        if self._spec is None:
+            self._spec = _translate_rule(
+                self._ctx, self._route, rule=self._rule, match=self._match, match_index=self._match_index, index=0,
+                grpc=self._grpc, with_spec=True,
+            ).spec  # fmt: skip
         return self._spec
 
     def __getitem__(self, key: str) -> Any:
