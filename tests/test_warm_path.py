@@ -490,6 +490,34 @@ def test_cluster_commands_do_not_import_pyyaml(fake_api_factory: Any, tmp_path: 
         assert "yaml imported" not in done.stderr, args
 
 
+def test_a_warm_listing_imports_no_core(fake_api_factory: Any, tmp_path: Path) -> None:
+    """A listing-cache hit renders the cached rows: the model, the translation, the findings' dataclasses and PyYAML
+    stay unimported (each costs milliseconds of a ~100 ms run kubectl is measured against)."""
+    server = fake_api_factory()
+    kubeconfig = str(server.write_kubeconfig(tmp_path / "kc"))
+    heavy = ["yaml", "kubectl_meshctl.resources.model", "kubectl_meshctl.istio", "kubectl_meshctl.analysis.findings"]
+    code = (
+        "import sys\nfrom kubectl_meshctl.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        f"sys.stderr.write('\\nimported:' + ' '.join(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code, "gateways", "-A", "--kubeconfig", kubeconfig],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+            timeout=60,
+        )
+        for _ in range(2)
+    ]
+    assert all(run.stdout.strip() for run in runs)
+    imported = [run.stderr.rpartition("imported:")[2].split() for run in runs]
+    assert set(imported[0]) >= set(heavy[1:])  # the first run (a miss) analyses: the test can tell
+    assert imported[1] == []  # the second hits the cache
+
+
 def test_a_killed_runs_temporary_discovery_file_goes_after_an_hour() -> None:
     """A run killed between writing and renaming leaves ``.tmp-*``; the next store removes it once it is an hour old
     (as the listing cache does), and leaves younger ones and other files alone."""

@@ -8,33 +8,16 @@ analyzers only pick a code and fill in arguments, and renderers never guess a le
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import TYPE_CHECKING, Literal
 
 from ..records import quick_init
+from .levels import Level as Level  # re-exported: the analyzers and renderers take it from here
 
 if TYPE_CHECKING:
     from ..resources.model import ObjectMeta, Origin
 
 ISTIO_DOCS_VERSION = "1.24"
 PROJECT_CODES_URL = "https://github.com/kubectl-meshctl/kubectl-meshctl/blob/main/docs/codes.md"
-
-
-class Level(IntEnum):
-    INFO = 0
-    WARNING = 1
-    ERROR = 2
-
-    @property
-    def word(self) -> str:
-        return self.name.capitalize()
-
-    @classmethod
-    def parse(cls, text: str) -> Level:
-        try:
-            return cls[text.upper()]
-        except KeyError:
-            raise ValueError(f"{text!r} is not a level (Info, Warning, Error)") from None
 
 
 @quick_init

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from ..analysis.findings import Finding, Level
+from ..analysis.levels import Level
 
 GATEWAY_API = "gateway.networking.k8s.io"
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
@@ -24,6 +24,7 @@ GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 import the model (a test keeps them equal)."""
 
 if TYPE_CHECKING:
+    from ..analysis.findings import Finding
     from ..istio.gateway_api import ParentAttachment
     from ..resources.model import Gateway, KubeGateway, KubeRoute, Listener, ParentRef, Pod, Server, Snapshot, VirtualService
 
