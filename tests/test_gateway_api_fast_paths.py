@@ -217,3 +217,13 @@ def test_what_refuses_a_route_still_refuses_it_without_the_spec(rule: dict[str, 
         _converted({"matches": [{"path": {"type": "Exact", "value": "/ok"}}], "backendRefs": [{"name": "s", "port": 80}]}, rule)
         == []
     )
+
+
+def test_a_mirror_fraction_without_numerator_mirrors_nothing() -> None:
+    """``numerator: null`` is Go's zero: 0 of the denominator (was a TypeError that ended the whole run)."""
+    mirror = {
+        "type": "RequestMirror",
+        "requestMirror": {"backendRef": {"name": "m", "port": 90}, "fraction": {"numerator": None}},
+    }
+    [rule] = _converted({"filters": [mirror], "backendRefs": [{"name": "s", "port": 80}]})
+    assert rule.spec["mirrors"][0]["percentage"] == {"value": 0}

@@ -203,6 +203,14 @@ def test_a_kubeconfig_that_is_endless_or_a_directory(path: str) -> None:
     assert result.stderr.rstrip().endswith(("larger than 64 MiB", "Is a directory"))
 
 
+def test_a_large_kubeconfig_below_the_limit_is_read(fake_kubeconfig: Path, tmp_path: Path) -> None:
+    """Merged kubeconfigs with hundreds of clusters run to megabytes: 2 MiB of it (a comment here) is well in bounds."""
+    large = tmp_path / "kubeconfig-large"
+    large.write_bytes(fake_kubeconfig.read_bytes() + b"\n# " + b"x" * (2 << 20) + b"\n")
+    plain, padded = _gateways(fake_kubeconfig), _gateways(large)
+    assert plain.code == 0 and (padded.code, padded.stdout) == (0, plain.stdout)
+
+
 @pytest.mark.parametrize("newline", ["\r\n", "\r"])
 def test_a_kubeconfig_with_other_newlines_reads_the_same(fake_kubeconfig: Path, tmp_path: Path, newline: str) -> None:
     """Saved by a Windows editor (CRLF), or with old Mac line ends: read as text mode reads it, the same cluster."""

@@ -331,3 +331,31 @@ def test_a_virtual_service_generated_from_the_gateway_api_gets_path_separated_pr
     }
     assert by_vhost["*:80"] == [("path_separated_prefix", "/get", True), ("prefix", "/", True)]
     assert by_vhost["plain.example:80"] == [("prefix", "/get/", True), ("prefix", "/", True)]
+
+
+def test_rules_share_an_action_only_when_it_is_the_same(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Route actions are shared by content: the same clusters with another timeout, or split over two destinations
+    (istiod writes weighted_clusters then, even with one weight at 0), are other actions."""
+    from manifests import destination
+
+    rules = [
+        http_rule(exact("/a"), to="a"),
+        http_rule(exact("/b"), to="a"),
+        http_rule(exact("/slow"), to="a", timeout="5s"),
+        http_rule(exact("/split"), to=[destination("a", weight=100), destination("b", weight=0)]),
+        http_rule(exact("/alone"), to=[destination("a", weight=100)]),
+    ]
+    path = tmp_path / "actions.yaml"
+    path.write_text(to_yaml(gateway(), virtual_service(http=rules)))
+    [rc] = routes_for_proxy(FileSource([str(path)]).read().snapshot, PROXY).route_configurations
+    actions = {r.match.describe(): r.action for vh in rc.virtual_hosts for r in vh.routes}
+    cluster = "outbound|80||a.default.svc.cluster.local"
+    assert actions["exact /a"] is actions["exact /b"]  # one object for one action
+    assert (actions["exact /a"].clusters, actions["exact /a"].timeout, actions["exact /a"].weighted) == (
+        ((cluster, 0),),
+        "0s",
+        False,
+    )
+    assert (actions["exact /slow"].timeout, actions["exact /slow"].clusters) == ("5s", actions["exact /a"].clusters)
+    assert actions["exact /split"].weighted and actions["exact /split"].clusters == ((cluster, 100),)
+    assert not actions["exact /alone"].weighted and actions["exact /alone"].clusters == ((cluster, 100),)
