@@ -138,6 +138,17 @@ def table_cells_spans(body: bytes, start: int = 0, end: int | None = None) -> It
         yield match.span()
 
 
+def keyed_segments(body: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """The byte spans of a list page a cache keys on, in order: all of it but its own metadata's value (``start`` to
+    ``end``: the list's resourceVersion and continue token change with any write anywhere) and a Table's cells."""
+    segments, kept = [], 0
+    for cut_start, cut_end in (*table_cells_spans(body, 0, start), (start, end), *table_cells_spans(body, end)):
+        segments.append((kept, cut_start))
+        kept = cut_end
+    segments.append((kept, len(body)))
+    return segments
+
+
 class ListEnvelope(NamedTuple):
     metadata: dict[str, Any]
     """The list's own metadata: ``continue``, ``resourceVersion``."""
@@ -157,13 +168,7 @@ def list_envelope(body: bytes) -> ListEnvelope:
     span = metadata_span(body)
     if span is not None:
         metadata, start, end = span
-        cuts = [*table_cells_spans(body, 0, start), (start, end), *table_cells_spans(body, end)]
-        kept, pieces = 0, []
-        for cut_start, cut_end in cuts:
-            pieces.append(body[kept:cut_start])
-            kept = cut_end
-        pieces.append(body[kept:])
-        return ListEnvelope(metadata, b"".join(pieces))
+        return ListEnvelope(metadata, b"".join(body[a:b] for a, b in keyed_segments(body, start, end)))
     parsed = json.loads(body)
     if not isinstance(parsed, dict):
         raise ValueError("not a JSON object")

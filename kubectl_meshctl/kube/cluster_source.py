@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..resources.kinds import ANALYSED_KINDS, KINDS, VIRTUAL_SERVICE, Kind, by_name
-from .api import Api, list_envelope, list_pages, metadata_span, page_items, table_cells_spans
+from .api import Api, keyed_segments, list_envelope, list_pages, metadata_span, page_items
 from .errors import Denied, NotFound, NotServed
 
 if TYPE_CHECKING:
@@ -128,14 +128,11 @@ def pages_digest(pages: Sequence[bytes]) -> str:
             h.update(without_metadata)
             continue
         _, start, end = span  # the page as sent, less the metadata's value (and a Table's cells): hashed in place
-        cuts = [*table_cells_spans(page, 0, start), (start, end), *table_cells_spans(page, end)]
+        segments = keyed_segments(page, start, end)
         view = memoryview(page)
-        h.update(b"\0" + (len(page) - sum(cut_end - cut_start for cut_start, cut_end in cuts)).to_bytes(8, "big"))
-        kept = 0
-        for cut_start, cut_end in cuts:
-            h.update(view[kept:cut_start])
-            kept = cut_end
-        h.update(view[kept:])
+        h.update(b"\0" + sum(b - a for a, b in segments).to_bytes(8, "big"))
+        for a, b in segments:
+            h.update(view[a:b])
     return h.hexdigest()
 
 
