@@ -476,15 +476,13 @@ def _truncated_at(t: Truncation, homes: dict[int, _Where], by_name: dict[tuple[s
     return {"where": where, "victim": Route(match, t.source, t.by.gateway, t.by.action)}
 
 
-def _route_homes(configs: list[tuple[RouteConfiguration, VirtualHostIndex]]) -> dict[int, _Where]:
+def _route_homes(rc: RouteConfiguration, index: VirtualHostIndex, scheme: str) -> dict[int, _Where]:
     """Every route's virtual host, by the route's identity (the first vhost holding it, as a scan would find)."""
     homes: dict[int, _Where] = {}
-    for rc, index in configs:
-        scheme = "https" if rc.name.startswith("https.") else "http"
-        for vh in rc.virtual_hosts:
-            where = _Where(vh, index, scheme)
-            for r in vh.routes:
-                homes.setdefault(id(r), where)
+    for vh in rc.virtual_hosts:
+        where = _Where(vh, index, scheme)
+        for r in vh.routes:
+            homes.setdefault(id(r), where)
     return homes
 
 
@@ -505,6 +503,36 @@ def _truncation_taker(t: Truncation, at: dict[str, Any], generated: GeneratedRul
     return t.by
 
 
+def _walk_route_configuration(
+    rc: RouteConfiguration,
+    truncations: list[Truncation],
+    *,
+    proxy: GatewayProxy,
+    outcomes: _Outcomes,
+    generated: GeneratedRules,
+    by_name: dict[tuple[str, str], VirtualService],
+    shared: list[SharedHost],
+    routed_domains: dict[str, list[str]],
+) -> None:
+    """Every route of one route configuration walked (its verdicts in ``outcomes``), and the rules its routes cut off."""
+    vhost_index = VirtualHostIndex(rc.virtual_hosts)
+    scheme = "https" if rc.name.startswith("https.") else "http"
+    for vh in rc.virtual_hosts:
+        if generated.virtual_services and vh.routes:
+            # cheap first: does this vhost hold both generated and written routes? (names only then)
+            sources = (written_at(r) for r in vh.routes)
+            if len({generated.origin(s.namespace, s.name, s.rule_index) is None for s in sources}) == 2:
+                owners = tuple(dict.fromkeys(route_text(r, generated)[0] for r in vh.routes))
+                shared.append(SharedHost(proxy.name, rc.name, tuple(vh.domains), owners))
+        _walk_routes(vh.routes, outcomes, _Where(vh, vhost_index, scheme))
+        if vh.routes:
+            routed_domains.setdefault(rc.name, []).extend(vh.domains)
+    homes = _route_homes(rc, vhost_index, scheme) if truncations else {}
+    for t in truncations:
+        at = _truncated_at(t, homes, by_name)
+        outcomes.record(written_at(t), _truncation_taker(t, at, generated), **at)
+
+
 def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True) -> Reachability:
     """Every rule's and match's verdict at every proxy; ``witnesses``: also a request proving each dead one."""
     index = make_index(snapshot)
@@ -519,24 +547,12 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True) -> Reach
         servers: dict[ServerRef, ServerUse] = {}
         routed_domains: dict[str, list[str]] = {}
         # one route configuration at a time, walked and let go before the next is built: the peak is one, not all
-        for rc, truncations in route_configurations(index, proxy, served=servers):
-            vhost_index = VirtualHostIndex(rc.virtual_hosts)
-            where_scheme = "https" if rc.name.startswith("https.") else "http"
-            for vh in rc.virtual_hosts:
-                if generated.virtual_services and vh.routes:
-                    # cheap first: does this vhost hold both generated and written routes? (names only then)
-                    sources = (written_at(r) for r in vh.routes)
-                    if len({generated.origin(s.namespace, s.name, s.rule_index) is None for s in sources}) == 2:
-                        owners = tuple(dict.fromkeys(route_text(r, generated)[0] for r in vh.routes))
-                        shared.append(SharedHost(proxy.name, rc.name, tuple(vh.domains), owners))
-                _walk_routes(vh.routes, outcomes, _Where(vh, vhost_index, where_scheme))
-                if vh.routes:
-                    routed_domains.setdefault(rc.name, []).extend(vh.domains)
-            homes = _route_homes([(rc, vhost_index)]) if truncations else {}
-            for t in truncations:
-                at = _truncated_at(t, homes, by_name)
-                outcomes.record(written_at(t), _truncation_taker(t, at, generated), **at)
-            del rc, vhost_index, homes, truncations  # before the next one is built
+        for built in route_configurations(index, proxy, served=servers):
+            _walk_route_configuration(
+                *built, proxy=proxy, outcomes=outcomes, generated=generated, by_name=by_name, shared=shared,
+                routed_domains=routed_domains,
+            )  # fmt: skip
+            del built  # not held while the next one is built
         overlaps: dict[str, HostOverlapIndex] = {}
         for (gname, server_index), (rc_name, has_routes) in servers.items():
             gw = gateways[gname]
