@@ -169,3 +169,37 @@ def test_a_server_without_port_changes_neither_verdict(tmp_path: Path) -> None:
     portless = {"hosts": ["*"]}  # istiod builds nothing from it
     found = _msh0103_and_0205(tmp_path, [_port(443, "HTTPS", {"mode": "PASSTHROUGH"}), portless])
     assert [code for code, _ in found] == ["MSH0205"]
+
+
+def _hosted(number: int, protocol: str, hosts: list[str], tls: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {**_port(number, protocol, tls), "hosts": hosts}
+
+
+@pytest.mark.parametrize(
+    ("servers", "codes"),
+    [
+        # the HTTP server is for other hosts: istiod binds by host, so the rules of shop.example.com reach no proxy
+        (
+            [_hosted(80, "HTTP", ["other.example.com"]), _hosted(443, "HTTPS", ["shop.example.com"], {"mode": "PASSTHROUGH"})],
+            ["MSH0205"],
+        ),
+        ([_hosted(80, "HTTP", ["*.example.com"]), _hosted(443, "HTTPS", ["shop.example.com"], {"mode": "PASSTHROUGH"})], []),
+        ([_hosted(80, "HTTP", ["default/shop.example.com"]), _hosted(443, "HTTPS", ["*"], {"mode": "PASSTHROUGH"})], []),
+        # a namespaced host for another namespace serves nothing of it
+        ([_hosted(80, "HTTP", ["team/shop.example.com"]), _hosted(443, "HTTPS", ["*"], {"mode": "PASSTHROUGH"})], ["MSH0205"]),
+        # no server serves its hosts at all: Istio's IST0132 says so, not MSH0205
+        ([_hosted(443, "HTTPS", ["other.example.com"], {"mode": "PASSTHROUGH"})], ["IST0132"]),
+    ],
+    ids=["http-for-other-hosts", "http-wildcard", "http-namespaced-own", "http-namespaced-other", "no-server-for-hosts"],
+)
+def test_only_the_servers_of_the_virtual_services_hosts_count(
+    tmp_path: Path, servers: list[dict[str, Any]], codes: list[str]
+) -> None:
+    result = _bound(tmp_path, servers)
+    found = analyze(result.snapshot)
+    assert [f.code for f in found if f.code in ("MSH0205", "IST0132")] == codes
+    # the verdict, in the one model of istiod: routes of the VirtualService exactly where MSH0205 is not reported
+    routes = [
+        r for rc in routes_for_proxy(result.snapshot, PROXY).route_configurations for vh in rc.virtual_hosts for r in vh.routes
+    ]
+    assert any(r.source.name == "vs" for r in routes) is (codes == [])

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from ..istio.hosts import (
+    intersect_hosts,
+    names_for_namespace_split_once,
+    resolve_shortname_to_fqdn,
+    sanitize_server_hosts_split_once,
+)
 from ..istio.server_kinds import TLS_PROTOCOLS, server_kind, server_uses
 from ..istio.translation import vs_gateways
 from ..resources.model import Gateway, Server, Snapshot, VirtualService
@@ -37,15 +43,28 @@ def credential_without_mode_findings(snapshot: Snapshot) -> Iterator[Finding]:
 
 
 def servers_without_http(vs: VirtualService, gateways: Mapping[str, Gateway]) -> list[tuple[str, Server]] | None:
-    """The servers of the Gateways ``vs`` is bound to, when none of them is built from ``http`` rules -- every server
-    passes TLS through, is plain TCP, or terminates TLS for TCP -- so ``vs``'s ``http`` rules reach no proxy; ``None``
-    when some server may use them, ``vs`` is bound to ``mesh``, or a bound Gateway is not in the input."""
+    """The servers of the Gateways ``vs`` is bound to that serve one of its hosts, when none of them is built from
+    ``http`` rules -- every such server passes TLS through, is plain TCP, or terminates TLS for TCP -- so ``vs``'s
+    ``http`` rules reach no proxy (a server for other hosts takes none of them either, as istiod binds by host).
+    ``None`` when some server may use them, no server serves its hosts (IST0132 says so), ``vs`` is bound to ``mesh``,
+    or a bound Gateway is not in the input."""
     if not vs.http or not vs.hosts:
         return None  # a delegate is bound through its root
     bound = vs_gateways(vs)
     if "mesh" in bound or not all(g in gateways for g in bound):
         return None  # sidecars use them; or a Gateway the input does not hold could serve HTTP
-    servers = [(g, s) for g in bound for s in gateways[g].servers if s.port is not None]
+    namespace = vs.meta.namespace
+    vs_hosts = tuple(resolve_shortname_to_fqdn(h, namespace) for h in vs.hosts)
+    servers = [
+        (g, s)
+        for g in bound
+        for s in gateways[g].servers
+        if s.port is not None
+        and intersect_hosts(
+            names_for_namespace_split_once(sanitize_server_hosts_split_once(s.hosts, gateways[g].meta.namespace), namespace),
+            vs_hosts,
+        )
+    ]
     if not servers or any(server_kind(s) in ("http", "unknown") for _, s in servers):
         return None
     return servers
