@@ -203,3 +203,46 @@ def test_only_the_servers_of_the_virtual_services_hosts_count(
         r for rc in routes_for_proxy(result.snapshot, PROXY).route_configurations for vh in rc.virtual_hosts for r in vh.routes
     ]
     assert any(r.source.name == "vs" for r in routes) is (codes == [])
+
+
+@pytest.mark.parametrize(
+    ("servers", "reason"),
+    [
+        # the only server on 443 is for other hosts: istiod never builds api.example.com's routes there
+        (
+            [
+                _hosted(80, "HTTP", ["api.example.com"]),
+                _hosted(443, "HTTPS", ["other.example.com"], {"mode": "SIMPLE", "credentialName": "c"}),
+            ],
+            "the servers of default/gw on port 443 serve none of its hosts",
+        ),
+        (
+            [
+                _hosted(80, "HTTP", ["api.example.com"]),
+                _hosted(443, "HTTPS", ["*.example.com"], {"mode": "SIMPLE", "credentialName": "c"}),
+            ],
+            None,
+        ),
+        # no server serves its hosts at all: IST0132's to say, not a reason per match
+        ([_hosted(80, "HTTP", ["other.example.com"]), _hosted(443, "HTTP", ["other.example.com"])], None),
+    ],
+    ids=["port-for-other-hosts", "port-for-its-hosts", "no-server-for-its-hosts"],
+)
+def test_a_port_match_counts_only_the_servers_of_its_hosts(
+    tmp_path: Path, servers: list[dict[str, Any]], reason: str | None
+) -> None:
+    found = _msh0103_and_0205(tmp_path, servers)
+    assert [message for code, message in found if code == "MSH0103"] == (
+        []
+        if reason is None
+        else [f"VirtualService rule #0 match #0 applies to none of the VirtualService's gateways ({reason})."]
+    )
+    # the model of istiod agrees: the port match is in a route configuration exactly when no reason is given
+    routes = [
+        r
+        for rc in routes_for_proxy(FileSource([str(tmp_path / "port.yaml")]).read().snapshot, PROXY).route_configurations
+        for vh in rc.virtual_hosts
+        for r in vh.routes
+    ]
+    has_match = any(r.source.name == "vs" and r.source.match_index == 0 and r.source.rule_index == 0 for r in routes)
+    assert has_match is (reason is None and servers[0]["hosts"] == ["api.example.com"])

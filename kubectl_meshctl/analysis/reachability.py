@@ -50,7 +50,7 @@ from ..istio.translation import (
 from ..resources.model import Gateway, GeneratedFrom, Snapshot, VirtualService, labels_match
 from .findings import Finding, Witness, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
-from .servers import servers_without_http
+from .servers import servers_without_http, serves_hosts
 
 _Key = tuple[str, str, int, int | None]  # (vs namespace, vs name, rule index, match index)
 
@@ -702,12 +702,17 @@ def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
 
 def _port_reason(port: int, applicable: list[str], gateways: dict[str, Gateway], *, vs: VirtualService) -> str:
     """Why an http match's ``port`` fits no server of the ``applicable`` Gateways (all in the input), or ``""``."""
-    on_port = [s for g in applicable for s in gateways[g].servers if s.port and s.port.number == port]
+    on_port = [(g, s) for g in applicable for s in gateways[g].servers if s.port and s.port.number == port]
     if not on_port:
         return f"no server of {', '.join(applicable)} listens on port {port}"
-    if {server_kind(s) for s in on_port} & {"http", "unknown"} or servers_without_http(vs, gateways) is not None:
+    if not any(serves_hosts(s, gateways[g], vs) for g in applicable for s in gateways[g].servers if s.port):
+        return ""  # no server serves its hosts at all: Istio's IST0132 says so, once
+    own = [s for g, s in on_port if serves_hosts(s, gateways[g], vs)]
+    if not own:  # istiod binds by host: the servers on that port are for other hosts
+        return f"the servers of {', '.join(applicable)} on port {port} serve none of its hosts"
+    if {server_kind(s) for s in own} & {"http", "unknown"} or servers_without_http(vs, gateways) is not None:
         return ""  # used there; or no server of the VirtualService uses http rules: MSH0205 says so, once
-    uses = ", ".join(dict.fromkeys(server_uses(s) for s in on_port))
+    uses = ", ".join(dict.fromkeys(server_uses(s) for s in own))
     return f"no server of {', '.join(applicable)} on port {port} uses http routes: {uses}"
 
 

@@ -42,6 +42,14 @@ def credential_without_mode_findings(snapshot: Snapshot) -> Iterator[Finding]:
             )
 
 
+def serves_hosts(server: Server, gateway: Gateway, vs: VirtualService) -> bool:
+    """Whether istiod would bind ``vs`` at ``server`` by host: a server host (``namespace/host`` for ``vs``'s
+    namespace, ``./`` the Gateway's) and a host of ``vs`` intersect."""
+    namespace = vs.meta.namespace
+    hosts = names_for_namespace_split_once(sanitize_server_hosts_split_once(server.hosts, gateway.meta.namespace), namespace)
+    return bool(intersect_hosts(hosts, tuple(resolve_shortname_to_fqdn(h, namespace) for h in vs.hosts)))
+
+
 def servers_without_http(vs: VirtualService, gateways: Mapping[str, Gateway]) -> list[tuple[str, Server]] | None:
     """The servers of the Gateways ``vs`` is bound to that serve one of its hosts, when none of them is built from
     ``http`` rules -- every such server passes TLS through, is plain TCP, or terminates TLS for TCP -- so ``vs``'s
@@ -53,18 +61,7 @@ def servers_without_http(vs: VirtualService, gateways: Mapping[str, Gateway]) ->
     bound = vs_gateways(vs)
     if "mesh" in bound or not all(g in gateways for g in bound):
         return None  # sidecars use them; or a Gateway the input does not hold could serve HTTP
-    namespace = vs.meta.namespace
-    vs_hosts = tuple(resolve_shortname_to_fqdn(h, namespace) for h in vs.hosts)
-    servers = [
-        (g, s)
-        for g in bound
-        for s in gateways[g].servers
-        if s.port is not None
-        and intersect_hosts(
-            names_for_namespace_split_once(sanitize_server_hosts_split_once(s.hosts, gateways[g].meta.namespace), namespace),
-            vs_hosts,
-        )
-    ]
+    servers = [(g, s) for g in bound for s in gateways[g].servers if s.port is not None and serves_hosts(s, gateways[g], vs)]
     if not servers or any(server_kind(s) in ("http", "unknown") for _, s in servers):
         return None
     return servers
