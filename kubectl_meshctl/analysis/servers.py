@@ -10,14 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from ..istio.hosts import (
-    intersect_hosts,
-    names_for_namespace_split_once,
-    resolve_shortname_to_fqdn,
-    sanitize_server_hosts_split_once,
-)
+from ..istio.hosts import resolve_shortname_to_fqdn, sanitize_server_hosts_split_once
 from ..istio.server_kinds import TLS_PROTOCOLS, server_kind, server_uses
-from ..istio.translation import vs_gateways
+from ..istio.translation import hosts_bound, vs_gateways
 from ..resources.model import Gateway, Server, Snapshot, VirtualService
 from .findings import Finding, finding
 
@@ -46,8 +41,8 @@ def serves_hosts(server: Server, gateway: Gateway, vs: VirtualService) -> bool:
     """Whether istiod would bind ``vs`` at ``server`` by host: a server host (``namespace/host`` for ``vs``'s
     namespace, ``./`` the Gateway's) and a host of ``vs`` intersect."""
     namespace = vs.meta.namespace
-    hosts = names_for_namespace_split_once(sanitize_server_hosts_split_once(server.hosts, gateway.meta.namespace), namespace)
-    return bool(intersect_hosts(hosts, tuple(resolve_shortname_to_fqdn(h, namespace) for h in vs.hosts)))
+    server_hosts = sanitize_server_hosts_split_once(server.hosts, gateway.meta.namespace)
+    return bool(hosts_bound(server_hosts, namespace, tuple(resolve_shortname_to_fqdn(h, namespace) for h in vs.hosts)))
 
 
 def servers_without_http(vs: VirtualService, gateways: Mapping[str, Gateway]) -> list[tuple[str, Server]] | None:

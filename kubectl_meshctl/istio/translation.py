@@ -548,6 +548,12 @@ def _most_specific_first(host: str) -> tuple[bool, int, str]:
     return (host.startswith("*"), -len(host), host)
 
 
+def hosts_bound(server_hosts: tuple[str, ...], vs_namespace: str, vs_hosts: tuple[str, ...]) -> list[str]:
+    """The hosts at which istiod binds a VirtualService's http routes to a server: the server's hosts (sanitized,
+    ``namespace/host`` kept for the VirtualService's namespace) intersected with the VirtualService's (resolved)."""
+    return intersect_hosts(names_for_namespace_split_once(server_hosts, vs_namespace), vs_hosts)
+
+
 def build_route_configuration(
     index: _Index,
     proxy: GatewayProxy,
@@ -565,8 +571,7 @@ def build_route_configuration(
         redirect = bool(server.tls and server.tls.https_redirect)
         served[ServerRef(gname, server.index)] = ServerUse(name, False)
         for vs, visible_for_sure in _virtual_services_for_gateway(index, proxy, gname):
-            s_hosts = names_for_namespace_split_once(hosts, vs.meta.namespace)
-            common = intersect_hosts(s_hosts, index.resolved_hosts[id(vs)])
+            common = hosts_bound(hosts, vs.meta.namespace, index.resolved_hosts[id(vs)])
             if not common:
                 continue
             key = (gname, vs.meta.full_name)
