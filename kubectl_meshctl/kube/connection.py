@@ -2,8 +2,8 @@
 
 Why this module exists: it is the only place that turns a kubeconfig into something requests can go
 through.  ``kubeconfig.py`` resolves the context as kubectl does; every byte then goes through
-``transport.py``, and the official client only runs an exec plugin or auth-provider once, for its
-credentials.
+``transport.py``; an exec plugin is run once for its credentials (``exec_credential.py``), and the official
+client only obtains an auth-provider's.
 """
 
 from __future__ import annotations
@@ -58,15 +58,12 @@ class Connection:
         return f" after {self.timeout:g}s (--request-timeout)" if self.timeout else ""
 
 
-AUTH_MACHINERY = ("exec", "auth-provider")
-"""User fields whose credentials only the official client can obtain (it runs the plugin or provider once)."""
-
-
 def connect(*, kubeconfig: str | None, context: str | None, namespace: str | None, timeout: float | None) -> Connection:
     """Resolve the kubeconfig as kubectl does (``kubeconfig.py``) and open the transport to its API server.
 
-    Every request goes through ``transport.py``; a user with an exec plugin or auth-provider first gets its
-    token or key pair from the official client (:func:`_machinery_credentials`).
+    Every request goes through ``transport.py``; a user with an exec plugin first gets its token or key pair from
+    the plugin (``exec_credential.py``), one with an auth-provider from the official client
+    (:func:`_auth_provider_credentials`).
     """
     from .. import redact
     from .kubeconfig import resolve, secrets_of
@@ -76,8 +73,12 @@ def connect(*, kubeconfig: str | None, context: str | None, namespace: str | Non
     for secret in secrets_of(resolved):  # never printed from here on, whatever message carries it
         redact.register(secret)
     cluster, user, context_name = resolved.cluster, resolved.user, resolved.context
-    if any(key in user for key in AUTH_MACHINERY):
-        user = _machinery_credentials(resolved.client_config, context_name, user)
+    if "exec" in user and not _static_credentials(user):  # client-go runs no plugin for a user that has them
+        from .exec_credential import exec_credentials
+
+        user = {**{k: v for k, v in user.items() if k.startswith("as")}, **exec_credentials(user["exec"], cluster)}
+    elif "auth-provider" in user:
+        user = _auth_provider_credentials(resolved.client_config, context_name, user)
         for key in ("token", "password", "client-key-data"):
             if user.get(key):
                 redact.register(str(user[key]), user=str(user.get("username")) if key == "password" else None)
@@ -99,8 +100,15 @@ def display_url(url: str) -> str:
     return url
 
 
-def _machinery_credentials(config_dict: dict[str, Any], context: str, user: Mapping[str, Any]) -> dict[str, Any]:
-    """The token or client key pair the user's exec plugin or auth-provider yields, as plain kubeconfig user fields.
+def _static_credentials(user: Mapping[str, Any]) -> bool:
+    """A token, a username, or a client certificate with its key: what client-go sends instead of running a plugin."""
+    cert = user.get("client-certificate-data") or user.get("client-certificate")
+    key = user.get("client-key-data") or user.get("client-key")
+    return bool(user.get("token") or user.get("username") or (cert and key))
+
+
+def _auth_provider_credentials(config_dict: dict[str, Any], context: str, user: Mapping[str, Any]) -> dict[str, Any]:
+    """The token or client key pair the user's auth-provider yields, as plain kubeconfig user fields.
 
     The official client runs the machinery once; the files it writes (decoded certificates, the key) go into a
     private temporary directory that is removed before this returns, whatever happens.
@@ -115,7 +123,7 @@ def _machinery_credentials(config_dict: dict[str, Any], context: str, user: Mapp
     configuration.proxy = None  # nothing is sent through this client
     temp_dir = tempfile.mkdtemp(prefix="kubectl-meshctl-")
 
-    # the client logs a failed exec plugin (logging.error) and carries on without credentials: keep the message
+    # the client logs a failed provider (logging.error) and carries on without credentials: keep the message
     class Collector(logging.Handler):
         def __init__(self) -> None:
             super().__init__(logging.ERROR)
@@ -135,18 +143,15 @@ def _machinery_credentials(config_dict: dict[str, Any], context: str, user: Mapp
             )
         except config.ConfigException as exc:
             raise ConfigError(f"invalid kubeconfig: context {context}: {short_reason(exc)}") from None
-        except Exception as exc:  # a plugin that printed garbage, a provider that failed: the user's to fix
+        except Exception as exc:  # a provider that failed: the user's to fix
             raise ConfigError(
-                f"invalid kubeconfig: context {context}: the user's credential plugin failed ({type(exc).__name__})"
+                f"invalid kubeconfig: context {context}: the user's auth-provider failed ({type(exc).__name__})"
             ) from None
         finally:
             root.removeHandler(failures)
             root.propagate = propagate
         if failures.messages and not (configuration.api_key or {}).get("authorization") and not configuration.cert_file:
-            plugin = user.get("exec") if isinstance(user.get("exec"), dict) else {}
-            what = f"exec plugin {plugin.get('command')}" if plugin else "auth-provider"
-            reason = short_reason(failures.messages[0]).removeprefix("exec: ")
-            raise ConfigError(f"getting credentials: {what}: {reason}")
+            raise ConfigError(f"getting credentials: auth-provider: {short_reason(failures.messages[0])}")
         plain: dict[str, Any] = {k: v for k, v in user.items() if k.startswith("as")}
         scheme, _, value = str((configuration.api_key or {}).get("authorization") or "").partition(" ")
         if scheme.lower() == "bearer" and value.strip():

@@ -197,6 +197,12 @@ def _absolutise(entry: dict[str, Any], section: str, *, base: str) -> dict[str, 
         value = body.get(key)
         if isinstance(value, str) and value and not os.path.isabs(value):
             body[key] = os.path.join(base, value)
+    plugin = body.get("exec")
+    if isinstance(plugin, dict):
+        command = plugin.get("command")
+        # as client-go: a command naming a path (./bin/token) is the kubeconfig's; a bare name is looked up on PATH
+        if isinstance(command, str) and os.sep in command and not os.path.isabs(command):
+            body["exec"] = {**plugin, "command": os.path.join(base, command)}
     return {**entry, section: body}
 
 
@@ -491,8 +497,17 @@ def _check_exec(exec_config: object, owner: str, *, where: _Origin) -> None:
                 raise _invalid(f"env variable name must be specified for {owner} to use exec authentication plugin")
             if not isinstance(item.get("value"), str):
                 raise _load_error(where.path, f"{at.field}.value", problem=f"expected a string, got {_type(item.get('value'))}")
-    for key in ("installHint", "interactiveMode"):
-        _string(exec_config, key, where=where)
+    _string(exec_config, "installHint", where=where)
+    mode = _string(exec_config, "interactiveMode", where=where)
+    if not mode and exec_config["apiVersion"] in (
+        "client.authentication.k8s.io/v1beta1",
+        "client.authentication.k8s.io/v1alpha1",
+    ):
+        mode = "IfAvailable"  # client-go's default for these versions; v1 has none
+    if not mode:
+        raise _invalid(f"interactiveMode must be specified for {owner} to use exec authentication plugin")
+    if mode not in ("Never", "IfAvailable", "Always"):
+        raise _invalid(f"invalid interactiveMode for {owner}: {_q(mode)}")
     provide = exec_config.get("provideClusterInfo")
     if provide is not None and not isinstance(provide, bool):
         raise _load_error(where.path, f"{where.field}.provideClusterInfo", problem=f"expected a bool, got {_type(provide)}")
