@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..resources.kinds import GATEWAY_API_KINDS, LISTED_KINDS
-from .cluster_access import KubeOptions, connect, read_cluster
+from .cluster_access import KubeOptions, connect, start_cluster_read
 
 if TYPE_CHECKING:
     from ..analysis.findings import Finding, Level
@@ -50,24 +50,28 @@ class AnalyzeOutcome:
 
 
 def analyze(request: AnalyzeRequest) -> AnalyzeOutcome:
+    files = request.files
+    use_kube = request.use_kube if request.use_kube is not None else not files
+    notes: tuple[str, ...] = ()
+    cluster: ReadResult | None = None
+    finish_reading = None
+    if use_kube:
+        conn = connect(request.kube)
+        namespace = conn.namespace
+        finish_reading = start_cluster_read(
+            conn, all_namespaces=request.kube.all_namespaces, kinds=LISTED_KINDS, optional=GATEWAY_API_KINDS
+        )  # HTTPRoutes too, where the cluster serves the Gateway API
+    else:
+        namespace = request.kube.namespace or "default"
+    # imported while the lists arrive
     from ..analysis import analyze as run_analysis
     from ..analysis.report import annotation_suppressions, arrange, suppress
     from ..gcpause import keep
     from ..sources.snapshot import overlay
 
-    files = request.files
-    use_kube = request.use_kube if request.use_kube is not None else not files
-    notes: tuple[str, ...] = ()
-    cluster: ReadResult | None = None
-    if use_kube:
-        conn = connect(request.kube)
-        namespace = conn.namespace
-        read = read_cluster(
-            conn, all_namespaces=request.kube.all_namespaces, kinds=LISTED_KINDS, optional=GATEWAY_API_KINDS
-        )  # HTTPRoutes too, where the cluster serves the Gateway API
+    if finish_reading is not None:
+        read = finish_reading()
         cluster, notes = read.result, read.notes
-    else:
-        namespace = request.kube.namespace or "default"
     from_files = None
     if files:
         from ..sources.files import FileSource  # PyYAML with it: not for a cluster alone

@@ -7,7 +7,7 @@ server's answers warrant (an older Istio API version, an RBAC fallback) are hand
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import UsageProblem
@@ -74,6 +74,19 @@ def read_cluster(
     optional: Sequence[str] = (),
 ) -> ClusterRead:
     """The kinds' objects; ``optional`` kinds (the Gateway API's) are left out when the cluster does not serve them."""
+    return start_cluster_read(conn, all_namespaces=all_namespaces, kinds=kinds, selectors=selectors, optional=optional)()
+
+
+def start_cluster_read(
+    conn: Connection,
+    *,
+    all_namespaces: bool,
+    kinds: Sequence[str],
+    selectors: Mapping[str, str] | None = None,
+    optional: Sequence[str] = (),
+) -> Callable[[], ClusterRead]:
+    """:func:`read_cluster` started: the lists are fetched in a thread while the caller imports what it needs; the
+    function returned waits for them and parses them."""
     source = cluster_source(conn, all_namespaces=all_namespaces, kinds=kinds, selectors=selectors, optional=optional)
-    result = source.read()
-    return ClusterRead(result, tuple(source.notes))
+    finish = source.start_reading()
+    return lambda: ClusterRead(finish(), tuple(source.notes))

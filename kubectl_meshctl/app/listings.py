@@ -119,12 +119,13 @@ def read_listing(kube: KubeOptions, *, kind: ListingKind, selector: str, use_cac
     key = listing_cache.key_for(source.fetch(metadata_only=True).digest()) if use_cache else None
     listing = listing_cache.load(key, part=kind.part) if key else None
     if listing is None:
+        finish_reading = source.start_reading()  # the lists arrive while the core is imported
         from ..analysis import analyze as run_analysis  # the analysis only on a miss: its import alone is 40 ms
         from ..analysis.report import arrange
         from ..gcpause import keep, paused_gc
         from ..listing.views import listing_of
 
-        result = source.read()  # the pages as sent are let go once parsed: not held through the analysis
+        result = finish_reading()  # the pages as sent are let go once parsed: not held through the analysis
         keep(result)  # freed by the OS when the command ends, not object by object on return
         errors = tuple(str(e) for e in result.errors)
         findings = arrange(run_analysis(result.snapshot, witnesses=False))  # a listing shows no witness
