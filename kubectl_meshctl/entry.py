@@ -3,7 +3,9 @@
 Why this module exists: ``kubectl meshctl --help`` should cost little more than starting Python.
 The root help text is rendered by click at build time into ``_help.py`` (``scripts/render-help``;
 ``tests/test_docs.py`` fails when it differs from what click renders now), so these two answers
-need neither click nor the rest of the package.  Everything else goes to :func:`cli.main`.
+need neither click nor the rest of the package.  The usual listing command lines (``gateways -A``, ``vs -n NS -o
+wide``) run without click too (``cli/listing_run.py``), inside the same error boundary.  Everything else goes to
+:func:`cli.main`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import gc
 import os
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 
@@ -32,16 +35,37 @@ def main() -> NoReturn:
     # counting still frees everything that is let go.
     gc.disable()
     try:
-        from .cli import main as cli_main
         from .gcpause import end_without_teardown
 
         end_without_teardown()  # big reads are left for the OS to reclaim at _exit_now
+        listing = _listing_without_click(args)
+        if listing is not None:
+            listing()  # the same boundary as the click path: it ends the run with SystemExit
+        from .cli import main as cli_main
 
         cli_main(args)  # the error boundary: it ends every run with SystemExit, --debug or not
     except SystemExit as done:
         _exit_now(done.code)
     except KeyboardInterrupt:  # during the imports above
         _exit_now(130)
+
+
+def _listing_without_click(args: list[str]) -> Callable[[], NoReturn] | None:
+    """A ``gateways``/``vs``/``httproutes`` command line as people type it, run without importing click (a tenth of a
+    listing-cache hit); None for anything else, and under shell completion, which is click's."""
+    if not args or any(name.startswith("_KUBECTL_MESHCTL_COMPLETE") for name in os.environ):
+        return None
+    from .cli.listing_run import LISTING_COMMANDS
+
+    if args[0] not in LISTING_COMMANDS:
+        return None
+    from .cli.boundary import guarded
+    from .cli.listing_run import recognize, run_listing
+
+    recognized = recognize(args)
+    if recognized is None:
+        return None
+    return lambda: guarded(lambda: run_listing(recognized), debug=recognized.debug)
 
 
 def _exit_now(code: object) -> NoReturn:

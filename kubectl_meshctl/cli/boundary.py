@@ -8,15 +8,16 @@ through the same redaction, and never changes the code.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
-
-import click
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 from ..app import errors as app_errors
 from ..exitcodes import ExitCode
 from ..kube import errors as kube_errors
 from .output import say
+
+if TYPE_CHECKING:
+    import click
 
 
 class PluginError(Exception):
@@ -59,18 +60,30 @@ def exit_code_for(exc: BaseException) -> ExitCode | None:
 
 def run(group: click.Group, argv: Sequence[str] | None = None) -> NoReturn:
     """Run ``group`` with ``argv``; every outcome ends in ``sys.exit`` with an :class:`ExitCode`."""
+    import click
+
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in (args[: args.index("--")] if "--" in args else args)
+
+    def run_group() -> None:
+        try:
+            group.main(args=args, prog_name="kubectl meshctl", standalone_mode=False)
+        except click.exceptions.Abort:
+            say("Aborted.")
+            raise CommandExit(ExitCode.ERROR) from None
+        except click.ClickException as exc:
+            _show_usage_error(exc)
+            raise CommandExit(ExitCode.USAGE) from None
+
+    guarded(run_group, debug="--debug" in (args[: args.index("--")] if "--" in args else args))
+
+
+def guarded(command: Callable[[], None], *, debug: bool) -> NoReturn:
+    """Run ``command`` inside the boundary: its errors become one line and an exit code (``--debug``: the traceback
+    too).  The click group goes through here, and so does a listing run without click (``entry.py``)."""
     try:
-        group.main(args=args, prog_name="kubectl meshctl", standalone_mode=False)
+        command()
     except CommandExit as done:
         sys.exit(int(done.code))
-    except click.exceptions.Abort:
-        say("Aborted.")
-        sys.exit(int(ExitCode.ERROR))
-    except click.ClickException as exc:
-        _show_usage_error(exc)
-        sys.exit(int(ExitCode.USAGE))
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:
@@ -123,6 +136,8 @@ def _traceback_lines(exc: BaseException) -> list[str]:
 
 def _show_usage_error(exc: click.ClickException) -> None:
     """click's ``exc.show()`` (usage, hint, ``Error: …``), one :func:`say` per line."""
+    import click
+
     ctx = exc.ctx if isinstance(exc, click.UsageError) else None
     if ctx is not None:
         for line in ctx.get_usage().split("\n"):

@@ -1,41 +1,15 @@
-"""``kubectl meshctl gateways``, ``vs`` and ``httproutes``: kubectl-style listings with the analysis' findings per object."""
+"""``kubectl meshctl gateways``, ``vs`` and ``httproutes``: kubectl-style listings with the analysis' findings per object.
+
+Their body is ``listing_run.show_listing``, which ``entry.py`` also runs without click for the usual command lines.
+"""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import click
 
 from ..app.cluster_access import KubeOptions
+from .listing_run import show_listing
 from .options import LIST_OUTPUT, cache_option, complete_gateways, complete_routes, complete_virtual_services, kubectl_options
-from .output import emit_objects, not_found, now, print_table, say, say_all
-
-if TYPE_CHECKING:
-    from ..app.listings import ListingKind
-
-
-def _list(kind: ListingKind, *, name: str | None, selector: str, output: str | None, use_cache: bool, kube: KubeOptions) -> None:
-    from ..app.listings import GATEWAYS, VIRTUAL_SERVICES, read_listing, rows_shown
-    from ..listing.views import gateway_rows, route_rows, summary_line, virtual_service_rows
-
-    read = read_listing(kube, kind=kind, selector=selector, use_cache=use_cache)
-    say_all(read.notes, prefix="Note: ")
-    say_all(read.listing.errors, prefix="Warning: ")
-    shown = rows_shown(read, kind=kind, name=name)
-    namespace = shown.namespace
-    if output == "name":
-        for item in shown.items:  # Istio's Gateways and the Gateway API's, HTTPRoutes and GRPCRoutes: each its own type
-            emit_objects(kind.kind.kind, kind.type_name(item), [item], output)
-    elif output in ("json", "yaml"):
-        emit_objects(kind.kind.kind, "", shown.items, output)
-    elif not shown.items:
-        not_found(kind.kind.plural, namespace)
-    else:
-        rows = gateway_rows if kind is GATEWAYS else virtual_service_rows if kind is VIRTUAL_SERVICES else route_rows
-        print_table(rows(shown.items, now=now(), all_namespaces=namespace is None, wide=output == "wide"))
-    line = summary_line(shown.flags, all_namespaces=namespace is None)
-    if line:
-        say(line)
 
 
 @click.command("gateways")
@@ -58,7 +32,7 @@ def gateways_command(name: str | None, selector: str, *, output: str | None, use
     """
     from ..app.listings import GATEWAYS
 
-    _list(GATEWAYS, name=name, selector=selector, output=output, use_cache=use_cache, kube=kube)
+    show_listing(GATEWAYS, name=name, selector=selector, output=output, use_cache=use_cache, kube=kube)
 
 
 @click.command("virtualservices")
@@ -77,7 +51,7 @@ def virtualservices_command(name: str | None, selector: str, *, output: str | No
     """
     from ..app.listings import VIRTUAL_SERVICES
 
-    _list(VIRTUAL_SERVICES, name=name, selector=selector, output=output, use_cache=use_cache, kube=kube)
+    show_listing(VIRTUAL_SERVICES, name=name, selector=selector, output=output, use_cache=use_cache, kube=kube)
 
 
 @click.command("httproutes")
@@ -101,4 +75,4 @@ def httproutes_command(name: str | None, selector: str, *, output: str | None, u
     """
     from ..app.listings import ROUTES
 
-    _list(ROUTES, name=name, selector=selector, output=output, use_cache=use_cache, kube=kube)
+    show_listing(ROUTES, name=name, selector=selector, output=output, use_cache=use_cache, kube=kube)

@@ -12,14 +12,17 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-import click
-
 from ..redact import escape, quote, redact
 
 
 def say(text: str) -> None:
-    """Write one line to stderr, the only way anything reaches it: secrets redacted, newlines and escapes escaped."""
-    click.echo(escape(redact(text)), err=True)
+    """Write one line to stderr, the only way anything reaches it: secrets redacted, newlines and escapes escaped.
+
+    Not through click: a listing run without click (``listing_run.py``) writes here too, and the line holds no
+    escape sequence click would strip."""
+    stream = sys.stderr
+    stream.write(escape(redact(text)) + "\n")
+    stream.flush()
 
 
 def say_all(lines: Iterable[str], *, prefix: str = "") -> None:
@@ -28,6 +31,8 @@ def say_all(lines: Iterable[str], *, prefix: str = "") -> None:
 
 
 def echo(text: str, *, newline: bool = True) -> None:
+    import click
+
     click.echo(text, nl=newline)
 
 
@@ -51,20 +56,24 @@ def print_table(rows: list[list[str]]) -> None:
 
 
 def emit_objects(kind: str, plural: str, items: Iterable[Mapping[str, Any]], output: str) -> None:
-    """``-o name|json|yaml`` as kubectl prints a List (``Any``: listing rows are plain data of mixed types)."""
+    """``-o name|json|yaml`` as kubectl prints a List (``Any``: listing rows are plain data of mixed types).
+
+    Straight to stdout (a listing may run without click): names are quoted, JSON and YAML escape control characters."""
     import json
 
-    import yaml
-
+    out = sys.stdout
     if output == "name":
         for item in items:
-            click.echo(f"{plural}/{quote(item['name'])}")
-        return
-    doc = {"apiVersion": "v1", "kind": "List", "items": [{"kind": kind, **i} for i in items]}
-    if output == "json":
-        click.echo(json.dumps(doc, indent=4))
+            out.write(f"{plural}/{quote(item['name'])}\n")
     else:
-        click.echo(yaml.safe_dump(doc, sort_keys=False), nl=False)
+        doc = {"apiVersion": "v1", "kind": "List", "items": [{"kind": kind, **i} for i in items]}
+        if output == "json":
+            out.write(json.dumps(doc, indent=4) + "\n")
+        else:
+            import yaml
+
+            out.write(yaml.safe_dump(doc, sort_keys=False))
+    out.flush()
 
 
 def not_found(what: str, namespace: str | None) -> None:
