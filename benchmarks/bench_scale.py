@@ -5,6 +5,7 @@ Not a unit test -- run it by hand on a quiet machine::
     python benchmarks/bench_scale.py                      # 0.25x/1x/4x, Istio and Gateway API, --predict-10k (~25 min)
     python benchmarks/bench_scale.py --quick              # 0.05x/0.1x/0.2x, 3 reps, no 10k predict (a smoke run)
     python benchmarks/bench_scale.py --skip-gateway-api --json /tmp/scale.json
+    python benchmarks/bench_scale.py --release dist/kubectl-meshctl --python /usr/bin/python3   # as krew runs it
 
 Istio path, 1x = the fake API server (tests/fakeapi, in a child process) holding the seed plus 2,000 Gateways,
 5,000 VirtualServices x 10 rules and 50 pods; at other scales Gateways and VirtualServices scale, pods stay 50.
@@ -186,7 +187,7 @@ def list_paths(requests: list[dict[str, Any]]) -> list[str]:
     return list(seen)
 
 
-def probe_lists(runner: Runner, meshctl: str, *, gateway_api: bool) -> list[str]:
+def probe_lists(runner: Runner, meshctl: list[str], *, gateway_api: bool) -> list[str]:
     """The lists a cold ``kubectl-meshctl gateways -A --no-cache`` reads, from the fake server's request log."""
     from fakeapi.process import FakeApiProcess
 
@@ -202,7 +203,7 @@ def probe_lists(runner: Runner, meshctl: str, *, gateway_api: bool) -> list[str]
     else:
         fake = FakeApiProcess(kubeconfig=kubeconfig, seed=True, scale=(20, 50, 50, 10), request_log=log)
     with fake:
-        runner.run(Cmd("probe", [meshctl, "gateways", "-A", "--no-cache"]), kubeconfig, record=False)
+        runner.run(Cmd("probe", [*meshctl, "gateways", "-A", "--no-cache"]), kubeconfig, record=False)
     paths = list_paths(fake.requests())
     expected = EXPECTED_GATEWAY_API_LISTS if gateway_api else EXPECTED_ISTIO_LISTS
     if set(paths) != expected:
@@ -240,7 +241,8 @@ def measure_scale(
     reps: int,
     warm_all: bool,
     kubectl: str,
-    meshctl: str,
+    meshctl: list[str],
+    python: str,
     floor_paths: list[str],
 ) -> dict[str, Any]:
     from fakeapi.process import FakeApiProcess
@@ -258,7 +260,7 @@ def measure_scale(
         fake = FakeApiProcess(kubeconfig=kubeconfig, seed=True, yaml_files=(offline,), gateway_api=True, startup_timeout=600)
         what = f"{routes} HTTPRoutes x 10 rules (4 Gateways) + seed"
         native = [kubectl, "get", "httproutes.gateway.networking.k8s.io", "-A"]
-        routes_cmd = Cmd("httproutes -A --no-cache", [meshctl, "httproutes", "-A", "--no-cache"])
+        routes_cmd = Cmd("httproutes -A --no-cache", [*meshctl, "httproutes", "-A", "--no-cache"])
         predict_flags = ["--pod-labels", "gateway.networking.k8s.io/gateway-name=public", "--pod-namespace", "istio-system"]
     else:
         gateways, virtual_services = (max(1, round(n * scale)) for n in ISTIO_1X[:2])
@@ -269,7 +271,7 @@ def measure_scale(
         )
         what = f"{gateways} Gateways, {virtual_services} VirtualServices x {rules} rules, {pods} pods + seed"
         native = [kubectl, "get", "gateways.networking.istio.io", "-A"]
-        routes_cmd = Cmd("vs -A --no-cache", [meshctl, "vs", "-A", "--no-cache"])
+        routes_cmd = Cmd("vs -A --no-cache", [*meshctl, "vs", "-A", "--no-cache"])
         predict_flags = []
     print(f"\n== {tag} at {scale:g}x: {what}; offline file {offline.stat().st_size / 1e6:.1f} MB", flush=True)
     with fake:
@@ -280,12 +282,12 @@ def measure_scale(
             Cmd(f"kubectl get {native[2].split('.')[0]} -A (cold)", native),
             Cmd(
                 "floor (lists + json.loads)",
-                [sys.executable, str(BENCH / "floor.py"), "--server", info["url"], "--token", info["token"], *floor_args],
+                [python, str(BENCH / "floor.py"), "--server", info["url"], "--token", info["token"], *floor_args],
             ),
             Cmd(
                 "floor, GC off (information)",
                 [
-                    sys.executable,
+                    python,
                     str(BENCH / "floor.py"),
                     "--server",
                     info["url"],
@@ -295,11 +297,11 @@ def measure_scale(
                     *floor_args,
                 ],
             ),
-            Cmd("gateways -A --no-cache", [meshctl, "gateways", "-A", "--no-cache"]),
+            Cmd("gateways -A --no-cache", [*meshctl, "gateways", "-A", "--no-cache"]),
             routes_cmd,
-            Cmd("analyze -A", [meshctl, "analyze", "-A"], ok=ANALYZE_OK),
-            Cmd("analyze -f FILE", [meshctl, "analyze", "-f", str(offline)], ok=ANALYZE_OK),
-            Cmd("routes -f FILE --predict", [meshctl, "routes", "-f", str(offline), "--predict", *predict_flags]),
+            Cmd("analyze -A", [*meshctl, "analyze", "-A"], ok=ANALYZE_OK),
+            Cmd("analyze -f FILE", [*meshctl, "analyze", "-f", str(offline)], ok=ANALYZE_OK),
+            Cmd("routes -f FILE --predict", [*meshctl, "routes", "-f", str(offline), "--predict", *predict_flags]),
         ]
         # warm-up (not recorded): the server's pages (the floor reads every list) and, at the first scale, bytecode
         for cmd in cmds if warm_all else cmds[1:2]:
@@ -325,7 +327,7 @@ def measure_scale(
 
 
 def run_path(
-    runner: Runner, args: argparse.Namespace, *, gateway_api: bool, kubectl: str, meshctl: str
+    runner: Runner, args: argparse.Namespace, *, gateway_api: bool, kubectl: str, meshctl: list[str]
 ) -> tuple[dict, list[Goal]]:
     tag = "gateway-api" if gateway_api else "istio"
     floor_paths = probe_lists(runner, meshctl, gateway_api=gateway_api)
@@ -342,6 +344,7 @@ def run_path(
                 warm_all=i == 0,
                 kubectl=kubectl,
                 meshctl=meshctl,
+                python=args.python,
                 floor_paths=floor_paths,
             )
         )
@@ -374,12 +377,12 @@ def run_path(
     return {"scales": results, "exponents": exponents}, goals
 
 
-def predict_10k(runner: Runner, meshctl: str, reps: int) -> tuple[dict, list[Goal]]:
+def predict_10k(runner: Runner, meshctl: list[str], reps: int) -> tuple[dict, list[Goal]]:
     from fakeapi.scale import make_scale_scenario
 
     path = runner.workdir / "predict-10k.yaml"
     write_yaml(make_scale_scenario(2000, 10000, 50, rules=10), path)
-    cmd = Cmd("routes -f FILE --predict (10k VS)", [meshctl, "routes", "-f", str(path), "--predict"])
+    cmd = Cmd("routes -f FILE --predict (10k VS)", [*meshctl, "routes", "-f", str(path), "--predict"])
     for _ in range(reps):
         runner.run(cmd, None)
     print(
@@ -403,6 +406,14 @@ def main() -> int:
     parser.add_argument("--predict-10k-reps", type=int, default=1)
     parser.add_argument("--json", help="save every figure here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (YAML files, kubeconfigs)")
+    parser.add_argument(
+        "--release",
+        metavar="SCRIPT",
+        help="run the plugin as krew installs it: SCRIPT (the release's kubectl-meshctl, from scripts/build-krew) under --python",
+    )
+    parser.add_argument(
+        "--python", default=sys.executable, help="the interpreter of the floor (and of --release); default: this one"
+    )
     args = parser.parse_args()
     args.scales = [float(s) for s in (args.scales or ("0.05,0.1,0.2" if args.quick else "0.25,1,4")).split(",")]
     args.reps = args.reps or (3 if args.quick else 7)
@@ -413,14 +424,25 @@ def main() -> int:
     from fakeapi.fixtures import find_kubectl
 
     kubectl = find_kubectl("1.32")
-    meshctl = shutil.which("kubectl-meshctl")
-    if kubectl is None or meshctl is None:
+    installed = shutil.which("kubectl-meshctl")
+    if kubectl is None or (installed is None and not args.release):
         print("needs kubectl and an installed kubectl-meshctl on PATH", file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="meshctl-bench-scale-"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "KUBECONFIG", "KUBECACHEDIR")}
+    if args.release:
+        # as a krew user runs it: the release's script under python3, which unpacks itself once into a cache that
+        # outlives the runs' fresh HOMEs (a user installs once); the floor runs under the same interpreter
+        meshctl = [args.python, str(Path(args.release).resolve())]
+        env["XDG_CACHE_HOME"] = str(workdir / "xdg-cache")
+        subprocess.run(
+            [*meshctl, "analyze", "-f", str(REPO / "examples" / "seed.yaml")], env=env, capture_output=True, check=False
+        )
+    else:
+        assert installed is not None
+        meshctl = [installed]
     runner = Runner(workdir, env)
-    print(f"kubectl: {kubectl}\nkubectl-meshctl: {meshctl}\nwork dir: {workdir}")
+    print(f"kubectl: {kubectl}\nkubectl-meshctl: {' '.join(meshctl)}\nfloor under: {args.python}\nwork dir: {workdir}")
     print(f"scales {args.scales}, reps {args.reps} (> 1x: {args.reps_large}), {os.cpu_count()} CPUs")
     started = time.perf_counter()
     figures: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k != "json"}}
