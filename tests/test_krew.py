@@ -13,9 +13,10 @@ plus krew-index review rules (naming guide: lowercase kebab-case, no ``kubectl``
 ``uri``; a ``description``; the archive is tar.gz or zip holding only regular files and directories).
 Every rule has a mutated manifest (or archive) that must fail.
 
-The end of the file takes the path a krew user takes: the built archive is checked against the manifest's sha256,
-unpacked and linked the way ``kubectl krew install`` does, and run as ``kubectl meshctl`` through the real kubectl
-with nothing on PATH but the krew ``bin`` directory, the system ``python3`` and kubectl.
+The end of the file takes the path a krew user takes: the built archive (the script ``kubectl-meshctl``, its
+payload ``kubectl_meshctl.zip`` and LICENSE) is checked against the manifest's sha256, unpacked, moved and linked
+the way ``kubectl krew install`` does, and run as ``kubectl meshctl`` through the real kubectl with nothing on PATH
+but the krew ``bin`` directory, the system ``python3`` and kubectl.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import io
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tarfile
@@ -41,6 +43,7 @@ from fakeapi.fixtures import find_kubectl
 from fakeapi.server import FakeApiServer
 
 from kubectl_meshctl import __version__
+from kubectl_meshctl.krew_launcher import PAYLOAD
 from kubectl_meshctl.routes.dump import load_route_dump
 from kubectl_meshctl.routes.output import render_routes_json
 
@@ -271,6 +274,12 @@ def test_manifest_release_uri_and_python_caveat() -> None:
     assert "Python >= 3.10" in m["spec"]["caveats"]
 
 
+def test_manifest_installs_the_script_beside_its_payload() -> None:
+    """krew links only ``bin``; the script finds its payload beside its real path, so both land in the same place."""
+    for p in load()["spec"]["platforms"]:
+        assert sorted((op["from"], op["to"]) for op in p["files"]) == [("LICENSE", "."), ("kubectl-meshctl", "."), (PAYLOAD, ".")]
+
+
 def test_license_is_apache_2() -> None:
     text = (REPO / "LICENSE").read_text(encoding="utf-8")
     assert text.lstrip().startswith("Apache License\n                           Version 2.0, January 2004")
@@ -415,25 +424,26 @@ def _zip(names: list[str]) -> bytes:
     return buf.getvalue()
 
 
-GOOD = [("LICENSE", "file"), ("kubectl-meshctl", "file")]
+GOOD = [("LICENSE", "file"), ("kubectl-meshctl", "file"), (PAYLOAD, "file")]
 
 
 def test_archive_rules_accept_good_archives() -> None:
     platform = load()["spec"]["platforms"][0]
     assert archive_errors(_tar(GOOD), platform) == []
     assert archive_errors(_tar([("docs", "dir"), ("docs/COPYING.txt", "file")])) == []
-    assert archive_errors(_zip(["LICENSE", "kubectl-meshctl"]), platform) == []
+    assert archive_errors(_zip(["LICENSE", "kubectl-meshctl", PAYLOAD]), platform) == []
 
 
 @pytest.mark.parametrize(
     ("case", "data"),
     [
         ("symlink", _tar([*GOOD, ("kubectl-meshctl-link", "symlink")])),
-        ("no LICENSE", _tar([("kubectl-meshctl", "file")])),
+        ("no LICENSE", _tar([("kubectl-meshctl", "file"), (PAYLOAD, "file")])),
         ("not an archive", b"#!/usr/bin/env python3\n"),
         ("plain tar", b"ustar" + bytes(600)),
-        ("missing bin", _tar([("LICENSE", "file")])),
-        ("bin is a directory", _tar([("LICENSE", "file"), ("kubectl-meshctl", "dir")])),
+        ("missing bin", _tar([("LICENSE", "file"), (PAYLOAD, "file")])),
+        ("bin is a directory", _tar([("LICENSE", "file"), ("kubectl-meshctl", "dir"), (PAYLOAD, "file")])),
+        ("missing payload", _tar([("LICENSE", "file"), ("kubectl-meshctl", "file")])),
     ],
 )
 def test_archive_rules_reject(case: str, data: bytes) -> None:
@@ -476,7 +486,8 @@ def test_build_archive_is_reproducible_and_runs(
     built: tuple[Path, Path, float], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     archive, manifest, _ = built
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where the zipapp unpacks itself: not the user's
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where the script unpacks its payload: not the user's
+    monkeypatch.delenv("KUBECTL_MESHCTL_NO_EXTRACT", raising=False)
     again = tmp_path / "dist"
     cmd = [sys.executable, str(BUILD), f"v{__version__}", "--manifest", str(tmp_path / "m.yaml"), "--dist", str(again)]
     (tmp_path / "m.yaml").write_bytes(manifest.read_bytes())
@@ -486,23 +497,35 @@ def test_build_archive_is_reproducible_and_runs(
     with tarfile.open(archive) as tf:
         names = sorted(tf.getnames())
         tf.extractall(tmp_path / "x", filter="data")
-    assert names == ["LICENSE", "kubectl-meshctl"]
-    exe = tmp_path / "x" / "kubectl-meshctl"
-    assert exe.read_bytes().startswith(b"#!/usr/bin/env python3\n")
+    assert names == ["LICENSE", "kubectl-meshctl", PAYLOAD]
+    exe, payload = tmp_path / "x" / "kubectl-meshctl", tmp_path / "x" / PAYLOAD
+    assert exe.read_bytes().startswith(b'#!/usr/bin/env python3\n"""')  # a plain script, the launcher's docstring first
+    assert not zipfile.is_zipfile(exe)
     assert os.access(exe, os.X_OK)
+    assert zipfile.is_zipfile(payload)
+    assert stat.S_IMODE(payload.stat().st_mode) == 0o644  # read, never run
     out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout == f"kubectl-meshctl {__version__}\n"
+    assert len(list((tmp_path / "cache" / "kubectl-meshctl").iterdir())) == 1  # unpacked there
     seed = REPO / "examples" / "seed.yaml"
     res = subprocess.run([str(exe), "analyze", "-f", str(seed)], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert "IST0130" in res.stdout, res.stderr
-    # -o json needs the package data next to routes/protojson.py, read from inside the zip
+    # -o json needs the package data next to routes/protojson.py: from the unpacked copy, and from the zip itself
     dump = REPO / "tests" / "golden-routes" / "routes" / "istio-gateway-http-route-prefix" / "configdump.json"
-    res = subprocess.run([str(exe), "routes", "-f", str(dump), "-o", "json"], capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    assert res.stdout == render_routes_json(load_route_dump(dump.read_bytes()))
-    # the vendored kubernetes client imports without compiled extensions
+    expected = render_routes_json(load_route_dump(dump.read_bytes()))
+    for cache_off in ("0", "1"):
+        res = subprocess.run(
+            [str(exe), "routes", "-f", str(dump), "-o", "json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "KUBECTL_MESHCTL_NO_EXTRACT": cache_off},
+        )
+        assert res.returncode == 0, res.stderr
+        assert res.stdout == expected
+    # the vendored kubernetes client imports from the payload without compiled extensions
     code = "import kubernetes.client, yaml; assert not yaml.__with_libyaml__"
-    subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(exe)!r}); {code}"], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(payload)!r}); {code}"], check=True, timeout=60)
     # kubectl's plugin completion: the same file under the name kubectl_complete-meshctl
     link = tmp_path / "x" / "kubectl_complete-meshctl"
     link.symlink_to("kubectl-meshctl")
@@ -637,6 +660,7 @@ def test_krew_install_emulation_refuses_what_krew_refuses(tmp_path: Path) -> Non
         "to escapes": (good, {"files": [{"from": "LICENSE", "to": "../LICENSE"}]}, "out of bounds"),
         "bin escapes": (good, {"bin": "../../kubectl-meshctl"}, "does not extend"),
         "bin missing": (good, {"bin": "kubectl-mesh"}, "cannot be found"),
+        "payload missing": (_tar([("LICENSE", "file"), ("kubectl-meshctl", "file")]), {}, f"pattern={PAYLOAD}"),
     }
     for case, (data, changes, expected) in cases.items():
         mm = copy.deepcopy(m)
@@ -704,9 +728,10 @@ def test_krew_user_runs_the_plugin_through_kubectl(
     root = tmp_path / "krew"
     link = krew_install(archive, m, root, tmp_path / "work", relative_link=link_style == "relative")
     store = root / "store" / "meshctl" / version
-    assert sorted(p.name for p in store.iterdir()) == ["LICENSE", "kubectl-meshctl"]
+    assert sorted(p.name for p in store.iterdir()) == ["LICENSE", "kubectl-meshctl", PAYLOAD]
     assert (store / "LICENSE").read_bytes() == (REPO / "LICENSE").read_bytes()
     assert os.access(store / "kubectl-meshctl", os.X_OK)
+    assert not os.access(store / PAYLOAD, os.X_OK)
     assert link == root / "bin" / "kubectl-meshctl"
     target = f"../store/meshctl/{version}/kubectl-meshctl" if link_style == "relative" else str(store / "kubectl-meshctl")
     assert os.readlink(link) == target
@@ -763,20 +788,22 @@ def test_krew_user_runs_the_plugin_through_kubectl(
     assert done.stdout.splitlines() == ["analyze", ":4"]
 
     # an exec credential plugin sends the plugin through the vendored official client (kubernetes==35.0.0,
-    # pure Python) under the system python3; every module the zipapp carries must come from the zipapp
+    # pure Python) under the system python3; every module the payload carries must come from the payload
     exec_kubeconfig = fake_api.write_kubeconfig(tmp_path / "kubeconfig-exec", exec_credential=True)
     done = kubectl_run("meshctl", "gateways", "-A", KUBECONFIG=str(exec_kubeconfig), PYTHONVERBOSE="1")
     assert done.returncode == 0, done.stderr[-3000:]
     assert _cells(done.stdout.splitlines()[1])[:2] == ["default", "gt-gateway"]
-    with zipfile.ZipFile(store / "kubectl-meshctl") as zf:
+    with zipfile.ZipFile(store / PAYLOAD) as zf:
         vendored = {n.split("/")[0].removesuffix(".py") for n in zf.namelist()}
-    vendored = {n for n in vendored if n.isidentifier() and n != "__main__"}
+    vendored = {n for n in vendored if n.isidentifier()}
     assert {"kubectl_meshctl", "kubernetes", "yaml", "click", "urllib3", "certifi"} <= vendored
     imports = re.findall(r"^import '([\w.]+)' # (.*)$", done.stderr, flags=re.MULTILINE)
     ours = [(mod, loader) for mod, loader in imports if mod.split(".")[0] in vendored]
     assert "kubectl_meshctl.cli" in {mod for mod, _ in ours}
-    # the zipapp runs from the copy it unpacked on its first run (kubectl_meshctl/zipapp_main.py), with bytecode
+    # the script runs from the copy of its payload it unpacked on its first run (kubectl_meshctl/krew_launcher.py),
+    # with bytecode, and never opens the zip: zipimport would read its whole directory first
     (build,) = (home / ".cache" / "kubectl-meshctl").iterdir()
+    assert not re.search(r"^# zipimport: found \d+ names in", done.stderr, flags=re.MULTILINE)
     file_loader = re.compile(r"^<_frozen_importlib_external\.SourceFileLoader object")
     six_moves = re.compile(r"^<six\._SixMetaPathImporter object")  # six.moves.*: aliases of the standard library
     assert [(mod, loader) for mod, loader in ours if not (file_loader.match(loader) or six_moves.match(loader))] == []
@@ -786,12 +813,12 @@ def test_krew_user_runs_the_plugin_through_kubectl(
     assert [p for p in code if installed.search(p)] == []  # no vendored module from an installed copy
     assert str(REPO) not in done.stderr
 
-    # and the whole vendored client imports under the system python3 from the installed file
+    # and the whole vendored client imports under the system python3 from the installed payload
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import kubernetes.client, kubernetes.config, kubernetes.stream, yaml; "
         "assert kubernetes.__file__.startswith(sys.argv[1]), kubernetes.__file__; assert not yaml.__with_libyaml__"
     )
     done = subprocess.run(
-        [str(tools / "python3"), "-c", code, str(link)], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+        [str(tools / "python3"), "-c", code, str(store / PAYLOAD)], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
     )
     assert done.returncode == 0, done.stderr

@@ -1,23 +1,30 @@
-"""The krew zipapp's start-up: run from a private unpacked copy of the zip, which Python can keep bytecode for.
+"""The krew release's start-up script: run the plugin from a private unpacked copy of its payload zip.
 
-Why this module exists: the krew release is one zipapp, and zipimport never writes bytecode, so every run from the
-zip compiles every module it imports (warm ``gateways -A`` on 2,000 Gateways under the system python3: 0.17 s from
-the zip, 0.09 s from the unpacked copy, as from an installed package; kubectl 0.09-0.11 s).  ``scripts/build-krew``
-writes this file as the zip's ``__main__.py``, followed by a line calling :func:`run` with the build id (a digest
-of everything else in the zip).  The first run unpacks the zip into ``$XDG_CACHE_HOME/kubectl-meshctl/<build id>/``
-(``~/.cache`` without it): into a fresh temporary directory, a marker written last, then one rename.  Later runs
-find the marker with four ``stat`` calls and import from there, where Python keeps its ``__pycache__``.
+Why this module exists: the krew release is two files, ``kubectl-meshctl`` (this module as a plain script, then a
+line calling :func:`run` with the build id, written by ``scripts/build-krew``) and ``kubectl_meshctl.zip`` beside
+it (the package and its vendored dependencies, about 1,900 members).  Python keeps no bytecode for modules imported
+from a zip, so every run from the zip compiled everything it imported (warm ``gateways -A`` on 2,000 Gateways under
+the system python3: 0.17 s from the zip, 0.09 s unpacked; kubectl 0.09-0.11 s).  And merely having a zip that size
+on the path costs every run, for zipimport reads its whole directory first (``--version`` under the system python3:
+23 ms from one zipapp that unpacked itself, 17 ms from this script; ``python3 -c pass``: 9 ms).  So the first run
+unpacks the payload into ``$XDG_CACHE_HOME/kubectl-meshctl/<build id>/`` (``~/.cache`` without it): into a fresh
+temporary directory, a marker written last, then one rename.  Later runs find the marker with four ``stat`` calls
+and import from there, where Python keeps its ``__pycache__``, without opening the zip at all.
 
 The plugin holds cluster credentials, and whoever can write that directory decides what code runs next: the cache
 root and the build directory are used only when they are real directories (never symlinks) of this user that
 nobody else can write to, in a parent others cannot write to (unless sticky, as /tmp is).  Anything else --
 ``KUBECTL_MESHCTL_NO_EXTRACT=1``, no HOME, a read-only or full disk, another owner, a symlink, a corrupt zip, an
-unsafe member name -- runs from the zip as before: the cache may make the plugin faster, never make it fail.
+unsafe member name -- imports from the payload zip itself: the cache may make the plugin faster, never make it fail.
 
-Two constraints shape the code.  It imports only the standard library at module level (``zipfile`` and ``shutil``
-only when unpacking): as the zip's ``__main__``, importing ``kubectl_meshctl`` would bind the package to the zip
-before the path is switched.  And it must define its functions on any Python 3, so an old one reaches the version
-check in :func:`run`: no ``from __future__`` import, no annotation that needs 3.10 when evaluated.
+The payload is found beside the script's real path: krew links ``~/.krew/bin/kubectl-meshctl`` to its store
+(absolutely or relatively), and ``kubectl_complete-meshctl`` is a link to that link.
+
+Three constraints shape the code.  It imports only the standard library at module level (``zipfile`` and
+``shutil`` only when unpacking): nothing of the package can be imported before the path is chosen.  It must define
+its functions on any Python 3, so an old one reaches the version check in :func:`run`: no ``from __future__``
+import, no annotation that needs 3.10 when evaluated, no syntax beyond Python 3.0's.  And Python keeps no bytecode
+for a script, so every run compiles this one (about 1 ms): it stays small.
 """
 
 import os
@@ -25,6 +32,8 @@ import stat
 import sys
 import time
 
+PAYLOAD = "kubectl_meshctl.zip"
+"""The payload's name beside the script: not ``kubectl-…``, which kubectl would take for a plugin on PATH."""
 OPT_OUT = "KUBECTL_MESHCTL_NO_EXTRACT"
 CACHE_NAME = "kubectl-meshctl"
 MARKER = ".complete"
@@ -83,21 +92,21 @@ def parent_keeps_root(st: os.stat_result) -> bool:
     return not st.st_mode & 0o002 or bool(st.st_mode & stat.S_ISVTX)
 
 
-def choose_path(archive: str, build_id: str) -> str:
-    """Where to import the package from: the private unpacked copy of ``archive`` (unpacked now if need be), or
-    ``archive`` itself when the cache is off or anything about it is not as it must be."""
+def choose_path(payload: str, build_id: str) -> str:
+    """Where to import the package from: the private unpacked copy of ``payload`` (unpacked now if need be), or
+    ``payload`` itself when the cache is off or anything about it is not as it must be."""
     if os.environ.get(OPT_OUT, "") not in ("", "0"):
-        return archive
+        return payload
     try:
         root = cache_root(os.environ.get("XDG_CACHE_HOME", ""), os.environ.get("HOME", ""))
         if not root or not looks_like_build_id(build_id) or not hasattr(os, "geteuid"):
-            return archive
-        return _cached_build(archive, root, build_id) or archive
+            return payload
+        return _cached_build(payload, root, build_id=build_id) or payload
     except Exception:  # whatever went wrong, the zip still runs
-        return archive
+        return payload
 
 
-def _cached_build(archive: str, root: str, build_id: str) -> str:
+def _cached_build(payload: str, root: str, *, build_id: str) -> str:
     """The build directory when it is (or has now been made) complete and private, else ""."""
     try:
         root_st = os.lstat(root)
@@ -110,13 +119,13 @@ def _cached_build(archive: str, root: str, build_id: str) -> str:
     try:
         build_st = os.lstat(build_dir)
     except FileNotFoundError:
-        return unpack(archive, root, build_id)
+        return unpack(payload, root, build_id=build_id)
     if not is_private_dir(build_st):
         return ""
     try:
         marker_st = os.lstat(os.path.join(build_dir, MARKER))
     except FileNotFoundError:
-        return unpack(archive, root, build_id)  # ours but never finished: replaced
+        return unpack(payload, root, build_id=build_id)  # ours but never finished: replaced
     if not stat.S_ISREG(marker_st.st_mode):
         return ""
     if marker_st.st_mtime < time.time() - REFRESH:
@@ -127,10 +136,10 @@ def _cached_build(archive: str, root: str, build_id: str) -> str:
     return build_dir
 
 
-def unpack(archive: str, root: str, build_id: str) -> str:
-    """Unpack ``archive`` (but its ``__main__.py``) into the private ``root`` as ``root/build_id``: a fresh 0700
-    temporary directory first, the marker last, then one rename.  Returns the build directory, or "" when it
-    cannot be used; raises on a failure, leaving no temporary directory behind (unless killed)."""
+def unpack(payload: str, root: str, *, build_id: str) -> str:
+    """Unpack the zip ``payload`` into the private ``root`` as ``root/build_id``: a fresh 0700 temporary directory
+    first, the marker last, then one rename.  Returns the build directory, or "" when it cannot be used; raises on a
+    failure, leaving no temporary directory behind (unless killed)."""
     import shutil
     import zipfile
 
@@ -138,10 +147,8 @@ def unpack(archive: str, root: str, build_id: str) -> str:
     aside = os.path.join(root, TEMP_PREFIX + os.urandom(8).hex())
     os.mkdir(temp, 0o700)
     try:
-        with zipfile.ZipFile(archive) as zf:
+        with zipfile.ZipFile(payload) as zf:
             for info in zf.infolist():
-                if info.filename == "__main__.py":
-                    continue
                 target = member_target(temp, info.filename)
                 if info.filename.endswith("/"):
                     os.makedirs(target, 0o700, exist_ok=True)
@@ -226,17 +233,27 @@ def _last_touched(path: str) -> float:
         return float("inf")
 
 
-def run(build_id: str, main_file: str) -> None:
-    """The zipapp's ``__main__``: the version check, the import path, then the plugin.  ``main_file`` is the
-    ``__file__`` of that ``__main__``, inside the archive."""
+def put_first(entries: "list[str]", chosen: str, *, script_dir: str) -> None:
+    """Put ``chosen`` first on the import path ``entries``, in place of the script's own directory (Python's
+    ``sys.path[0]``), which holds no module of ours and could shadow the standard library with a stray ``.py``."""
+    first = entries[0] if entries else ""
+    if first and os.path.realpath(first) == script_dir:
+        entries[0] = chosen
+    else:
+        entries.insert(0, chosen)
+
+
+def run(build_id: str, script: str) -> None:
+    """The script's body: the version check, the import path, then the plugin.  ``script`` is the script's
+    ``__file__``, maybe a link (or a link to a link) to it."""
     if sys.version_info < (3, 10):  # noqa: UP036 (this check is for the interpreters the package does not support)
         sys.exit("kubectl-meshctl needs Python >= 3.10 as python3, found " + sys.version.split()[0])
-    archive = os.path.dirname(main_file)
-    chosen = choose_path(archive, build_id)
-    if chosen != archive:
-        sys.path[:] = [chosen if entry == archive else entry for entry in sys.path]
-        if chosen not in sys.path:
-            sys.path.insert(0, chosen)
+    script_dir = os.path.dirname(os.path.realpath(script))
+    payload = os.path.join(script_dir, PAYLOAD)
+    chosen = choose_path(payload, build_id)
+    if chosen == payload and not os.path.isfile(payload):  # checked here only: the cached path never needs it
+        sys.exit("kubectl-meshctl: " + payload + " is missing; reinstall the plugin (kubectl krew reinstall meshctl)")
+    put_first(sys.path, chosen, script_dir=script_dir)
     if os.path.basename(sys.argv[0]).startswith("kubectl_complete-"):
         from kubectl_meshctl.cli import kubectl_complete
 
