@@ -6,10 +6,10 @@ Not a unit test -- run it by hand::
     python benchmarks/bench_cluster.py --quick    # 200 / 500 / 50
 
 It also runs the warm listing (goal 1) against a server that pretty-prints its JSON and one that serves no
-metadata-only lists (``--skip-server-variants`` leaves them out).  ``--zipapp`` adds the path every krew user
-takes to the warm comparison: the release zipapp, built now by ``scripts/build-krew``, under the system
-``/usr/bin/python3``, run from the copy it unpacks into ``$XDG_CACHE_HOME/kubectl-meshctl/`` (a temporary
-directory, warmed by the untimed first run like everything else).
+metadata-only lists (``--skip-server-variants`` leaves them out).  ``--release`` adds the path every krew user
+takes to each warm comparison: the release (its ``kubectl-meshctl`` script and ``kubectl_meshctl.zip``), built now
+by ``scripts/build-krew``, under the system ``/usr/bin/python3``, run from the copy it unpacks into
+``$XDG_CACHE_HOME/kubectl-meshctl/`` (a temporary directory, warmed by the untimed first run like everything else).
 
 Goals (issue "Live cluster"), medians over interleaved repetitions, baselines measured in the same run:
 
@@ -72,9 +72,9 @@ def main() -> int:
         help="also a Gateway API cluster: 2,000 HTTPRoutes x 10 rules (quick: 200) from generate_gateway_api.py",
     )
     parser.add_argument(
-        "--zipapp",
+        "--release",
         action="store_true",
-        help="also the krew release zipapp (built now) under /usr/bin/python3, warm: unpacked, with its bytecode",
+        help="also the krew release (built now) under /usr/bin/python3, warm: unpacked, with its bytecode",
     )
     args = parser.parse_args()
     scale = (200, 500, 50) if args.quick else (2000, 5000, 50)
@@ -95,17 +95,17 @@ def main() -> int:
     native_cmd = [kubectl, "get", "gateways.networking.istio.io", "-A"]
     warm_cmd = [meshctl, "gateways", "-A"]
     cold_cmd = [meshctl, "gateways", "-A", "--no-cache"]
-    zipapp_cmds: list[list[str]] = []
-    if args.zipapp:
-        zipapp = _build_zipapp(workdir)
-        if zipapp is not None:
-            zipapp_cmds.append([zipapp[0], zipapp[1], "gateways", "-A"])
-            env["XDG_CACHE_HOME"] = str(workdir / "xdg-cache")  # where the zipapp unpacks itself
+    release: list[str] | None = None
+    if args.release:
+        release = _build_release(workdir)
+        if release is not None:
+            env["XDG_CACHE_HOME"] = str(workdir / "xdg-cache")  # where the release unpacks itself
+    release_cmds = [[*release, "gateways", "-A"]] if release else []
     with FakeApiProcess(kubeconfig=kubeconfig, seed=True, scale=scale):
         # warm: kubectl's discovery cache, the plugin's bytecode and listing cache, the server's serialised pages
-        # (and the zipapp's unpacked copy with its bytecode)
-        _median_runs([native_cmd, warm_cmd, cold_cmd, *zipapp_cmds], env, 1)
-        native, ours, *zipped = _median_runs([native_cmd, warm_cmd, *zipapp_cmds], env, args.reps)
+        # (and the release's unpacked copy with its bytecode)
+        _median_runs([native_cmd, warm_cmd, cold_cmd, *release_cmds], env, 1)
+        native, ours, *released = _median_runs([native_cmd, warm_cmd, *release_cmds], env, args.reps)
         (cold,) = _median_runs([cold_cmd], env, max(3, args.reps // 3))
         ratio = ours / native
         print(f"scale: {scale[0]} Gateways, {scale[1]} VirtualServices, {scale[2]} pods")
@@ -115,10 +115,11 @@ def main() -> int:
             f"kubectl-meshctl gateways -A --no-cache          {cold:7.3f} s   ratio {cold / native:.2f} (first run after a change)"
         )
         failed |= ratio > 1.0
-        for spent in zipped:
-            unpacked = any((workdir / "xdg-cache" / "kubectl-meshctl").glob("*/.complete"))
-            print(f"krew zipapp gateways -A (/usr/bin/python3)      {spent:7.3f} s   ratio {spent / native:.2f} ", end="")
-            print("(reported; run from its unpacked copy)" if unpacked else "(reported; NOT unpacked: ran from the zip)")
+        for spent in released:
+            print(
+                f"krew release gateways -A (/usr/bin/python3)     {spent:7.3f} s   ratio {spent / native:.2f} {_unpacked(workdir)}"
+            )
+            failed |= spent / native > 1.0
 
         sys.path.insert(0, str(REPO))
         from kubectl_meshctl.kube.api import Api, list_pages, page_items
@@ -148,25 +149,35 @@ def main() -> int:
 
     if not args.skip_server_variants:
         for variant in ({"pretty_json": True}, {"metadata_only_lists": False}):
-            failed |= _server_variant(workdir, env, variant, kubectl=kubectl, meshctl=meshctl, scale=scale, reps=args.reps)
+            failed |= _server_variant(
+                workdir, env, variant, kubectl=kubectl, meshctl=meshctl, release=release, scale=scale, reps=args.reps
+            )
 
     if args.gateway_api:
-        failed |= _gateway_api(workdir, env, kubectl=kubectl, meshctl=meshctl, routes=200 if args.quick else 2000, reps=args.reps)
+        failed |= _gateway_api(
+            workdir, env, kubectl=kubectl, meshctl=meshctl, release=release, routes=200 if args.quick else 2000, reps=args.reps
+        )
 
     python = sys.executable
     base, helped = _median_runs([[python, "-c", "pass"], [meshctl, "--help"]], env, args.reps * 2)
     print(f"python -c pass                 {base:7.3f} s")
     print(f"kubectl-meshctl --help         {helped:7.3f} s   ratio {helped / base:.2f} (goal <= 2.0)")
     failed |= helped / base > 2.0
+    if release:
+        base, helped = _median_runs([[release[0], "-c", "pass"], [*release, "--help"]], env, args.reps * 2)
+        print(f"{release[0]} -c pass      {base:7.3f} s")
+        print(f"krew release --help            {helped:7.3f} s   ratio {helped / base:.2f} (goal <= 2.0)")
+        failed |= helped / base > 2.0
     return 1 if failed else 0
 
 
-def _build_zipapp(workdir: Path) -> tuple[str, str] | None:
-    """(system python3, the release zipapp) built by scripts/build-krew into ``workdir``; None, saying why, without
-    a /usr/bin/python3 (a krew user runs the zipapp with the python3 on PATH, not a virtualenv's)."""
+def _build_release(workdir: Path) -> list[str] | None:
+    """``[system python3, the release's kubectl-meshctl script]`` (its payload beside it), built by scripts/build-krew
+    into ``workdir``; None, saying why, without a /usr/bin/python3 (a krew user runs it with the python3 on PATH, not
+    a virtualenv's)."""
     python3 = "/usr/bin/python3"
     if not os.access(python3, os.X_OK):
-        print(f"--zipapp: skipped, no {python3}")
+        print(f"--release: skipped, no {python3}")
         return None
     init = (REPO / "kubectl_meshctl" / "__init__.py").read_text(encoding="utf-8")
     version = "v" + init.split('__version__ = "', 1)[1].split('"', 1)[0]
@@ -175,12 +186,26 @@ def _build_zipapp(workdir: Path) -> tuple[str, str] | None:
     build = [sys.executable, str(REPO / "scripts" / "build-krew"), version, "--manifest", str(manifest), "--dist", str(workdir)]
     subprocess.run(build, check=True, capture_output=True)
     with tarfile.open(workdir / f"kubectl-meshctl-{version}.tar.gz") as tf:
-        tf.extract("kubectl-meshctl", workdir / "krew", filter="data")
-    return python3, str(workdir / "krew" / "kubectl-meshctl")
+        tf.extractall(workdir / "krew", filter="data")  # the script and its payload, side by side as krew puts them
+    return [python3, str(workdir / "krew" / "kubectl-meshctl")]
+
+
+def _unpacked(workdir: Path) -> str:
+    if any((workdir / "xdg-cache" / "kubectl-meshctl").glob("*/.complete")):
+        return "(run from its unpacked copy)"
+    return "(NOT unpacked: ran from the zip)"
 
 
 def _server_variant(
-    workdir: Path, env: dict[str, str], variant: dict[str, bool], *, kubectl: str, meshctl: str, scale: tuple[int, ...], reps: int
+    workdir: Path,
+    env: dict[str, str],
+    variant: dict[str, bool],
+    *,
+    kubectl: str,
+    meshctl: str,
+    release: list[str] | None,
+    scale: tuple[int, ...],
+    reps: int,
 ) -> bool:
     """The warm listing against a server that pretty-prints its JSON, or serves no metadata-only lists (the plugin
     then keys its cache on the Table kubectl reads), against kubectl on the same server."""
@@ -190,16 +215,21 @@ def _server_variant(
     env = {**env, "KUBECONFIG": str(kubeconfig), "HOME": str(workdir / "-".join(variant))}
     native_cmd = [kubectl, "get", "gateways.networking.istio.io", "-A"]
     warm_cmd = [meshctl, "gateways", "-A"]
+    release_cmds = [[*release, "gateways", "-A"]] if release else []
     with FakeApiProcess(kubeconfig=kubeconfig, seed=True, scale=scale, **variant):
-        _median_runs([native_cmd, warm_cmd], env, 1)
-        native, ours = _median_runs([native_cmd, warm_cmd], env, reps)
+        _median_runs([native_cmd, warm_cmd, *release_cmds], env, 1)
+        native, ours, *released = _median_runs([native_cmd, warm_cmd, *release_cmds], env, reps)
     label = ", ".join(f"{k}={v}" for k, v in variant.items())
     print(f"server {label}: kubectl {native:7.3f} s, kubectl-meshctl gateways -A (listing cached) {ours:7.3f} s", end="")
     print(f"   ratio {ours / native:.2f} (goal <= 1.0)")
-    return ours / native > 1.0
+    for spent in released:
+        print(f"server {label}: krew release gateways -A {spent:7.3f} s   ratio {spent / native:.2f} {_unpacked(workdir)}")
+    return any(spent / native > 1.0 for spent in (ours, *released))
 
 
-def _gateway_api(workdir: Path, env: dict[str, str], *, kubectl: str, meshctl: str, routes: int, reps: int) -> bool:
+def _gateway_api(
+    workdir: Path, env: dict[str, str], *, kubectl: str, meshctl: str, release: list[str] | None, routes: int, reps: int
+) -> bool:
     """The listings on a cluster that routes with HTTPRoutes, against kubectl listing the same HTTPRoutes."""
     from fakeapi.process import FakeApiProcess
     from generate_gateway_api import generate
@@ -211,16 +241,21 @@ def _gateway_api(workdir: Path, env: dict[str, str], *, kubectl: str, meshctl: s
     native_cmd = [kubectl, "get", "httproutes.gateway.networking.k8s.io", "-A"]
     warm_cmd = [meshctl, "httproutes", "-A"]
     cold_cmds = [[meshctl, "gateways", "-A", "--no-cache"], [meshctl, "httproutes", "-A", "--no-cache"]]
+    release_cmds = [[*release, "httproutes", "-A"]] if release else []
     with FakeApiProcess(kubeconfig=kubeconfig, seed=True, yaml_files=(manifests,), gateway_api=True):
-        _median_runs([native_cmd, warm_cmd, *cold_cmds], env, 1)
-        native, ours = _median_runs([native_cmd, warm_cmd], env, reps)
+        _median_runs([native_cmd, warm_cmd, *cold_cmds, *release_cmds], env, 1)
+        native, ours, *released = _median_runs([native_cmd, warm_cmd, *release_cmds], env, reps)
         cold_gw, cold_hr = _median_runs(cold_cmds, env, max(3, reps // 3))
     print(f"scale: {routes} HTTPRoutes x 10 rules (4 Gateway API Gateways)")
     print(f"kubectl get httproutes.gateway.networking.k8s.io -A  {native:7.3f} s")
     print(f"kubectl-meshctl httproutes -A (listing cached)       {ours:7.3f} s   ratio {ours / native:.2f} (goal <= 1.0)")
     print(f"kubectl-meshctl gateways -A --no-cache               {cold_gw:7.3f} s   ratio {cold_gw / native:.2f}")
     print(f"kubectl-meshctl httproutes -A --no-cache             {cold_hr:7.3f} s   ratio {cold_hr / native:.2f}")
-    return ours / native > 1.0
+    for spent in released:
+        print(
+            f"krew release httproutes -A (/usr/bin/python3)        {spent:7.3f} s   ratio {spent / native:.2f} {_unpacked(workdir)}"
+        )
+    return any(spent / native > 1.0 for spent in (ours, *released))
 
 
 if __name__ == "__main__":
