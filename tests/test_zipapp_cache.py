@@ -195,6 +195,8 @@ def script(built: Path) -> Iterator[Path]:
     """The release's script beside its payload, in a directory any user may read (one case runs as another user)."""
     shared = Path(tempfile.mkdtemp(prefix="meshctl-release-"))
     shared.chmod(0o755)
+    shutil.copyfile(SEED, shared / SEED.name)  # read as another user too: the checkout may be private (mktemp -d)
+    (shared / SEED.name).chmod(0o644)
     yield _unpack_release(built, shared)
     shutil.rmtree(shared)
 
@@ -203,6 +205,7 @@ def script(built: Path) -> Iterator[Path]:
 def own_release(built: Path, tmp_path: Path) -> Path:
     """A copy of the release for one test to change."""
     (tmp_path / "store").mkdir()
+    shutil.copyfile(SEED, tmp_path / "store" / SEED.name)
     return _unpack_release(built, tmp_path / "store")
 
 
@@ -228,7 +231,8 @@ def _run(python: str, script: Path, *args: str, env: dict[str, str], user: int |
     )
 
 
-COMMANDS = (("--version",), ("analyze", "-f", str(SEED)))
+COMMANDS = (("--version",), ("analyze", "-f", SEED.name))
+"""Run in the script's directory, where the ``script`` fixture puts a copy of the seed example."""
 
 
 @pytest.fixture(scope="module")
@@ -567,7 +571,10 @@ def test_concurrent_first_runs_all_succeed_and_leave_one_build(
 ) -> None:
     env = _env(tmp_path, tmp_path / "cache")
     command = [sys.executable, str(script), *COMMANDS[1]]
-    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    runs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=script.parent)
+        for _ in range(4)
+    ]
     for started in runs:
         stdout, stderr = started.communicate(timeout=120)
         assert (started.returncode, stdout, stderr) == reference[COMMANDS[1]]
