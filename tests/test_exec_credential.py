@@ -356,3 +356,23 @@ def test_standard_input_reaches_only_an_interactive_plugin(mode: str, terminal: 
     subprocess.run([sys.executable, "-c", code], input="typed\n", text=True, timeout=60, check=True)
     assert prefix.with_suffix(".stdin").read_text() == seen
     assert json.loads(prefix.with_suffix(".info").read_text())["spec"]["interactive"] is bool(seen)
+
+
+def test_what_the_plugin_hands_over_is_never_printed(fake_api: FakeApiServer, tmp_path: Path) -> None:
+    """The token and the key a plugin returns are registered for redaction as a kubeconfig's own are: no later line
+    (an error, a --debug traceback) can carry them."""
+    from fakeapi.certs import issue_client_certificate
+
+    from kubectl_meshctl import redact
+    from kubectl_meshctl.kube.connection import connect
+
+    cert, key = issue_client_certificate(fake_api.certs, tmp_path / "pki", "jane")
+    token = "zq7-exec-token-handed-over"
+    status = {"clientCertificateData": cert.read_text(), "clientKeyData": key.read_text()}
+    plugin, printed, prefix = _recorder(tmp_path, json.dumps(_credential(token, **status)))
+    exec_config = {"command": str(plugin), "args": [str(prefix), str(printed)], "apiVersion": V1, "interactiveMode": "Never"}
+    kubeconfig = _kubeconfig(fake_api, tmp_path, exec_config)
+    connect(kubeconfig=str(kubeconfig), context=None, namespace=None, timeout=None)
+    key_lines = [line for line in key.read_text().splitlines() if "-----" not in line]
+    for secret in (token, base64.b64encode(key.read_bytes()).decode(), *key_lines):
+        assert secret not in redact.redact(f"Error: {secret} was in the way"), secret

@@ -73,15 +73,21 @@ def connect(*, kubeconfig: str | None, context: str | None, namespace: str | Non
     for secret in secrets_of(resolved):  # never printed from here on, whatever message carries it
         redact.register(secret)
     cluster, user, context_name = resolved.cluster, resolved.user, resolved.context
+    obtained = True
     if "exec" in user and not _static_credentials(user):  # client-go runs no plugin for a user that has them
         from .exec_credential import exec_credentials
 
         user = {**{k: v for k, v in user.items() if k.startswith("as")}, **exec_credentials(user["exec"], cluster)}
     elif "auth-provider" in user:
         user = _auth_provider_credentials(resolved.client_config, context_name, user)
+    else:
+        obtained = False
+    if obtained:  # what a plugin or provider handed over is as secret as what the kubeconfig holds
         for key in ("token", "password", "client-key-data"):
             if user.get(key):
                 redact.register(str(user[key]), user=str(user.get("username")) if key == "password" else None)
+        if user.get("client-key-data"):  # the key itself, each of its lines, not only its base64
+            redact.register(base64.b64decode(str(user["client-key-data"])))
     server = str(cluster.get("server") or "")
     try:
         proxy = proxy_for(server, os.environ, proxy_url=str(cluster.get("proxy-url") or ""))
