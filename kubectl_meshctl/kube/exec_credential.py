@@ -51,7 +51,7 @@ def exec_credentials(
     if api_version not in API_VERSIONS:
         raise ExecPluginError(f"exec plugin: invalid apiVersion {json.dumps(api_version)}")
     command = str(exec_config["command"])
-    interactive = _interactive(exec_config, api_version, stdin_is_terminal=stdin_is_terminal)
+    interactive = _interactive(exec_config, stdin_is_terminal=stdin_is_terminal)
     spec: dict[str, Any] = {"interactive": interactive}
     if exec_config.get("provideClusterInfo"):
         spec = {"cluster": _cluster_info(cluster), **spec}
@@ -93,11 +93,11 @@ def exec_credentials(
     return _credential_fields(output, api_version)
 
 
-def _interactive(exec_config: Mapping[str, Any], api_version: str, *, stdin_is_terminal: bool | None) -> bool:
+def _interactive(exec_config: Mapping[str, Any], *, stdin_is_terminal: bool | None) -> bool:
     """Whether the plugin gets the user's standard input (client-go's ``interactiveMode``)."""
-    mode = str(exec_config.get("interactiveMode") or "")
-    if not mode and api_version != "client.authentication.k8s.io/v1":
-        mode = "IfAvailable"  # v1beta1's default; kubeconfig.py refuses a v1 plugin without a mode
+    from .kubeconfig import exec_interactive_mode
+
+    mode = exec_interactive_mode(exec_config)
     if stdin_is_terminal is None:
         stdin_is_terminal = _stdin_is_terminal()
     if mode == "Never":

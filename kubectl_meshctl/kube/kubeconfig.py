@@ -498,12 +498,8 @@ def _check_exec(exec_config: object, owner: str, *, where: _Origin) -> None:
             if not isinstance(item.get("value"), str):
                 raise _load_error(where.path, f"{at.field}.value", problem=f"expected a string, got {_type(item.get('value'))}")
     _string(exec_config, "installHint", where=where)
-    mode = _string(exec_config, "interactiveMode", where=where)
-    if not mode and exec_config["apiVersion"] in (
-        "client.authentication.k8s.io/v1beta1",
-        "client.authentication.k8s.io/v1alpha1",
-    ):
-        mode = "IfAvailable"  # client-go's default for these versions; v1 has none
+    _string(exec_config, "interactiveMode", where=where)
+    mode = exec_interactive_mode(exec_config)
     if not mode:
         raise _invalid(f"interactiveMode must be specified for {owner} to use exec authentication plugin")
     if mode not in ("Never", "IfAvailable", "Always"):
@@ -511,6 +507,18 @@ def _check_exec(exec_config: object, owner: str, *, where: _Origin) -> None:
     provide = exec_config.get("provideClusterInfo")
     if provide is not None and not isinstance(provide, bool):
         raise _load_error(where.path, f"{where.field}.provideClusterInfo", problem=f"expected a bool, got {_type(provide)}")
+
+
+def exec_interactive_mode(exec_config: Mapping[str, Any]) -> str:
+    """An exec plugin's ``interactiveMode`` as client-go reads it: ``IfAvailable`` when a v1beta1 (or v1alpha1) plugin
+    sets none; "" for a v1 plugin that sets none (which client-go refuses)."""
+    mode = exec_config.get("interactiveMode") or ""
+    if not mode and exec_config.get("apiVersion") in (
+        "client.authentication.k8s.io/v1beta1",
+        "client.authentication.k8s.io/v1alpha1",
+    ):
+        return "IfAvailable"
+    return str(mode)
 
 
 def _read_token_file(path: str, owner: str) -> str:
