@@ -47,6 +47,60 @@ def test_a_weight_that_is_no_integer_is_refused_at_its_path(weight: object) -> N
 
 
 @pytest.mark.parametrize(
+    ("section", "rule", "path"),
+    [
+        ("http", {"match": [{"uri": 5}]}, "spec.http[0].match[0].uri"),
+        ("http", {"match": [{"uri": {"prefix": "/a", "exact": "/a"}}]}, "spec.http[0].match[0].uri"),
+        ("http", {"match": [{"method": {"exact": []}}]}, "spec.http[0].match[0].method.exact"),
+        ("http", {"match": [{"headers": {"x": 5}}]}, "spec.http[0].match[0].headers.x"),
+        ("http", {"match": [{"uri": {"prefix": "/a"}}, {"port": "http"}]}, "spec.http[0].match[1].port"),
+        ("http", {"match": [7]}, "spec.http[0].match[0]"),
+        ("http", {"match": {"uri": {"prefix": "/a"}}}, "spec.http[0].match"),
+        ("http", {"route": 5}, "spec.http[0].route"),
+        ("http", {"route": [5]}, "spec.http[0].route[0]"),
+        ("http", {"route": [{"destination": 5}]}, "spec.http[0].route[0].destination"),
+        ("http", {"route": [{"destination": {"host": ["b"]}}]}, "spec.http[0].route[0].destination.host"),
+        ("http", {"route": [{"destination": {"host": "b", "port": 80}}]}, "spec.http[0].route[0].destination.port"),
+        (
+            "http",
+            {"route": [{"destination": {"host": "b", "port": {"number": True}}}]},
+            "spec.http[0].route[0].destination.port.number",
+        ),
+        (
+            "http",
+            {"route": [{"destination": {"host": "b", "port": {"number": 8.5}}}]},
+            "spec.http[0].route[0].destination.port.number",
+        ),
+        ("http", {"mirror": {"host": "b", "port": {"number": "x"}}}, "spec.http[0].mirror.port.number"),
+        ("http", 5, "spec.http[0]"),
+        (
+            "tcp",
+            {"route": [{"destination": {"host": "b", "port": {"number": "x"}}}]},
+            "spec.tcp[0].route[0].destination.port.number",
+        ),
+        ("tls", {"route": "b"}, "spec.tls[0].route"),
+    ],
+)
+def test_a_refused_value_is_named_by_its_path(section: str, rule: object, path: str) -> None:
+    # the fast paths build no path until a value needs one: each refusal still names where it is written
+    raw = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "vs", "namespace": "default"},
+        "spec": {"hosts": ["a.example.com"], section: [rule]},
+    }
+    with pytest.raises(InvalidObject) as refused:
+        parse_object(raw, origin=Origin("test"), default_namespace="default", order=0)
+    assert refused.value.path == path
+
+
+def test_a_port_number_written_as_digits_is_read_as_its_number() -> None:
+    rule = _vs([{"route": [{"destination": {"host": "b", "port": {"number": "8080"}}}]}]).http[0]
+    assert rule.route[0].destination is not None and rule.route[0].destination.port == 8080
+    assert rule.route[0].path == "spec.http[0].route[0].destination.host"
+
+
+@pytest.mark.parametrize(
     "narrowing",
     [
         {"headers": (("x-user", StringMatch("exact", "a")),)},

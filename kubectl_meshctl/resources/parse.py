@@ -213,11 +213,19 @@ def _str_map(value: object, path: str) -> tuple[tuple[str, str], ...]:
 _STRING_MATCH_KINDS = frozenset(("exact", "prefix", "regex"))
 
 
-def _string_match(value: object, path: str) -> StringMatch:
-    if type(value) is dict and len(value) == 1:  # the usual {prefix: /a}: one look, no path built
+def _plain_string_match(value: object) -> StringMatch | None:
+    """The usual ``{prefix: /a}`` in one look, without a path for errors (``None``: anything else)."""
+    if type(value) is dict and len(value) == 1:
         for kind, text in value.items():
             if type(text) is str and kind in _STRING_MATCH_KINDS:
                 return StringMatch(kind, text)
+    return None
+
+
+def _string_match(value: object, path: str) -> StringMatch:
+    plain = _plain_string_match(value)
+    if plain is not None:
+        return plain
     m = _map(value, path)
     kinds = [k for k in ("exact", "prefix", "regex") if k in m]
     if len(kinds) > 1:
@@ -273,44 +281,50 @@ _MATCH_FIELDS: Mapping[str, tuple[str, Callable[[object, str], object]]] = {
 """HTTPMatchRequest's fields: (the model's field, its parser); other keys are not routing and are left alone."""
 
 
-def _http_match(raw: object, path: str) -> HTTPMatch:
-    # Only the keys written are looked at (most matches hold one or two of the fourteen), and a field's path (for
-    # error messages) is built only when a value is there to check: the hot path of parsing thousands of rules.
+def _http_match(raw: object, rule_path: str, index: int) -> HTTPMatch:
+    # Only the keys written are looked at (most matches hold one or two of the fourteen), and a path (for error
+    # messages) is built only when a value needs more than a look: the hot path of parsing thousands of rules.
     fields: dict[str, Any] = {}
-    for key, value in _map(raw, path).items():
+    for key, value in (raw if type(raw) is dict else _map(raw, f"{rule_path}.match[{index}]")).items():
         known = _MATCH_FIELDS.get(key)
-        if known is not None and value is not None:
-            fields[known[0]] = known[1](value, f"{path}.{key}")
+        if known is None or value is None:
+            continue
+        name, parse_field = known
+        if parse_field is _string_match and (plain := _plain_string_match(value)) is not None:
+            fields[name] = plain
+        else:
+            fields[name] = parse_field(value, f"{rule_path}.match[{index}].{key}")
     return HTTPMatch(**fields)
 
 
 def _destination(raw: object, path: str) -> Destination:
-    d = _map(raw, path)
+    d = raw if type(raw) is dict else _map(raw, path)
     get = d.get  # paths for errors are built only when a value is there to check (the hot path of a big read)
     port = get("port")
-    number = None if port is None else _map(port, f"{path}.port").get("number")
+    number = None if port is None else (port if type(port) is dict else _map(port, f"{path}.port")).get("number")
     host, subset = get("host"), get("subset")
     return Destination(
         host=host if type(host) is str else "" if host is None else _str(host, f"{path}.host"),
         subset=subset if type(subset) is str else "" if subset is None else _str(subset, f"{path}.subset"),
-        port=0 if number is None else _int(number, f"{path}.port.number"),
+        port=0 if number is None else number if type(number) is int else _int(number, f"{path}.port.number"),
     )
 
 
-def _route_destinations(value: object, path: str) -> tuple[RouteDestination, ...]:
+def _route_destinations(value: object, rule_path: str) -> tuple[RouteDestination, ...]:
+    """A rule's ``route`` (``rule_path``: the rule's own path, ``spec.http[0]``)."""
     if value is None:
         return ()
     out = []
-    for i, raw in enumerate(_list(value, path)):
-        r = raw if type(raw) is dict else _map(raw, f"{path}[{i}]")
+    for i, raw in enumerate(value if type(value) is list else _list(value, f"{rule_path}.route")):
+        r = raw if type(raw) is dict else _map(raw, f"{rule_path}.route[{i}]")
         dest = r.get("destination")
         weight = r.get("weight")
-        dest_path = f"{path}[{i}].destination"
+        dest_path = f"{rule_path}.route[{i}].destination"
         out.append(
             RouteDestination(
                 destination=None if dest is None else _destination(dest, dest_path),
-                weight=weight if type(weight) is int else 0 if weight is None else _int(weight, f"{path}[{i}].weight"),
-                path=f"{dest_path}.host",  # kept: findings about the host point at its line
+                weight=weight if type(weight) is int else 0 if weight is None else _int(weight, f"{rule_path}.route[{i}].weight"),
+                path=dest_path + ".host",  # kept: findings about the host point at its line
             )
         )
     return tuple(out)
@@ -318,7 +332,7 @@ def _route_destinations(value: object, path: str) -> tuple[RouteDestination, ...
 
 def _http_rule(raw: object, index: int) -> HTTPRule:
     path = f"spec.http[{index}]"
-    r = _map(raw, path)
+    r = raw if type(raw) is dict else _map(raw, path)
     get = r.get
     mirrors: list[RouteDestination] = []
     if (mirror := get("mirror")) is not None:
@@ -340,10 +354,9 @@ def _http_rule(raw: object, index: int) -> HTTPRule:
         matches=()
         if matches is None
         else tuple(
-            _http_match(m, f"{path}.match[{i}]")
-            for i, m in enumerate(matches if type(matches) is list else _list(matches, f"{path}.match"))
+            _http_match(m, path, i) for i, m in enumerate(matches if type(matches) is list else _list(matches, f"{path}.match"))
         ),
-        route=_route_destinations(get("route"), f"{path}.route"),
+        route=_route_destinations(get("route"), path),
         mirrors=tuple(mirrors),
         redirect=get("redirect") is not None,
         direct_response=get("directResponse") is not None,
@@ -374,7 +387,7 @@ def _l4_rules(value: object, section: str) -> tuple[L4Rule, ...]:
             L4Rule(
                 index=index,
                 matches=tuple(_l4_match(m, f"{path}.match[{i}]") for i, m in enumerate(_list(r.get("match"), f"{path}.match"))),
-                route=_route_destinations(r.get("route"), f"{path}.route"),
+                route=_route_destinations(r.get("route"), path),
             )
         )
     return tuple(rules)
