@@ -285,6 +285,21 @@ def test_an_exact_path_is_taken_by_an_earlier_regex_whose_text_is_inside_it() ->
     assert ("ns", "vs", 4, None) in outcomes.alive
 
 
+@pytest.mark.parametrize("count", [2, 3])
+def test_the_killer_is_the_earliest_of_the_routes_that_cover(count: int) -> None:
+    """Candidates are gathered by kind (match-all regexes first, then prefixes by length, then exact paths), not by
+    position: Envoy takes the first route in order, so the killer named is the earliest that covers."""
+    earlier = [
+        Route(RouteMatch(PathSpec("path", "/a/b")), RouteSource("ns", "vs", 0), "gw", RouteAction("route")),
+        Route(RouteMatch(PathSpec("prefix", "/a")), RouteSource("ns", "vs", 1), "gw", RouteAction("route")),
+        Route(RouteMatch(PathSpec("regex", ".*")), RouteSource("ns", "vs", 2), "gw", RouteAction("route")),
+    ][3 - count :]
+    victim = Route(RouteMatch(PathSpec("path", "/a/b")), RouteSource("ns", "vs", 9), "gw", RouteAction("route"))
+    outcomes = reachability._Outcomes()
+    reachability._walk_routes([*earlier, victim], outcomes)
+    assert outcomes.dead[("ns", "vs", 9, None)] is earlier[0]
+
+
 # --------------------------------------------------------------------------- hostile lengths: work bounded by the index
 
 

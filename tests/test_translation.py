@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 from manifests import exact, gateway, http_rule, prefix, to_yaml, virtual_service
@@ -359,3 +360,32 @@ def test_rules_share_an_action_only_when_it_is_the_same(tmp_path) -> None:  # ty
     assert (actions["exact /slow"].timeout, actions["exact /slow"].clusters) == ("5s", actions["exact /a"].clusters)
     assert actions["exact /split"].weighted and actions["exact /split"].clusters == ((cluster, 100),)
     assert not actions["exact /alone"].weighted and actions["exact /alone"].clusters == ((cluster, 100),)
+
+
+def _verdicts(snapshot: Snapshot, *, actions: bool) -> tuple[object, ...]:
+    from kubectl_meshctl.analysis.reachability import compute_reachability
+    from kubectl_meshctl.istio.translation import written_at
+
+    reach = compute_reachability(snapshot, witnesses=True, actions=actions)
+    o = reach.outcomes
+    killers = {key: (written_at(killer), killer.match, killer.certain) for key, killer in o.dead.items()}
+    return o.alive, killers, o.witnesses, reach.served, reach.shared_hosts
+
+
+_ACTION_BLIND_INPUTS = sorted(
+    [
+        *Path(__file__).parent.joinpath("realworld").glob("*.yaml"),
+        *Path(__file__).parent.joinpath("golden").glob("*/input.yaml"),
+        Path(__file__).parent.parent / "examples" / "seed.yaml",
+    ]
+)
+
+
+@pytest.mark.parametrize("path", _ACTION_BLIND_INPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_analysis_verdicts_do_not_depend_on_where_routes_send_requests(path: Path) -> None:
+    # The analysis builds its routes without their actions (NOT_WORKED_OUT): every verdict, killer and witness must
+    # be what the routes with their real actions give.
+    from kubectl_meshctl.istio.gateway_api import with_gateway_api
+
+    snapshot = with_gateway_api(FileSource([str(path)]).read().snapshot)
+    assert _verdicts(snapshot, actions=False) == _verdicts(snapshot, actions=True)

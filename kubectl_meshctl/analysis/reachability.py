@@ -300,7 +300,11 @@ class _EarlierRoutes:
 
     def first_cover(self, route: Route) -> Route | None:
         candidates = self._candidates(route)
-        candidates.sort(key=lambda c: self.position[id(c)])
+        if not candidates:  # the usual route: nothing earlier could cover it
+            return None
+        if len(candidates) > 1:
+            position = self.position
+            candidates.sort(key=lambda c: position[id(c)])
         return next((c for c in candidates if _covers(c.match, route.match)), None)
 
 
@@ -533,8 +537,10 @@ def _walk_route_configuration(
         outcomes.record(written_at(t), _truncation_taker(t, at, generated), **at)
 
 
-def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True) -> Reachability:
-    """Every rule's and match's verdict at every proxy; ``witnesses``: also a request proving each dead one."""
+def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True, actions: bool = False) -> Reachability:
+    """Every rule's and match's verdict at every proxy; ``witnesses``: also a request proving each dead one.
+    ``actions``: work out where each route sends requests (the verdicts never depend on it: for the test that
+    shows so)."""
     index = make_index(snapshot)
     outcomes = _Outcomes(find_witnesses=witnesses)
     served: dict[ServerRef, list[ServedAt]] = {}
@@ -547,7 +553,7 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True) -> Reach
         servers: dict[ServerRef, ServerUse] = {}
         routed_domains: dict[str, list[str]] = {}
         # one route configuration at a time, walked and let go before the next is built: the peak is one, not all
-        for built in route_configurations(index, proxy, served=servers):
+        for built in route_configurations(index, proxy, served=servers, actions=actions):
             _walk_route_configuration(
                 *built, proxy=proxy, outcomes=outcomes, generated=generated, by_name=by_name, shared=shared,
                 routed_domains=routed_domains,
@@ -569,7 +575,7 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True) -> Reach
             continue
         ports = sorted({m.port for r in vs.http for m in r.matches if m.port} | {0})
         for port in ports:
-            routes, truncations = build_vs_routes(index, vs, gateway="mesh", port=port, proxy=sidecar)
+            routes, truncations = build_vs_routes(index, vs, gateway="mesh", port=port, proxy=sidecar, actions=actions)
             ordered = [r for r in routes if not is_catch_all_route(r.match)] + [r for r in routes if is_catch_all_route(r.match)]
             mesh_vhost = VirtualHost(f"{vs.meta.full_name}:{port}", list(vs.hosts), ordered)
             mesh_where = _Where(mesh_vhost, VirtualHostIndex([mesh_vhost]), "http")

@@ -342,6 +342,10 @@ def _cluster_port(index: _Index, host: str, port: int, gateway_port: int) -> int
 
 _REDIRECT = RouteAction("redirect")
 _DIRECT_RESPONSE = RouteAction("direct_response")
+NOT_WORKED_OUT = RouteAction("route", (("<not worked out>", 0),))
+"""The action of every route built with ``actions=False``: the analysis decides which route takes a request, never
+where it goes, and working out each rule's clusters was a tenth of it (``tests/test_translation.py`` checks the
+findings do not change)."""
 
 
 def _action(index: _Index, vs: VirtualService, rule: HTTPRule, gateway_port: int) -> RouteAction:
@@ -391,9 +395,17 @@ def _route(
 
 
 def build_vs_routes(
-    index: _Index, vs: VirtualService, *, gateway: str, port: int, proxy: GatewayProxy, certain: bool = True
+    index: _Index,
+    vs: VirtualService,
+    *,
+    gateway: str,
+    port: int,
+    proxy: GatewayProxy,
+    certain: bool = True,
+    actions: bool = True,
 ) -> BuiltRoutes:
-    """``BuildHTTPRoutesForVirtualService`` for one (gateway, gateway port)."""
+    """``BuildHTTPRoutesForVirtualService`` for one (gateway, gateway port); ``actions=False``: every route's action
+    is :data:`NOT_WORKED_OUT`."""
     routes: list[Route] = []
     truncations: list[Truncation] = []
     stopped_by: Route | None = None
@@ -403,7 +415,7 @@ def build_vs_routes(
     origins = index.origins.get(id(vs))
     for rule in vs.http:
         origin = None if origins is None else origins[rule.index]
-        action = _action(index, vs, rule, port)
+        action = _action(index, vs, rule, port) if actions else NOT_WORKED_OUT
         if stopped_by is not None:
             if not rule.matches:
                 written = None if origin is None else _written_source(origin, None)
@@ -560,6 +572,8 @@ def build_route_configuration(
     name: str,
     servers: list[MergedServer],
     served: dict[ServerRef, ServerUse],
+    *,
+    actions: bool = True,
 ) -> tuple[RouteConfiguration, list[Truncation]]:
     vhosts: dict[str, VirtualHost] = {}
     cache: dict[tuple[str, str], BuiltRoutes] = {}
@@ -576,7 +590,9 @@ def build_route_configuration(
                 continue
             key = (gname, vs.meta.full_name)
             if key not in cache:
-                built = build_vs_routes(index, vs, gateway=gname, port=gport, proxy=proxy, certain=visible_for_sure)
+                built = build_vs_routes(
+                    index, vs, gateway=gname, port=gport, proxy=proxy, certain=visible_for_sure, actions=actions
+                )
                 if not built.routes and not built.truncations:
                     continue
                 cache[key] = built
@@ -617,7 +633,8 @@ def build_route_configuration(
             kept.append(vh)
     for vh in kept:
         catch_all = [r for r in vh.routes if is_catch_all_route(r.match)]
-        vh.routes = [r for r in vh.routes if not is_catch_all_route(r.match)] + catch_all
+        if catch_all:  # istiod moves them last (most vhosts have none: their list stays as built)
+            vh.routes = [r for r in vh.routes if not is_catch_all_route(r.match)] + catch_all
     rc.virtual_hosts = sorted(kept, key=lambda v: v.name)
     return rc, truncations
 
@@ -635,12 +652,13 @@ def routes_for_proxy(snapshot: Snapshot, proxy: GatewayProxy, *, index: _Index |
 
 
 def route_configurations(
-    index: _Index, proxy: GatewayProxy, *, served: dict[ServerRef, ServerUse]
+    index: _Index, proxy: GatewayProxy, *, served: dict[ServerRef, ServerUse], actions: bool = True
 ) -> Iterator[tuple[RouteConfiguration, list[Truncation]]]:
     """:func:`routes_for_proxy` one route configuration at a time, each with the rules its routes cut off; ``served``
-    is filled in as they are built.  The analysis walks each and lets it go before the next is built."""
+    is filled in as they are built.  The analysis walks each and lets it go before the next is built (and asks for
+    no actions: see :data:`NOT_WORKED_OUT`)."""
     for name, servers in merged_servers(index, proxy).items():
-        yield build_route_configuration(index, proxy, name, servers, served)
+        yield build_route_configuration(index, proxy, name, servers, served, actions=actions)
 
 
 def make_index(snapshot: Snapshot) -> _Index:
