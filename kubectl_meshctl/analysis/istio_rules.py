@@ -134,28 +134,21 @@ def truly_covers(
     )
 
 
-class _LazyLabel:
-    """A rule label computed only when a finding needs it (most rules have none)."""
-
-    __slots__ = ("index", "name")
-
-    def __init__(self, name: str, index: int) -> None:
-        self.name, self.index = name, index
-
-    def __str__(self) -> str:
-        return rule_label(self.name, self.index)
-
-
 def http_rule_findings(vs: VirtualService, *, proxies: Sequence[Pod] | None = None) -> Iterator[IstioRuleFinding]:
     """``analyzeUnreachableHTTPRules`` with its untrue overlap findings removed (``proxies``: see ``_applies_wherever``)."""
     seen: dict[HTTPMatch, int] = {}
     empty_rule_seen = -1
     prefixed: list[tuple[HTTPRule, HTTPMatch, int]] = []
     for rule in vs.http:
-        name = _LazyLabel(rule.name, rule.index)
         if not rule.matches:
             if empty_rule_seen >= 0 and vs.http[empty_rule_seen].delegate is None:
-                yield IstioRuleFinding("IST0130", "http", rule.index, None, (str(name), "only the last rule can have no matches"))
+                yield IstioRuleFinding(
+                    "IST0130",
+                    "http",
+                    rule.index,
+                    None,
+                    (rule_label(rule.name, rule.index), "only the last rule can have no matches"),
+                )
             empty_rule_seen = rule.index
             continue
         duplicates = 0
@@ -164,26 +157,32 @@ def http_rule_findings(vs: VirtualService, *, proxies: Sequence[Pod] | None = No
                 # A delegating rule without match is no catch-all at runtime: Istio's claim is then untrue.
                 if vs.http[empty_rule_seen].delegate is None:
                     yield IstioRuleFinding(
-                        "IST0130", "http", rule.index, None, (str(name), "route without matches defined before")
+                        "IST0130",
+                        "http",
+                        rule.index,
+                        None,
+                        (rule_label(rule.name, rule.index), "route without matches defined before"),
                     )
                 continue
-            key = match.duplicate_key()
-            if key in seen:
-                first = vs.http[seen[key]]
+            known = len(seen)
+            first_index = seen.setdefault(match.duplicate_key(), rule.index)  # one lookup: most matches are new
+            if len(seen) == known:
+                first = vs.http[first_index]
                 yield IstioRuleFinding(
                     "IST0131",
                     "http",
                     rule.index,
                     mi,
-                    (str(name), rule_label(match.name, mi), rule_label(first.name, first.index)),
+                    (rule_label(rule.name, rule.index), rule_label(match.name, mi), rule_label(first.name, first.index)),
                 )
                 duplicates += 1
                 continue
-            seen[key] = rule.index
             if match.uri is not None and match.uri.kind == "prefix" and match.uri.value:
                 prefixed.append((rule, match, mi))
         if duplicates == len(rule.matches):
-            yield IstioRuleFinding("IST0130", "http", rule.index, None, (str(name), "all matches used by prior rules"))
+            yield IstioRuleFinding(
+                "IST0130", "http", rule.index, None, (rule_label(rule.name, rule.index), "all matches used by prior rules")
+            )
     for a, b in _prefix_pairs(prefixed):
         if not _istio_overlaps(a, b):
             continue

@@ -599,6 +599,8 @@ def unreachable_rule_findings(
         ist0131 = {(f.rule_index, f.match_index) for f in reported if f.code == "IST0131" and f.section == "http"}
         ns, name = vs.meta.namespace, vs.meta.name
         for rule in vs.http:
+            if len(rule.matches) <= 1 and (ns, name, rule.index, 0 if rule.matches else None) in o.alive:
+                continue  # the usual rule: one key, alive (nothing below would report it)
             keys: list[_Key] = (
                 [(ns, name, rule.index, None)]
                 if not rule.matches
