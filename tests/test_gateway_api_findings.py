@@ -672,3 +672,15 @@ def test_envoy_routes_every_conversion_case_witness_to_the_named_route(path: Pat
     sent, problems = _replayed(FileSource([str(path)]).read().snapshot)
     assert not problems, "\n".join(problems)
     assert sent >= 1
+
+
+def test_only_a_virtual_host_holding_both_kinds_of_routes_is_recorded_as_shared(tmp_path: Path) -> None:
+    # the pre-check that spares naming every route of every vhost: a vhost of routes alone, or of VirtualServices
+    # alone, is not recorded (MSH0407 would filter it out again, so only the record shows it)
+    from kubectl_meshctl.analysis.reachability import compute_reachability
+
+    shop = route("shop", rule(prefix("/cart"), to="cart"))
+    for hosts, expected in (("shop.example.com", [("shop.example.com",)]), ("legacy.example.com", [])):
+        snapshot = with_gateway_api(read(tmp_path, GATEWAY, shop, LEGACY.replace("HOST", hosts)))
+        found = compute_reachability(snapshot, witnesses=False).shared_hosts
+        assert [tuple(s.domains) for s in found] == expected

@@ -389,6 +389,13 @@ class GeneratedRules:
         }
         return cls(generated, names)
 
+    def mixes(self, routes: list[Route]) -> bool:
+        """Do ``routes`` hold both routes of generated VirtualServices and routes written by someone?  (A route's
+        own ``source`` is enough: a generated VirtualService is never a delegation root or a delegate.)"""
+        generated = self.virtual_services
+        first = (routes[0].source.namespace, routes[0].source.name) in generated if routes else False
+        return any(((r.source.namespace, r.source.name) in generated) is not first for r in routes)
+
     def origin(self, namespace: str, name: str, rule_index: int) -> GeneratedFrom | None:
         """The route rule and match a generated VirtualService's rule comes from (``None``: not generated)."""
         vs = self.virtual_services.get((namespace, name))
@@ -524,8 +531,7 @@ def _walk_route_configuration(
     for vh in rc.virtual_hosts:
         if generated.virtual_services and vh.routes:
             # cheap first: does this vhost hold both generated and written routes? (names only then)
-            sources = (written_at(r) for r in vh.routes)
-            if len({generated.origin(s.namespace, s.name, s.rule_index) is None for s in sources}) == 2:
+            if generated.mixes(vh.routes):
                 owners = tuple(dict.fromkeys(route_text(r, generated)[0] for r in vh.routes))
                 shared.append(SharedHost(proxy.name, rc.name, tuple(vh.domains), owners))
         _walk_routes(vh.routes, outcomes, _Where(vh, vhost_index, scheme))
