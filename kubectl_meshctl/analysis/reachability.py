@@ -529,11 +529,10 @@ def _walk_route_configuration(
     vhost_index = VirtualHostIndex(rc.virtual_hosts)
     scheme = "https" if rc.name.startswith("https.") else "http"
     for vh in rc.virtual_hosts:
-        if generated.virtual_services and vh.routes:
-            # cheap first: does this vhost hold both generated and written routes? (names only then)
-            if generated.mixes(vh.routes):
-                owners = tuple(dict.fromkeys(route_text(r, generated)[0] for r in vh.routes))
-                shared.append(SharedHost(proxy.name, rc.name, tuple(vh.domains), owners))
+        # cheap first: does this vhost hold both generated and written routes? (names only then)
+        if generated.virtual_services and generated.mixes(vh.routes):
+            owners = tuple(dict.fromkeys(route_text(r, generated)[0] for r in vh.routes))
+            shared.append(SharedHost(proxy.name, rc.name, tuple(vh.domains), owners))
         _walk_routes(vh.routes, outcomes, _Where(vh, vhost_index, scheme))
         if vh.routes:
             routed_domains.setdefault(rc.name, []).extend(vh.domains)
