@@ -275,7 +275,8 @@ class _Index:
             id(vs): tuple(resolve_shortname_to_fqdn(h, vs.meta.namespace) for h in vs.hosts) for vs in self.virtual_services
         }
         self.resolved_gateways = {id(vs): vs_gateways(vs) for vs in self.virtual_services}
-        self.translated: dict[tuple[HTTPMatch, bool], RouteMatch] = {}
+        self.translated: dict[bool, dict[HTTPMatch, RouteMatch]] = {False: {}, True: {}}
+        """Each match's translation, by ``gateway_semantics`` then by the match."""
         self.actions: dict[tuple[tuple[tuple[str, int], ...], str, bool], RouteAction] = {}
         """Each distinct route action once, by its content (routes share them: immutable).  Kept per rule and port
         instead, they were a tenth of a Gateway API analysis's peak memory and were never reused."""
@@ -413,6 +414,7 @@ def build_vs_routes(
     ns, name = vs.meta.namespace, vs.meta.name
     gateway_semantics = vs.gateway_semantics
     origins = index.origins.get(id(vs))
+    translated = index.translated[gateway_semantics]
     for rule in vs.http:
         origin = None if origins is None else origins[rule.index]
         action = _action(index, vs, rule, port) if actions else NOT_WORKED_OUT
@@ -457,17 +459,17 @@ def build_vs_routes(
                     continue
             else:
                 applies = "yes"  # nothing in the match narrows where it applies (the usual case: no call)
-            rmatch = index.translated.get((m, gateway_semantics))
+            rmatch = translated.get(m)
             if rmatch is None:
-                rmatch = index.translated[(m, gateway_semantics)] = translate_match(m, gateway_semantics=gateway_semantics)
-            route = _route(
-                rmatch,
-                RouteSource(ns, name, rule.index, rule.name, mi, m.name),
-                gateway=gateway,
-                action=action,
-                certain=sure and applies == "yes",
-                name=f"{rule.name}.{m.name}" if m.name else rule.name,
-                written=None if origin is None else _written_source(origin, mi),
+                rmatch = translated[m] = translate_match(m, gateway_semantics=gateway_semantics)
+            source = RouteSource(ns, name, rule.index, rule.name, mi, m.name)
+            route_name = f"{rule.name}.{m.name}" if m.name else rule.name
+            route = (
+                Route(rmatch, source, gateway, action, sure and applies == "yes", route_name)
+                if origin is None  # the usual VirtualService, not a merged one: no call, no keywords
+                else MergedRoute(
+                    rmatch, source, gateway, action, sure and applies == "yes", route_name, _written_source(origin, mi)
+                )
             )
             routes.append(route)
             if is_catch_all_route(rmatch):
