@@ -491,11 +491,18 @@ def test_cluster_commands_do_not_import_pyyaml(fake_api_factory: Any, tmp_path: 
 
 
 def test_a_warm_listing_imports_no_core(fake_api_factory: Any, tmp_path: Path) -> None:
-    """A listing-cache hit renders the cached rows: the model, the translation, the findings' dataclasses and PyYAML
-    stay unimported (each costs milliseconds of a ~100 ms run kubectl is measured against)."""
+    """A listing-cache hit renders the cached rows: the model, the translation, the findings, PyYAML and Python's
+    ``dataclasses`` (4.5 ms to import with ``inspect``, half a millisecond a class) stay unimported: each costs
+    milliseconds of a ~80 ms run kubectl is measured against."""
     server = fake_api_factory()
     kubeconfig = str(server.write_kubeconfig(tmp_path / "kc"))
-    heavy = ["yaml", "kubectl_meshctl.resources.model", "kubectl_meshctl.istio", "kubectl_meshctl.analysis.findings"]
+    heavy = [
+        "yaml",
+        "kubectl_meshctl.resources.model",
+        "kubectl_meshctl.istio",
+        "kubectl_meshctl.analysis.findings",
+        "dataclasses",
+    ]
     code = (
         "import sys\nfrom kubectl_meshctl.cli import main\n"
         "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"

@@ -9,15 +9,14 @@ cells that a terminal would not show as one cell.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from ..records import quick_init
 from ..redact import quote
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
-class TabWriterConfig:
+class TabWriterConfig(NamedTuple):
+    """Go's tabwriter settings (no dataclass on the listing-cache path: docs/architecture.md)."""
+
     minwidth: int
     tabwidth: int
     padding: int

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .connection import Connection
@@ -30,12 +29,15 @@ METADATA_ONLY = (
 the Table kubectl reads (its rows carry each object's metadata); else the full list."""
 
 
-@dataclass
 class Api:
-    """Raw GETs through the connection's transport: JSON in, dicts out, errors as :class:`KubeError` by meaning."""
+    """Raw GETs through the connection's transport: JSON in, dicts out, errors as :class:`KubeError` by meaning.
 
-    conn: Connection
-    requests: int = field(default=0)
+    A plain class, as the other records of the listing-cache path (docs/architecture.md): no ``dataclasses``."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     def get(self, path: str, query: Mapping[str, str | int] | None = None) -> dict[str, Any]:
         data = self.get_raw(path, query)
@@ -50,7 +52,6 @@ class Api:
     def get_raw(self, path: str, query: Mapping[str, str | int] | None = None, *, accept: str = "application/json") -> bytes:
         from .transport import TransportError
 
-        self.requests += 1
         server = self.conn.server
         try:
             status, body = self.conn.transport.get(path, query, accept=accept)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..resources.kinds import ANALYSED_KINDS, KINDS, VIRTUAL_SERVICE, Kind, by_name
@@ -87,8 +86,7 @@ class KindPages(NamedTuple):
     pages: tuple[bytes, ...]
 
 
-@dataclass(frozen=True)
-class RawRead:
+class RawRead(NamedTuple):
     """The list pages of each kind exactly as the API server sent them, before any parsing."""
 
     pages: tuple[KindPages, ...]

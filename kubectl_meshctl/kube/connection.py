@@ -12,8 +12,7 @@ import base64
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import ConfigError, short_reason
 
@@ -41,8 +40,7 @@ def parse_duration(text: str) -> float | None:
     return total
 
 
-@dataclass
-class Connection:
+class Connection(NamedTuple):
     """Where requests go (a transport) and what kubectl would show as the target."""
 
     transport: PlainTransport

@@ -21,8 +21,7 @@ import base64
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from ..bounded_read import TooLarge, read_at_most
@@ -45,8 +44,7 @@ class KubeconfigError(ConfigError):
     """A kubeconfig that cannot be used: one line, naming the file and field where known, never a secret."""
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """The chosen context's cluster and user entries, and a config holding only them for the official client."""
 
     cluster: dict[str, Any]
@@ -54,12 +52,14 @@ class Resolved:
     """``tokenFile`` already read: its trimmed content is ``token``."""
     namespace: str
     context: str
-    client_config: dict[str, Any] = field(repr=False)
+    client_config: dict[str, Any]
     """A kubeconfig dict holding this context, for ``kubernetes.config.load_kube_config_from_dict``."""
 
+    def __repr__(self) -> str:  # the entries hold credentials: none of them in a repr
+        return f"Resolved(context={self.context!r}, namespace={self.namespace!r})"
 
-@dataclass(frozen=True)
-class _Origin:
+
+class _Origin(NamedTuple):
     """Where an entry was read: file and position, for messages."""
 
     path: str

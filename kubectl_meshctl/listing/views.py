@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -133,11 +132,10 @@ def pod_ready(pod: Pod) -> bool:
     return pod.phase == "Running" and pod.total_containers > 0 and pod.ready_containers == pod.total_containers
 
 
-@dataclass
-class GatewayView:
+class GatewayView(NamedTuple):
     gateway: Gateway
-    pods: list[Pod] = field(default_factory=list)
-    virtual_services: list[VirtualService] = field(default_factory=list)
+    pods: list[Pod]
+    virtual_services: list[VirtualService]
 
 
 def gateway_views(snapshot: Snapshot) -> list[GatewayView]:
@@ -157,11 +155,10 @@ def gateway_views(snapshot: Snapshot) -> list[GatewayView]:
     return views
 
 
-@dataclass
-class KubeGatewayView:
+class KubeGatewayView(NamedTuple):
     gateway: KubeGateway
-    pods: list[Pod] = field(default_factory=list)
-    routes: list[str] = field(default_factory=list)
+    pods: list[Pod]
+    routes: list[str]
     """The routes attached to one of its listeners at least (:func:`route_name`), sorted."""
 
 
@@ -193,12 +190,12 @@ class Flag(NamedTuple):
     name: str
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(NamedTuple):
     """What ``gateways`` and ``virtualservices`` show, as plain data (JSON- and marshal-able).
 
     Built once from a snapshot and its findings; the table, ``-o json|yaml|name`` and the summary line are all
-    rendered from it, so a cached Listing renders exactly as a fresh one.
+    rendered from it, so a cached Listing renders exactly as a fresh one.  This module's records are NamedTuples,
+    as every record on the listing-cache path (docs/architecture.md): no ``dataclasses`` import there.
     """
 
     gateways: tuple[dict[str, Any], ...]
