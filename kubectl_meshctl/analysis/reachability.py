@@ -544,8 +544,8 @@ def _walk_route_configuration(
 
 def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True, actions: bool = False) -> Reachability:
     """Every rule's and match's verdict at every proxy; ``witnesses``: also a request proving each dead one.
-    ``actions``: work out where each route sends requests (the verdicts never depend on it: for the test that
-    shows so)."""
+    ``actions``: also work out where each route sends requests -- never needed for a verdict; only the test that
+    shows so asks."""
     index = make_index(snapshot)
     outcomes = _Outcomes(find_witnesses=witnesses)
     served: dict[ServerRef, list[ServedAt]] = {}

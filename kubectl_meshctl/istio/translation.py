@@ -345,7 +345,7 @@ _REDIRECT = RouteAction("redirect")
 _DIRECT_RESPONSE = RouteAction("direct_response")
 NOT_WORKED_OUT = RouteAction("route", (("<not worked out>", 0),))
 """The action of every route built with ``actions=False``: the analysis decides which route takes a request, never
-where it goes, and working out each rule's clusters was a tenth of it (``tests/test_translation.py`` checks the
+where it goes, and working out each rule's clusters was 7% of it (``tests/test_translation.py`` checks the
 findings do not change)."""
 
 
