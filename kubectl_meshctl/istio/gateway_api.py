@@ -879,8 +879,8 @@ class _DeferredSpec(Mapping[str, Any]):
 
 
 def _retries_and_timeout(rule: KubeRouteRule, spec: dict[str, Any]) -> None:
-    retry = rule.spec.get("retry")
-    if isinstance(retry, Mapping):
+    retry = rule.retry
+    if retry is not None:
         attempts = int(retry["attempts"]) if retry.get("attempts") is not None else 2
         retries: dict[str, Any] = {"attempts": attempts}
         if attempts:

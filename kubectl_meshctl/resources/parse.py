@@ -781,7 +781,7 @@ def _kube_route_rule(r: object, i: int, *, grpc: bool) -> KubeRouteRule:
         else tuple(_backend_ref(b, f"{path}.backendRefs[{j}]") for j, b in enumerate(_list(backends, f"{path}.backendRefs"))),
         filters=() if filters is None else _route_filters(filters, f"{path}.filters"),
         timeouts=tuple((k, _duration(v, f"{path}.timeouts.{k}")) for k, v in sorted(timeouts.items())) if timeouts else (),
-        spec=rm,
+        retry=raw_retry,
     )
 
 
