@@ -84,3 +84,13 @@ def test_a_kind_read_from_a_cluster_is_complete_even_when_empty(tmp_path: Path) 
     assert [f.message for f in run_analyzers(from_cluster) if "subset" in f.message] == [
         'Referenced host+subset in destinationrule not found: "reviews+v1"'
     ]
+
+
+def test_a_prefix_does_not_shadow_a_regex_with_an_alternation(tmp_path: Path) -> None:
+    # ``/a/x|/b`` also matches /b, which prefix /a never takes: an alternation has no literal prefix to compare
+    # (a prefix of one branch is not a prefix of the regex); ``/a/x`` alone is taken by /a
+    regexes = [{"uri": {"regex": "/a/x|/b"}}, {"uri": {"regex": "/a/x"}}]
+    vs = virtual_service(http=[http_rule({"uri": {"prefix": "/a"}}), *(http_rule(r) for r in regexes)])
+    found = run_analyzers(_snapshot(tmp_path, to_yaml(gateway(), vs)), witnesses=False)
+    dead = sorted(f.message for f in found if f.code == "MSH0101")
+    assert len(dead) == 1 and "rule #2 is never reached" in dead[0], dead
