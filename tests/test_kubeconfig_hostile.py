@@ -154,6 +154,8 @@ CASES = {
                         'unable to read certificate-authority "/nonexistent/ca" for cluster "cl": No such file'),
     "exec without command": (HEAD + CONTEXT + CLUSTER + _user("exec: {apiVersion: v1}"),
                              'invalid configuration: command must be specified for user "u" to use exec authentication plugin'),
+    "exec and auth-provider": (HEAD + CONTEXT + CLUSTER + _user(f"exec: {EXEC}, auth-provider: {{name: oidc, config: {{id-token: a.b.c}}}}"),
+                               'invalid configuration: authProvider cannot be provided in combination with an exec plugin for user "u"'),
     "exec without apiVersion": (HEAD + CONTEXT + CLUSTER + _user("exec: {command: /bin/false}"),
                                 'apiVersion must be specified for user "u" to use exec authentication plugin'),
     "namespace not a label": (HEAD + "contexts:\n- name: c\n  context: {cluster: cl, user: u, namespace: '../x'}\n" + CLUSTER + USER,
@@ -539,3 +541,38 @@ def test_a_server_without_a_scheme_gets_one_as_in_kubectl(fake_api: FakeApiServe
     result = _gateways(kubeconfig)
     assert result.code == 0, result.stderr
     assert "gt-gateway" in result.stdout
+
+
+def test_an_auth_providers_files_are_gone_when_its_token_is_handed_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The official client writes the cluster's CA (and an OIDC provider's) to files while it reads an auth-provider's
+    credentials: they go into a private directory removed before the token is handed over."""
+    import json
+    import tempfile
+
+    from kubectl_meshctl.kube import connection
+
+    def b64url(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    id_token = ".".join([b64url(b'{"alg":"none"}'), b64url(json.dumps({"exp": 4102444800}).encode()), "sig"])
+    ca = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").decode()
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "cl", "cluster": {"server": "https://127.0.0.1:1", "certificate-authority-data": ca}}],
+        "users": [{"name": "u", "user": {"auth-provider": {"name": "oidc", "config": {"id-token": id_token, "client-id": "x"}}}}],
+        "contexts": [{"name": "c", "context": {"cluster": "cl", "user": "u"}}],
+        "current-context": "c",
+    }
+    made: list[str] = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def recording_mkdtemp(*args: Any, **kwargs: Any) -> str:
+        made.append(real_mkdtemp(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recording_mkdtemp)
+    user = config["users"][0]["user"]  # type: ignore[index]
+    got = connection._auth_provider_credentials(config, "c", user)
+    assert got["token"] == id_token
+    assert made and not any(os.path.exists(path) for path in made)

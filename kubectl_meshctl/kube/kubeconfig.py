@@ -452,6 +452,8 @@ def _check_user(user: dict[str, Any], name: str, *, where: _Origin) -> dict[str,
         config = provider.get("config")
         if config is not None and not (isinstance(config, dict) and all(isinstance(v, str) for v in config.values())):
             raise _load_error(where.path, f"{at}.config", problem="expected a map of strings")
+        if exec_config is not None:  # client-go's validation: one or the other
+            raise _invalid(f"authProvider cannot be provided in combination with an exec plugin for {owner}")
     return user
 
 
