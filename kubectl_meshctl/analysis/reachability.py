@@ -38,6 +38,7 @@ from ..istio.translation import (
     ServerUse,
     Truncation,
     build_vs_routes,
+    catch_alls_last,
     is_catch_all_route,
     make_index,
     resolve_gateway_name,
@@ -581,7 +582,7 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True, actions:
         ports = sorted({m.port for r in vs.http for m in r.matches if m.port} | {0})
         for port in ports:
             routes, truncations = build_vs_routes(index, vs, gateway="mesh", port=port, proxy=sidecar, actions=actions)
-            ordered = [r for r in routes if not is_catch_all_route(r.match)] + [r for r in routes if is_catch_all_route(r.match)]
+            ordered = catch_alls_last(routes)
             mesh_vhost = VirtualHost(f"{vs.meta.full_name}:{port}", list(vs.hosts), ordered)
             mesh_where = _Where(mesh_vhost, VirtualHostIndex([mesh_vhost]), "http")
             _walk_routes(ordered, outcomes, mesh_where)

@@ -77,6 +77,15 @@ def is_catch_all_route(match: RouteMatch) -> bool:
     return (p.kind == "prefix" and p.value == "/") or (p.kind == "regex" and p.value == ".*")
 
 
+def catch_alls_last(routes: list[Route]) -> list[Route]:
+    """A merged virtual host's routes in istiod's order: its catch-all routes moved last, the others kept in order
+    (``routes`` itself when it has none, the usual case)."""
+    catch_all = [r for r in routes if is_catch_all_route(r.match)]
+    if not catch_all:
+        return routes
+    return [r for r in routes if not is_catch_all_route(r.match)] + catch_all
+
+
 # --------------------------------------------------------------------------- istiod's own records
 
 
@@ -634,9 +643,7 @@ def build_route_configuration(
         else:
             kept.append(vh)
     for vh in kept:
-        catch_all = [r for r in vh.routes if is_catch_all_route(r.match)]
-        if catch_all:  # istiod moves them last (most vhosts have none: their list stays as built)
-            vh.routes = [r for r in vh.routes if not is_catch_all_route(r.match)] + catch_all
+        vh.routes = catch_alls_last(vh.routes)
     rc.virtual_hosts = sorted(kept, key=lambda v: v.name)
     return rc, truncations
 

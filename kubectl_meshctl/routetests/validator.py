@@ -60,7 +60,7 @@ from ..envoy.route_model import Route, VirtualHost
 from ..istio.translation import (
     GatewayProxy,
     build_vs_routes,
-    is_catch_all_route,
+    catch_alls_last,
     make_index,
     translate_match,
     vhost_name,
@@ -399,9 +399,7 @@ class _Model:
         behind: dict[int, tuple[VirtualService, ...]] = {}
         for host, virtual_services in by_host.items():
             routes = [route for vs in virtual_services for route in built[id(vs)]]
-            # istiod puts a merged virtual host's catch-all routes last (build_route_configuration does the same)
-            ordered = [r for r in routes if not is_catch_all_route(r.match)] + [r for r in routes if is_catch_all_route(r.match)]
-            vh = VirtualHost(vhost_name(host, port), [host], ordered)
+            vh = VirtualHost(vhost_name(host, port), [host], catch_alls_last(routes))
             virtual_hosts.append(vh)
             behind[id(vh)] = tuple(virtual_services)
         found = self._served[key] = _Served(virtual_hosts, behind)
