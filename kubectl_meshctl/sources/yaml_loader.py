@@ -24,7 +24,6 @@ def borrowed_c_loader(search_path: list[str], *, own_package: str, version: str)
     """
     import importlib.machinery
     import importlib.util
-    import os
     import re
 
     wanted = ".".join(version.split(".")[:2])
