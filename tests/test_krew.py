@@ -39,6 +39,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import extract_release
 from fakeapi.fixtures import find_kubectl
 from fakeapi.server import FakeApiServer
 
@@ -496,7 +497,7 @@ def test_build_archive_is_reproducible_and_runs(
 
     with tarfile.open(archive) as tf:
         names = sorted(tf.getnames())
-        tf.extractall(tmp_path / "x", filter="data")
+        extract_release(tf, tmp_path / "x")
     assert names == ["LICENSE", "kubectl-meshctl", PAYLOAD]
     exe, payload = tmp_path / "x" / "kubectl-meshctl", tmp_path / "x" / PAYLOAD
     assert exe.read_bytes().startswith(b'#!/usr/bin/env python3\n"""')  # a plain script, the launcher's docstring first

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import extract_release
 from test_krew import _system_python3
 
 from kubectl_meshctl import __version__, krew_launcher
@@ -185,8 +186,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _unpack_release(archive: Path, into: Path) -> Path:
     """The script and its payload in ``into``, as krew's store holds them; returns the script."""
     with tarfile.open(archive) as tf:
-        for name in (SCRIPT, PAYLOAD):
-            tf.extract(name, into, filter="data")
+        extract_release(tf, into, [SCRIPT, PAYLOAD])
     return into / SCRIPT
 
 
