@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tarfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,13 @@ def _forget_secrets() -> Iterator[None]:
     """The redaction registry is process-wide: a secret one test registered must not mask another test's output."""
     yield
     redact.forget_all()
+
+
+def table_without_age(table: str) -> list[list[str]]:
+    """A table's cells without its AGE column: two runs a second apart may print 0s and 1s."""
+    rows = [re.split(r"\s{2,}", line.strip()) for line in table.splitlines()]
+    age = rows[0].index("AGE")
+    return [row[:age] + row[age + 1 :] for row in rows]
 
 
 def shared_path(*parts: str) -> Path:

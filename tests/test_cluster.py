@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, table_without_age
 from fakeapi.fixtures import find_kubectl
 from fakeapi.proxies import ConnectProxy
 from fakeapi.server import FakeApiServer
@@ -120,13 +120,6 @@ def test_paging_and_restart_after_410(fake_api: FakeApiServer, fake_kubeconfig: 
     assert sum(1 for r in listed if not r.param("continue")) == 2  # the 410 restarted the list once
 
 
-def _without_age(table: str) -> list[list[str]]:
-    """The table's cells without the AGE column (it may tick between two runs)."""
-    rows = [_cells(line) for line in table.splitlines()]
-    age = rows[0].index("AGE")
-    return [row[:age] + row[age + 1 :] for row in rows]
-
-
 def _full_and_metadata_lists(requests: list[Any]) -> tuple[int, int]:
     lists = [r for r in requests if r.path.endswith(("/gateways", "/virtualservices", "/pods", "/services"))]
     metadata = sum(1 for r in lists if "PartialObjectMetadataList" in (r.header("Accept") or ""))
@@ -142,7 +135,11 @@ def test_listing_cache_serves_unchanged_objects_and_misses_on_any_change(
     assert _full_and_metadata_lists(fake_api.requests) == (4, 4)  # keyed on metadata, then read in full
     fake_api.requests.clear()
     second = run_cli(args)
-    assert (_without_age(second.stdout), second.stderr, second.code) == (_without_age(first.stdout), first.stderr, first.code)
+    assert (table_without_age(second.stdout), second.stderr, second.code) == (
+        table_without_age(first.stdout),
+        first.stderr,
+        first.code,
+    )
     assert _full_and_metadata_lists(fake_api.requests) == (0, 4)  # a hit: only every object's metadata was read
     assert run_cli(["vs", "-A", "--kubeconfig", str(fake_kubeconfig)]).stdout.startswith("NAMESPACE")
 
@@ -161,9 +158,9 @@ def test_listing_cache_serves_unchanged_objects_and_misses_on_any_change(
     home = Path(os.environ["HOME"])
     for entry in (home / ".kube" / "cache" / "meshctl" / "listings").iterdir():
         entry.write_bytes(b"\x00garbage")
-    assert _without_age(run_cli(args).stdout) == _without_age(third.stdout)
+    assert table_without_age(run_cli(args).stdout) == table_without_age(third.stdout)
     fake_api.requests.clear()
-    assert _without_age(run_cli([*args, "--no-cache"]).stdout) == _without_age(third.stdout)
+    assert table_without_age(run_cli([*args, "--no-cache"]).stdout) == table_without_age(third.stdout)
     assert _full_and_metadata_lists(fake_api.requests) == (4, 0)
 
 
@@ -805,7 +802,7 @@ def test_listing_cache_keys_on_the_gateway_api_objects(gateway_api: tuple[FakeAp
         server.requests.clear()
         cached = run_cli([*args, "--kubeconfig", str(kubeconfig)])
         assert full_lists() == 0, args  # a hit: only metadata was read
-        shown = _without_age if args[-1] == "wide" else str  # AGE may tick between the three runs
+        shown = table_without_age if args[-1] == "wide" else str  # AGE may tick between the three runs
         assert (shown(cached.stdout), cached.stderr) == (shown(first.stdout), first.stderr), args
         assert (shown(cached.stdout), cached.stderr) == (shown(fresh.stdout), fresh.stderr), args
         outputs[args[-1]] = cached.stdout
