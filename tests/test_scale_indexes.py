@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -337,3 +338,84 @@ def test_a_megabyte_exact_path_meets_the_regexes_whose_text_it_holds() -> None:
     reachability._walk_routes(routes, outcomes)
     assert outcomes.dead[("ns", "vs", 91, None)] is routes[-3]
     assert ("ns", "vs", 92, None) in outcomes.alive
+
+
+# --------------------------------------------------------------------------- twin route lists walked once
+
+
+def _routes(vs: str, certain: Sequence[bool], matches: Sequence[RouteMatch]) -> list[Route]:
+    return [
+        Route(m, RouteSource("ns", vs, i), "gw", RouteAction("route"), certain=c)
+        for i, (m, c) in enumerate(zip(matches, certain, strict=True))
+    ]
+
+
+def test_a_twin_route_list_gets_the_first_walks_verdicts_named_by_its_own_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same matches at an HTTP and an HTTPS server: walked once; the twin's routes are killed by the twin's own
+    earlier routes (its VirtualService, its position), never by the first list's."""
+    matches = [
+        RouteMatch(PathSpec("prefix", "/b")),
+        RouteMatch(PathSpec("regex", ".*")),
+        RouteMatch(PathSpec("prefix", "/a")),
+        RouteMatch(PathSpec("path", "/a/b")),
+    ]
+    first, twin = _routes("http-vs", [True] * 4, matches), _routes("https-vs", [True] * 4, matches)
+    walked = _count_calls(monkeypatch, reachability, "_walk_routes")
+    walks, outcomes = reachability._Walks(), reachability._Outcomes()
+    walks.walk(first, outcomes)
+    walks.walk(twin, outcomes)
+    assert walked[0] == 1
+    assert outcomes.dead == {
+        ("ns", "http-vs", 2, None): first[1],
+        ("ns", "http-vs", 3, None): first[1],
+        ("ns", "https-vs", 2, None): twin[1],
+        ("ns", "https-vs", 3, None): twin[1],
+    }
+    assert outcomes.alive == {("ns", vs, i, None) for vs in ("http-vs", "https-vs") for i in (0, 1)}
+
+
+def test_the_same_matches_with_another_certainty_are_walked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catch-all that may not be there kills nothing: a list that differs only in that is no twin."""
+    matches = [RouteMatch(PathSpec("prefix", "/")), RouteMatch(PathSpec("path", "/x"))]
+    walked = _count_calls(monkeypatch, reachability, "_walk_routes")
+    walks, outcomes = reachability._Walks(), reachability._Outcomes()
+    sure, unsure = _routes("sure", [True, True], matches), _routes("unsure", [False, True], matches)
+    walks.walk(sure, outcomes)
+    walks.walk(unsure, outcomes)
+    assert walked[0] == 2
+    assert outcomes.dead == {("ns", "sure", 1, None): sure[0]}
+    assert {("ns", "unsure", 0, None), ("ns", "unsure", 1, None)} <= outcomes.alive
+
+
+def test_equal_matches_that_are_other_objects_are_walked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twins are found by the matches' identities (the translation shares one object per match): equal copies are
+    walked again, to the same verdicts."""
+    walked = _count_calls(monkeypatch, reachability, "_walk_routes")
+    walks, outcomes = reachability._Walks(), reachability._Outcomes()
+    for vs in ("one", "two"):
+        walks.walk(_routes(vs, [True, True], [RouteMatch(PathSpec("prefix", "/")), RouteMatch(PathSpec("path", "/x"))]), outcomes)
+    assert walked[0] == 2
+    assert set(outcomes.dead) == {("ns", "one", 1, None), ("ns", "two", 1, None)}
+
+
+def test_a_virtual_service_at_an_http_and_an_https_server_is_walked_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The usual Gateway (HTTP 80 and HTTPS 443 for the same hosts): one walk of the VirtualService's routes, and
+    the shadowed rule found at both route configurations."""
+    from manifests import gateway, http_rule, prefix, server, to_yaml, virtual_service
+
+    from kubectl_meshctl.analysis.reachability import compute_reachability
+    from kubectl_meshctl.sources.files import FileSource
+
+    tls = {"mode": "SIMPLE", "credentialName": "cert"}
+    gw = gateway(
+        servers=[server(80, hosts=["shop.example.com"]), server(443, hosts=["shop.example.com"], protocol="HTTPS", tls=tls)]
+    )
+    vs = virtual_service(hosts=["shop.example.com"], http=[http_rule(prefix("/")), http_rule(prefix("/api"))])
+    path = tmp_path / "in.yaml"
+    path.write_text(to_yaml(gw, vs))
+    snapshot = FileSource([str(path)]).read().snapshot
+    walked = _count_calls(monkeypatch, reachability, "_walk_routes")
+    reach = compute_reachability(snapshot, witnesses=False)
+    assert walked[0] == 1
+    killer = reach.outcomes.dead[("default", "vs", 1, 0)]
+    assert (killer.source.name, killer.source.rule_index) == ("vs", 0)

@@ -363,14 +363,47 @@ class _Where(NamedTuple):
     scheme: str
 
 
-def _walk_routes(routes: list[Route], outcomes: _Outcomes, where: _Where | None = None) -> None:
+class _Walks:
+    """Route lists already walked, by the identities of their matches and whether each is certain: which earlier
+    route covers each route depends on nothing else.  The same rules bound to an HTTP and an HTTPS server (or a
+    Gateway API route at its HTTP and HTTPS listeners) give such twin lists at two route configurations."""
+
+    __slots__ = ("_killers",)
+
+    def __init__(self) -> None:
+        self._killers: dict[tuple[int, ...], tuple[tuple[RouteMatch, ...], dict[int, int]]] = {}
+        """Signature -> (the matches, held so that their identities are not reused; the killer's position by the
+        position of each route covered)."""
+
+    def walk(self, routes: list[Route], outcomes: _Outcomes, where: _Where | None = None) -> None:
+        signature = tuple([id(r.match) if r.certain else -id(r.match) for r in routes])
+        known = self._killers.get(signature)
+        if known is None:
+            self._killers[signature] = (tuple([r.match for r in routes]), _walk_routes(routes, outcomes, where))
+            return
+        killers = known[1]
+        for pos, route in enumerate(routes):
+            killer = killers.get(pos) if route.certain else None
+            if killer is None:
+                outcomes.record(written_at(route), None)
+            else:
+                outcomes.record(written_at(route), routes[killer], where=where, victim=route)
+
+
+def _walk_routes(routes: list[Route], outcomes: _Outcomes, where: _Where | None = None) -> dict[int, int]:
+    """Each route's verdict recorded; returns the position of the killer of each route covered, by its position."""
     earlier = _EarlierRoutes()
+    killers: dict[int, int] = {}
     for pos, route in enumerate(routes):
         if not route.certain:
             outcomes.record(written_at(route), None)
             continue
-        outcomes.record(written_at(route), earlier.first_cover(route), where=where, victim=route)
+        killer = earlier.first_cover(route)
+        outcomes.record(written_at(route), killer, where=where, victim=route)
+        if killer is not None:
+            killers[pos] = earlier.position[id(killer)]
         earlier.add(route, pos)
+    return killers
 
 
 @dataclass(frozen=True)
@@ -525,6 +558,7 @@ def _walk_route_configuration(
     by_name: dict[tuple[str, str], VirtualService],
     shared: list[SharedHost],
     routed_domains: dict[str, list[str]],
+    walks: _Walks,
 ) -> None:
     """Every route of one route configuration walked (its verdicts in ``outcomes``), and the rules its routes cut off."""
     vhost_index = VirtualHostIndex(rc.virtual_hosts)
@@ -534,7 +568,7 @@ def _walk_route_configuration(
         if generated.virtual_services and generated.mixes(vh.routes):
             owners = tuple(dict.fromkeys(route_text(r, generated)[0] for r in vh.routes))
             shared.append(SharedHost(proxy.name, rc.name, tuple(vh.domains), owners))
-        _walk_routes(vh.routes, outcomes, _Where(vh, vhost_index, scheme))
+        walks.walk(vh.routes, outcomes, _Where(vh, vhost_index, scheme))
         if vh.routes:
             routed_domains.setdefault(rc.name, []).extend(vh.domains)
     homes = _route_homes(rc, vhost_index, scheme) if truncations else {}
@@ -555,6 +589,7 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True, actions:
     by_name = {(vs.meta.namespace, vs.meta.name): vs for vs in index.virtual_services}
     generated = GeneratedRules.of(snapshot)
     shared: list[SharedHost] = []
+    walks = _Walks()
     for proxy in gateway_proxies(snapshot):
         servers: dict[ServerRef, ServerUse] = {}
         routed_domains: dict[str, list[str]] = {}
@@ -562,7 +597,7 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True, actions:
         for built in route_configurations(index, proxy, served=servers, actions=actions):
             _walk_route_configuration(
                 *built, proxy=proxy, outcomes=outcomes, generated=generated, by_name=by_name, shared=shared,
-                routed_domains=routed_domains,
+                routed_domains=routed_domains, walks=walks,
             )  # fmt: skip
             del built  # not held while the next one is built
         overlaps: dict[str, HostOverlapIndex] = {}
