@@ -365,6 +365,74 @@ def test_granted_or_same_namespace_backends_and_inputs_without_grants_are_not_re
     assert lines(analyze(read(tmp_path, GATEWAY, shop)), "MSH0406") == []  # no ReferenceGrant read: no verdict
 
 
+def _grant(namespace: str, *sources: tuple[str, str], group: str = "gateway.networking.k8s.io", to: str = "Service") -> str:
+    """A ReferenceGrant in ``namespace`` from (kind, namespace) sources of ``group`` to every ``to`` there."""
+    from_ = ", ".join(f"{{group: {group}, kind: {kind}, namespace: {ns}}}" for kind, ns in sources)
+    return f"""
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {{name: grant-{len(sources)}-{to.lower()}, namespace: {namespace}}}
+spec:
+  from: [{from_}]
+  to: [{{group: "", kind: {to}}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("sources", "extra", "allowed"),
+    [
+        ([("HTTPRoute", "default")], {}, True),
+        ([("HTTPRoute", "elsewhere")], {}, False),  # another namespace's routes
+        ([("GRPCRoute", "default")], {}, False),  # another kind of route
+        ([("GRPCRoute", "default"), ("HTTPRoute", "default")], {}, True),  # one of its sources
+        ([("HTTPRoute", "default")], {"group": "routes.example.com"}, False),  # a kind of another API group
+        ([("HTTPRoute", "default")], {"to": "Secret"}, False),  # to other objects than Services
+    ],
+)
+def test_a_grant_lets_only_the_route_kind_and_namespace_it_names(
+    tmp_path: Path, sources: list[tuple[str, str]], extra: dict[str, str], allowed: bool
+) -> None:
+    """The analysis (MSH0406) and the conversion (the generated route's destination) read one grant alike."""
+    shop = route("shop", cross("{name: pay, namespace: billing, port: 80}"))
+    snap = read(tmp_path, GATEWAY, shop, _grant("billing", *sources, **extra), _grant("canary", ("HTTPRoute", "default")))
+    assert (lines(analyze(snap), "MSH0406") == []) is allowed
+    (generated,) = [vs for vs in with_gateway_api(snap).virtual_services if vs.gateway_semantics]
+    (destination,) = generated.http[0].route
+    assert destination.destination is not None
+    assert destination.destination.host == ("pay.billing.svc.cluster.local" if allowed else "")
+
+
+def test_each_cross_namespace_backend_meets_only_its_namespace_grants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hundreds of namespaces, each with its grant, each route referring across: every reference is checked against
+    the grants written for it, never against every grant (that made such a cluster quadratic)."""
+    from kubectl_meshctl.istio.gateway_api import ReferenceGrants
+
+    n = 120
+    docs = [GATEWAY]
+    for i in range(n):
+        docs.append(_grant(f"backend-{i}", ("HTTPRoute", f"team-{i}")))
+        docs.append(
+            route(
+                "r", cross(f"{{name: svc, namespace: backend-{i}, port: 80}}"), namespace=f"team-{i}", hosts=f"[h{i}.example.com]"
+            )
+        )
+    docs.append(
+        route("stray", cross("{name: svc, namespace: backend-0, port: 80}"), namespace="team-1", hosts="[stray.example.com]")
+    )
+    snap = read(tmp_path, *docs)
+    seen: list[int] = []
+    targets = ReferenceGrants.targets
+
+    def counted(self: ReferenceGrants, **where: str) -> object:
+        found = targets(self, **where)
+        seen.append(len(found))
+        return found
+
+    monkeypatch.setattr(ReferenceGrants, "targets", counted)
+    assert [f.namespace for f in analyze(snap) if f.code == "MSH0406"] == ["team-1"]  # only the stray reference
+    assert len(seen) >= 2 * (n + 1) and max(seen) == 1  # the conversion's and the analysis's checks, one grant each
+
+
 # --------------------------------------------------------------------------- MSH0407: a VirtualService on the route's host
 
 LEGACY = """

@@ -152,7 +152,16 @@ def test_required_literal_is_in_every_full_match(pattern: str, paths: list[str])
 
 @pytest.mark.parametrize(
     ("pattern", "required"),
-    [("/api/v[0-9]+/users", "/api/v"), (".*/health", "/health"), ("x{2}yz", "yz"), ("/(a|b)/c", ""), ("(?i)/abc", "")],
+    [
+        ("/api/v[0-9]+/users", "/api/v"),
+        (".*/health", "/health"),
+        ("x{2}yz", "yz"),
+        ("/(a|b)/c", ""),
+        ("(?i)/abc", ""),
+        ("/ab?c", "/a"),  # "/ac" matches too: the optional b and what follows it are no part of the text
+        ("/items/x*/end", "/items/"),
+        ("/v1/users?", "/v1/user"),
+    ],
 )
 def test_required_literal_examples(pattern: str, required: str) -> None:
     assert regex_required_literal(pattern) == required

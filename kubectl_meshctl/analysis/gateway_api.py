@@ -21,12 +21,12 @@ from ..envoy.route_model import Route
 from ..istio.gateway_api import (
     ACCEPTED,
     BUILTIN_CLASSES,
-    GATEWAY_API_GROUP,
     ISTIO_CONTROLLER,
     NO_MATCHING_PARENT,
     NOT_ALLOWED,
     UNSUPPORTED,
     Conversion,
+    ReferenceGrants,
     precedence_key,
 )
 from ..istio.translation import written_at
@@ -330,23 +330,20 @@ def listener_conflict_findings(snapshot: Snapshot) -> list[Finding]:
 # --------------------------------------------------------------------------- backends
 
 
-def _grant_allows(snapshot: Snapshot, route: KubeRoute, *, backend: BackendRef) -> bool:
+def _grant_allows(grants: ReferenceGrants, route: KubeRoute, *, backend: BackendRef) -> bool:
     """As istiod checks a route's backendRef: a ReferenceGrant in the backend's namespace lets the route's kind in
     the route's namespace refer to that object (or to every object of its group and kind there)."""
     group = "" if backend.group in ("", "core") else backend.group
     kind = backend.kind or "Service"
-    for grant in snapshot.reference_grants:
-        if grant.meta.namespace != backend.namespace:
-            continue
-        if not any(g == GATEWAY_API_GROUP and k == route.meta.kind and ns == route.meta.namespace for g, k, ns in grant.from_):
-            continue
-        if any((g if g != "core" else "") == group and k == kind and (not n or n == backend.name) for g, k, n in grant.to):
-            return True
-    return False
+    return any(
+        (g if g != "core" else "") == group and k == kind and (not n or n == backend.name)
+        for g, k, n in grants.targets(namespace=backend.namespace, from_kind=route.meta.kind, from_namespace=route.meta.namespace)
+    )
 
 
 def ungranted_backend_findings(snapshot: Snapshot) -> list[Finding]:
     """MSH0406: a backendRef to another namespace no ReferenceGrant permits (istiod routes it to no backend)."""
+    grants = ReferenceGrants(snapshot.reference_grants)
     out = []
     for route in snapshot.kube_routes:
         for rule in route.rules:
@@ -354,7 +351,7 @@ def ungranted_backend_findings(snapshot: Snapshot) -> list[Finding]:
             refused = [
                 (j, b)
                 for j, b in enumerate(rule.backend_refs)
-                if b.namespace and b.namespace != route.meta.namespace and not _grant_allows(snapshot, route, backend=b)
+                if b.namespace and b.namespace != route.meta.namespace and not _grant_allows(grants, route, backend=b)
             ]
             everything = bool(weighted) and all(any(b is r for _, r in refused) for b in weighted)
             share = "every request the rule takes fails" if everything else "the requests weighted to it fail"
