@@ -843,6 +843,33 @@ def test_conflicting_gateways_bind_and_ports(tmp_path: Path) -> None:
     assert {f.level for f in findings if f.code == "IST0145"} == {Level.ERROR}
 
 
+def test_conflicting_gateways_on_one_workload_by_sub_selector(tmp_path: Path) -> None:
+    """Other selectors are the same workload when one selector's text holds the other's and a pod matches both:
+    ``app=gw`` and ``app=gw,tier=edge`` (one pod), not ``version=v1`` (the same pod, but neither text holds the
+    other) nor ``app=gwx`` (its text holds ``app=gw``, but no pod of it matches both)."""
+    pods = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: gw-pod, namespace: edge, labels: {app: gw, tier: edge, version: v1}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: gwx-pod, namespace: edge, labels: {app: gwx}}
+---
+"""
+    text = (
+        pods
+        + _gateway("a", "edge", ["y.com"], selector="{app: gw}")
+        + _gateway("b", "edge", ["y.com"], selector="{app: gw, tier: edge}")
+        + _gateway("c", "edge", ["y.com"], selector="{version: v1}")
+        + _gateway("d", "edge", ["y.com"], selector="{app: gwx}")
+    )
+    assert _messages(_run(tmp_path, text), "IST0145") == [
+        "a: Conflict with gateways edge/b (workload selector app=gw, port 80, hosts y.com).",
+        "b: Conflict with gateways edge/a (workload selector app=gw,tier=edge, port 80, hosts y.com).",
+    ]
+
+
 def test_conflict_check_has_no_side_effects(tmp_path: Path) -> None:
     # Deviation 2: upstream would add x.com to b's table while checking a, and then report c vs b.
     text = _gateway("a", "edge", ["x.com"]) + _gateway("b", "edge", ["y.com"]) + _gateway("c", "edge", ["x.com"])

@@ -50,7 +50,7 @@ from ..istio.translation import (
     vs_visibility,
 )
 from ..records import quick_init
-from ..resources.model import Gateway, L4Match, L4Rule, Server, Snapshot, VirtualService, labels_match
+from ..resources.model import Gateway, L4Match, L4Rule, SelectorIndex, Server, Snapshot, VirtualService, labels_match
 from .findings import ConnectionWitness, Finding, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
 from .reachability import gateway_proxies
@@ -143,8 +143,8 @@ def _target_ports(snapshot: Snapshot, proxy: GatewayProxy) -> dict[int, int]:
         return {}
     named = dict(proxy.container_ports)
     out: dict[int, int] = {}
-    for svc in snapshot.services:
-        if svc.meta.namespace != proxy.namespace or not svc.selector or not labels_match(svc.selector, proxy.labels):
+    for svc in snapshot.services_in(proxy.namespace):
+        if not svc.selector or not labels_match(svc.selector, proxy.labels):
             continue
         key = "experimental.istio.io/disable-gateway-port-translation"
         if svc.meta.annotation(key) is not None or dict(svc.meta.labels).get(key) is not None:
@@ -209,6 +209,10 @@ class _Candidate(NamedTuple):
     """False when the proxy's namespace is unknown and exportTo might hide the VirtualService (or put it earlier)."""
 
 
+def _gateway_selector(gateway: Gateway) -> tuple[tuple[str, str], ...]:
+    return gateway.selector
+
+
 class _View:
     """Per-snapshot lookups shared by every proxy: Gateways and bound VirtualServices in istiod's order."""
 
@@ -226,6 +230,8 @@ class _View:
         for vs in ordered:
             for g in vs_gateways(vs):
                 self.by_gateway.setdefault(g, []).append(vs)
+        self.gateway_selectors = SelectorIndex(self.gateways, _gateway_selector)
+        """:attr:`gateways` by selector: those selecting a proxy, in that order, without trying each."""
 
     def candidates(self, proxy: GatewayProxy, kept: KeptServer) -> list[_Candidate]:
         """VirtualServices bound to the server's Gateway whose hosts match the server's, in istiod's order."""
@@ -446,7 +452,7 @@ def compute_l4_outcomes(snapshot: Snapshot) -> L4Outcomes:
     for proxy in gateway_proxies(snapshot):
         tables: dict[tuple[int, str], _SniTable] = {}
         mixed: set[tuple[int, str]] = set()  # listeners with another kind of server too: its chain may take an SNI
-        for kept in kept_servers(snapshot, proxy, gateways=view.gateways):
+        for kept in kept_servers(snapshot, proxy, gateways=view.gateway_selectors.selecting(proxy.labels)):
             kind = server_kind(kept.server)
             if kind != "tls":
                 mixed.add((kept.listen, kept.server.bind))

@@ -48,12 +48,16 @@ from ..istio.translation import (
     vs_visibility,
     written_at,
 )
-from ..resources.model import Gateway, GeneratedFrom, Snapshot, VirtualService, labels_match
+from ..resources.model import Gateway, GeneratedFrom, Selector, SelectorIndex, Snapshot, VirtualService
 from .findings import Finding, Witness, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
 from .servers import servers_without_http, serves_hosts
 
 _Key = tuple[str, str, int, int | None]  # (vs namespace, vs name, rule index, match index)
+
+
+def _itself(selector: Selector) -> Selector:
+    return selector
 
 
 def gateway_proxies(snapshot: Snapshot) -> list[GatewayProxy]:
@@ -73,8 +77,9 @@ def gateway_proxies(snapshot: Snapshot) -> list[GatewayProxy]:
             seen_keys.update(k for m in rule.matches for k, _ in m.source_labels)
         for l4 in (*vs.tcp, *vs.tls):
             seen_keys.update(k for m in l4.matches for k, _ in m.source_labels)
+    selecting = SelectorIndex(by_selector, _itself)  # per-tenant gateways: a pod meets only selectors it could match
     for pod in snapshot.pods:
-        matched = [g for selector, group in by_selector.items() if labels_match(selector, pod.labels) for g in group]
+        matched = [g for selector in selecting.selecting(pod.labels) for g in by_selector[selector]]
         if not matched:
             continue
         covered.update(g.meta.full_name for g in matched)

@@ -63,6 +63,7 @@ from ..resources.model import (
     ObjectMeta,
     Pod,
     RouteDestination,
+    SelectorIndex,
     Server,
     Snapshot,
     VirtualService,
@@ -235,6 +236,9 @@ class _ServiceIndex:
             fqdn = convert_host_to_fqdn(ns, svc.meta.name)
             for scope in _service_visibility(svc.meta):
                 self.entries[(scope, fqdn)] = ports
+        self.wildcards = [(scope, host, ports) for (scope, host), ports in self.entries.items() if host.startswith("*")]
+        """The wildcard entries, in the entries' order: a host found nowhere else meets only these (thousands of
+        Services made every missing host's scan of every entry quadratic)."""
 
     def lookup(self, source_namespace: str, export_to: tuple[str, ...], host: str) -> tuple[int, ...] | None:
         """``GetDestinationHost``: exported-to-all, then the VS namespace -- or, when the VS has an
@@ -249,9 +253,7 @@ class _ServiceIndex:
             if found is not None:
                 return found
         bare = host.removeprefix("*")
-        for (scope, se_host), ports in self.entries.items():
-            if not se_host.startswith("*"):
-                continue
+        for scope, se_host, ports in self.wildcards:
             if scope not in (EXPORT_ALL, source_namespace):
                 continue
             if bare.endswith(se_host.removeprefix("*")):
@@ -377,9 +379,7 @@ def _accepted_ports(snapshot: Snapshot, pods: list[Pod]) -> set[int]:
     """Ports a server may listen on: targetPorts and ports of the TCP Services selecting the pods."""
     accepted: set[int] = set()
     for pod in pods:
-        for svc in snapshot.services:
-            if svc.meta.namespace != pod.meta.namespace:
-                continue
+        for svc in snapshot.services_in(pod.meta.namespace):
             # Upstream: an absent/empty Service selector selects every pod here (unlike Kubernetes).
             if not labels_match(svc.selector or (), pod.labels):
                 continue
@@ -435,14 +435,22 @@ def _index_gateways(gateways: tuple[Gateway, ...]) -> tuple[_GatewayIndex, dict[
     return index, selectors
 
 
-def _same_workload(snapshot: Snapshot, gw: Gateway, other_text: str, other: tuple[tuple[str, str], ...]) -> bool:
-    """Identical selector strings, or one contains the other and some pod matches both."""
+def _same_workload_texts(snapshot: Snapshot, gw: Gateway, *, selectors: SelectorIndex[tuple[tuple[str, str], ...]]) -> set[str]:
+    """The selector strings of the Gateways on the same workload as ``gw``: its own, and each that one contains the
+    other and that some pod of ``gw`` matches too -- found from those pods (per-tenant gateways: trying every
+    selector for every Gateway was quadratic)."""
     text = selector_string(gw.selector)
-    if text == other_text:
-        return True
-    if other_text in text or text in other_text:
-        return any(labels_match(other, p.labels) for p in snapshot.pods_selected_by(gw.selector))
-    return False
+    same = {text}
+    for pod in snapshot.pods_selected_by(gw.selector):
+        for other in selectors.selecting(pod.labels):
+            other_text = selector_string(other)
+            if other_text in text or text in other_text:
+                same.add(other_text)
+    return same
+
+
+def _selector_itself(selector: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return selector
 
 
 def conflicting_gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
@@ -455,12 +463,17 @@ def conflicting_gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
         for other, known in by_name.items():
             for host, bind in known.items():
                 hosts.setdefault(host, []).append((other, bind))
+    keys_by_text: dict[str, list[tuple[str, str]]] = {}
+    for key in index:
+        keys_by_text.setdefault(key[0], []).append(key)
+    by_selector = SelectorIndex(selectors.values(), _selector_itself)
     workload_hits: dict[str, list[tuple[str, str]]] = {}
     for gw in snapshot.gateways:
         name = gw.meta.full_name
         selector_text = selector_string(gw.selector)
         if selector_text not in workload_hits:
-            workload_hits[selector_text] = [key for key in index if _same_workload(snapshot, gw, key[0], selectors[key[0]])]
+            same = _same_workload_texts(snapshot, gw, selectors=by_selector)
+            workload_hits[selector_text] = [key for text in same for key in keys_by_text.get(text, ())]
         hits = workload_hits[selector_text]
         if not hits:
             # Upstream reports IST0101 `selector` for any non-empty selector without a hit; it only

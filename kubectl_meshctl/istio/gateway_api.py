@@ -642,12 +642,12 @@ def _cors_json(raw: Any) -> dict[str, Any]:
 class _Context:
     snapshot: Snapshot
     domain_suffix: str
+    grants: ReferenceGrants
     destinations: dict[tuple[str, str, str, str, str, str, int], tuple[Destination, bool] | str] = field(default_factory=dict)
     """:func:`_destination`'s answers (or its refusal's message) by route kind and namespace and backend: thousands
-    of rules name the same few backends, and each cross-namespace one would scan every ReferenceGrant again."""
+    of rules name the same few backends, and each cross-namespace one would look up its grants again."""
     routes: dict[tuple[RouteDestination, ...], tuple[RouteDestination, ...]] = field(default_factory=dict)
     """Each distinct ``HTTPRule.route`` once (immutable, so shared): those thousands of rules' destinations."""
-    grants: ReferenceGrants = field(default_factory=lambda: ReferenceGrants(()))
 
 
 def _backend_from_raw(raw: Any) -> BackendRef:

@@ -35,6 +35,7 @@ from ..resources.model import (
     Gateway,
     HTTPMatch,
     HTTPRule,
+    SelectorIndex,
     Server,
     Service,
     Snapshot,
@@ -293,6 +294,8 @@ class _Index:
         for vs in self.virtual_services:
             for g in self.resolved_gateways[id(vs)]:
                 self.by_gateway.setdefault(g, []).append(vs)
+        self.gateway_selectors = SelectorIndex(self.gateways, _gateway_selector)
+        """:attr:`gateways` by selector: the ones selecting a proxy, in that order, without trying each."""
 
 
 def vs_visibility(
@@ -495,8 +498,8 @@ def _service_targets(index: _Index, proxy: GatewayProxy) -> list[ServiceTarget]:
         return []
     named = dict(proxy.container_ports)
     out = []
-    for svc in index.snapshot.services:
-        if svc.meta.namespace != proxy.namespace or not svc.selector:
+    for svc in index.snapshot.services_in(proxy.namespace):
+        if not svc.selector:
             continue
         if not labels_match(svc.selector, proxy.labels):
             continue
@@ -513,8 +516,12 @@ def _service_targets(index: _Index, proxy: GatewayProxy) -> list[ServiceTarget]:
     return out
 
 
+def _gateway_selector(gateway: Gateway) -> tuple[tuple[str, str], ...]:
+    return gateway.selector
+
+
 def applicable_gateways(index: _Index, proxy: GatewayProxy) -> list[Gateway]:
-    return [g for g in index.gateways if labels_match(g.selector, proxy.labels)]
+    return index.gateway_selectors.selecting(proxy.labels)
 
 
 @dataclass(slots=True)

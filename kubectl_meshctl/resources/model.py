@@ -13,10 +13,10 @@ Normalisation rules (they make structural equality mean what Istio's duplicate c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from ..records import quick_init
 
@@ -524,9 +524,26 @@ class Snapshot:
         """Services were part of the input (then host checks can run)."""
         return "Service" in self.complete
 
+    _pods_by_label: LabelIndex[Pod] | None = field(default=None, init=False, repr=False, compare=False)
+    _services_by_namespace: dict[str, list[Service]] | None = field(default=None, init=False, repr=False, compare=False)
+
     def pods_selected_by(self, selector: tuple[tuple[str, str], ...]) -> list[Pod]:
         """The pods, in every namespace, a workload selector matches (an empty selector matches every pod)."""
-        return [pod for pod in self.pods if labels_match(selector, pod.labels)]
+        index = self._pods_by_label
+        if index is None:
+            index = LabelIndex(self.pods, _pod_labels)
+            object.__setattr__(self, "_pods_by_label", index)
+        return index.selected_by(selector)
+
+    def services_in(self, namespace: str) -> list[Service]:
+        """The Services of ``namespace``, in input order (a proxy looks only at its own namespace's)."""
+        by_namespace = self._services_by_namespace
+        if by_namespace is None:
+            by_namespace = {}
+            for svc in self.services:
+                by_namespace.setdefault(svc.meta.namespace, []).append(svc)
+            object.__setattr__(self, "_services_by_namespace", by_namespace)
+        return by_namespace.get(namespace, [])
 
 
 def labels_match(selector: tuple[tuple[str, str], ...], labels: tuple[tuple[str, str], ...]) -> bool:
@@ -535,6 +552,73 @@ def labels_match(selector: tuple[tuple[str, str], ...], labels: tuple[tuple[str,
         return True
     present = dict(labels)
     return all(present.get(k) == v for k, v in selector)
+
+
+def _pod_labels(pod: Pod) -> tuple[tuple[str, str], ...]:
+    return pod.labels
+
+
+_T = TypeVar("_T")
+Selector = tuple[tuple[str, str], ...]
+
+
+class LabelIndex(Generic[_T]):
+    """Objects by each of their labels: what an equality-based selector picks, without trying every object.
+
+    Why: a mesh of per-tenant gateways (thousands of Gateways, each selecting its own pods) made every selector meet
+    every pod -- quadratic.  A selector's objects are those under its rarest label that carry the others too; they
+    come in the objects' order."""
+
+    __slots__ = ("_all", "_by_label", "_labels")
+
+    def __init__(self, items: Iterable[_T], labels: Callable[[_T], Selector]) -> None:
+        self._all = list(items)
+        self._labels = labels
+        self._by_label: dict[tuple[str, str], list[_T]] = {}
+        for item in self._all:
+            for pair in labels(item):
+                self._by_label.setdefault(pair, []).append(item)
+
+    def selected_by(self, selector: Selector) -> list[_T]:
+        if not selector:
+            return list(self._all)
+        fewest = min((self._by_label.get(pair, []) for pair in selector), key=len)
+        labels = self._labels
+        return [item for item in fewest if labels_match(selector, labels(item))]
+
+
+class SelectorIndex(Generic[_T]):
+    """Objects by their selector: which of them select a set of labels, without trying every one (the reverse of
+    :class:`LabelIndex`: the Gateways that select a pod).  Each object is filed under the label of its selector that
+    the fewest selectors share -- a pod must carry it to be selected -- and the answer keeps the objects' order."""
+
+    __slots__ = ("_by_label", "_selector", "_unselective")
+
+    def __init__(self, items: Iterable[_T], selector: Callable[[_T], Selector]) -> None:
+        listed = list(items)
+        self._selector = selector
+        shared: dict[tuple[str, str], int] = {}
+        for item in listed:
+            for pair in selector(item):
+                shared[pair] = shared.get(pair, 0) + 1
+        self._unselective: list[tuple[int, _T]] = []
+        """Objects with an empty selector: they select everything."""
+        self._by_label: dict[tuple[str, str], list[tuple[int, _T]]] = {}
+        for position, item in enumerate(listed):
+            own = selector(item)
+            if not own:
+                self._unselective.append((position, item))
+                continue
+            rarest = min(own, key=lambda pair: (shared[pair], pair))
+            self._by_label.setdefault(rarest, []).append((position, item))
+
+    def selecting(self, labels: Selector) -> list[_T]:
+        found = dict(self._unselective)
+        for pair in labels:
+            for position, item in self._by_label.get(pair, ()):
+                found[position] = item
+        selector = self._selector
+        return [found[position] for position in sorted(found) if labels_match(selector(found[position]), labels)]
 
 
 def selector_string(selector: tuple[tuple[str, str], ...]) -> str:
