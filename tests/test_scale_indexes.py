@@ -33,7 +33,7 @@ from kubectl_meshctl.envoy.route_model import (
     ValueMatcher,
     VirtualHost,
 )
-from kubectl_meshctl.istio.hosts import HostOverlapIndex, host_subset_of
+from kubectl_meshctl.istio.hosts import HostCandidates, HostOverlapIndex, host_subset_of, intersect_hosts
 from kubectl_meshctl.resources.model import (
     HTTPMatch,
     HTTPRule,
@@ -518,3 +518,63 @@ def test_per_tenant_gateways_meet_only_their_own_pods(monkeypatch: pytest.Monkey
     assert not any(f.code == "IST0145" for f in findings)  # no tenant's Gateway conflicts with another's
     assert calls[0] < 20 * n  # every pair would be n * n
     assert wildcard_scans and max(wildcard_scans) == 0
+
+
+# --------------------------------------------------------------------------- one Gateway, a server per tenant host
+
+
+short_hosts = st.sampled_from(["*", "*.a.com", "x.a.com", "a.com", "*.com", "y.b.com", "*.b.com", "b.com"])
+scoped_hosts = st.one_of(short_hosts, st.tuples(st.sampled_from(["ns1", "ns2", "*"]), short_hosts).map("/".join))
+
+
+@given(st.lists(st.lists(short_hosts, max_size=3), max_size=8), st.lists(short_hosts, max_size=3))
+@settings(max_examples=300)
+def test_host_candidates_hold_every_item_whose_hosts_intersect(items: list[list[str]], names: list[str]) -> None:
+    """Every item one of whose names intersects one asked about is a candidate, in the items' order."""
+    indexed = list(enumerate(items))
+    found = [position for position, _ in HostCandidates(indexed, itemgetter(1)).candidates(names)]
+    assert found == sorted(set(found))
+    assert {position for position, hosts in indexed if intersect_hosts(tuple(names), tuple(hosts))} <= set(found)
+
+
+@given(st.lists(scoped_hosts, max_size=8), st.lists(short_hosts, min_size=1, max_size=3), st.sampled_from(["ns1", "ns2"]))
+@settings(max_examples=300)
+def test_gateway_hosts_meet_a_virtual_service_as_every_pair_does(server_hosts: list[str], vs_hosts: list[str], ns: str) -> None:
+    """IST0132's host check by index: the answer of ``names_for_namespace`` then ``host_matches`` on every pair."""
+    from kubectl_meshctl.analysis.references import _GatewayHosts
+    from kubectl_meshctl.istio.hosts import host_matches, names_for_namespace
+    from kubectl_meshctl.resources.model import Gateway, ObjectMeta, Origin, Server, Snapshot
+
+    gw = Gateway(ObjectMeta("Gateway", "gw", "ns1", Origin("test")), servers=(Server(0, None, tuple(server_hosts)),))
+    expected = any(host_matches(g, v) for g in names_for_namespace(list(server_hosts), ns) for v in vs_hosts)
+    assert _GatewayHosts(Snapshot(gateways=(gw,))).meets("ns1", "gw", tuple(vs_hosts), ns) is expected
+
+
+def test_a_gateway_with_a_server_per_host_meets_each_virtual_service_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One Gateway with an HTTPS server per tenant host (each its certificate) and a VirtualService per tenant: no
+    server is compared with every VirtualService, in the routes or in the analysis (it was quadratic: 8 s at 2,000)."""
+    from manifests import gateway, http_rule, prefix, server, to_yaml, virtual_service
+
+    from kubectl_meshctl.analysis import analyze
+    from kubectl_meshctl.analysis import servers as servers_module
+    from kubectl_meshctl.istio import translation
+    from kubectl_meshctl.sources.files import FileSource
+
+    n = 200
+    tls = {"mode": "SIMPLE", "credentialName": "cert"}
+    listeners = [server(80, hosts=["*"])] + [
+        server(443, hosts=[f"app{i}.example.com"], protocol="HTTPS", name=f"https-{i}", tls=tls) for i in range(n)
+    ]
+    docs = [gateway(servers=listeners)] + [
+        virtual_service(f"vs-{i}", hosts=[f"app{i}.example.com"], http=[http_rule(prefix("/a"))]) for i in range(n)
+    ]
+    path = tmp_path / "one-gateway.yaml"
+    path.write_text(to_yaml(*docs))
+    snapshot = FileSource([str(path)]).read().snapshot
+    bound = _count_calls(monkeypatch, translation, "hosts_bound")
+    served = _count_calls(monkeypatch, servers_module, "serves_hosts")
+    findings = analyze(snapshot, witnesses=False)
+    assert not [f for f in findings if f.code in ("IST0132", "MSH0201", "MSH0205")]  # every server and host is served
+    assert bound[0] < 5 * n and served[0] < 5 * n  # every pair would be n * n

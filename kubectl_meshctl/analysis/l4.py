@@ -134,7 +134,8 @@ class KeptServer(NamedTuple):
 class _PortState:
     protocol: str
     plaintext: bool
-    tls_hosts: list[str] = field(default_factory=list)
+    tls_hosts: set[str] = field(default_factory=set)
+    """Hosts of the TLS-bearing servers kept on the port (a set: a Gateway may hold a server per tenant host)."""
 
 
 def _target_ports(snapshot: Snapshot, proxy: GatewayProxy) -> dict[int, int]:
@@ -189,7 +190,7 @@ def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Sequence[
             if state is None:
                 state = ports[(listen, server.bind)] = _PortState(protocol, is_http)
             if server.tls is not None:
-                state.tls_hosts.extend(hosts)
+                state.tls_hosts.update(hosts)
             kept.append(KeptServer(gw, server, hosts, listen))
     first_seen: dict[tuple[int, str, str], int] = {}
     for k in kept:

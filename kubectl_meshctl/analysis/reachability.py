@@ -51,7 +51,7 @@ from ..istio.translation import (
 from ..resources.model import Gateway, GeneratedFrom, Selector, SelectorIndex, Snapshot, VirtualService
 from .findings import Finding, Witness, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
-from .servers import servers_without_http, serves_hosts
+from .servers import GatewayServers, servers_without_http, serves_hosts
 
 _Key = tuple[str, str, int, int | None]  # (vs namespace, vs name, rule index, match index)
 
@@ -764,7 +764,7 @@ def _port_reason(port: int, applicable: list[str], gateways: dict[str, Gateway],
     own = [s for g, s in on_port if serves_hosts(s, gateways[g], vs)]
     if not own:  # istiod binds by host: the servers on that port are for other hosts
         return f"the servers of {', '.join(applicable)} on port {port} serve none of its hosts"
-    if {server_kind(s) for s in own} & {"http", "unknown"} or servers_without_http(vs, gateways) is not None:
+    if {server_kind(s) for s in own} & {"http", "unknown"} or servers_without_http(vs, GatewayServers(gateways)) is not None:
         return ""  # used there; or no server of the VirtualService uses http rules: MSH0205 says so, once
     uses = ", ".join(dict.fromkeys(server_uses(s) for s in own))
     return f"no server of {', '.join(applicable)} on port {port} uses http routes: {uses}"

@@ -50,9 +50,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..istio.hosts import (
+    HostOverlapIndex,
     convert_host_to_fqdn,
     host_matches,
-    names_for_namespace,
     resource_name_from_host,
     sanitize_server_host_namespace,
 )
@@ -129,11 +129,34 @@ def _gateway_hosts(snapshot: Snapshot) -> dict[tuple[str, str], list[str]]:
     return out
 
 
-def _vs_host_in_gateway(
-    gateway_hosts: dict[tuple[str, str], list[str]], namespace: str, name: str, vs_hosts: tuple[str, ...], vs_namespace: str
-) -> bool:
-    names = names_for_namespace(gateway_hosts.get((namespace, name), []), vs_namespace)
-    return any(host_matches(gh, vh) for gh in names for vh in vs_hosts)
+class _GatewayHosts:
+    """Each Istio Gateway's sanitised server hosts (:func:`_gateway_hosts`) as the hosts every namespace's
+    VirtualServices may bind (bare, ``*/``) and those of one namespace (``ns/``), each a :class:`HostOverlapIndex`:
+    whether some host of a VirtualService matches one of a Gateway's (``host.Name.Matches``, symmetric) without
+    comparing every pair -- a Gateway with a server per tenant host met every tenant's VirtualService with all of
+    them.  The same answer as ``names_for_namespace`` then ``host_matches`` on each pair."""
+
+    __slots__ = ("_hosts", "_indexes")
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._hosts = _gateway_hosts(snapshot)
+        self._indexes: dict[tuple[str, str], tuple[HostOverlapIndex, dict[str, HostOverlapIndex]]] = {}
+
+    def meets(self, namespace: str, name: str, vs_hosts: tuple[str, ...], vs_namespace: str) -> bool:
+        built = self._indexes.get((namespace, name))
+        if built is None:
+            everywhere: list[str] = []
+            scoped: dict[str, list[str]] = {}
+            for h in self._hosts.get((namespace, name), []):
+                if "/" not in h:
+                    everywhere.append(h)
+                    continue
+                parts = h.split("/")  # as names_for_namespace: the second part, for its namespace or every one
+                (everywhere if parts[0] == "*" else scoped.setdefault(parts[0], [])).append(parts[1])
+            built = (HostOverlapIndex(everywhere), {ns: HostOverlapIndex(names) for ns, names in scoped.items()})
+            self._indexes[(namespace, name)] = built
+        common, own = built[0], built[1].get(vs_namespace)
+        return any(common.overlaps(vh) or (own is not None and own.overlaps(vh)) for vh in vs_hosts)
 
 
 def _vs_host_in_kube_gateway(snapshot: Snapshot, namespace: str, name: str, vs_hosts: tuple[str, ...]) -> bool:
@@ -148,7 +171,7 @@ def _vs_host_in_kube_gateway(snapshot: Snapshot, namespace: str, name: str, vs_h
 
 
 def gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
-    gateway_hosts = _gateway_hosts(snapshot)
+    gateway_hosts = _GatewayHosts(snapshot)
     istio_gateways = {(gw.meta.namespace, gw.meta.name) for gw in snapshot.gateways}
     kube_gateways = {(kg.meta.namespace, kg.meta.name) for kg in snapshot.kube_gateways}
     for vs in snapshot.virtual_services:
@@ -168,7 +191,7 @@ def gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
             if is_kube:
                 ok = _vs_host_in_kube_gateway(snapshot, *key, vs.hosts)
             else:
-                ok = _vs_host_in_gateway(gateway_hosts, *key, vs.hosts, meta.namespace)
+                ok = gateway_hosts.meets(*key, vs.hosts, meta.namespace)
             if not ok:
                 yield finding("IST0132", meta, go_list(vs.hosts), meta.full_name, _full_name(*key), field=path)
 

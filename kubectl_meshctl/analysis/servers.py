@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from ..istio.hosts import resolve_shortname_to_fqdn, sanitize_server_hosts_split_once
+from ..istio.hosts import HostCandidates, host_name, resolve_shortname_to_fqdn, sanitize_server_hosts_split_once
 from ..istio.server_kinds import TLS_PROTOCOLS, server_kind, server_uses
 from ..istio.translation import hosts_bound, vs_gateways
 from ..resources.model import Gateway, Server, Snapshot, VirtualService
@@ -45,7 +45,30 @@ def serves_hosts(server: Server, gateway: Gateway, vs: VirtualService) -> bool:
     return bool(hosts_bound(server_hosts, namespace, tuple(resolve_shortname_to_fqdn(h, namespace) for h in vs.hosts)))
 
 
-def servers_without_http(vs: VirtualService, gateways: Mapping[str, Gateway]) -> list[tuple[str, Server]] | None:
+class GatewayServers:
+    """The Gateways by name, and each one's servers (with a port) by host: the servers that serve a VirtualService's
+    hosts without trying each (a Gateway with a server per tenant host met every tenant's VirtualService)."""
+
+    __slots__ = ("_by_host", "gateways")
+
+    def __init__(self, gateways: Mapping[str, Gateway]) -> None:
+        self.gateways = gateways
+        self._by_host: dict[str, HostCandidates[Server]] = {}
+
+    def serving(self, gname: str, vs: VirtualService) -> list[Server]:
+        """The servers of Gateway ``gname`` (in the input) that serve ``vs``'s hosts (:func:`serves_hosts`), in order."""
+        gw = self.gateways[gname]
+        by_host = self._by_host.get(gname)
+        if by_host is None:
+            by_host = self._by_host[gname] = HostCandidates(
+                [s for s in gw.servers if s.port is not None],
+                lambda s: (host_name(h) for h in sanitize_server_hosts_split_once(s.hosts, gw.meta.namespace)),
+            )
+        names = (resolve_shortname_to_fqdn(h, vs.meta.namespace) for h in vs.hosts)
+        return [s for s in by_host.candidates(names) if serves_hosts(s, gw, vs)]
+
+
+def servers_without_http(vs: VirtualService, gateways: GatewayServers) -> list[tuple[str, Server]] | None:
     """The servers of the Gateways ``vs`` is bound to that serve one of its hosts, when none of them is built from
     ``http`` rules -- every such server passes TLS through, is plain TCP, or terminates TLS for TCP -- so ``vs``'s
     ``http`` rules reach no proxy (a server for other hosts takes none of them either, as istiod binds by host).
@@ -54,9 +77,9 @@ def servers_without_http(vs: VirtualService, gateways: Mapping[str, Gateway]) ->
     if not vs.http or not vs.hosts:
         return None  # a delegate is bound through its root
     bound = vs_gateways(vs)
-    if "mesh" in bound or not all(g in gateways for g in bound):
+    if "mesh" in bound or not all(g in gateways.gateways for g in bound):
         return None  # sidecars use them; or a Gateway the input does not hold could serve HTTP
-    servers = [(g, s) for g in bound for s in gateways[g].servers if s.port is not None and serves_hosts(s, gateways[g], vs)]
+    servers = [(g, s) for g in bound for s in gateways.serving(g, vs)]
     if not servers or any(server_kind(s) in ("http", "unknown") for _, s in servers):
         return None
     return servers
@@ -65,7 +88,7 @@ def servers_without_http(vs: VirtualService, gateways: Mapping[str, Gateway]) ->
 def http_rules_without_http_server_findings(snapshot: Snapshot) -> Iterator[Finding]:
     """MSH0205: a VirtualService whose ``http`` rules are bound only to servers not built from them
     (:func:`servers_without_http`)."""
-    gateways = {g.meta.full_name: g for g in snapshot.gateways}
+    gateways = GatewayServers({g.meta.full_name: g for g in snapshot.gateways})
     for vs in snapshot.virtual_services:
         servers = servers_without_http(vs, gateways)
         if servers is not None:

@@ -46,6 +46,8 @@ from ..resources.model import (
 from .delegation import Delegation, RuleOrigin, merge_delegates
 from .hosts import (
     CLUSTER_DOMAIN_SUFFIX,
+    HostCandidates,
+    host_name,
     intersect_hosts,
     is_ip_address,
     names_for_namespace_split_once,
@@ -296,6 +298,8 @@ class _Index:
                 self.by_gateway.setdefault(g, []).append(vs)
         self.gateway_selectors = SelectorIndex(self.gateways, _gateway_selector)
         """:attr:`gateways` by selector: the ones selecting a proxy, in that order, without trying each."""
+        self.bound: dict[tuple[str | None, str], HostCandidates[VisibleVirtualService]] = {}
+        """The VirtualServices bound to a gateway as a proxy of a namespace sees them (istiod's order), by host."""
 
 
 def vs_visibility(
@@ -528,7 +532,8 @@ def applicable_gateways(index: _Index, proxy: GatewayProxy) -> list[Gateway]:
 class _PortState:
     protocol: str
     plaintext: bool
-    tls_hosts: list[str] = field(default_factory=list)
+    tls_hosts: set[str] = field(default_factory=set)
+    """Hosts of the TLS-bearing servers kept on the port (a set: a Gateway may hold a server per tenant host)."""
 
 
 def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[MergedServer]]:
@@ -563,7 +568,7 @@ def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[MergedS
             if state is None:
                 state = ports[key] = _PortState(proto, is_http)
             if server.tls is not None:
-                state.tls_hosts.extend(hosts)
+                state.tls_hosts.update(hosts)
             suffix = f".{server.bind}" if server.bind else ""
             if is_http:
                 by_route.setdefault(f"http.{listen}{suffix}", []).append(MergedServer(gw, server, hosts))
@@ -602,7 +607,12 @@ def build_route_configuration(
         gname = gw.meta.full_name
         redirect = bool(server.tls and server.tls.https_redirect)
         served[ServerRef(gname, server.index)] = ServerUse(name, False)
-        for vs, visible_for_sure in _virtual_services_for_gateway(index, proxy, gname):
+        bound = index.bound.get((proxy.namespace, gname))
+        if bound is None:
+            bound = index.bound[(proxy.namespace, gname)] = HostCandidates(
+                _virtual_services_for_gateway(index, proxy, gname), lambda v: index.resolved_hosts[id(v.virtual_service)]
+            )
+        for vs, visible_for_sure in bound.candidates(host_name(h) for h in hosts):
             common = hosts_bound(hosts, vs.meta.namespace, index.resolved_hosts[id(vs)])
             if not common:
                 continue
