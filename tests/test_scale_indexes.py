@@ -527,7 +527,7 @@ short_hosts = st.sampled_from(["*", "*.a.com", "x.a.com", "a.com", "*.com", "y.b
 scoped_hosts = st.one_of(short_hosts, st.tuples(st.sampled_from(["ns1", "ns2", "*"]), short_hosts).map("/".join))
 
 
-@given(st.lists(st.lists(short_hosts, max_size=3), max_size=8), st.lists(short_hosts, max_size=3))
+@given(st.lists(st.lists(short_hosts, max_size=3), max_size=3 * HostCandidates.FEW), st.lists(short_hosts, max_size=3))
 @settings(max_examples=300)
 def test_host_candidates_hold_every_item_whose_hosts_intersect(items: list[list[str]], names: list[str]) -> None:
     """Every item one of whose names intersects one asked about is a candidate, in the items' order."""
@@ -537,7 +537,11 @@ def test_host_candidates_hold_every_item_whose_hosts_intersect(items: list[list[
     assert {position for position, hosts in indexed if intersect_hosts(tuple(names), tuple(hosts))} <= set(found)
 
 
-@given(st.lists(scoped_hosts, max_size=8), st.lists(short_hosts, min_size=1, max_size=3), st.sampled_from(["ns1", "ns2"]))
+@given(
+    st.lists(scoped_hosts, max_size=3 * HostCandidates.FEW),
+    st.lists(short_hosts, min_size=1, max_size=3),
+    st.sampled_from(["ns1", "ns2"]),
+)
 @settings(max_examples=300)
 def test_gateway_hosts_meet_a_virtual_service_as_every_pair_does(server_hosts: list[str], vs_hosts: list[str], ns: str) -> None:
     """IST0132's host check by index: the answer of ``names_for_namespace`` then ``host_matches`` on every pair."""

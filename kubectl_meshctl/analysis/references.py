@@ -50,9 +50,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..istio.hosts import (
+    HostCandidates,
     HostOverlapIndex,
     convert_host_to_fqdn,
     host_matches,
+    names_for_namespace,
     resource_name_from_host,
     sanitize_server_host_namespace,
 )
@@ -145,9 +147,12 @@ class _GatewayHosts:
     def meets(self, namespace: str, name: str, vs_hosts: tuple[str, ...], vs_namespace: str) -> bool:
         built = self._indexes.get((namespace, name))
         if built is None:
+            hosts = self._hosts.get((namespace, name), [])
+            if len(hosts) <= HostCandidates.FEW:  # the usual Gateway: comparing is cheaper than indexing
+                return any(host_matches(gh, vh) for gh in names_for_namespace(hosts, vs_namespace) for vh in vs_hosts)
             everywhere: list[str] = []
             scoped: dict[str, list[str]] = {}
-            for h in self._hosts.get((namespace, name), []):
+            for h in hosts:
                 if "/" not in h:
                     everywhere.append(h)
                     continue

@@ -58,6 +58,8 @@ class GatewayServers:
     def serving(self, gname: str, vs: VirtualService) -> list[Server]:
         """The servers of Gateway ``gname`` (in the input) that serve ``vs``'s hosts (:func:`serves_hosts`), in order."""
         gw = self.gateways[gname]
+        if len(gw.servers) <= HostCandidates.FEW:  # the usual Gateway: comparing is cheaper than indexing
+            return [s for s in gw.servers if s.port is not None and serves_hosts(s, gw, vs)]
         by_host = self._by_host.get(gname)
         if by_host is None:
             by_host = self._by_host[gname] = HostCandidates(

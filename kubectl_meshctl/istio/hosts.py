@@ -177,10 +177,16 @@ class HostCandidates(Generic[_T]):
 
     __slots__ = ("_exact", "_items", "_wild")
 
+    FEW = 8
+    """Up to this many items, every one is a candidate: indexing them costs more than the comparisons it saves (the
+    usual Gateway has a server or two)."""
+
     def __init__(self, items: Sequence[_T], names: Callable[[_T], Iterable[str]]) -> None:
         self._items = list(items)
         self._exact: dict[str, list[int]] = {}
-        self._wild: list[int] = []
+        self._wild: list[int] = list(range(len(self._items))) if len(self._items) <= self.FEW else []
+        if self._wild:
+            return
         for position, item in enumerate(self._items):
             wild = False
             for name in names(item):
@@ -191,7 +197,9 @@ class HostCandidates(Generic[_T]):
             if wild:
                 self._wild.append(position)
 
-    def candidates(self, names: Iterable[str]) -> list[_T]:
+    def candidates(self, names: Iterable[str]) -> Sequence[_T]:
+        if len(self._wild) == len(self._items):
+            return self._items
         found = set(self._wild)
         for name in names:
             if name.startswith("*"):
