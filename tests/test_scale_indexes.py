@@ -582,3 +582,34 @@ def test_a_gateway_with_a_server_per_host_meets_each_virtual_service_once(
     findings = analyze(snapshot, witnesses=False)
     assert not [f for f in findings if f.code in ("IST0132", "MSH0201", "MSH0205")]  # every server and host is served
     assert bound[0] < 5 * n and served[0] < 5 * n  # every pair would be n * n
+
+
+def test_mesh_virtual_services_of_one_namespace_meet_only_those_with_their_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MSH0203 among hundreds of mesh VirtualServices in one namespace: a VirtualService is compared only with those
+    holding its first host (it was every pair); one that holds two hosts still takes a later one for either."""
+    from kubectl_meshctl.analysis import sidecars
+    from kubectl_meshctl.resources.model import ObjectMeta, Origin, Snapshot, VirtualService
+
+    def vs(i: int, *hosts: str) -> VirtualService:
+        stamp = f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}Z"
+        rule = HTTPRule(0, matches=(), route=())
+        return VirtualService(
+            ObjectMeta("VirtualService", f"vs-{i}", "apps", Origin("test"), creation_timestamp=stamp), hosts=hosts, http=(rule,)
+        )
+
+    n = 300
+    written = [vs(i, f"svc{i}") for i in range(n)]
+    written += [vs(n, "svc7", "extra"), vs(n + 1, "extra"), vs(n + 2, "svc5"), vs(n + 3, "solo", "zzz"), vs(n + 4, "zzz")]
+    compared = [0]
+
+    class CountedSet(set[str]):
+        """The loser's hosts, counting the comparisons with a candidate's (``wanted <= winner_hosts``)."""
+
+        def __le__(self, other: object) -> bool:
+            compared[0] += 1
+            return super().__le__(other)  # type: ignore[operator]
+
+    monkeypatch.setattr(sidecars, "set", CountedSet, raising=False)
+    found = list(sidecars.unused_at_sidecars_findings(Snapshot(virtual_services=tuple(written))))
+    assert sorted(f.name for f in found) == ["vs-301", "vs-302", "vs-304"]  # by vs-300, vs-5, vs-303
+    assert 0 < compared[0] < 4 * n  # every pair would be n * n

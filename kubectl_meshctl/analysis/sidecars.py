@@ -166,10 +166,14 @@ def unused_at_sidecars_findings(snapshot: Snapshot) -> Iterator[Finding]:
         (vs for vs in snapshot.virtual_services if vs.hosts and MESH in vs_gateways(vs)),
         key=lambda v: creation_key(v.meta.creation_timestamp, v.meta.name, v.meta.namespace),
     )
-    winners_by_namespace: dict[str, list[tuple[VirtualService, frozenset[str]]]] = {}
+    # A winner holds every host of the loser, so its first one too: winners by (namespace, host), each list in
+    # istiod's order (a namespace of thousands of mesh VirtualServices compared each with every other: quadratic)
+    winners_by_host: dict[tuple[str, str], list[tuple[VirtualService, frozenset[str]]]] = {}
     for vs in mesh:
         if always_has_sidecar_routes(vs):
-            winners_by_namespace.setdefault(vs.meta.namespace, []).append((vs, frozenset(_resolved_hosts(vs))))
+            entry = (vs, frozenset(_resolved_hosts(vs)))
+            for host in entry[1]:
+                winners_by_host.setdefault((vs.meta.namespace, host), []).append(entry)
     for loser in mesh:
         if not loser.http:
             continue
@@ -177,7 +181,7 @@ def unused_at_sidecars_findings(snapshot: Snapshot) -> Iterator[Finding]:
         if any(h.startswith("*") for h in hosts):
             continue  # wildcard hosts are shared out per service by specificity, not by order
         wanted = set(hosts)
-        for winner, winner_hosts in winners_by_namespace.get(loser.meta.namespace, ()):
+        for winner, winner_hosts in winners_by_host.get((loser.meta.namespace, hosts[0]), ()):
             if winner is not loser and wanted <= winner_hosts and comes_first_wherever_visible(winner, loser):
                 yield finding(
                     "MSH0203", loser.meta, loser.meta.full_name, winner.meta.full_name, go_list(hosts), field="spec.hosts"
