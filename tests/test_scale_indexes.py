@@ -613,3 +613,89 @@ def test_mesh_virtual_services_of_one_namespace_meet_only_those_with_their_host(
     found = list(sidecars.unused_at_sidecars_findings(Snapshot(virtual_services=tuple(written))))
     assert sorted(f.name for f in found) == ["vs-301", "vs-302", "vs-304"]  # by vs-300, vs-5, vs-303
     assert 0 < compared[0] < 4 * n  # every pair would be n * n
+
+
+# --------------------------------------------------------------------------- Gateway API listeners
+
+
+listener_specs = st.lists(
+    st.tuples(
+        st.sampled_from([80, 443]),
+        st.sampled_from(["HTTP", "HTTPS", "TLS", "TCP", "UDP", "tcp"]),
+        st.sampled_from(["", "a.example.com", "*.example.com"]),
+    ),
+    max_size=10,
+)
+
+
+@given(listener_specs)
+@settings(max_examples=300)
+def test_listener_conflicts_name_the_first_listener_a_scan_finds(specs: list[tuple[int, str, str]]) -> None:
+    """MSH0405 by the first of each kind of conflict: the same findings as comparing each listener with every
+    earlier one and naming the first that conflicts."""
+    from kubectl_meshctl.analysis.findings import finding
+    from kubectl_meshctl.analysis.gateway_api import _conflict, listener_conflict_findings
+    from kubectl_meshctl.resources.model import KubeGateway, Listener, ObjectMeta, Origin, Snapshot
+
+    listeners = tuple(Listener(f"l{i}", port, protocol, hostname) for i, (port, protocol, hostname) in enumerate(specs))
+    gateway = KubeGateway(ObjectMeta("Gateway", "gw", "ns", Origin("test")), listeners=listeners)
+    expected = []
+    for j, later in enumerate(listeners):
+        for earlier in listeners[:j]:
+            conflict = _conflict(earlier, later)
+            if conflict is not None:
+                args = (later.name, earlier.name, later.port, *conflict)
+                expected.append(finding("MSH0405", gateway.meta, *args, field=f"spec.listeners[{j}]"))
+                break
+    found = listener_conflict_findings(Snapshot(kube_gateways=(gateway,)))
+    assert [(f.field, f.message) for f in found] == [(f.field, f.message) for f in expected]
+
+
+def test_a_gateway_with_a_listener_per_host_compares_no_pair(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hundreds of HTTPS listeners, one per tenant host, and a route per host: a route is tried only at the
+    listeners its hostnames match, and a listener is compared with no other (both were every pair)."""
+    from kubectl_meshctl.analysis import analyze
+    from kubectl_meshctl.analysis import gateway_api as findings_module
+    from kubectl_meshctl.istio import gateway_api
+    from kubectl_meshctl.resources.model import (
+        BackendRef,
+        KubeGateway,
+        KubeRoute,
+        KubeRouteMatch,
+        KubeRouteRule,
+        Listener,
+        ObjectMeta,
+        Origin,
+        ParentRef,
+        Snapshot,
+    )
+
+    n = 200
+    tenants = [Listener(f"https-{i}", 443, "HTTPS", f"app{i}.example.com", allowed_from="All") for i in range(n)]
+    listeners = (Listener("http", 80, "HTTP", "*.example.com", allowed_from="All"), *tenants)
+    gateway = KubeGateway(ObjectMeta("Gateway", "gw", "istio-system", Origin("test")), gateway_class="istio", listeners=listeners)
+    rule = KubeRouteRule(0, matches=(KubeRouteMatch("PathPrefix", "/a"),), backend_refs=(BackendRef("svc", port=80),))
+    routes = tuple(
+        KubeRoute(
+            ObjectMeta("HTTPRoute", f"r{i}", "apps", Origin("test")),
+            parent_refs=(ParentRef("gw", namespace="istio-system"),),
+            hostnames=(f"app{i}.example.com",),
+            rules=(rule,),
+        )
+        for i in range(n)
+    )
+    stray = KubeRoute(
+        ObjectMeta("HTTPRoute", "stray", "apps", Origin("test")),
+        parent_refs=(ParentRef("gw", namespace="istio-system"),),
+        hostnames=("x.example.org",),
+        rules=(rule,),
+    )
+    denials = _count_calls(monkeypatch, gateway_api, "_denial")
+    conflicts = _count_calls(monkeypatch, findings_module, "_conflict")
+    findings = analyze(Snapshot(kube_gateways=(gateway,), kube_routes=routes), witnesses=False)
+    assert not [f for f in findings if f.code in ("MSH0404", "MSH0405")]  # every route attached, no conflict
+    assert denials[0] < 5 * n and conflicts[0] < 5 * n  # every pair would be n * n
+    *attached, denied = gateway_api.convert(Snapshot(kube_gateways=(gateway,), kube_routes=(*routes, stray))).attachments
+    assert all(a.accepted and a.listeners == ("http", f"https-{i}") for i, a in enumerate(attached))
+    # a route no listener takes: its status still names every listener's reason, as istiod writes it
+    assert not denied.accepted and all(f'hostname "{host}"' in denied.message for host in ("*.example.com", "app0.example.com"))

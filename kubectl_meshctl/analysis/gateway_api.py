@@ -305,26 +305,42 @@ def listener_conflict_findings(snapshot: Snapshot) -> list[Finding]:
     out = []
     for gateway in snapshot.kube_gateways:
         listeners = gateway.listeners
+        first_of_family: dict[tuple[int, str], int] = {}
+        """(port, family) -> the first listener of that family on the port."""
+        first_of_host: dict[tuple[int, str, str], int] = {}
+        """(port, family, hostname) -> the first such listener (http and tls: told apart by hostname)."""
+        families: dict[int, list[str]] = {}
         for j, later in enumerate(listeners):
-            for earlier in listeners[:j]:
-                conflict = _conflict(earlier, later)
-                if conflict is None:
-                    continue
-                reason, detail = conflict
-                out.append(
-                    finding(
-                        "MSH0405",
-                        gateway.meta,
-                        later.name,
-                        earlier.name,
-                        later.port,
-                        reason,
-                        detail,
-                        field=f"spec.listeners[{j}]",
-                    )
+            port, family = later.port, _family(later)
+            # the earliest listener it conflicts with, from the first of each kind of conflict (a Gateway with a
+            # listener per tenant host compared each with every other)
+            firsts = [i for f in families.get(port, ()) if f != family and {f, family} != {"TCP", "UDP"}
+                      for i in (first_of_family[(port, f)],)]  # fmt: skip
+            if family not in ("http", "tls") and (port, family) in first_of_family:
+                firsts.append(first_of_family[(port, family)])
+            if (port, family, later.hostname) in first_of_host:
+                firsts.append(first_of_host[(port, family, later.hostname)])
+            if (port, family) not in first_of_family:
+                first_of_family[(port, family)] = j
+                families.setdefault(port, []).append(family)
+            first_of_host.setdefault((port, family, later.hostname), j)
+            if not firsts:
+                continue
+            earlier = listeners[min(firsts)]
+            conflict = _conflict(earlier, later)
+            assert conflict is not None
+            reason, detail = conflict
+            out.append(
+                finding(
+                    "MSH0405", gateway.meta, later.name, earlier.name, later.port, reason, detail, field=f"spec.listeners[{j}]"
                 )
-                break  # one finding per listener, naming the first it conflicts with
+            )  # one finding per listener, naming the first it conflicts with
     return out
+
+
+def _family(listener: Listener) -> str:
+    protocol = listener.protocol.upper()
+    return _FAMILY.get(protocol, protocol)
 
 
 # --------------------------------------------------------------------------- backends

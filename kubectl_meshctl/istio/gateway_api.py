@@ -61,7 +61,7 @@ from ..resources.model import (
     StringMatch,
     VirtualService,
 )
-from .hosts import host_matches, host_subset_of
+from .hosts import HostCandidates, host_matches, host_subset_of
 
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 """The label istiod's deployment controller puts on a Gateway API Gateway's pods (their selector here)."""
@@ -387,19 +387,40 @@ def _kind_denial(parent: _ListenerParent, route: KubeRoute) -> tuple[str, str]:
 
 def _banned_hostnames(listeners: Sequence[_ListenerParent]) -> list[tuple[_ListenerParent, frozenset[str]]]:
     """Each listener with the hostnames listener isolation bans from it: those of the Gateway's other listeners on
-    the same port and protocol (once per Gateway, not once per route)."""
-    out = []
+    the same port and protocol (once per Gateway, not once per route).  Only a wildcard (or empty) hostname can lose
+    hostnames (:func:`hostname_allowed_by_isolation`): an exact one gets none, so a Gateway with a listener per
+    tenant host does not hold every other host for each of them."""
+    by_port: dict[tuple[int, str], list[str]] = {}
     for parent in listeners:
-        banned = frozenset(
-            other.listener.hostname
-            for other in listeners
-            if other is not parent
-            and other.listener.port == parent.listener.port
-            and other.listener.protocol == parent.listener.protocol
-            and other.listener.hostname != parent.listener.hostname
-        )
+        by_port.setdefault((parent.listener.port, parent.listener.protocol), []).append(parent.listener.hostname)
+    out: list[tuple[_ListenerParent, frozenset[str]]] = []
+    for parent in listeners:
+        own = parent.listener.hostname
+        if own and not own.startswith("*"):
+            out.append((parent, frozenset()))
+            continue
+        banned = frozenset(h for h in by_port[(parent.listener.port, parent.listener.protocol)] if h != own)
         out.append((parent, banned))
     return out
+
+
+class _GatewayListeners:
+    """A Gateway's listeners (with their isolation bans), and by hostname: those a route's hostnames could attach to."""
+
+    __slots__ = ("_by_host", "pairs")
+
+    def __init__(self, pairs: list[tuple[_ListenerParent, frozenset[str]]]) -> None:
+        self.pairs = pairs
+        self._by_host = HostCandidates(pairs, lambda pair: (h.rpartition("/")[2] for h in pair[0].server_hosts))
+
+    def bindings(self, route: KubeRoute, ref: ParentRef) -> list[_Binding]:
+        """The listeners ``route`` attaches to through ``ref`` -- found among those its hostnames match; when it
+        attaches to none, every listener with its denial (the status names the mildest reason of them all)."""
+        candidates = self._by_host.candidates(route.hostnames or ("*",))
+        found = _bindings(route, ref, listeners=candidates)
+        if any(not b.reason for b in found) or len(candidates) == len(self.pairs):
+            return found
+        return _bindings(route, ref, listeners=self.pairs)
 
 
 def _bindings(route: KubeRoute, ref: ParentRef, *, listeners: Sequence[tuple[_ListenerParent, frozenset[str]]]) -> list[_Binding]:
@@ -1079,7 +1100,7 @@ def _convert(snapshot: Snapshot, *, domain_suffix: str) -> Conversion:
     for parent in parents:
         key = (parent.gateway.meta.namespace, parent.gateway.meta.name)
         listeners_by_gateway.setdefault(key, []).append(parent)
-    isolated = {key: _banned_hostnames(listeners) for key, listeners in listeners_by_gateway.items()}
+    isolated = {key: _GatewayListeners(_banned_hostnames(listeners)) for key, listeners in listeners_by_gateway.items()}
     kube_gateways = {(g.meta.namespace, g.meta.name): g for g in snapshot.kube_gateways}
     ctx = _Context(snapshot, domain_suffix, grants=grants)
 
@@ -1096,7 +1117,8 @@ def _convert(snapshot: Snapshot, *, domain_suffix: str) -> Conversion:
                 )
                 continue
             key = (ref.namespace or route.meta.namespace, ref.name)
-            bindings = _bindings(route, ref, listeners=isolated.get(key, ()))
+            listeners = isolated.get(key)
+            bindings = listeners.bindings(route, ref) if listeners is not None else []
             attachments.append(_attachment(route, ref, gateway=kube_gateways.get(key), bindings=bindings))
             accepted += [b for b in bindings if not b.reason]
         if not accepted:
