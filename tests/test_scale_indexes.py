@@ -541,10 +541,16 @@ def test_host_candidates_hold_every_item_whose_hosts_intersect(items: list[list[
     st.lists(scoped_hosts, max_size=3 * HostCandidates.FEW),
     st.lists(short_hosts, min_size=1, max_size=3),
     st.sampled_from(["ns1", "ns2"]),
+    st.booleans(),
 )
 @settings(max_examples=300)
-def test_gateway_hosts_meet_a_virtual_service_as_every_pair_does(server_hosts: list[str], vs_hosts: list[str], ns: str) -> None:
-    """IST0132's host check by index: the answer of ``names_for_namespace`` then ``host_matches`` on every pair."""
+def test_gateway_hosts_meet_a_virtual_service_as_every_pair_does(
+    server_hosts: list[str], vs_hosts: list[str], ns: str, many: bool
+) -> None:
+    """IST0132's host check by index: the answer of ``names_for_namespace`` then ``host_matches`` on every pair
+    (``many``: past the few hosts compared directly, with hosts of other namespaces that match nothing)."""
+    if many:
+        server_hosts = server_hosts + [f"ns3/filler{i}.zz" for i in range(HostCandidates.FEW)]
     from kubectl_meshctl.analysis.references import _GatewayHosts
     from kubectl_meshctl.istio.hosts import host_matches, names_for_namespace
     from kubectl_meshctl.resources.model import Gateway, ObjectMeta, Origin, Server, Snapshot
