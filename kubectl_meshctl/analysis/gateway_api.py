@@ -305,24 +305,21 @@ def listener_conflict_findings(snapshot: Snapshot) -> list[Finding]:
     out = []
     for gateway in snapshot.kube_gateways:
         listeners = gateway.listeners
-        first_of_family: dict[tuple[int, str], int] = {}
-        """(port, family) -> the first listener of that family on the port."""
+        first_of_family: dict[int, dict[str, int]] = {}
+        """port -> family -> the first listener of that family on the port."""
         first_of_host: dict[tuple[int, str, str], int] = {}
         """(port, family, hostname) -> the first such listener (http and tls: told apart by hostname)."""
-        families: dict[int, list[str]] = {}
         for j, later in enumerate(listeners):
             port, family = later.port, _family(later)
+            on_port = first_of_family.setdefault(port, {})
             # the earliest listener it conflicts with, from the first of each kind of conflict (a Gateway with a
             # listener per tenant host compared each with every other)
-            firsts = [i for f in families.get(port, ()) if f != family and {f, family} != {"TCP", "UDP"}
-                      for i in (first_of_family[(port, f)],)]  # fmt: skip
-            if family not in ("http", "tls") and (port, family) in first_of_family:
-                firsts.append(first_of_family[(port, family)])
+            firsts = [i for f, i in on_port.items() if f != family and {f, family} != {"TCP", "UDP"}]
+            if family not in ("http", "tls") and family in on_port:
+                firsts.append(on_port[family])
             if (port, family, later.hostname) in first_of_host:
                 firsts.append(first_of_host[(port, family, later.hostname)])
-            if (port, family) not in first_of_family:
-                first_of_family[(port, family)] = j
-                families.setdefault(port, []).append(family)
+            on_port.setdefault(family, j)
             first_of_host.setdefault((port, family, later.hostname), j)
             if not firsts:
                 continue

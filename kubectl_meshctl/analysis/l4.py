@@ -50,7 +50,17 @@ from ..istio.translation import (
     vs_visibility,
 )
 from ..records import quick_init
-from ..resources.model import Gateway, L4Match, L4Rule, SelectorIndex, Server, Snapshot, VirtualService, labels_match
+from ..resources.model import (
+    Gateway,
+    L4Match,
+    L4Rule,
+    SelectorIndex,
+    Server,
+    Snapshot,
+    VirtualService,
+    gateway_selector,
+    labels_match,
+)
 from .findings import ConnectionWitness, Finding, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
 from .reachability import gateway_proxies
@@ -210,10 +220,6 @@ class _Candidate(NamedTuple):
     """False when the proxy's namespace is unknown and exportTo might hide the VirtualService (or put it earlier)."""
 
 
-def _gateway_selector(gateway: Gateway) -> tuple[tuple[str, str], ...]:
-    return gateway.selector
-
-
 class _View:
     """Per-snapshot lookups shared by every proxy: Gateways and bound VirtualServices in istiod's order."""
 
@@ -231,7 +237,7 @@ class _View:
         for vs in ordered:
             for g in vs_gateways(vs):
                 self.by_gateway.setdefault(g, []).append(vs)
-        self.gateway_selectors = SelectorIndex(self.gateways, _gateway_selector)
+        self.gateway_selectors = SelectorIndex(self.gateways, gateway_selector)
         """:attr:`gateways` by selector: those selecting a proxy, in that order, without trying each."""
 
     def candidates(self, proxy: GatewayProxy, kept: KeptServer) -> list[_Candidate]:

@@ -48,16 +48,12 @@ from ..istio.translation import (
     vs_visibility,
     written_at,
 )
-from ..resources.model import Gateway, GeneratedFrom, Selector, SelectorIndex, Snapshot, VirtualService
+from ..resources.model import Gateway, GeneratedFrom, SelectorIndex, Snapshot, VirtualService, selector_itself
 from .findings import Finding, Witness, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
-from .servers import GatewayServers, servers_without_http, serves_hosts
+from .servers import GatewayServers, servers_without_http
 
 _Key = tuple[str, str, int, int | None]  # (vs namespace, vs name, rule index, match index)
-
-
-def _itself(selector: Selector) -> Selector:
-    return selector
 
 
 def gateway_proxies(snapshot: Snapshot) -> list[GatewayProxy]:
@@ -77,7 +73,7 @@ def gateway_proxies(snapshot: Snapshot) -> list[GatewayProxy]:
             seen_keys.update(k for m in rule.matches for k, _ in m.source_labels)
         for l4 in (*vs.tcp, *vs.tls):
             seen_keys.update(k for m in l4.matches for k, _ in m.source_labels)
-    selecting = SelectorIndex(by_selector, _itself)  # per-tenant gateways: a pod meets only selectors it could match
+    selecting = SelectorIndex(by_selector, selector_itself)  # per-tenant gateways: a pod meets only selectors it could match
     for pod in snapshot.pods:
         matched = [g for selector in selecting.selecting(pod.labels) for g in by_selector[selector]]
         if not matched:
@@ -721,7 +717,7 @@ def witness_of(reach: Reachability, key: _Key, taken_by: str) -> Witness | None:
 def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
     """MSH0103: matches whose ``gateways`` or ``port`` fit none of the VirtualService's gateways, or whose ``port`` is
     only that of servers istiod builds from ``tcp``/``tls`` rules."""
-    gateways = {g.meta.full_name: g for g in snapshot.gateways}
+    servers = GatewayServers({g.meta.full_name: g for g in snapshot.gateways})
     out = []
     for vs in snapshot.virtual_services:
         if not vs.hosts:
@@ -737,9 +733,9 @@ def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
                         why = f"match.gateways {go_list(m.gateways)} names none of {go_list(bound)}"
                 if not why and m.port and "mesh" not in bound:
                     applicable = [g for g in bound if not m.gateways or g in {resolve_gateway_name(x, ns) for x in m.gateways}]
-                    known = bool(applicable) and all(g in gateways for g in applicable)
+                    known = bool(applicable) and all(g in servers.gateways for g in applicable)
                     if known:
-                        why = _port_reason(m.port, applicable, gateways, vs=vs)
+                        why = _port_reason(m.port, applicable, servers, vs=vs)
                 if why:
                     out.append(
                         finding(
@@ -754,17 +750,18 @@ def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
     return out
 
 
-def _port_reason(port: int, applicable: list[str], gateways: dict[str, Gateway], *, vs: VirtualService) -> str:
+def _port_reason(port: int, applicable: list[str], servers: GatewayServers, *, vs: VirtualService) -> str:
     """Why an http match's ``port`` fits no server of the ``applicable`` Gateways (all in the input), or ``""``."""
-    on_port = [(g, s) for g in applicable for s in gateways[g].servers if s.port and s.port.number == port]
-    if not on_port:
+    gateways = servers.gateways
+    if not any(s.port is not None and s.port.number == port for g in applicable for s in gateways[g].servers):
         return f"no server of {', '.join(applicable)} listens on port {port}"
-    if not any(serves_hosts(s, gateways[g], vs) for g in applicable for s in gateways[g].servers if s.port):
+    serving = [s for g in applicable for s in servers.serving(g, vs)]
+    if not serving:
         return ""  # no server serves its hosts at all: Istio's IST0132 says so, once
-    own = [s for g, s in on_port if serves_hosts(s, gateways[g], vs)]
+    own = [s for s in serving if s.port is not None and s.port.number == port]
     if not own:  # istiod binds by host: the servers on that port are for other hosts
         return f"the servers of {', '.join(applicable)} on port {port} serve none of its hosts"
-    if {server_kind(s) for s in own} & {"http", "unknown"} or servers_without_http(vs, GatewayServers(gateways)) is not None:
+    if {server_kind(s) for s in own} & {"http", "unknown"} or servers_without_http(vs, servers) is not None:
         return ""  # used there; or no server of the VirtualService uses http rules: MSH0205 says so, once
     uses = ", ".join(dict.fromkeys(server_uses(s) for s in own))
     return f"no server of {', '.join(applicable)} on port {port} uses http routes: {uses}"

@@ -70,6 +70,7 @@ from ..resources.model import (
     Snapshot,
     VirtualService,
     labels_match,
+    selector_itself,
     selector_string,
 )
 from .findings import Finding, finding, go_list, go_quote
@@ -477,10 +478,6 @@ def _same_workload_texts(snapshot: Snapshot, gw: Gateway, *, selectors: Selector
     return same
 
 
-def _selector_itself(selector: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    return selector
-
-
 def conflicting_gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
     index, selectors = _index_gateways(snapshot.gateways)
     # (selector, port) -> host -> [(gateway, bind)]: only Gateways sharing a host are compared.  A conflict
@@ -494,7 +491,7 @@ def conflicting_gateway_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
     keys_by_text: dict[str, list[tuple[str, str]]] = {}
     for key in index:
         keys_by_text.setdefault(key[0], []).append(key)
-    by_selector = SelectorIndex(selectors.values(), _selector_itself)
+    by_selector = SelectorIndex(selectors.values(), selector_itself)
     workload_hits: dict[str, list[tuple[str, str]]] = {}
     for gw in snapshot.gateways:
         name = gw.meta.full_name

@@ -41,6 +41,7 @@ from ..resources.model import (
     Snapshot,
     StringMatch,
     VirtualService,
+    gateway_selector,
     labels_match,
 )
 from .delegation import Delegation, RuleOrigin, merge_delegates
@@ -296,7 +297,7 @@ class _Index:
         for vs in self.virtual_services:
             for g in self.resolved_gateways[id(vs)]:
                 self.by_gateway.setdefault(g, []).append(vs)
-        self.gateway_selectors = SelectorIndex(self.gateways, _gateway_selector)
+        self.gateway_selectors = SelectorIndex(self.gateways, gateway_selector)
         """:attr:`gateways` by selector: the ones selecting a proxy, in that order, without trying each."""
         self.bound: dict[tuple[str | None, str], HostCandidates[VisibleVirtualService]] = {}
         """The VirtualServices bound to a gateway as a proxy of a namespace sees them (istiod's order), by host."""
@@ -518,10 +519,6 @@ def _service_targets(index: _Index, proxy: GatewayProxy) -> list[ServiceTarget]:
                 target = p.target_port or p.port
             out.append(ServiceTarget(svc, p.port, target))
     return out
-
-
-def _gateway_selector(gateway: Gateway) -> tuple[tuple[str, str], ...]:
-    return gateway.selector
 
 
 def applicable_gateways(index: _Index, proxy: GatewayProxy) -> list[Gateway]:

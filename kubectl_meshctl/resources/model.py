@@ -554,12 +554,22 @@ def labels_match(selector: tuple[tuple[str, str], ...], labels: tuple[tuple[str,
     return all(present.get(k) == v for k, v in selector)
 
 
-def _pod_labels(pod: Pod) -> tuple[tuple[str, str], ...]:
+_T = TypeVar("_T")
+Selector = tuple[tuple[str, str], ...]
+
+
+def _pod_labels(pod: Pod) -> Selector:
     return pod.labels
 
 
-_T = TypeVar("_T")
-Selector = tuple[tuple[str, str], ...]
+def gateway_selector(gateway: Gateway) -> Selector:
+    """A Gateway's workload selector (what :class:`SelectorIndex` files Gateways by)."""
+    return gateway.selector
+
+
+def selector_itself(selector: Selector) -> Selector:
+    """For a :class:`SelectorIndex` of selectors themselves."""
+    return selector
 
 
 class LabelIndex(Generic[_T]):
