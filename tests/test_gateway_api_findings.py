@@ -365,7 +365,9 @@ def test_granted_or_same_namespace_backends_and_inputs_without_grants_are_not_re
     assert lines(analyze(read(tmp_path, GATEWAY, shop)), "MSH0406") == []  # no ReferenceGrant read: no verdict
 
 
-def _grant(namespace: str, *sources: tuple[str, str], group: str = "gateway.networking.k8s.io", to: str = "Service") -> str:
+def _grant(
+    namespace: str, *sources: tuple[str, str], group: str = "gateway.networking.k8s.io", to: str = "Service", to_group: str = ""
+) -> str:
     """A ReferenceGrant in ``namespace`` from (kind, namespace) sources of ``group`` to every ``to`` there."""
     from_ = ", ".join(f"{{group: {group}, kind: {kind}, namespace: {ns}}}" for kind, ns in sources)
     return f"""
@@ -374,7 +376,7 @@ kind: ReferenceGrant
 metadata: {{name: grant-{len(sources)}-{to.lower()}, namespace: {namespace}}}
 spec:
   from: [{from_}]
-  to: [{{group: "", kind: {to}}}]
+  to: [{{group: "{to_group}", kind: {to}}}]
 """
 
 
@@ -387,6 +389,7 @@ spec:
         ([("GRPCRoute", "default"), ("HTTPRoute", "default")], {}, True),  # one of its sources
         ([("HTTPRoute", "default")], {"group": "routes.example.com"}, False),  # a kind of another API group
         ([("HTTPRoute", "default")], {"to": "Secret"}, False),  # to other objects than Services
+        ([("HTTPRoute", "default")], {"to_group": "core"}, False),  # istiod knows no group "core": the grant grants nothing
     ],
 )
 def test_a_grant_lets_only_the_route_kind_and_namespace_it_names(
@@ -400,6 +403,42 @@ def test_a_grant_lets_only_the_route_kind_and_namespace_it_names(
     (destination,) = generated.http[0].route
     assert destination.destination is not None
     assert destination.destination.host == ("pay.billing.svc.cluster.local" if allowed else "")
+
+
+SERVICE_IMPORT = "group: multicluster.x-k8s.io, kind: ServiceImport"
+
+
+@pytest.mark.parametrize(
+    ("grant", "allowed"),
+    [
+        ({}, True),  # istiod checks a grant to a Service, whatever the backend's kind
+        ({"to": "ServiceImport", "to_group": "multicluster.x-k8s.io"}, False),  # one to the ServiceImport itself: not read
+    ],
+)
+def test_a_service_import_backend_needs_the_grant_istiod_checks(tmp_path: Path, grant: dict[str, str], allowed: bool) -> None:
+    shop = route("shop", cross(f"{{name: pay, namespace: billing, port: 80, {SERVICE_IMPORT}}}"))
+    snap = read(tmp_path, GATEWAY, shop, _grant("billing", ("HTTPRoute", "default"), **grant))
+    found = lines(analyze(snap), "MSH0406")
+    assert (found == []) is allowed, found
+    if not allowed:
+        assert "refers to ServiceImport billing/pay" in found[0]
+    (generated,) = [vs for vs in with_gateway_api(snap).virtual_services if vs.gateway_semantics]
+    (destination,) = generated.http[0].route
+    assert destination.destination is not None
+    assert destination.destination.host == ("pay.billing.svc.cluster.local" if allowed else "")
+
+
+def test_a_backend_of_group_core_is_no_service_to_istiod(tmp_path: Path) -> None:
+    """``group: core`` names no kind istiod knows (the core group is the empty one): the backend is refused."""
+    shop = route(
+        "shop",
+        cross("{name: pay, port: 80, group: core, kind: Service}"),
+        cross("{name: pay, port: 80, group: '', kind: Service}"),
+    )
+    snap = read(tmp_path, GATEWAY, shop)
+    generated = [vs for vs in with_gateway_api(snap).virtual_services if vs.gateway_semantics]
+    hosts = sorted(d.destination.host for vs in generated for r in vs.http for d in r.route if d.destination is not None)
+    assert hosts == ["", "pay.default.svc.cluster.local"]
 
 
 def test_each_cross_namespace_backend_meets_only_its_namespace_grants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

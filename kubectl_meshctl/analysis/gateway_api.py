@@ -27,12 +27,12 @@ from ..istio.gateway_api import (
     UNSUPPORTED,
     Conversion,
     ReferenceGrants,
+    backend_granted,
     precedence_key,
 )
 from ..istio.translation import written_at
 from ..resources.kinds import NAMESPACE
 from ..resources.model import (
-    BackendRef,
     GeneratedFrom,
     HTTPRule,
     KubeGateway,
@@ -343,17 +343,6 @@ def _family(listener: Listener) -> str:
 # --------------------------------------------------------------------------- backends
 
 
-def _grant_allows(grants: ReferenceGrants, route: KubeRoute, *, backend: BackendRef) -> bool:
-    """As istiod checks a route's backendRef: a ReferenceGrant in the backend's namespace lets the route's kind in
-    the route's namespace refer to that object (or to every object of its group and kind there)."""
-    group = "" if backend.group in ("", "core") else backend.group
-    kind = backend.kind or "Service"
-    return any(
-        (g if g != "core" else "") == group and k == kind and (not n or n == backend.name)
-        for g, k, n in grants.targets(namespace=backend.namespace, from_kind=route.meta.kind, from_namespace=route.meta.namespace)
-    )
-
-
 def ungranted_backend_findings(snapshot: Snapshot) -> list[Finding]:
     """MSH0406: a backendRef to another namespace no ReferenceGrant permits (istiod routes it to no backend)."""
     grants = ReferenceGrants(snapshot.reference_grants)
@@ -361,11 +350,7 @@ def ungranted_backend_findings(snapshot: Snapshot) -> list[Finding]:
     for route in snapshot.kube_routes:
         for rule in route.rules:
             weighted = [b for b in rule.backend_refs if b.weight != 0]
-            refused = [
-                (j, b)
-                for j, b in enumerate(rule.backend_refs)
-                if b.namespace and b.namespace != route.meta.namespace and not _grant_allows(grants, route, backend=b)
-            ]
+            refused = [(j, b) for j, b in enumerate(rule.backend_refs) if not backend_granted(grants, route, backend=b)]
             everything = bool(weighted) and all(any(b is r for _, r in refused) for b in weighted)
             share = "every request the rule takes fails" if everything else "the requests weighted to it fail"
             for j, backend in refused:

@@ -226,6 +226,23 @@ def _grant_allows(
     )
 
 
+def backend_granted(grants: ReferenceGrants, route: KubeRoute, *, backend: BackendRef) -> bool:
+    """Whether istiod lets ``route`` use ``backend``: a backend in the route's namespace always; one in another only
+    when a ReferenceGrant there lets the route's kind from its namespace refer to a *Service* of that name -- istiod
+    checks a Service grant whatever the backend's kind (a ServiceImport's too), and only the empty group is the core
+    group (``group: core`` in a grant's ``to`` grants nothing).  The conversion and MSH0406 both ask this."""
+    if not backend.namespace or backend.namespace == route.meta.namespace:
+        return True
+    return _grant_allows(
+        grants,
+        from_kind=route.meta.kind,
+        from_namespace=route.meta.namespace,
+        to_kind="Service",
+        to_namespace=backend.namespace,
+        to_name=backend.name,
+    )
+
+
 def _server_tls(grants: ReferenceGrants, gateway: KubeGateway, *, listener: Listener) -> tuple[ServerTLS | None, bool]:
     """The server's TLS settings and whether istiod accepts them."""
     if not listener.tls_mode:
@@ -698,23 +715,11 @@ def _destination(ctx: _Context, backend: BackendRef, *, route: KubeRoute) -> tup
 
 
 def _resolve_destination(ctx: _Context, backend: BackendRef, *, route: KubeRoute) -> tuple[Destination, bool]:
-    route_namespace = route.meta.namespace
-    if (
-        backend.namespace
-        and backend.namespace != route_namespace
-        and not _grant_allows(
-            ctx.grants,
-            from_kind=route.meta.kind,
-            from_namespace=route_namespace,
-            to_kind="Service",
-            to_namespace=backend.namespace,
-            to_name=backend.name,
-        )
-    ):
+    if not backend_granted(ctx.grants, route, backend=backend):
         return Destination(), False
-    namespace = backend.namespace or route_namespace
+    namespace = backend.namespace or route.meta.namespace
     group_kind = (backend.group or "", backend.kind or "Service")
-    if group_kind in (("", "Service"), ("core", "Service")):
+    if group_kind == ("", "Service"):  # "core" is no alias here: istiod finds no kind of that group, as for any unknown
         if "." in backend.name:
             raise _HardError("service name invalid; the name of the Service must be used, not the hostname.")
         host = f"{backend.name}.{namespace}.svc.{ctx.domain_suffix}"
