@@ -190,6 +190,19 @@ def test_sni_hosts_are_shared_by_every_server_of_a_listener(tmp_path: Path) -> N
     ]
 
 
+def test_a_listener_builds_its_chains_protocol_by_protocol_in_order_of_first_appearance(tmp_path: Path) -> None:
+    """istiod builds a listener from its ServerPorts (port, protocol, bind) in order of first appearance: on 443 a TLS
+    server, then an HTTPS passthrough one, then another TLS one -- both TLS servers' chains come before the HTTPS
+    one's, so the later Gateway's TLS match takes the SNI name from the earlier Gateway's HTTPS match."""
+    gw_a = gateway("gw-a", servers=[server(443, protocol="TLS", hosts=["a.example.com"], tls={"mode": "PASSTHROUGH"})])
+    gw_b = gateway("gw-b", servers=[server(443, protocol="HTTPS", hosts=["*.example.com"], tls={"mode": "PASSTHROUGH"})])
+    gw_c = gateway("gw-c", servers=[server(443, protocol="TLS", hosts=["shop.example.com"], tls={"mode": "PASSTHROUGH"})])
+    on_b = virtual_service("b", hosts=["shop.example.com"], gateways=["gw-b"], tls=[_tls_rule("shop.example.com")])
+    on_c = virtual_service("c", hosts=["shop.example.com"], gateways=["gw-c"], tls=[_tls_rule("shop.example.com")])
+    found = _lines(_snapshot(tmp_path, gw_a, gw_b, gw_c, on_b, on_c), "MSH0101", "MSH0104")
+    assert [line.split(" ")[1] for line in found] == ["default/b"], found
+
+
 def test_another_bind_is_another_listener(tmp_path: Path) -> None:
     bound = dict(server(443, protocol="TLS", hosts=["*.example.com"], tls={"mode": "PASSTHROUGH"}), bind="10.0.0.2")
     gw_a = gateway("gw-a", servers=[PASSTHROUGH])

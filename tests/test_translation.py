@@ -6,10 +6,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from manifests import exact, gateway, http_rule, prefix, to_yaml, virtual_service
+from manifests import destination, exact, gateway, http_rule, prefix, to_yaml, virtual_service
 
 from kubectl_meshctl.istio.hosts import host_subset_of, intersect_hosts
-from kubectl_meshctl.istio.translation import GatewayProxy, routes_for_proxy
+from kubectl_meshctl.istio.translation import GatewayProxy, kept_servers, routes_for_proxy
 from kubectl_meshctl.resources.model import Snapshot
 from kubectl_meshctl.sources.files import FileSource
 
@@ -389,3 +389,147 @@ def test_the_analysis_verdicts_do_not_depend_on_where_routes_send_requests(path:
 
     snapshot = with_gateway_api(FileSource([str(path)]).read().snapshot)
     assert _verdicts(snapshot, actions=False) == _verdicts(snapshot, actions=True)
+
+
+# --------------------------------------------------------------------------- mergeGateways (translation.md §3)
+
+
+def _https(name: str, *hosts: str) -> dict[str, object]:
+    tls = {"mode": "SIMPLE", "credentialName": "cert"}
+    return {"port": {"number": 443, "name": name, "protocol": "HTTPS"}, "hosts": list(hosts), "tls": tls}
+
+
+def _route_configurations(tmp_path: Path, *docs: object, proxy: GatewayProxy = PROXY, extra: str = "") -> list[str]:
+    path = tmp_path / "merge.yaml"
+    path.write_text(to_yaml(*docs) + extra)
+    result = FileSource([str(path)]).read()
+    assert not result.errors, result.errors
+    return [rc.name for rc in routes_for_proxy(result.snapshot, proxy).route_configurations]
+
+
+def test_a_tls_server_repeating_a_host_of_an_earlier_one_on_the_port_is_dropped_whole(tmp_path: Path) -> None:
+    names = _route_configurations(
+        tmp_path,
+        gateway("gw-a", servers=[_https("https", "shop.example.com")]),
+        gateway("gw-b", servers=[_https("https", "extra.example.com", "shop.example.com")]),  # one host repeated: all gone
+        gateway("gw-c", servers=[_https("https", "other.example.com")]),
+        virtual_service(hosts=["*"], gateways=["gw-a", "gw-b", "gw-c"], http=[http_rule(to="a")]),
+    )
+    assert names == ["https.443.https.gw-a.default", "https.443.https.gw-c.default"]
+
+
+def test_a_route_configuration_name_already_used_keeps_its_first_server(tmp_path: Path) -> None:
+    """Port names are unique within a Gateway (validation), so only a file can hold this: the second server is
+    dropped, its host with it."""
+    servers = [_https("https", "a.example.com"), _https("https", "b.example.com")]
+    path = tmp_path / "same-name.yaml"
+    path.write_text(to_yaml(gateway("gw", servers=servers), virtual_service(hosts=["*"], http=[http_rule(to="a")])))
+    result = routes_for_proxy(FileSource([str(path)]).read().snapshot, PROXY)
+    assert [(rc.name, [vh.domains for vh in rc.virtual_hosts]) for rc in result.route_configurations] == [
+        ("https.443.https.gw.default", [["a.example.com"]])
+    ]
+
+
+GATEWAY_SERVICE = """
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: ingress, namespace: not-default{labels}}}
+spec:
+  selector: {{istio: ingressgateway}}
+  ports: [{{name: http, port: 80, targetPort: 8080}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("labels", "names"),
+    [
+        ("", ["http.8080", "http.8081"]),  # the Service sends port 80 to 8080: the listener is 8080
+        # translation switched off by the label too (not only the annotation): 80 stays 80, which an unprivileged
+        # proxy cannot bind
+        (", labels: {experimental.istio.io/disable-gateway-port-translation: 'true'}", ["http.8081"]),
+    ],
+)
+def test_an_unprivileged_proxy_keeps_only_servers_it_can_listen_for(tmp_path: Path, labels: str, names: list[str]) -> None:
+    http = [{"port": {"number": n, "name": f"http-{n}", "protocol": "HTTP"}, "hosts": ["*"]} for n in (80, 8081)]
+    unprivileged = GatewayProxy(PROXY.name, PROXY.namespace, PROXY.labels, unprivileged=True)
+    docs = (gateway("gw", servers=http), virtual_service(hosts=["*"], http=[http_rule(to="a")]))
+    assert _route_configurations(tmp_path, *docs, proxy=unprivileged, extra=GATEWAY_SERVICE.format(labels=labels)) == names
+
+
+def _service(name: str, ports: str, *, labels: str = "", ts: str = "2020-01-01T00:00:00Z") -> str:
+    return f"""
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}, namespace: not-default, creationTimestamp: '{ts}'{labels}}}
+spec:
+  selector: {{istio: ingressgateway}}
+  ports: {ports}
+"""
+
+
+@pytest.mark.parametrize("labelled_first", [True, False])
+def test_disable_port_translation(tmp_path: Path, labelled_first: bool) -> None:
+    """Istio's TestDisablePortTranslation (translation.md §13): the labelled Service's 80 -> 8081 is not read, the
+    other's 80 -> 8080 is, whichever was created first."""
+    off = ", labels: {experimental.istio.io/disable-gateway-port-translation: 'true'}"
+    first, second = "2020-01-01T00:00:00Z", "2020-01-01T00:00:01Z"
+    labelled = _service("labelled", "[{port: 80, targetPort: 8081}]", labels=off, ts=first if labelled_first else second)
+    plain = _service("plain", "[{port: 80, targetPort: 8080}]", ts=second if labelled_first else first)
+    servers = {80: "gateway80", 8081: "gateway8081"}
+    docs = [
+        gateway(name, servers=[{"port": {"number": n, "name": "http", "protocol": "HTTP"}, "hosts": ["example.com"]}])
+        for n, name in servers.items()
+    ]
+    docs += [
+        virtual_service(
+            name, hosts=["example.com"], gateways=list(servers.values()), http=[http_rule(to=[destination(name, port=port)])]
+        )
+        for name, port in (("a", 80), ("b", 8081))
+    ]
+    path = tmp_path / "disable.yaml"
+    path.write_text(to_yaml(*docs) + labelled + plain)
+    result = routes_for_proxy(FileSource([str(path)]).read().snapshot, PROXY)
+    found = {
+        rc.name: [(vh.name, vh.routes[0].action.clusters[0][0]) for vh in rc.virtual_hosts] for rc in result.route_configurations
+    }
+    assert found == {
+        "http.8080": [("example.com:80", "outbound|80||a.default.svc.cluster.local")],
+        "http.8081": [("example.com:8081", "outbound|80||a.default.svc.cluster.local")],
+    }
+
+
+def test_the_first_service_port_naming_the_gateway_port_decides_the_listener(tmp_path: Path) -> None:
+    ports = "[{name: tcp, port: 80, targetPort: 8080}, {name: udp, port: 80, protocol: UDP, targetPort: 9090}]"
+    http = [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}]
+    docs = (gateway("gw", servers=http), virtual_service(hosts=["*"], http=[http_rule(to="a")]))
+    assert _route_configurations(tmp_path, *docs, extra=_service("ingress", ports)) == ["http.8080"]
+
+
+def _kept(tmp_path: Path, *docs: object) -> list[tuple[str, tuple[str, ...]]]:
+    path = tmp_path / "kept.yaml"
+    path.write_text(to_yaml(*docs))
+    snapshot = FileSource([str(path)]).read().snapshot
+    gateways = sorted(snapshot.gateways, key=lambda g: g.meta.name)  # creation order: no timestamps, so by name
+    return [(k.gateway.meta.name, k.hosts) for k in kept_servers(snapshot, PROXY, gateways=gateways)]
+
+
+def test_a_server_with_a_taken_https_route_name_is_dropped_whole(tmp_path: Path) -> None:
+    """Not only from the route configuration: istiod skips the server, so no filter chain serves its hosts."""
+    servers = [_https("https", "a.example.com"), _https("https", "b.example.com")]
+    assert _kept(tmp_path, gateway("gw", servers=servers)) == [("gw", ("a.example.com",))]
+
+
+def test_tls_hosts_count_as_known_even_for_a_server_dropped_for_its_protocol(tmp_path: Path) -> None:
+    """istiod checks a TLS-bearing server's hosts before its protocol: a TLS server dropped from an HTTP port still
+    makes a later server repeating its host a duplicate."""
+    http = {"port": {"number": 443, "name": "http", "protocol": "HTTP"}, "hosts": ["a.example.com"]}
+    tls = {"port": {"number": 443, "name": "tls", "protocol": "TLS"}, "hosts": ["x.example.com"], "tls": {"mode": "PASSTHROUGH"}}
+    redirect = {
+        "port": {"number": 443, "name": "http", "protocol": "HTTP"},
+        "hosts": ["x.example.com"],
+        "tls": {"httpsRedirect": True},
+    }
+    docs = (gateway("gw-a", servers=[http]), gateway("gw-b", servers=[tls]), gateway("gw-c", servers=[redirect]))
+    assert _kept(tmp_path, *docs) == [("gw-a", ("a.example.com",))]

@@ -38,13 +38,13 @@ from ..istio.hosts import (
     host_matches,
     names_for_namespace_split_once,
     resolve_shortname_to_fqdn,
-    sanitize_server_hosts_split_once,
 )
 from ..istio.server_kinds import server_kind, server_uses
 from ..istio.translation import (
-    HTTP_PROTOCOLS,
     GatewayProxy,
+    KeptServer,
     creation_key,
+    kept_servers,
     resolve_gateway_name,
     vs_gateways,
     vs_visibility,
@@ -59,7 +59,6 @@ from ..resources.model import (
     Snapshot,
     VirtualService,
     gateway_selector,
-    labels_match,
 )
 from .findings import ConnectionWitness, Finding, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
@@ -131,77 +130,11 @@ def inapplicable_l4_match_findings(snapshot: Snapshot) -> Iterator[Finding]:
 # --------------------------------------------------------------------------- the servers of one gateway proxy
 
 
-class KeptServer(NamedTuple):
-    """A server istiod keeps for a proxy (``mergeGateways``), with its listener port and sanitised hosts."""
-
-    gateway: Gateway
-    server: Server
-    hosts: tuple[str, ...]
-    listen: int
-
-
-@dataclass(slots=True)
-class _PortState:
-    protocol: str
-    plaintext: bool
-    tls_hosts: set[str] = field(default_factory=set)
-    """Hosts of the TLS-bearing servers kept on the port (a set: a Gateway may hold a server per tenant host)."""
-
-
-def _target_ports(snapshot: Snapshot, proxy: GatewayProxy) -> dict[int, int]:
-    """Service port -> container port, for the Services in the proxy's namespace that select it."""
-    if proxy.namespace is None:
-        return {}
-    named = dict(proxy.container_ports)
-    out: dict[int, int] = {}
-    for svc in snapshot.services_in(proxy.namespace):
-        if not svc.selector or not labels_match(svc.selector, proxy.labels):
-            continue
-        key = "experimental.istio.io/disable-gateway-port-translation"
-        if svc.meta.annotation(key) is not None or dict(svc.meta.labels).get(key) is not None:
-            continue
-        for p in svc.ports:
-            target = named.get(p.target_port, p.port) if isinstance(p.target_port, str) else (p.target_port or p.port)
-            out.setdefault(p.port, target)
-    return out
-
-
-def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Sequence[Gateway]) -> list[KeptServer]:
-    """The servers of the Gateways selecting ``proxy`` that survive merging, in istiod's listener order.
-
-    The merge follows :func:`kubectl_meshctl.istio.translation.merged_servers` (which keeps only the HTTP ones):
-    first server of a (listener port, bind) decides its protocol family; a later TLS-bearing server repeating a
-    host is dropped.  Listener order is the first appearance of (listener port, protocol, bind).
-    """
-    targets = _target_ports(snapshot, proxy)
-    ports: dict[tuple[int, str], _PortState] = {}
-    kept: list[KeptServer] = []
-    for gw in gateways:
-        if not labels_match(gw.selector, proxy.labels):
-            continue
-        for server in gw.servers:
-            if server.port is None:
-                continue
-            listen = targets.get(server.port.number, server.port.number)
-            if proxy.unprivileged and listen < 1024:
-                continue
-            protocol = server.port.protocol.upper()
-            is_http = protocol in HTTP_PROTOCOLS
-            hosts = sanitize_server_hosts_split_once(server.hosts, gw.meta.namespace)
-            state = ports.get((listen, server.bind))
-            if state is not None:
-                if state.plaintext:
-                    if not is_http:
-                        continue
-                elif not (protocol in ("HTTPS", "TLS") and state.protocol in ("HTTPS", "TLS")):
-                    continue
-            if server.tls is not None and state is not None and any(h in state.tls_hosts for h in hosts):
-                continue
-            if state is None:
-                state = ports[(listen, server.bind)] = _PortState(protocol, is_http)
-            if server.tls is not None:
-                state.tls_hosts.update(hosts)
-            kept.append(KeptServer(gw, server, hosts, listen))
+def listener_ordered_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Sequence[Gateway]) -> list[KeptServer]:
+    """The servers istiod keeps for ``proxy`` (:func:`kubectl_meshctl.istio.translation.kept_servers`, given the
+    Gateways selecting it in creation order), in istiod's listener order: the first appearance of (listener port,
+    protocol, bind)."""
+    kept = kept_servers(snapshot, proxy, gateways=gateways)
     first_seen: dict[tuple[int, str, str], int] = {}
     for k in kept:
         first_seen.setdefault(_listener_key(k), len(first_seen))
@@ -459,7 +392,7 @@ def compute_l4_outcomes(snapshot: Snapshot) -> L4Outcomes:
     for proxy in gateway_proxies(snapshot):
         tables: dict[tuple[int, str], _SniTable] = {}
         mixed: set[tuple[int, str]] = set()  # listeners with another kind of server too: its chain may take an SNI
-        for kept in kept_servers(snapshot, proxy, gateways=view.gateway_selectors.selecting(proxy.labels)):
+        for kept in listener_ordered_servers(snapshot, proxy, gateways=view.gateway_selectors.selecting(proxy.labels)):
             kind = server_kind(kept.server)
             if kind != "tls":
                 mixed.add((kept.listen, kept.server.bind))

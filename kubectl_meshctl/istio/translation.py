@@ -177,20 +177,21 @@ class VisibleVirtualService(NamedTuple):
     """False when the proxy's namespace is unknown and exportTo might hide it."""
 
 
-class ServiceTarget(NamedTuple):
-    """A port of a Service selecting the proxy, and the container port it sends to."""
-
-    service: Service
-    port: int
-    target_port: int
-
-
 class MergedServer(NamedTuple):
     """A server as ``mergeGateways`` keeps it, with its hosts sanitised."""
 
     gateway: Gateway
     server: Server
     hosts: tuple[str, ...]
+
+
+class KeptServer(NamedTuple):
+    """A server istiod keeps for a proxy (``mergeGateways``), with its sanitised hosts and its listener port."""
+
+    gateway: Gateway
+    server: Server
+    hosts: tuple[str, ...]
+    listen: int
 
 
 # --------------------------------------------------------------------------- names
@@ -497,27 +498,22 @@ def build_vs_routes(
     return BuiltRoutes(routes, truncations)
 
 
-def _service_targets(index: _Index, proxy: GatewayProxy) -> list[ServiceTarget]:
-    """Ports of the Services in the proxy's namespace that select it."""
+def target_ports(snapshot: Snapshot, proxy: GatewayProxy) -> dict[int, int]:
+    """Service port -> container port, for the Services in the proxy's namespace that select it (the first Service
+    naming a port decides it)."""
     if proxy.namespace is None:
-        return []
+        return {}
     named = dict(proxy.container_ports)
-    out = []
-    for svc in index.snapshot.services_in(proxy.namespace):
-        if not svc.selector:
+    out: dict[int, int] = {}
+    key = "experimental.istio.io/disable-gateway-port-translation"
+    for svc in snapshot.services_in(proxy.namespace):
+        if not svc.selector or not labels_match(svc.selector, proxy.labels):
             continue
-        if not labels_match(svc.selector, proxy.labels):
-            continue
-        if svc.meta.annotation("experimental.istio.io/disable-gateway-port-translation") is not None:
-            continue
-        if dict(svc.meta.labels).get("experimental.istio.io/disable-gateway-port-translation") is not None:
+        if svc.meta.annotation(key) is not None or dict(svc.meta.labels).get(key) is not None:
             continue
         for p in svc.ports:
-            if isinstance(p.target_port, str):
-                target = named.get(p.target_port, p.port)
-            else:
-                target = p.target_port or p.port
-            out.append(ServiceTarget(svc, p.port, target))
+            target = named.get(p.target_port, p.port) if isinstance(p.target_port, str) else (p.target_port or p.port)
+            out.setdefault(p.port, target)
     return out
 
 
@@ -525,54 +521,72 @@ def applicable_gateways(index: _Index, proxy: GatewayProxy) -> list[Gateway]:
     return index.gateway_selectors.selecting(proxy.labels)
 
 
-@dataclass(slots=True)
-class _PortState:
-    protocol: str
-    plaintext: bool
-    tls_hosts: set[str] = field(default_factory=set)
-    """Hosts of the TLS-bearing servers kept on the port (a set: a Gateway may hold a server per tenant host)."""
+def https_route_name(gateway: Gateway, server: Server) -> str | None:
+    """``gatewayRDSRouteName`` of an HTTPS server istiod terminates (istiod's IsHTTPServer: TLS settings whose mode is
+    not a passthrough one -- and a ``tls`` block without ``mode`` is PASSTHROUGH, the API's default, istio#40511);
+    ``None`` for every other server."""
+    port = server.port
+    if port is None or port.protocol.upper() != "HTTPS" or server.tls is None or tls_mode_of(server) in PASSTHROUGH_MODES:
+        return None
+    suffix = f".{server.bind}" if server.bind else ""
+    return f"https.{port.number}.{port.name}.{gateway.meta.name}.{gateway.meta.namespace}{suffix}"
 
 
-def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[MergedServer]]:
-    """``mergeGateways``: route configuration name -> its servers in merge order."""
-    targets = _service_targets(index, proxy)
-    ports: dict[tuple[int, str], _PortState] = {}
-    by_route: dict[str, list[MergedServer]] = {}
-    for gw in applicable_gateways(index, proxy):
+def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Iterable[Gateway]) -> list[KeptServer]:
+    """``mergeGateways``: the servers of ``gateways`` (those selecting ``proxy``, in creation order) that istiod
+    keeps, in merge order (translation.md §3).  A TLS-bearing server repeating a host of an earlier one on its
+    listener port and bind is dropped whole -- checked first, so its hosts count as known even when the checks
+    after it drop the server.  The first server of a (listener port, bind) decides the port's family: a later
+    server of another is dropped (HTTPS and TLS are one family).  A terminating HTTPS server whose route
+    configuration name is taken is dropped.  The HTTP route configurations and the TCP/TLS analysis both read this."""
+    targets = target_ports(snapshot, proxy)
+    first_on_port: dict[tuple[int, str], tuple[str, bool]] = {}  # its protocol, and whether it is plain HTTP
+    tls_hosts: dict[tuple[int, str], set[str]] = {}  # a set: a Gateway may hold a server per tenant host
+    https_names: set[str] = set()
+    kept: list[KeptServer] = []
+    for gw in gateways:
         for server in gw.servers:
             if server.port is None:
                 continue
-            gport = server.port.number
-            listen = next((t.target_port for t in targets if t.port == gport), gport)
+            listen = targets.get(server.port.number, server.port.number)
             if proxy.unprivileged and listen < 1024:
                 continue
             proto = server.port.protocol.upper()
             is_http = proto in HTTP_PROTOCOLS
-            # istiod's IsHTTPServer: HTTPS terminates only with TLS settings whose mode is not a passthrough one -- and
-            # a ``tls`` block without ``mode`` is PASSTHROUGH, the API's default (istio#40511)
-            terminates = proto == "HTTPS" and server.tls is not None and tls_mode_of(server) not in PASSTHROUGH_MODES
             hosts = sanitize_server_hosts_split_once(server.hosts, gw.meta.namespace)
             key = (listen, server.bind)
-            state = ports.get(key)
-            if state is not None:
-                if state.plaintext:
-                    if not is_http:
-                        continue  # a later non-HTTP server on an HTTP port is dropped
-                elif not (proto in ("HTTPS", "TLS") and state.protocol in ("HTTPS", "TLS")):
-                    continue  # TCP vs TLS vs HTTP: the first by creation order wins
-            if server.tls is not None and state is not None and any(h in state.tls_hosts for h in hosts):
-                continue  # a TLS-bearing server repeating a host of an earlier one is dropped whole
-            if state is None:
-                state = ports[key] = _PortState(proto, is_http)
             if server.tls is not None:
-                state.tls_hosts.update(hosts)
+                known = tls_hosts.setdefault(key, set())
+                if any(h in known for h in hosts):
+                    continue
+                known.update(hosts)
+            first = first_on_port.get(key)
+            if first is None:
+                first_on_port[key] = (proto, is_http)
+            elif first[1]:
+                if not is_http:
+                    continue  # a later non-HTTP server on an HTTP port is dropped
+            elif not (proto in ("HTTPS", "TLS") and first[0] in ("HTTPS", "TLS")):
+                continue  # TCP vs TLS vs HTTP: the first by creation order wins
+            route_name = https_route_name(gw, server)
+            if route_name is not None:
+                if route_name in https_names:
+                    continue  # "non unique port name for HTTPS port": only a file can hold it (validation)
+                https_names.add(route_name)
+            kept.append(KeptServer(gw, server, hosts, listen))
+    return kept
+
+
+def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[MergedServer]]:
+    """``mergeGateways``: route configuration name -> its servers in merge order."""
+    by_route: dict[str, list[MergedServer]] = {}
+    for gw, server, hosts, listen in kept_servers(index.snapshot, proxy, gateways=applicable_gateways(index, proxy)):
+        assert server.port is not None
+        if server.port.protocol.upper() in HTTP_PROTOCOLS:
             suffix = f".{server.bind}" if server.bind else ""
-            if is_http:
-                by_route.setdefault(f"http.{listen}{suffix}", []).append(MergedServer(gw, server, hosts))
-            elif terminates:
-                route_name = f"https.{gport}.{server.port.name}.{gw.meta.name}.{gw.meta.namespace}{suffix}"
-                if route_name not in by_route:
-                    by_route[route_name] = [MergedServer(gw, server, hosts)]
+            by_route.setdefault(f"http.{listen}{suffix}", []).append(MergedServer(gw, server, hosts))
+        elif (route_name := https_route_name(gw, server)) is not None:
+            by_route[route_name] = [MergedServer(gw, server, hosts)]
     return by_route
 
 
