@@ -177,14 +177,6 @@ class VisibleVirtualService(NamedTuple):
     """False when the proxy's namespace is unknown and exportTo might hide it."""
 
 
-class MergedServer(NamedTuple):
-    """A server as ``mergeGateways`` keeps it, with its hosts sanitised."""
-
-    gateway: Gateway
-    server: Server
-    hosts: tuple[str, ...]
-
-
 class KeptServer(NamedTuple):
     """A server istiod keeps for a proxy (``mergeGateways``), with its sanitised hosts and its listener port."""
 
@@ -577,16 +569,17 @@ def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Iterable[
     return kept
 
 
-def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[MergedServer]]:
+def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[KeptServer]]:
     """``mergeGateways``: route configuration name -> its servers in merge order."""
-    by_route: dict[str, list[MergedServer]] = {}
-    for gw, server, hosts, listen in kept_servers(index.snapshot, proxy, gateways=applicable_gateways(index, proxy)):
+    by_route: dict[str, list[KeptServer]] = {}
+    for kept in kept_servers(index.snapshot, proxy, gateways=applicable_gateways(index, proxy)):
+        server = kept.server
         assert server.port is not None
         if server.port.protocol.upper() in HTTP_PROTOCOLS:
             suffix = f".{server.bind}" if server.bind else ""
-            by_route.setdefault(f"http.{listen}{suffix}", []).append(MergedServer(gw, server, hosts))
-        elif (route_name := https_route_name(gw, server)) is not None:
-            by_route[route_name] = [MergedServer(gw, server, hosts)]
+            by_route.setdefault(f"http.{kept.listen}{suffix}", []).append(kept)
+        elif (route_name := https_route_name(kept.gateway, server)) is not None:
+            by_route[route_name] = [kept]
     return by_route
 
 
@@ -604,7 +597,7 @@ def build_route_configuration(
     index: _Index,
     proxy: GatewayProxy,
     name: str,
-    servers: list[MergedServer],
+    servers: list[KeptServer],
     served: dict[ServerRef, ServerUse],
     *,
     actions: bool = True,
@@ -612,7 +605,7 @@ def build_route_configuration(
     vhosts: dict[str, VirtualHost] = {}
     cache: dict[tuple[str, str], BuiltRoutes] = {}
     truncations: list[Truncation] = []
-    for gw, server, hosts in servers:
+    for gw, server, hosts, _listen in servers:
         assert server.port is not None
         gport = server.port.number
         gname = gw.meta.full_name
