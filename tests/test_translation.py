@@ -533,3 +533,11 @@ def test_tls_hosts_count_as_known_even_for_a_server_dropped_for_its_protocol(tmp
     }
     docs = (gateway("gw-a", servers=[http]), gateway("gw-b", servers=[tls]), gateway("gw-c", servers=[redirect]))
     assert _kept(tmp_path, *docs) == [("gw-a", ("a.example.com",))]
+
+
+def test_a_bound_server_gets_its_bind_in_the_route_configuration_name(tmp_path: Path) -> None:
+    """translation.md §2.2: ``"." + bind`` is appended to either form."""
+    http = {"port": {"number": 8080, "name": "http", "protocol": "HTTP"}, "hosts": ["*"], "bind": "10.0.0.1"}
+    https = dict(_https("https", "a.example.com"), bind="10.0.0.1")
+    docs = (gateway("gw", servers=[http, https]), virtual_service(hosts=["*"], http=[http_rule(to="a")]))
+    assert _route_configurations(tmp_path, *docs) == ["http.8080.10.0.0.1", "https.443.https.gw.default.10.0.0.1"]

@@ -30,7 +30,7 @@ from ..envoy.route_model import (
     VirtualHost,
 )
 from ..envoy.witness import witness_request
-from ..istio.hosts import HostOverlapIndex, sanitize_server_hosts_split_once
+from ..istio.hosts import HostOverlapIndex, host_name, sanitize_server_hosts_split_once
 from ..istio.server_kinds import server_kind, server_uses
 from ..istio.translation import (
     GatewayProxy,
@@ -605,11 +605,10 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True, actions:
         for (gname, server_index), (rc_name, has_routes) in servers.items():
             gw = gateways[gname]
             hosts = sanitize_server_hosts_split_once(gw.servers[server_index].hosts, gw.meta.namespace)
-            names = [h.partition("/")[2] if "/" in h else h for h in hosts]
             domains = overlaps.get(rc_name)
             if domains is None:
                 domains = overlaps[rc_name] = HostOverlapIndex(routed_domains.get(rc_name, ()))
-            overlap = any(domains.overlaps(h) for h in names)
+            overlap = any(domains.overlaps(host_name(h)) for h in hosts)
             served.setdefault(ServerRef(gname, server_index), []).append(ServedAt(has_routes, overlap))
     sidecar = GatewayProxy("<sidecar>", None, (), hypothetical=True)
     for vs in index.virtual_services:

@@ -184,6 +184,9 @@ class KeptServer(NamedTuple):
     server: Server
     hosts: tuple[str, ...]
     listen: int
+    route_name: str | None
+    """The HTTP route configuration it serves (``http.<listener port>``, or a terminating HTTPS server's own
+    ``https.…``); ``None`` for a server built from ``tcp``/``tls`` rules."""
 
 
 # --------------------------------------------------------------------------- names
@@ -560,12 +563,15 @@ def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Iterable[
                     continue  # a later non-HTTP server on an HTTP port is dropped
             elif not (proto in ("HTTPS", "TLS") and first[0] in ("HTTPS", "TLS")):
                 continue  # TCP vs TLS vs HTTP: the first by creation order wins
-            route_name = https_route_name(gw, server)
-            if route_name is not None:
-                if route_name in https_names:
-                    continue  # "non unique port name for HTTPS port": only a file can hold it (validation)
-                https_names.add(route_name)
-            kept.append(KeptServer(gw, server, hosts, listen))
+            if is_http:
+                route_name: str | None = f"http.{listen}.{server.bind}" if server.bind else f"http.{listen}"
+            else:
+                route_name = https_route_name(gw, server)
+                if route_name is not None:
+                    if route_name in https_names:
+                        continue  # "non unique port name for HTTPS port": only a file can hold it (validation)
+                    https_names.add(route_name)
+            kept.append(KeptServer(gw, server, hosts, listen, route_name))
     return kept
 
 
@@ -573,13 +579,8 @@ def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[KeptSer
     """``mergeGateways``: route configuration name -> its servers in merge order."""
     by_route: dict[str, list[KeptServer]] = {}
     for kept in kept_servers(index.snapshot, proxy, gateways=applicable_gateways(index, proxy)):
-        server = kept.server
-        assert server.port is not None
-        if server.port.protocol.upper() in HTTP_PROTOCOLS:
-            suffix = f".{server.bind}" if server.bind else ""
-            by_route.setdefault(f"http.{kept.listen}{suffix}", []).append(kept)
-        elif (route_name := https_route_name(kept.gateway, server)) is not None:
-            by_route[route_name] = [kept]
+        if kept.route_name is not None:
+            by_route.setdefault(kept.route_name, []).append(kept)  # an https.… name is one server's (kept_servers)
     return by_route
 
 
@@ -605,7 +606,7 @@ def build_route_configuration(
     vhosts: dict[str, VirtualHost] = {}
     cache: dict[tuple[str, str], BuiltRoutes] = {}
     truncations: list[Truncation] = []
-    for gw, server, hosts, _listen in servers:
+    for gw, server, hosts, _listen, _route_name in servers:
         assert server.port is not None
         gport = server.port.number
         gname = gw.meta.full_name
