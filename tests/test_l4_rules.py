@@ -212,6 +212,21 @@ def test_another_bind_is_another_listener(tmp_path: Path) -> None:
     assert _lines(_snapshot(tmp_path, gw_a, gw_b, first, later), "MSH0101", "MSH0104") == []
 
 
+def test_a_tcp_server_after_an_https_one_on_its_port_is_kept(tmp_path: Path) -> None:
+    """istiod keeps a server without TLS settings after a port's first, TLS-bearing, server while its bind is new on
+    the port's TLS side: its chain (no match) sits beside the HTTPS server's SNI chain (Envoy's half: the test
+    below), so its tcp rules are used -- and the one after a catch-all is not."""
+    https = server(443, protocol="HTTPS", hosts=["a.example.com"], tls={"mode": "SIMPLE", "credentialName": "cert"})
+    tcp = server(443, protocol="TCP", hosts=["*"])
+    rules = [_tcp_rule({"port": 443}, to="db"), _tcp_rule(to="other")]
+    vs = virtual_service("db", gateways=["gw-b"], tcp=rules)
+    gateways = [gateway("gw-a", servers=[https]), gateway("gw-b", servers=[tcp])]
+    assert _lines(_snapshot(tmp_path, *gateways, vs), "MSH0101", "MSH0103") == [
+        "MSH0101 default/db VirtualService rule #1 is never reached: every request it matches is taken first by"
+        " rule #0 match #0 (port 443).",
+    ]
+
+
 def test_a_match_on_two_servers_of_one_listener_keeps_its_chain(tmp_path: Path) -> None:
     servers = [
         server(443, protocol="TLS", hosts=["a.example.com"], name="tls-a", tls={"mode": "PASSTHROUGH"}),
@@ -543,6 +558,13 @@ def _check(me: Taker, host: str, got: str | None, outcomes: L4Outcomes, listener
         assert got != _cluster(me), where
         if host == repeated:
             assert got == _cluster(taker), where
+
+
+@envoy_only
+def test_envoy_gives_a_chain_without_match_what_no_sni_chain_takes() -> None:
+    with _envoy_listener([(("a.example.com",), "https"), ((), "tcp")]) as (port, backends):
+        assert _client_hello(port, "a.example.com", backends) == "https"
+        assert _client_hello(port, "other.example.com", backends) == "tcp"
 
 
 @envoy_only

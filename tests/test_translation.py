@@ -541,3 +541,117 @@ def test_a_bound_server_gets_its_bind_in_the_route_configuration_name(tmp_path: 
     https = dict(_https("https", "a.example.com"), bind="10.0.0.1")
     docs = (gateway("gw", servers=[http, https]), virtual_service(hosts=["*"], http=[http_rule(to="a")]))
     assert _route_configurations(tmp_path, *docs) == ["http.8080.10.0.0.1", "https.443.https.gw.default.10.0.0.1"]
+
+
+# istiod's mergeGateways on ports whose servers differ in protocol or bind (pilot/pkg/model/gateway.go): the first
+# server on a listener port -- whatever its bind -- decides how every later one is merged.
+
+
+def _server(port: int, protocol: str, *hosts: str, bind: str = "", tls: dict[str, object] | None = None) -> dict[str, object]:
+    out: dict[str, object] = {"port": {"number": port, "name": protocol.lower(), "protocol": protocol}, "hosts": list(hosts)}
+    if bind:
+        out["bind"] = bind
+    if tls is not None:
+        out["tls"] = tls
+    return out
+
+
+def _configurations(tmp_path: Path, *docs: object) -> list[tuple[str, list[tuple[str, int]]]]:
+    """Each predicted route configuration: its name, and its virtual hosts with their route counts."""
+    path = tmp_path / "configs.yaml"
+    path.write_text(to_yaml(*docs))
+    configs = routes_for_proxy(FileSource([str(path)]).read().snapshot, PROXY).route_configurations
+    return [(rc.name, [(vh.name, len(vh.routes)) for vh in rc.virtual_hosts]) for rc in configs]
+
+
+def test_an_http_server_on_a_port_whose_first_server_is_tls_asks_for_an_unnamed_route_configuration(tmp_path: Path) -> None:
+    """Kept on its own bind, but in a merged entry istiod gives no name: its chain asks for route configuration "",
+    which no server is filed under, so istiod answers it without a virtual host (404 for every request)."""
+    http = _server(443, "HTTP", "*", bind="10.0.0.1")
+    docs = (
+        gateway("gw-a", servers=[_https("https", "a.example.com")]),
+        gateway("gw-b", servers=[http]),
+        virtual_service(hosts=["*"], gateways=["gw-b"], http=[http_rule(to="a")]),
+    )
+    assert _configurations(tmp_path, *docs) == [("https.443.https.gw-a.default", [("blackhole:443", 0)]), ("", [])]
+    assert _kept(tmp_path, *docs) == [("gw-a", ("a.example.com",)), ("gw-b", ("*",))]
+
+
+def test_the_unnamed_route_configuration_is_built_from_the_servers_filed_under_it(tmp_path: Path) -> None:
+    """A TCP server on another bind than the first (plaintext) server of its port is filed under "" in istiod's
+    ServersByRouteName; a chain asking for "" then gets the http routes bound to that server's Gateway."""
+    docs = (
+        gateway("gw-a", servers=[_server(80, "HTTP", "*")]),
+        gateway("gw-b", servers=[_server(80, "TCP", "shop.example.com", bind="10.0.0.1")]),
+        gateway("gw-c", servers=[_https("https", "a.example.com")]),
+        gateway("gw-d", servers=[_server(443, "HTTP", "*")]),
+        virtual_service(hosts=["shop.example.com"], gateways=["gw-b"], http=[http_rule(to="a")]),
+    )
+    assert _configurations(tmp_path, *docs) == [
+        ("http.80", [("blackhole:80", 0)]),
+        ("https.443.https.gw-c.default", [("blackhole:443", 0)]),
+        ("", [("shop.example.com:80", 1)]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("later", "kept"),
+    [
+        # a server without TLS settings is kept on the TLS side only while its bind is new there
+        ([_server(443, "TCP", "*")], ["gw-a", "gw-b"]),
+        ([_https("https", "b.example.com"), _server(443, "TCP", "*")], ["gw-a", "gw-b"]),
+        ([_https("https", "b.example.com"), _server(443, "TCP", "*", bind="10.0.0.1")], ["gw-a", "gw-b", "gw-c"]),
+        ([_server(443, "HTTP", "*")], ["gw-a", "gw-b"]),
+        ([_https("https", "b.example.com"), _server(443, "HTTP", "*")], ["gw-a", "gw-b"]),
+    ],
+)
+def test_later_servers_on_a_port_whose_first_server_is_tls(
+    tmp_path: Path, later: list[dict[str, object]], kept: list[str]
+) -> None:
+    docs = [gateway("gw-a", servers=[_https("https", "a.example.com")])]
+    docs += [gateway(f"gw-{chr(ord('b') + i)}", servers=[s]) for i, s in enumerate(later)]
+    assert [name for name, _ in _kept(tmp_path, *docs)] == kept
+
+
+def test_a_route_name_taken_by_a_dropped_server_drops_a_later_one(tmp_path: Path) -> None:
+    """HTTP gw-c is dropped (no TLS settings, bind already used on the TLS side) after it took http.443: the redirect
+    server of gw-d, which has TLS settings and would pass the bind check, is dropped for the name."""
+    redirect = _server(443, "HTTP", "d.example.com", tls={"httpsRedirect": True})
+    docs = (
+        gateway("gw-a", servers=[_https("https", "a.example.com")]),
+        gateway("gw-b", servers=[_https("https", "b.example.com")]),
+        gateway("gw-c", servers=[_server(443, "HTTP", "c.example.com")]),
+        gateway("gw-d", servers=[redirect]),
+    )
+    assert [name for name, _ in _kept(tmp_path, *docs)] == ["gw-a", "gw-b"]
+    without_c = (docs[0], docs[1], docs[3])
+    assert [name for name, _ in _kept(tmp_path, *without_c)] == ["gw-a", "gw-b", "gw-d"]
+
+
+def test_servers_on_another_bind_than_a_plaintext_first_server_are_not_compared(tmp_path: Path) -> None:
+    """istiod compares a later server with the port's first server only when their binds are equal: on 10.0.0.1 an
+    HTTP server and then a TLS one are both kept (their listener: an SNI chain and a plain HTTP chain)."""
+    tls = _server(80, "TLS", "t.example.com", bind="10.0.0.1", tls={"mode": "PASSTHROUGH"})
+    docs = (
+        gateway("gw-a", servers=[_server(80, "HTTP", "*")]),
+        gateway("gw-b", servers=[_server(80, "HTTP", "*", bind="10.0.0.1")]),
+        gateway("gw-c", servers=[tls]),
+        gateway("gw-d", servers=[_server(80, "TCP", "*")]),  # the first's bind: compared, and dropped
+    )
+    assert [name for name, _ in _kept(tmp_path, *docs)] == ["gw-a", "gw-b", "gw-c"]
+
+
+def test_a_tcp_server_read_for_the_unnamed_route_configuration_is_no_unserved_http_server(tmp_path: Path) -> None:
+    """MSH0201 is about HTTP servers: the TCP server istiod files under "" gets no finding when nothing routes there."""
+    from kubectl_meshctl.analysis import analyze
+
+    docs = (
+        gateway("gw-a", servers=[_server(80, "HTTP", "*")]),
+        gateway("gw-b", servers=[_server(80, "TCP", "shop.example.com", bind="10.0.0.1")]),
+        gateway("gw-c", servers=[_https("https", "a.example.com")]),
+        gateway("gw-d", servers=[_server(443, "HTTP", "*")]),
+    )
+    path = tmp_path / "unserved.yaml"
+    path.write_text(to_yaml(*docs))
+    unserved = sorted(f.name for f in analyze(FileSource([str(path)]).read().snapshot) if f.code == "MSH0201")
+    assert unserved == ["gw-a", "gw-c"]

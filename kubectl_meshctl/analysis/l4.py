@@ -43,11 +43,12 @@ from ..istio.server_kinds import server_kind, server_uses
 from ..istio.translation import (
     GatewayProxy,
     KeptServer,
+    VisibleVirtualService,
     creation_key,
     kept_servers,
     resolve_gateway_name,
+    visible_in_istiod_order,
     vs_gateways,
-    vs_visibility,
 )
 from ..records import quick_init
 from ..resources.model import (
@@ -147,12 +148,6 @@ def _listener_key(kept: KeptServer) -> tuple[int, str, str]:
     return (kept.listen, protocol, kept.server.bind)
 
 
-class _Candidate(NamedTuple):
-    vs: VirtualService
-    certain: bool
-    """False when the proxy's namespace is unknown and exportTo might hide the VirtualService (or put it earlier)."""
-
-
 class _View:
     """Per-snapshot lookups shared by every proxy: Gateways and bound VirtualServices in istiod's order."""
 
@@ -173,18 +168,15 @@ class _View:
         self.gateway_selectors = SelectorIndex(self.gateways, gateway_selector)
         """:attr:`gateways` by selector: those selecting a proxy, in that order, without trying each."""
 
-    def candidates(self, proxy: GatewayProxy, kept: KeptServer) -> list[_Candidate]:
+    def candidates(self, proxy: GatewayProxy, kept: KeptServer) -> list[VisibleVirtualService]:
         """VirtualServices bound to the server's Gateway whose hosts match the server's, in istiod's order."""
-        groups: dict[str, list[_Candidate]] = {"private": [], "exported": [], "public": []}
-        for vs in self.by_gateway.get(kept.gateway.meta.full_name, ()):
-            visibility = vs_visibility(vs, proxy.namespace)
-            if visibility == "hidden":
-                continue
+        out = []
+        for seen in visible_in_istiod_order(self.by_gateway.get(kept.gateway.meta.full_name, ()), proxy.namespace):
+            vs = seen.virtual_service
             server_hosts = names_for_namespace_split_once(kept.hosts, vs.meta.namespace)
-            if not any(host_matches(s, h) for s in server_hosts for h in self.hosts[id(vs)]):
-                continue
-            groups["public" if visibility == "unknown" else visibility].append(_Candidate(vs, visibility != "unknown"))
-        return groups["private"] + groups["exported"] + groups["public"]
+            if any(host_matches(s, h) for s in server_hosts for h in self.hosts[id(vs)]):
+                out.append(seen)
+        return out
 
 
 # --------------------------------------------------------------------------- who takes what
@@ -272,27 +264,27 @@ def tcp_server_taker(applicable: Sequence[tuple[VirtualService, L4Rule, Sequence
     return Taker(vs, "tcp", rule.index, fitting[0] if fitting else None)
 
 
-def _walk_tcp(candidates: list[_Candidate], kept: KeptServer, *, proxy: str, outcomes: L4Outcomes) -> None:
+def _walk_tcp(candidates: list[VisibleVirtualService], kept: KeptServer, *, proxy: str, outcomes: L4Outcomes) -> None:
     """The first applicable tcp rule takes the server; every other applicable one is never used here."""
     gname = kept.gateway.meta.full_name
-    applicable: list[tuple[_Candidate, L4Rule, list[int]]] = []
+    applicable: list[tuple[VisibleVirtualService, L4Rule, list[int]]] = []
     for cand in candidates:
-        for rule in cand.vs.tcp:
+        for rule in cand.virtual_service.tcp:
             fitting = [
                 mi
                 for mi, m in enumerate(rule.matches)
-                if match_fits_server(m, server=kept.server, gateway=gname, vs_namespace=cand.vs.meta.namespace)
+                if match_fits_server(m, server=kept.server, gateway=gname, vs_namespace=cand.virtual_service.meta.namespace)
             ]
             if fitting or not rule.matches:
                 applicable.append((cand, rule, fitting))
-    taker = tcp_server_taker([(cand.vs, rule, fitting) for cand, rule, fitting in applicable])
+    taker = tcp_server_taker([(cand.virtual_service, rule, fitting) for cand, rule, fitting in applicable])
     if taker is None:
         return
     sure = all(cand.certain for cand, _, _ in applicable)
     if sure:
         outcomes.tcp_chains[(proxy, kept.listen, kept.server.bind)] = taker
     for cand, rule, fitting in applicable:
-        for key in _rule_keys(cand.vs, rule, section="tcp", fitting=fitting):
+        for key in _rule_keys(cand.virtual_service, rule, section="tcp", fitting=fitting):
             if not sure or key[:4] == taker.key[:4]:
                 outcomes.alive.add(key)
             else:
@@ -315,11 +307,11 @@ class _SniTable:
     """Witnesses to check once every chain of the listener is known: (key, its taker, SNI hosts to try, Gateway port)."""
 
 
-def _walk_tls(candidates: list[_Candidate], kept: KeptServer, *, table: _SniTable, outcomes: L4Outcomes) -> None:
+def _walk_tls(candidates: list[VisibleVirtualService], kept: KeptServer, *, table: _SniTable, outcomes: L4Outcomes) -> None:
     """Each applicable tls match gets a filter chain unless one of its SNI hosts is taken on the listener."""
     gname = kept.gateway.meta.full_name
     for cand in candidates:
-        vs = cand.vs
+        vs = cand.virtual_service
         for rule in vs.tls:
             for mi, m in enumerate(rule.matches):
                 if not match_fits_server(m, server=kept.server, gateway=gname, vs_namespace=vs.meta.namespace):

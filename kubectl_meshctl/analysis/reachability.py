@@ -771,8 +771,8 @@ def unserved_server_findings(snapshot: Snapshot, reach: Reachability) -> list[Fi
     out = []
     for gw in snapshot.gateways:
         for server in gw.servers:
-            if server.port is None or (server.tls is not None and server.tls.https_redirect):
-                continue
+            if server.port is None or (server.tls is not None and server.tls.https_redirect) or server_kind(server) != "http":
+                continue  # a TCP server istiod files under "" can be read for routes: its own chain is no HTTP one
             results = reach.served.get(ServerRef(gw.meta.full_name, server.index))
             if not results or any(use.routed or use.overlap for use in results):
                 continue

@@ -185,8 +185,11 @@ class KeptServer(NamedTuple):
     hosts: tuple[str, ...]
     listen: int
     route_name: str | None
-    """The HTTP route configuration it serves (``http.<listener port>``, or a terminating HTTPS server's own
-    ``https.…``); ``None`` for a server built from ``tcp``/``tls`` rules."""
+    """The route configuration its listener's filter chain asks for (``http.<listener port>``, or a terminating HTTPS
+    server's own ``https.…``); ``None`` for a chain built from ``tcp``/``tls`` rules.  ``""`` for an HTTP server kept
+    on a port whose first server is TLS: istiod gives its merged entry no name."""
+    filed_as: str | None
+    """The route configuration istiod builds from it (its ``ServersByRouteName`` key); usually ``route_name``."""
 
 
 # --------------------------------------------------------------------------- names
@@ -315,15 +318,21 @@ def vs_visibility(
     return "private" if proxy_namespace == vs.meta.namespace else "exported"
 
 
-def _virtual_services_for_gateway(index: _Index, proxy: GatewayProxy, gateway: str) -> list[VisibleVirtualService]:
-    """VSs bound to ``gateway`` in istiod's order, each with whether its visibility is certain."""
+def visible_in_istiod_order(bound: Iterable[VirtualService], proxy_namespace: str | None) -> list[VisibleVirtualService]:
+    """``VirtualServicesForGateway``: of the VirtualServices bound to one gateway (given in istiod's order), those a
+    proxy in ``proxy_namespace`` sees -- its namespace's own, then those exported to it, then the public ones -- each
+    with whether its visibility is certain (an unknown namespace puts every one not hidden from all among the public)."""
     groups: dict[str, list[VisibleVirtualService]] = {"private": [], "exported": [], "public": []}
-    for vs in index.by_gateway.get(gateway, ()):
-        vis = vs_visibility(vs, proxy.namespace)
+    for vs in bound:
+        vis = vs_visibility(vs, proxy_namespace)
         if vis == "hidden":
             continue
         groups["public" if vis == "unknown" else vis].append(VisibleVirtualService(vs, vis != "unknown"))
     return groups["private"] + groups["exported"] + groups["public"]
+
+
+def _virtual_services_for_gateway(index: _Index, proxy: GatewayProxy, gateway: str) -> list[VisibleVirtualService]:
+    return visible_in_istiod_order(index.by_gateway.get(gateway, ()), proxy.namespace)
 
 
 def match_applies(match: HTTPMatch, *, gateway: str, port: int, proxy: GatewayProxy, vs_namespace: str) -> Applies:
@@ -529,15 +538,27 @@ def https_route_name(gateway: Gateway, server: Server) -> str | None:
 
 def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Iterable[Gateway]) -> list[KeptServer]:
     """``mergeGateways``: the servers of ``gateways`` (those selecting ``proxy``, in creation order) that istiod
-    keeps, in merge order (translation.md §3).  A TLS-bearing server repeating a host of an earlier one on its
-    listener port and bind is dropped whole -- checked first, so its hosts count as known even when the checks
-    after it drop the server.  The first server of a (listener port, bind) decides the port's family: a later
-    server of another is dropped (HTTPS and TLS are one family).  A terminating HTTPS server whose route
-    configuration name is taken is dropped.  The HTTP route configurations and the TCP/TLS analysis both read this."""
+    keeps, in merge order (translation.md §3, read against istiod's source for the binds).
+
+    A TLS-bearing server repeating a host of an earlier one on its listener port and bind is dropped whole --
+    checked first, so its hosts count as known even when a later check drops it.  (istiod remembers only the last
+    bind a host was seen with, so a host repeated on a first bind after another passes its check, and Envoy then
+    refuses the listener for two chains with one SNI name; the plugin keeps the first, as istiod means to.)  Then
+    the *first* server on the listener port (whatever its bind) decides:
+
+    * it is plaintext (no TLS settings, or an HTTP protocol): a later server with another bind is kept as it is;
+      one with the same bind is kept only if it is HTTP-family, and the first is HTTP-family or the same protocol;
+    * it is TLS: a later HTTP server, or terminating HTTPS one, is dropped if its route configuration name is taken;
+      one without TLS settings is dropped unless its bind is new among the port's later TLS-side servers.  An HTTP
+      server kept there asks for a route configuration named ``""`` (istiod's merged entry has no name).
+
+    Route configuration names are ``ServersByRouteName``'s, taken also by servers a later check drops.  The HTTP
+    route configurations and the TCP/TLS analysis both read this."""
     targets = target_ports(snapshot, proxy)
-    first_on_port: dict[tuple[int, str], tuple[str, bool]] = {}  # its protocol, and whether it is plain HTTP
+    first_on_port: dict[int, tuple[str, str, bool]] = {}  # its protocol, its bind, whether it is plaintext
+    later_tls_binds: dict[int, set[str]] = {}  # binds of later servers on ports whose first is TLS
     tls_hosts: dict[tuple[int, str], set[str]] = {}  # a set: a Gateway may hold a server per tenant host
-    https_names: set[str] = set()
+    route_names: set[str] = set()
     kept: list[KeptServer] = []
     for gw in gateways:
         for server in gw.servers:
@@ -545,42 +566,55 @@ def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Iterable[
                 continue
             listen = targets.get(server.port.number, server.port.number)
             if proxy.unprivileged and listen < 1024:
-                continue
+                continue  # istiod skips the listener; merging on another port is not affected
             proto = server.port.protocol.upper()
+            bind = server.bind
             is_http = proto in HTTP_PROTOCOLS
             hosts = sanitize_server_hosts_split_once(server.hosts, gw.meta.namespace)
-            key = (listen, server.bind)
             if server.tls is not None:
-                known = tls_hosts.setdefault(key, set())
+                known = tls_hosts.setdefault((listen, bind), set())
                 if any(h in known for h in hosts):
                     continue
                 known.update(hosts)
-            first = first_on_port.get(key)
+            https_name = https_route_name(gw, server)
+            http_server = is_http or https_name is not None  # istiod's IsHTTPServer
+            name = (f"http.{listen}.{bind}" if bind else f"http.{listen}") if is_http else https_name
+            first = first_on_port.get(listen)
             if first is None:
-                first_on_port[key] = (proto, is_http)
-            elif first[1]:
-                if not is_http:
-                    continue  # a later non-HTTP server on an HTTP port is dropped
-            elif not (proto in ("HTTPS", "TLS") and first[0] in ("HTTPS", "TLS")):
-                continue  # TCP vs TLS vs HTTP: the first by creation order wins
-            if is_http:
-                route_name: str | None = f"http.{listen}.{server.bind}" if server.bind else f"http.{listen}"
+                first_on_port[listen] = (proto, bind, server.tls is None or is_http)
+                if http_server:
+                    route_names.add(name or "")
+                kept.append(KeptServer(gw, server, hosts, listen, name, name))
+            elif first[2]:
+                same_bind = first[1] == bind
+                if same_bind and not (is_http and (first[0] in HTTP_PROTOCOLS or first[0] == proto)):
+                    continue  # TCP vs TLS vs HTTP on one address: the first by creation order wins
+                if same_bind and name is None:
+                    continue
+                route_names.add(name or "")  # a TCP server on another bind is filed under "" (nothing asks for it)
+                kept.append(KeptServer(gw, server, hosts, listen, name, name or ""))
             else:
-                route_name = https_route_name(gw, server)
-                if route_name is not None:
-                    if route_name in https_names:
-                        continue  # "non unique port name for HTTPS port": only a file can hold it (validation)
-                    https_names.add(route_name)
-            kept.append(KeptServer(gw, server, hosts, listen, route_name))
+                if http_server:
+                    if name in route_names:
+                        continue  # HTTPS: "non unique port name"; HTTP: one more plain server on a TLS port
+                    route_names.add(name or "")
+                binds = later_tls_binds.setdefault(listen, set())
+                new_bind = bind not in binds
+                binds.add(bind)
+                if server.tls is None and not new_bind:
+                    continue
+                kept.append(KeptServer(gw, server, hosts, listen, "" if is_http else name, name))
     return kept
 
 
 def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[KeptServer]]:
-    """``mergeGateways``: route configuration name -> its servers in merge order."""
-    by_route: dict[str, list[KeptServer]] = {}
-    for kept in kept_servers(index.snapshot, proxy, gateways=applicable_gateways(index, proxy)):
-        if kept.route_name is not None:
-            by_route.setdefault(kept.route_name, []).append(kept)  # an https.… name is one server's (kept_servers)
+    """Every route configuration the proxy's listeners ask for, in merge order -> the servers istiod builds it from
+    (none: istiod answers an empty configuration)."""
+    kept = kept_servers(index.snapshot, proxy, gateways=applicable_gateways(index, proxy))
+    by_route: dict[str, list[KeptServer]] = {k.route_name: [] for k in kept if k.route_name is not None}
+    for k in kept:
+        if k.filed_as is not None and k.filed_as in by_route:
+            by_route[k.filed_as].append(k)  # an https.… name is one server's (kept_servers)
     return by_route
 
 
@@ -606,7 +640,7 @@ def build_route_configuration(
     vhosts: dict[str, VirtualHost] = {}
     cache: dict[tuple[str, str], BuiltRoutes] = {}
     truncations: list[Truncation] = []
-    for gw, server, hosts, _listen, _route_name in servers:
+    for gw, server, hosts, _listen, _route_name, _filed_as in servers:
         assert server.port is not None
         gport = server.port.number
         gname = gw.meta.full_name
@@ -651,6 +685,8 @@ def build_route_configuration(
                 else:
                     vhosts[h] = VirtualHost(vhost_name(h, gport), [h], [], require_tls=True)
     rc = RouteConfiguration(name)
+    if not servers:
+        return rc, truncations  # "Gateway missing for route": no virtual host, not even the blackhole
     if not vhosts:
         first_port = servers[0].server.port.number if servers and servers[0].server.port else 0
         rc.virtual_hosts.append(VirtualHost(f"blackhole:{first_port}", ["*"], [], include_request_attempt_count=False))
