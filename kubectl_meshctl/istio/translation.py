@@ -588,9 +588,7 @@ def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Iterable[
             elif first[2]:
                 same_bind = first[1] == bind
                 if same_bind and not (is_http and (first[0] in HTTP_PROTOCOLS or first[0] == proto)):
-                    continue  # TCP vs TLS vs HTTP on one address: the first by creation order wins
-                if same_bind and name is None:
-                    continue
+                    continue  # TCP vs TLS vs HTTP on one address: the first by creation order wins (so a kept one has a name)
                 route_names.add(name or "")  # a TCP server on another bind is filed under "" (nothing asks for it)
                 kept.append(KeptServer(gw, server, hosts, listen, name, name or ""))
             else:
