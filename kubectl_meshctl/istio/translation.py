@@ -589,7 +589,8 @@ def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Iterable[
                 same_bind = first[1] == bind
                 if same_bind and not (is_http and (first[0] in HTTP_PROTOCOLS or first[0] == proto)):
                     continue  # TCP vs TLS vs HTTP on one address: the first by creation order wins (so a kept one has a name)
-                route_names.add(name or "")  # a TCP server on another bind is filed under "" (nothing asks for it)
+                # a TCP server on another bind is filed under "", what an HTTP server kept on a TLS port asks for
+                route_names.add(name or "")
                 kept.append(KeptServer(gw, server, hosts, listen, name, name or ""))
             else:
                 if http_server:
