@@ -248,6 +248,28 @@ def test_a_tls_match_on_a_tcp_port_and_a_tcp_match_on_a_tls_port(tmp_path: Path)
     ]
 
 
+def test_a_port_whose_servers_serve_other_hosts_is_no_port_for_the_match(tmp_path: Path) -> None:
+    """istiod binds tcp and tls rules to a server by host, as http ones: a match on a port whose servers are all for
+    other hosts applies nowhere, and only the servers for the VirtualService's hosts say which rules the port uses."""
+    servers = [
+        server(31400, protocol="TCP", hosts=["db.example.com"]),
+        server(31401, protocol="TCP", hosts=["web.example.com"]),
+        server(443, protocol="TLS", hosts=["a.example.com"], name="tls-a", tls={"mode": "PASSTHROUGH"}),
+        server(443, protocol="TLS", hosts=["web.example.com"], name="tls-b", tls={"mode": "SIMPLE", "credentialName": "c"}),
+    ]
+    vs = virtual_service(
+        hosts=["web.example.com"],
+        tcp=[_tcp_rule({"port": 31400}), _tcp_rule({"port": 443})],
+        tls=[_tls_rule("web.example.com", port=443)],
+    )
+    assert _lines(_snapshot(tmp_path, gateway(servers=servers), vs), "MSH0103") == [
+        "MSH0103 default/vs VirtualService rule #0 match #0 applies to none of the VirtualService's gateways"
+        " (no server of default/gw on port 443 uses tls routes: TLS SIMPLE uses tcp routes).",
+        "MSH0103 default/vs VirtualService rule #0 match #0 applies to none of the VirtualService's gateways"
+        " (the servers of default/gw on port 31400 serve none of its hosts).",
+    ]
+
+
 def test_no_port_verdict_without_the_gateway_or_for_the_mesh(tmp_path: Path) -> None:
     missing = virtual_service("a", gateways=["elsewhere"], tcp=[_tcp_rule({"port": 1})])
     meshed = virtual_service("b", gateways=["gw", "mesh"], tcp=[_tcp_rule({"port": 1})])

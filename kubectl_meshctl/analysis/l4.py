@@ -39,7 +39,7 @@ from ..istio.hosts import (
     names_for_namespace_split_once,
     resolve_shortname_to_fqdn,
 )
-from ..istio.server_kinds import server_kind, server_uses
+from ..istio.server_kinds import server_kind
 from ..istio.translation import (
     GatewayProxy,
     KeptServer,
@@ -64,6 +64,7 @@ from ..resources.model import (
 from .findings import ConnectionWitness, Finding, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
 from .reachability import gateway_proxies
+from .servers import GatewayServers, inapplicable_match_reason
 
 Section = Literal["tcp", "tls"]
 MESH = "mesh"
@@ -92,37 +93,14 @@ def _applies_at_sidecars(vs: VirtualService, match: L4Match | None) -> bool:
 # --------------------------------------------------------------------------- MSH0103 for tcp/tls
 
 
-def _inapplicable_reason(
-    vs: VirtualService, match: L4Match, *, section: Section, gateways: dict[str, Gateway], bound: tuple[str, ...]
-) -> str:
-    ns = vs.meta.namespace
-    named = [resolve_gateway_name(g, ns) for g in match.gateways]
-    if match.gateways and not any(g in bound for g in named):
-        return f"match.gateways {go_list(match.gateways)} names none of {go_list(bound)}"
-    if not match.port or MESH in bound:
-        return ""
-    applicable = [g for g in bound if not match.gateways or g in named]
-    if not applicable or not all(g in gateways for g in applicable):
-        return ""
-    on_port = [s for g in applicable for s in gateways[g].servers if s.port is not None and s.port.number == match.port]
-    if not on_port:
-        return f"no server of {', '.join(applicable)} listens on port {match.port}"
-    kinds = [server_kind(s) for s in on_port]
-    if section in kinds or "unknown" in kinds:
-        return ""
-    uses = ", ".join(dict.fromkeys(server_uses(s) for s in on_port))
-    return f"no server of {', '.join(applicable)} on port {match.port} uses {section} routes: {uses}"
-
-
 def inapplicable_l4_match_findings(snapshot: Snapshot) -> Iterator[Finding]:
-    """MSH0103 for ``tcp``/``tls`` matches whose ``gateways`` or ``port`` fit no server that would use them."""
-    gateways = {g.meta.full_name: g for g in snapshot.gateways}
+    """MSH0103 for ``tcp``/``tls`` matches (:func:`.servers.inapplicable_match_reason`)."""
+    servers = GatewayServers({g.meta.full_name: g for g in snapshot.gateways})
     for vs in snapshot.virtual_services:
-        bound = vs_gateways(vs)
         for section, rules in _sections(vs):
             for rule in rules:
                 for mi, m in enumerate(rule.matches):
-                    why = _inapplicable_reason(vs, m, section=section, gateways=gateways, bound=bound)
+                    why = inapplicable_match_reason(vs, section=section, match_gateways=m.gateways, port=m.port, servers=servers)
                     if why:
                         path = f"spec.{section}[{rule.index}].match[{mi}]"
                         yield finding("MSH0103", vs.meta, rule_label("", rule.index), rule_label("", mi), why, field=path)

@@ -31,7 +31,7 @@ from ..envoy.route_model import (
 )
 from ..envoy.witness import witness_request
 from ..istio.hosts import HostOverlapIndex, host_name, sanitize_server_hosts_split_once
-from ..istio.server_kinds import server_kind, server_uses
+from ..istio.server_kinds import server_kind
 from ..istio.translation import (
     GatewayProxy,
     ServerRef,
@@ -41,7 +41,6 @@ from ..istio.translation import (
     catch_alls_last,
     is_catch_all_route,
     make_index,
-    resolve_gateway_name,
     route_configurations,
     translate_match,
     vs_gateways,
@@ -51,7 +50,7 @@ from ..istio.translation import (
 from ..resources.model import Gateway, GeneratedFrom, SelectorIndex, Snapshot, VirtualService, selector_itself
 from .findings import Finding, Witness, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
-from .servers import GatewayServers, servers_without_http
+from .servers import GatewayServers, inapplicable_match_reason
 
 _Key = tuple[str, str, int, int | None]  # (vs namespace, vs name, rule index, match index)
 
@@ -714,27 +713,15 @@ def witness_of(reach: Reachability, key: _Key, taken_by: str) -> Witness | None:
 
 
 def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
-    """MSH0103: matches whose ``gateways`` or ``port`` fit none of the VirtualService's gateways, or whose ``port`` is
-    only that of servers istiod builds from ``tcp``/``tls`` rules."""
+    """MSH0103 for ``http`` matches (:func:`.servers.inapplicable_match_reason`)."""
     servers = GatewayServers({g.meta.full_name: g for g in snapshot.gateways})
     out = []
     for vs in snapshot.virtual_services:
         if not vs.hosts:
             continue  # a delegate is bound to no gateway itself: its matches apply where its roots' rules do
-        bound = vs_gateways(vs)
-        ns = vs.meta.namespace
         for rule in vs.http:
             for mi, m in enumerate(rule.matches):
-                why = ""
-                if m.gateways:
-                    named = [resolve_gateway_name(g, ns) for g in m.gateways]
-                    if not any(g in bound for g in named):
-                        why = f"match.gateways {go_list(m.gateways)} names none of {go_list(bound)}"
-                if not why and m.port and "mesh" not in bound:
-                    applicable = [g for g in bound if not m.gateways or g in {resolve_gateway_name(x, ns) for x in m.gateways}]
-                    known = bool(applicable) and all(g in servers.gateways for g in applicable)
-                    if known:
-                        why = _port_reason(m.port, applicable, servers, vs=vs)
+                why = inapplicable_match_reason(vs, section="http", match_gateways=m.gateways, port=m.port, servers=servers)
                 if why:
                     out.append(
                         finding(
@@ -747,23 +734,6 @@ def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
                         )
                     )
     return out
-
-
-def _port_reason(port: int, applicable: list[str], servers: GatewayServers, *, vs: VirtualService) -> str:
-    """Why an http match's ``port`` fits no server of the ``applicable`` Gateways (all in the input), or ``""``."""
-    gateways = servers.gateways
-    if not any(s.port is not None and s.port.number == port for g in applicable for s in gateways[g].servers):
-        return f"no server of {', '.join(applicable)} listens on port {port}"
-    serving = [s for g in applicable for s in servers.serving(g, vs)]
-    if not serving:
-        return ""  # no server serves its hosts at all: Istio's IST0132 says so, once
-    own = [s for s in serving if s.port is not None and s.port.number == port]
-    if not own:  # istiod binds by host: the servers on that port are for other hosts
-        return f"the servers of {', '.join(applicable)} on port {port} serve none of its hosts"
-    if {server_kind(s) for s in own} & {"http", "unknown"} or servers_without_http(vs, servers) is not None:
-        return ""  # used there; or no server of the VirtualService uses http rules: MSH0205 says so, once
-    uses = ", ".join(dict.fromkeys(server_uses(s) for s in own))
-    return f"no server of {', '.join(applicable)} on port {port} uses http routes: {uses}"
 
 
 def unserved_server_findings(snapshot: Snapshot, reach: Reachability) -> list[Finding]:

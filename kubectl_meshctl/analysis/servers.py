@@ -8,13 +8,20 @@ bound only to servers istiod builds from ``tcp`` or ``tls`` rules (``istio/serve
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Literal
 
-from ..istio.hosts import HostCandidates, host_name, resolve_shortname_to_fqdn, sanitize_server_hosts_split_once
+from ..istio.hosts import (
+    HostCandidates,
+    host_name,
+    resolve_gateway_name,
+    resolve_shortname_to_fqdn,
+    sanitize_server_hosts_split_once,
+)
 from ..istio.server_kinds import TLS_PROTOCOLS, server_kind, server_uses
 from ..istio.translation import hosts_bound, vs_gateways
 from ..resources.model import Gateway, Server, Snapshot, VirtualService
-from .findings import Finding, finding
+from .findings import Finding, finding, go_list
 
 
 def credential_without_mode_findings(snapshot: Snapshot) -> Iterator[Finding]:
@@ -96,3 +103,41 @@ def http_rules_without_http_server_findings(snapshot: Snapshot) -> Iterator[Find
         if servers is not None:
             uses = ", ".join(dict.fromkeys(f"{g} port {s.port.number}: {server_uses(s)}" for g, s in servers if s.port))
             yield finding("MSH0205", vs.meta, vs.meta.full_name, uses, field="spec.http")
+
+
+def inapplicable_match_reason(
+    vs: VirtualService,
+    *,
+    section: Literal["http", "tcp", "tls"],
+    match_gateways: Sequence[str],
+    port: int,
+    servers: GatewayServers,
+) -> str:
+    """MSH0103's ``<why>``: why a match of ``vs``'s ``section`` (its ``gateways`` and ``port``) applies to none of the
+    VirtualService's gateways; ``""`` when it may apply, or when the input cannot tell (a bound Gateway missing, or
+    ``mesh``: at sidecars ``port`` is a service port).  istiod binds a VirtualService to a server by host, for tcp and
+    tls rules as for http ones, so only the servers on ``port`` that serve its hosts count."""
+    bound = vs_gateways(vs)
+    named = {resolve_gateway_name(g, vs.meta.namespace) for g in match_gateways}
+    if match_gateways and not any(g in named for g in bound):
+        return f"match.gateways {go_list(match_gateways)} names none of {go_list(bound)}"
+    if not port or "mesh" in bound:
+        return ""
+    applicable = [g for g in bound if not match_gateways or g in named]
+    if not applicable or not all(g in servers.gateways for g in applicable):
+        return ""
+    gateways = ", ".join(applicable)
+    if not any(s.port is not None and s.port.number == port for g in applicable for s in servers.gateways[g].servers):
+        return f"no server of {gateways} listens on port {port}"
+    serving = [s for g in applicable for s in servers.serving(g, vs)]
+    if not serving:
+        return ""  # no server serves its hosts at all: Istio's IST0132 says so, once
+    own = [s for s in serving if s.port is not None and s.port.number == port]
+    if not own:
+        return f"the servers of {gateways} on port {port} serve none of its hosts"
+    if {server_kind(s) for s in own} & {section, "unknown"}:
+        return ""
+    if section == "http" and servers_without_http(vs, servers) is not None:
+        return ""  # no server of the VirtualService uses http rules: MSH0205 says so, once
+    uses = ", ".join(dict.fromkeys(server_uses(s) for s in own))
+    return f"no server of {gateways} on port {port} uses {section} routes: {uses}"
