@@ -556,7 +556,7 @@ def _server(port: int, protocol: str, *hosts: str, bind: str = "", tls: dict[str
     return out
 
 
-def _configurations(tmp_path: Path, *docs: object) -> list[tuple[str, list[tuple[str, int]]]]:
+def _configurations(tmp_path: Path, *docs: dict[str, object]) -> list[tuple[str, list[tuple[str, int]]]]:
     """Each predicted route configuration: its name, and its virtual hosts with their route counts."""
     path = tmp_path / "configs.yaml"
     path.write_text(to_yaml(*docs))
@@ -613,16 +613,21 @@ def test_later_servers_on_a_port_whose_first_server_is_tls(
     assert [name for name, _ in _kept(tmp_path, *docs)] == kept
 
 
-def test_a_route_name_taken_by_a_dropped_server_drops_a_later_one(tmp_path: Path) -> None:
-    """HTTP gw-c is dropped (no TLS settings, bind already used on the TLS side) after it took http.443: the redirect
-    server of gw-d, which has TLS settings and would pass the bind check, is dropped for the name."""
+def _taken_route_name() -> tuple[dict[str, object], ...]:
+    """HTTPS gw-a and gw-b on 443, then HTTP gw-c (no TLS settings) and gw-d (an HTTPS redirect) on 443 too."""
     redirect = _server(443, "HTTP", "d.example.com", tls={"httpsRedirect": True})
-    docs = (
+    return (
         gateway("gw-a", servers=[_https("https", "a.example.com")]),
         gateway("gw-b", servers=[_https("https", "b.example.com")]),
         gateway("gw-c", servers=[_server(443, "HTTP", "c.example.com")]),
         gateway("gw-d", servers=[redirect]),
     )
+
+
+def test_a_route_name_taken_by_a_dropped_server_drops_a_later_one(tmp_path: Path) -> None:
+    """HTTP gw-c is dropped (no TLS settings, bind already used on the TLS side) after it took http.443: the redirect
+    server of gw-d, which has TLS settings and would pass the bind check, is dropped for the name."""
+    docs = _taken_route_name()
     assert [name for name, _ in _kept(tmp_path, *docs)] == ["gw-a", "gw-b"]
     without_c = (docs[0], docs[1], docs[3])
     assert [name for name, _ in _kept(tmp_path, *without_c)] == ["gw-a", "gw-b", "gw-d"]
@@ -655,3 +660,70 @@ def test_a_tcp_server_read_for_the_unnamed_route_configuration_is_no_unserved_ht
     path.write_text(to_yaml(*docs))
     unserved = sorted(f.name for f in analyze(FileSource([str(path)]).read().snapshot) if f.code == "MSH0201")
     assert unserved == ["gw-a", "gw-c"]
+
+
+# MSH0206: what the merge loses, reported where it is lost at every pod
+
+
+def _ingress_pod(name: str, **labels: str) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "istio-system", "labels": {"istio": "ingressgateway", **labels}},
+        "spec": {"containers": [{"name": "istio-proxy"}]},
+    }
+
+
+def _msh0206(tmp_path: Path, *docs: dict[str, object]) -> list[str]:
+    from kubectl_meshctl.analysis import analyze
+
+    path = tmp_path / "lost.yaml"
+    path.write_text(to_yaml(*docs))
+    result = FileSource([str(path)]).read()
+    assert not result.errors, result.errors
+    return sorted(f"{f.name}: {f.message}" for f in analyze(result.snapshot) if f.code == "MSH0206")
+
+
+def test_msh0206_is_what_docs_codes_md_shows(tmp_path: Path) -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "codes.md").read_text()
+    section = doc.split("## MSH0206", 1)[1].split("\n## ", 1)[0]
+    example, printed = section.split("```yaml\n", 1)[1].split("\n```\n\n```\n", 1)
+    expected = printed.split("\n```", 1)[0].splitlines()
+    (tmp_path / "msh0206.yaml").write_text(example + "\n")
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "kubectl_meshctl", "analyze", "-f", "msh0206.yaml"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert [line for line in done.stdout.splitlines() if "MSH0206" in line] == expected
+
+
+def test_a_server_lost_at_one_pod_but_kept_at_another_is_served(tmp_path: Path) -> None:
+    """web-gw (first by name) selects only zone-a pods; legacy-gw's TCP server loses port 80 there, not at zone b."""
+    web = gateway("a-web", selector={"istio": "ingressgateway", "zone": "a"}, servers=[_server(80, "HTTP", "*")])
+    legacy = gateway("b-legacy", servers=[_server(80, "TCP", "*")])
+    lost = (
+        "b-legacy: Gateway default/b-legacy server port 80 (TCP) is never served at the gateway pods it applies to:"
+        " default/a-web server port 80 (HTTP) comes first on listener port 80, and istiod keeps one protocol on an address."
+    )
+    assert _msh0206(tmp_path, web, legacy, _ingress_pod("zone-a", zone="a")) == [lost]
+    assert _msh0206(tmp_path, web, legacy, _ingress_pod("zone-a", zone="a"), _ingress_pod("zone-b", zone="b")) == []
+    assert _msh0206(tmp_path, web, legacy) == []  # without pods: a made-up proxy per selector, legacy-gw's alone
+
+
+def test_msh0206_reasons_besides_the_protocol(tmp_path: Path) -> None:
+    repeated = gateway("gw-e", servers=[_https("https", "a.example.com")])  # a repeated TLS host: IST0145's, not this
+    docs = (*_taken_route_name(), repeated)
+    first = "default/gw-a server port 443 (HTTPS) comes first on listener port 443"
+    assert _msh0206(tmp_path, *docs) == [
+        f"gw-c: Gateway default/gw-c server port 443 (HTTP) is never served at the gateway pods it applies to: {first},"
+        " and istiod drops a later server without TLS settings on an address its TLS servers use.",
+        "gw-d: Gateway default/gw-d server port 443 (HTTP) is never served at the gateway pods it applies to: its route"
+        " configuration name is taken by an earlier server.",
+    ]
+    unnamed = (gateway("gw-a", servers=[_https("https", "a.example.com")]), gateway("gw-c", servers=[_server(443, "HTTP", "*")]))
+    assert _msh0206(tmp_path, *unnamed) == [
+        f"gw-c: Gateway default/gw-c server port 443 (HTTP) is never served at the gateway pods it applies to: {first}, so"
+        ' istiod gives this HTTP server a route configuration named "" that holds none of its routes.'
+    ]

@@ -42,6 +42,7 @@ from .reachability import (
     hidden_binding_findings,
     inapplicable_match_findings,
     istio_rule_witness,
+    never_served_server_findings,
     unreachable_rule_findings,
     unserved_server_findings,
 )
@@ -236,6 +237,13 @@ ANALYZERS: tuple[Analyzer, ...] = (
         _kinds(*_ISTIO_CONFIG, SERVICE.name, POD.name),
         _kinds(),
         lambda run: unserved_server_findings(run.snapshot, run.reachability),
+    ),
+    Analyzer(
+        "NeverServedServers",
+        "meshctl",
+        _kinds(*_ISTIO_CONFIG, SERVICE.name, POD.name),
+        _kinds(),
+        lambda run: never_served_server_findings(run.snapshot, run.reachability),
     ),
     Analyzer(
         "HiddenBindings",

@@ -116,6 +116,12 @@ _CATALOGUE = (
         "Gateway {} server port {} has no VirtualService bound: requests to hosts {} get 404.",
     ),
     Code(
+        "MSH0206",
+        "GatewayServerNeverServed",
+        Level.WARNING,
+        "Gateway {} server port {} is never served at the gateway pods it applies to: {}.",
+    ),
+    Code(
         "MSH0202",
         "VirtualServiceHiddenFromGateway",
         Level.WARNING,

@@ -34,6 +34,8 @@ from ..istio.hosts import HostOverlapIndex, host_name, sanitize_server_hosts_spl
 from ..istio.server_kinds import server_kind
 from ..istio.translation import (
     GatewayProxy,
+    LostServer,
+    MergeRecord,
     ServerRef,
     ServerUse,
     Truncation,
@@ -500,6 +502,8 @@ class Reachability:
     """The Gateway API routes' generated VirtualServices, to name their routes by the route rules written."""
     shared_hosts: list[SharedHost] = field(default_factory=list)
     """Virtual hosts where routes of VirtualServices and of Gateway API routes are merged (MSH0407)."""
+    merge: MergeRecord = field(default_factory=MergeRecord)
+    """What istiod's ``mergeGateways`` did with each server over every proxy (MSH0206)."""
 
 
 def _truncated_at(t: Truncation, homes: dict[int, _Where], by_name: dict[tuple[str, str], VirtualService]) -> dict[str, Any]:
@@ -590,11 +594,12 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True, actions:
     generated = GeneratedRules.of(snapshot)
     shared: list[SharedHost] = []
     walks = _Walks()
+    merge = MergeRecord()
     for proxy in gateway_proxies(snapshot):
         servers: dict[ServerRef, ServerUse] = {}
         routed_domains: dict[str, list[str]] = {}
         # one route configuration at a time, walked and let go before the next is built: the peak is one, not all
-        for built in route_configurations(index, proxy, served=servers, actions=actions):
+        for built in route_configurations(index, proxy, served=servers, actions=actions, record=merge):
             _walk_route_configuration(
                 *built, proxy=proxy, outcomes=outcomes, generated=generated, by_name=by_name, shared=shared,
                 routed_domains=routed_domains, walks=walks,
@@ -623,7 +628,7 @@ def compute_reachability(snapshot: Snapshot, *, witnesses: bool = True, actions:
             homes = {id(r): mesh_where for r in ordered}
             for t in truncations:
                 outcomes.record(written_at(t), t.by, **_truncated_at(t, homes, by_name))
-    return Reachability(outcomes, served, generated, shared)
+    return Reachability(outcomes, served, generated, shared, merge)
 
 
 def unreachable_rule_findings(
@@ -751,6 +756,36 @@ def unserved_server_findings(snapshot: Snapshot, reach: Reachability) -> list[Fi
                 finding("MSH0201", gw.meta, gw.meta.full_name, server.port.number, hosts, field=f"spec.servers[{server.index}]")
             )
     return out
+
+
+def never_served_server_findings(snapshot: Snapshot, reach: Reachability) -> list[Finding]:
+    """MSH0206: a server istiod's ``mergeGateways`` leaves without routes at every gateway proxy its Gateway applies
+    to, because an earlier server took its listener port (or its route configuration name)."""
+    lost = {(x.gateway.meta.full_name, x.server.index): x for x in reach.merge.never_served()}
+    out = []
+    for gw in snapshot.gateways:  # as written: not the Gateways istiod generates from the Gateway API
+        for server in gw.servers:
+            x = lost.get((gw.meta.full_name, server.index))
+            if x is None or server.port is None:
+                continue
+            what = f"{server.port.number} ({server.port.protocol.upper()})"
+            out.append(finding("MSH0206", gw.meta, gw.meta.full_name, what, _lost_why(x), field=f"spec.servers[{server.index}]"))
+    return out
+
+
+def _lost_why(x: LostServer) -> str:
+    if x.first is None or x.first.server.port is None:
+        return "its route configuration name is taken by an earlier server"
+    port = x.first.server.port
+    first = f"{x.first.gateway.meta.full_name} server port {port.number} ({port.protocol.upper()})"
+    at = f"listener port {x.listen}" + (f" on {x.first.server.bind}" if x.first.server.bind else "")
+    if x.why == "protocol":
+        return f"{first} comes first on {at}, and istiod keeps one protocol on an address"
+    if x.why == "bind":
+        return (
+            f"{first} comes first on {at}, and istiod drops a later server without TLS settings on an address its TLS servers use"
+        )
+    return f'{first} comes first on {at}, so istiod gives this HTTP server a route configuration named "" that holds none of its routes'
 
 
 def hidden_binding_findings(snapshot: Snapshot) -> list[Finding]:

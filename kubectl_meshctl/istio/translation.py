@@ -63,6 +63,7 @@ HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})
 PASSTHROUGH_MODES = frozenset({"PASSTHROUGH", "AUTO_PASSTHROUGH"})
 
 Applies = Literal["yes", "no", "maybe"]
+LostWhy = Literal["protocol", "bind", "unnamed", "route-name"]
 
 
 def tls_mode_of(server: Server) -> str:
@@ -190,6 +191,34 @@ class KeptServer(NamedTuple):
     on a port whose first server is TLS: istiod gives its merged entry no name."""
     filed_as: str | None
     """The route configuration istiod builds from it (its ``ServersByRouteName`` key); usually ``route_name``."""
+
+
+class LostServer(NamedTuple):
+    """A server ``mergeGateways`` leaves without routes of its own at a proxy, and why."""
+
+    gateway: Gateway
+    server: Server
+    listen: int
+    why: LostWhy
+    """``protocol``: the port's first server (``first``) has another protocol on that address; ``bind``: a server
+    without TLS settings on an address TLS servers already use there; ``unnamed``: an HTTP server kept after a TLS
+    first server, whose chain asks for route configuration ``""``; ``route-name``: its route configuration name is
+    taken."""
+    first: KeptServer | None
+    """The listener port's first server (none for ``route-name``)."""
+
+
+class MergeRecord:
+    """What ``mergeGateways`` did with each server over the proxies it ran for: kept at one at least, or lost (the
+    first reason seen).  A server dropped for repeating a TLS host is in neither: Istio's IST0145 reports those."""
+
+    def __init__(self) -> None:
+        self.kept: set[ServerRef] = set()
+        self.lost: dict[ServerRef, LostServer] = {}
+
+    def never_served(self) -> list[LostServer]:
+        """The servers lost at every proxy their Gateway applies to."""
+        return [lost for ref, lost in self.lost.items() if ref not in self.kept]
 
 
 # --------------------------------------------------------------------------- names
@@ -536,7 +565,9 @@ def https_route_name(gateway: Gateway, server: Server) -> str | None:
     return f"https.{port.number}.{port.name}.{gateway.meta.name}.{gateway.meta.namespace}{suffix}"
 
 
-def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Iterable[Gateway]) -> list[KeptServer]:
+def kept_servers(
+    snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Iterable[Gateway], record: MergeRecord | None = None
+) -> list[KeptServer]:
     """``mergeGateways``: the servers of ``gateways`` (those selecting ``proxy``, in creation order) that istiod
     keeps, in merge order (translation.md §3, read against istiod's source for the binds).
 
@@ -553,9 +584,19 @@ def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Iterable[
       server kept there asks for a route configuration named ``""`` (istiod's merged entry has no name).
 
     Route configuration names are ``ServersByRouteName``'s, taken also by servers a later check drops.  The HTTP
-    route configurations and the TCP/TLS analysis both read this."""
+    route configurations and the TCP/TLS analysis both read this; ``record`` collects what became of each server."""
     targets = target_ports(snapshot, proxy)
-    first_on_port: dict[int, tuple[str, str, bool]] = {}  # its protocol, its bind, whether it is plaintext
+    first_on_port: dict[int, tuple[str, str, bool, KeptServer]] = {}  # protocol, bind, plaintext?, the server
+
+    def lose(gw: Gateway, server: Server, listen: int, why: LostWhy, first: KeptServer | None) -> None:
+        if record is not None:
+            record.lost.setdefault(ServerRef(gw.meta.full_name, server.index), LostServer(gw, server, listen, why, first))
+
+    def keep(k: KeptServer) -> None:
+        kept.append(k)
+        if record is not None:
+            record.kept.add(ServerRef(k.gateway.meta.full_name, k.server.index))
+
     later_tls_binds: dict[int, set[str]] = {}  # binds of later servers on ports whose first is TLS
     tls_hosts: dict[tuple[int, str], set[str]] = {}  # a set: a Gateway may hold a server per tenant host
     route_names: set[str] = set()
@@ -581,35 +622,46 @@ def kept_servers(snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Iterable[
             name = (f"http.{listen}.{bind}" if bind else f"http.{listen}") if is_http else https_name
             first = first_on_port.get(listen)
             if first is None:
-                first_on_port[listen] = (proto, bind, server.tls is None or is_http)
+                k = KeptServer(gw, server, hosts, listen, name, name)
+                first_on_port[listen] = (proto, bind, server.tls is None or is_http, k)
                 if http_server:
                     route_names.add(name or "")
-                kept.append(KeptServer(gw, server, hosts, listen, name, name))
+                keep(k)
             elif first[2]:
                 same_bind = first[1] == bind
                 if same_bind and not (is_http and (first[0] in HTTP_PROTOCOLS or first[0] == proto)):
-                    continue  # TCP vs TLS vs HTTP on one address: the first by creation order wins (so a kept one has a name)
+                    # TCP vs TLS vs HTTP on one address: the first by creation order wins (so a kept one has a name)
+                    lose(gw, server, listen, "protocol", first[3])
+                    continue
                 # a TCP server on another bind is filed under "", what an HTTP server kept on a TLS port asks for
                 route_names.add(name or "")
-                kept.append(KeptServer(gw, server, hosts, listen, name, name or ""))
+                keep(KeptServer(gw, server, hosts, listen, name, name or ""))
             else:
                 if http_server:
                     if name in route_names:
-                        continue  # HTTPS: "non unique port name"; HTTP: one more plain server on a TLS port
+                        # HTTPS: "non unique port name"; HTTP: one more plain server on a TLS port
+                        lose(gw, server, listen, "route-name", None)
+                        continue
                     route_names.add(name or "")
                 binds = later_tls_binds.setdefault(listen, set())
                 new_bind = bind not in binds
                 binds.add(bind)
                 if server.tls is None and not new_bind:
+                    lose(gw, server, listen, "bind", first[3])
                     continue
-                kept.append(KeptServer(gw, server, hosts, listen, "" if is_http else name, name))
+                k = KeptServer(gw, server, hosts, listen, "" if is_http else name, name)
+                if is_http:  # kept, with a chain that asks for none of its routes
+                    kept.append(k)
+                    lose(gw, server, listen, "unnamed", first[3])
+                else:
+                    keep(k)
     return kept
 
 
-def merged_servers(index: _Index, proxy: GatewayProxy) -> dict[str, list[KeptServer]]:
+def merged_servers(index: _Index, proxy: GatewayProxy, *, record: MergeRecord | None = None) -> dict[str, list[KeptServer]]:
     """Every route configuration the proxy's listeners ask for, in merge order -> the servers istiod builds it from
     (none: istiod answers an empty configuration)."""
-    kept = kept_servers(index.snapshot, proxy, gateways=applicable_gateways(index, proxy))
+    kept = kept_servers(index.snapshot, proxy, gateways=applicable_gateways(index, proxy), record=record)
     by_route: dict[str, list[KeptServer]] = {k.route_name: [] for k in kept if k.route_name is not None}
     for k in kept:
         if k.filed_as is not None and k.filed_as in by_route:
@@ -718,12 +770,17 @@ def routes_for_proxy(snapshot: Snapshot, proxy: GatewayProxy, *, index: _Index |
 
 
 def route_configurations(
-    index: _Index, proxy: GatewayProxy, *, served: dict[ServerRef, ServerUse], actions: bool = True
+    index: _Index,
+    proxy: GatewayProxy,
+    *,
+    served: dict[ServerRef, ServerUse],
+    actions: bool = True,
+    record: MergeRecord | None = None,
 ) -> Iterator[tuple[RouteConfiguration, list[Truncation]]]:
     """:func:`routes_for_proxy` one route configuration at a time, each with the rules its routes cut off; ``served``
     is filled in as they are built.  The analysis walks each and lets it go before the next is built (and asks for
     no actions: see :data:`NOT_WORKED_OUT`)."""
-    for name, servers in merged_servers(index, proxy).items():
+    for name, servers in merged_servers(index, proxy, record=record).items():
         yield build_route_configuration(index, proxy, name, servers, served, actions=actions)
 
 
