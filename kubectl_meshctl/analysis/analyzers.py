@@ -117,6 +117,12 @@ class Analysis:
         return compute_reachability(self.routed, witnesses=self.witnesses)
 
     @cached_property
+    def gateway_servers(self) -> servers.GatewayServers:
+        """The input's Gateways, and each one's servers by host, for the checks that ask which servers serve a
+        VirtualService's hosts (MSH0103 for every kind of rule, MSH0205): the by-host indexes are built once."""
+        return servers.GatewayServers({g.meta.full_name: g for g in self.snapshot.gateways})
+
+    @cached_property
     def l4_outcomes(self) -> l4.L4Outcomes:
         """The same for ``tcp`` and ``tls`` rules: used at some gateway server, or always taken by another rule."""
         return l4.compute_l4_outcomes(self.snapshot)
@@ -229,7 +235,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
         "meshctl",
         _kinds(*_ISTIO_CONFIG),
         _kinds(),
-        lambda run: inapplicable_match_findings(run.snapshot),
+        lambda run: inapplicable_match_findings(run.snapshot, servers=run.gateway_servers),
     ),
     Analyzer(
         "UnservedServers",
@@ -264,7 +270,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
         "meshctl",
         _kinds(*_ISTIO_CONFIG),
         _kinds(),
-        lambda run: servers.http_rules_without_http_server_findings(run.snapshot),
+        lambda run: servers.http_rules_without_http_server_findings(run.snapshot, gateways=run.gateway_servers),
     ),
     Analyzer(
         "UnusedAtSidecars",
@@ -278,7 +284,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
         "meshctl",
         _kinds(*_ISTIO_CONFIG),
         _kinds(),
-        lambda run: l4.inapplicable_l4_match_findings(run.snapshot),
+        lambda run: l4.inapplicable_l4_match_findings(run.snapshot, servers=run.gateway_servers),
     ),
     Analyzer(
         "UnreachableL4Rules",

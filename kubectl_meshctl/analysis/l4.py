@@ -93,9 +93,9 @@ def _applies_at_sidecars(vs: VirtualService, match: L4Match | None) -> bool:
 # --------------------------------------------------------------------------- MSH0103 for tcp/tls
 
 
-def inapplicable_l4_match_findings(snapshot: Snapshot) -> Iterator[Finding]:
-    """MSH0103 for ``tcp``/``tls`` matches (:func:`.servers.inapplicable_match_reason`)."""
-    servers = GatewayServers({g.meta.full_name: g for g in snapshot.gateways})
+def inapplicable_l4_match_findings(snapshot: Snapshot, *, servers: GatewayServers) -> Iterator[Finding]:
+    """MSH0103 for ``tcp``/``tls`` matches (:func:`.servers.inapplicable_match_reason`; ``servers``: the
+    snapshot's Gateways)."""
     for vs in snapshot.virtual_services:
         for section, rules in _sections(vs):
             for rule in rules:

@@ -717,9 +717,9 @@ def witness_of(reach: Reachability, key: _Key, taken_by: str) -> Witness | None:
     )
 
 
-def inapplicable_match_findings(snapshot: Snapshot) -> list[Finding]:
-    """MSH0103 for ``http`` matches (:func:`.servers.inapplicable_match_reason`)."""
-    servers = GatewayServers({g.meta.full_name: g for g in snapshot.gateways})
+def inapplicable_match_findings(snapshot: Snapshot, *, servers: GatewayServers) -> list[Finding]:
+    """MSH0103 for ``http`` matches (:func:`.servers.inapplicable_match_reason`; ``servers``: the snapshot's
+    Gateways)."""
     out = []
     for vs in snapshot.virtual_services:
         if not vs.hosts:
@@ -761,11 +761,10 @@ def unserved_server_findings(snapshot: Snapshot, reach: Reachability) -> list[Fi
 def never_served_server_findings(snapshot: Snapshot, reach: Reachability) -> list[Finding]:
     """MSH0206: a server istiod's ``mergeGateways`` leaves without routes at every gateway proxy its Gateway applies
     to, because an earlier server took its listener port (or its route configuration name)."""
-    lost = {(x.gateway.meta.full_name, x.server.index): x for x in reach.merge.never_served()}
     out = []
     for gw in snapshot.gateways:  # as written: not the Gateways istiod generates from the Gateway API
         for server in gw.servers:
-            x = lost.get((gw.meta.full_name, server.index))
+            x = reach.merge.never_served(ServerRef(gw.meta.full_name, server.index))
             if x is None or server.port is None:
                 continue
             what = f"{server.port.number} ({server.port.protocol.upper()})"

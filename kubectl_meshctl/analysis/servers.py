@@ -94,10 +94,9 @@ def servers_without_http(vs: VirtualService, gateways: GatewayServers) -> list[t
     return servers
 
 
-def http_rules_without_http_server_findings(snapshot: Snapshot) -> Iterator[Finding]:
+def http_rules_without_http_server_findings(snapshot: Snapshot, *, gateways: GatewayServers) -> Iterator[Finding]:
     """MSH0205: a VirtualService whose ``http`` rules are bound only to servers not built from them
-    (:func:`servers_without_http`)."""
-    gateways = GatewayServers({g.meta.full_name: g for g in snapshot.gateways})
+    (:func:`servers_without_http`; ``gateways``: the snapshot's)."""
     for vs in snapshot.virtual_services:
         servers = servers_without_http(vs, gateways)
         if servers is not None:

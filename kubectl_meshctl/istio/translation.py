@@ -216,9 +216,9 @@ class MergeRecord:
         self.kept: set[ServerRef] = set()
         self.lost: dict[ServerRef, LostServer] = {}
 
-    def never_served(self) -> list[LostServer]:
-        """The servers lost at every proxy their Gateway applies to."""
-        return [lost for ref, lost in self.lost.items() if ref not in self.kept]
+    def never_served(self, ref: ServerRef) -> LostServer | None:
+        """Why the server was lost, if it was lost at every proxy its Gateway applies to."""
+        return None if ref in self.kept else self.lost.get(ref)
 
 
 # --------------------------------------------------------------------------- names
@@ -565,6 +565,16 @@ def https_route_name(gateway: Gateway, server: Server) -> str | None:
     return f"https.{port.number}.{port.name}.{gateway.meta.name}.{gateway.meta.namespace}{suffix}"
 
 
+class _FirstServer(NamedTuple):
+    """The first server on a listener port, which decides how later ones merge."""
+
+    protocol: str
+    """Upper-cased."""
+    plaintext: bool
+    """No TLS settings, or an HTTP protocol (istiod's ``!IsTLSServer``)."""
+    kept: KeptServer
+
+
 def kept_servers(
     snapshot: Snapshot, proxy: GatewayProxy, *, gateways: Iterable[Gateway], record: MergeRecord | None = None
 ) -> list[KeptServer]:
@@ -586,7 +596,7 @@ def kept_servers(
     Route configuration names are ``ServersByRouteName``'s, taken also by servers a later check drops.  The HTTP
     route configurations and the TCP/TLS analysis both read this; ``record`` collects what became of each server."""
     targets = target_ports(snapshot, proxy)
-    first_on_port: dict[int, tuple[str, str, bool, KeptServer]] = {}  # protocol, bind, plaintext?, the server
+    first_on_port: dict[int, _FirstServer] = {}
 
     def lose(gw: Gateway, server: Server, listen: int, why: LostWhy, first: KeptServer | None) -> None:
         if record is not None:
@@ -623,15 +633,15 @@ def kept_servers(
             first = first_on_port.get(listen)
             if first is None:
                 k = KeptServer(gw, server, hosts, listen, name, name)
-                first_on_port[listen] = (proto, bind, server.tls is None or is_http, k)
+                first_on_port[listen] = _FirstServer(proto, server.tls is None or is_http, k)
                 if http_server:
                     route_names.add(name or "")
                 keep(k)
-            elif first[2]:
-                same_bind = first[1] == bind
-                if same_bind and not (is_http and (first[0] in HTTP_PROTOCOLS or first[0] == proto)):
+            elif first.plaintext:
+                same_bind = first.kept.server.bind == bind
+                if same_bind and not (is_http and (first.protocol in HTTP_PROTOCOLS or first.protocol == proto)):
                     # TCP vs TLS vs HTTP on one address: the first by creation order wins (so a kept one has a name)
-                    lose(gw, server, listen, "protocol", first[3])
+                    lose(gw, server, listen, "protocol", first.kept)
                     continue
                 # a TCP server on another bind is filed under "", what an HTTP server kept on a TLS port asks for
                 route_names.add(name or "")
@@ -647,12 +657,12 @@ def kept_servers(
                 new_bind = bind not in binds
                 binds.add(bind)
                 if server.tls is None and not new_bind:
-                    lose(gw, server, listen, "bind", first[3])
+                    lose(gw, server, listen, "bind", first.kept)
                     continue
                 k = KeptServer(gw, server, hosts, listen, "" if is_http else name, name)
                 if is_http:  # kept, with a chain that asks for none of its routes
                     kept.append(k)
-                    lose(gw, server, listen, "unnamed", first[3])
+                    lose(gw, server, listen, "unnamed", first.kept)
                 else:
                     keep(k)
     return kept
@@ -739,7 +749,7 @@ def build_route_configuration(
     if not servers:
         return rc, truncations  # "Gateway missing for route": no virtual host, not even the blackhole
     if not vhosts:
-        first_port = servers[0].server.port.number if servers and servers[0].server.port else 0
+        first_port = servers[0].server.port.number if servers[0].server.port else 0
         rc.virtual_hosts.append(VirtualHost(f"blackhole:{first_port}", ["*"], [], include_request_attempt_count=False))
         return rc, truncations
     kept: list[VirtualHost] = []
