@@ -40,6 +40,7 @@ from kubectl_meshctl.resources.model import (
     LabelIndex,
     Selector,
     SelectorIndex,
+    Snapshot,
     StringMatch,
     labels_match,
 )
@@ -438,6 +439,67 @@ def test_a_virtual_service_at_an_http_and_an_https_server_is_walked_once(monkeyp
     assert walked[0] == 1
     killer = reach.outcomes.dead[("default", "vs", 1, 0)]
     assert (killer.source.name, killer.source.rule_index) == ("vs", 0)
+
+
+def _http_and_https_snapshot(tmp_path: Path, *rules: dict[str, object]) -> Snapshot:
+    from manifests import gateway, server, to_yaml, virtual_service
+
+    from kubectl_meshctl.sources.files import FileSource
+
+    tls = {"mode": "SIMPLE", "credentialName": "cert"}
+    gw = gateway(
+        servers=[server(80, hosts=["shop.example.com"]), server(443, hosts=["shop.example.com"], protocol="HTTPS", tls=tls)]
+    )
+    path = tmp_path / "in.yaml"
+    path.write_text(to_yaml(gw, virtual_service(hosts=["shop.example.com"], http=list(rules))))
+    return FileSource([str(path)]).read().snapshot
+
+
+def test_routes_bound_at_an_http_and_an_https_server_are_built_once_for_the_analysis(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The analysis asks for no actions, and no match names a port: the routes do not depend on the port, so the
+    second route configuration reuses the first one's -- and still holds them, at its own virtual host."""
+    from manifests import http_rule, prefix
+
+    from kubectl_meshctl.istio import translation
+
+    snapshot = _http_and_https_snapshot(tmp_path, http_rule(prefix("/api")), http_rule(prefix("/")))
+    built = _count_calls(monkeypatch, translation, "build_vs_routes")
+    index = translation.make_index(snapshot)
+    proxy = reachability.gateway_proxies(snapshot)[0]
+    configs = [rc for rc, _ in translation.route_configurations(index, proxy, served={}, actions=False)]
+    assert built[0] == 1
+    assert [rc.name for rc in configs] == ["http.80", "https.443.https.gw.default"]
+    assert [[r.source.rule_index for r in rc.virtual_hosts[0].routes] for rc in configs] == [[0, 1], [0, 1]]
+
+
+def test_routes_are_built_per_port_when_a_match_names_a_port_or_actions_are_asked_for(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A ``port`` match keeps a route at one port only; an action sends a destination without a port to the
+    gateway's port: either way each route configuration builds its own."""
+    from manifests import http_rule, prefix
+
+    from kubectl_meshctl.istio import translation
+
+    ported = _http_and_https_snapshot(
+        tmp_path, http_rule(prefix("/shop")), http_rule({**prefix("/api"), "port": 443}), http_rule(prefix("/"))
+    )
+    built = _count_calls(monkeypatch, translation, "build_vs_routes")
+    proxy = reachability.gateway_proxies(ported)[0]
+    index = translation.make_index(ported)
+    configs = [rc for rc, _ in translation.route_configurations(index, proxy, served={}, actions=False)]
+    assert built[0] == 2
+    assert [[r.source.rule_index for r in rc.virtual_hosts[0].routes] for rc in configs] == [[0, 2], [0, 1, 2]]
+
+    plain = _http_and_https_snapshot(tmp_path, http_rule(prefix("/"), to="backend"))
+    built[0] = 0
+    predicted = translation.routes_for_proxy(plain, reachability.gateway_proxies(plain)[0])
+    assert built[0] == 2
+    clusters = [rc.virtual_hosts[0].routes[0].action.clusters for rc in predicted.route_configurations]
+    backend = "backend.default.svc.cluster.local"
+    assert clusters == [((f"outbound|80||{backend}", 0),), ((f"outbound|443||{backend}", 0),)]
 
 
 # --------------------------------------------------------------------------- selectors and labels indexed

@@ -329,6 +329,14 @@ class _Index:
         """:attr:`gateways` by selector: the ones selecting a proxy, in that order, without trying each."""
         self.bound: dict[tuple[str | None, str], HostCandidates[VisibleVirtualService]] = {}
         """The VirtualServices bound to a gateway as a proxy of a namespace sees them (istiod's order), by host."""
+        self._port_matched: dict[int, bool] = {}
+
+    def port_matched(self, vs: VirtualService) -> bool:
+        """Does a match of ``vs`` name a gateway port?  (Then its routes differ from port to port.)"""
+        known = self._port_matched.get(id(vs))
+        if known is None:
+            known = self._port_matched[id(vs)] = any(m.port for rule in vs.http for m in rule.matches)
+        return known
 
 
 def vs_visibility(
@@ -697,9 +705,16 @@ def build_route_configuration(
     served: dict[ServerRef, ServerUse],
     *,
     actions: bool = True,
+    built_at_proxy: dict[tuple[str, int], BuiltRoutes] | None = None,
 ) -> tuple[RouteConfiguration, list[Truncation]]:
+    """One route configuration istiod would send ``proxy``.  ``built_at_proxy``: the routes of the VirtualServices
+    whose routes do not depend on the gateway port (no ``port`` match, no actions asked for), by (gateway,
+    VirtualService), shared by the proxy's route configurations: the same rules bound at an HTTP and an HTTPS server
+    are built once, not once a port.  (Whether a VirtualService is visible for sure depends only on the proxy's
+    namespace and the gateway, so it is the same at every route configuration of the proxy.)"""
     vhosts: dict[str, VirtualHost] = {}
     cache: dict[tuple[str, str], BuiltRoutes] = {}
+    at_proxy = {} if built_at_proxy is None else built_at_proxy
     truncations: list[Truncation] = []
     for gw, server, hosts, _listen, _route_name, _filed_as in servers:
         assert server.port is not None
@@ -718,9 +733,16 @@ def build_route_configuration(
                 continue
             key = (gname, vs.meta.full_name)
             if key not in cache:
-                built = build_vs_routes(
-                    index, vs, gateway=gname, port=gport, proxy=proxy, certain=visible_for_sure, actions=actions
-                )
+                port_free = not actions and not index.port_matched(vs)
+                built_or_none = at_proxy.get((gname, id(vs))) if port_free else None
+                if built_or_none is None:
+                    built = build_vs_routes(
+                        index, vs, gateway=gname, port=gport, proxy=proxy, certain=visible_for_sure, actions=actions
+                    )
+                    if port_free:
+                        at_proxy[(gname, id(vs))] = built
+                else:
+                    built = built_or_none
                 if not built.routes and not built.truncations:
                     continue
                 cache[key] = built
@@ -790,8 +812,9 @@ def route_configurations(
     """:func:`routes_for_proxy` one route configuration at a time, each with the rules its routes cut off; ``served``
     is filled in as they are built.  The analysis walks each and lets it go before the next is built (and asks for
     no actions: see :data:`NOT_WORKED_OUT`)."""
+    built_at_proxy: dict[tuple[str, int], BuiltRoutes] = {}
     for name, servers in merged_servers(index, proxy, record=record).items():
-        yield build_route_configuration(index, proxy, name, servers, served, actions=actions)
+        yield build_route_configuration(index, proxy, name, servers, served, actions=actions, built_at_proxy=built_at_proxy)
 
 
 def make_index(snapshot: Snapshot) -> _Index:
