@@ -726,6 +726,8 @@ def inapplicable_match_findings(snapshot: Snapshot, *, servers: GatewayServers) 
             continue  # a delegate is bound to no gateway itself: its matches apply where its roots' rules do
         for rule in vs.http:
             for mi, m in enumerate(rule.matches):
+                if not m.gateways and not m.port:
+                    continue  # applies wherever its rule does (the usual match: no call)
                 why = inapplicable_match_reason(vs, section="http", match_gateways=m.gateways, port=m.port, servers=servers)
                 if why:
                     out.append(

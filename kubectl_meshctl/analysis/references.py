@@ -303,10 +303,14 @@ def destination_host_analyzer(snapshot: Snapshot) -> Iterator[Finding]:
     index = _ServiceIndex(snapshot)
     routed_with_subsets = _routed_with_subsets(snapshot)
     for vs in snapshot.virtual_services:
+        looked_up: dict[str, tuple[int, ...] | None] = {}  # a VirtualService's rules mostly route to the same hosts
         for reftype, destinations in (("host", _route_destinations(vs)), ("mirror host", _mirror_destinations(vs))):
             for rd in destinations:
                 host = _host(rd)
-                ports = index.lookup(vs.meta.namespace, vs.export_to, host)
+                if host in looked_up:
+                    ports = looked_up[host]
+                else:
+                    ports = looked_up[host] = index.lookup(vs.meta.namespace, vs.export_to, host)
                 if ports is None:
                     yield finding("IST0101", vs.meta, reftype, go_quote(host), field=rd.path)
                     continue
