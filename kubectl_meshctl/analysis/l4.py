@@ -44,7 +44,8 @@ from ..istio.translation import (
     GatewayProxy,
     KeptServer,
     VisibleVirtualService,
-    creation_key,
+    gateways_in_istiod_order,
+    in_istiod_order,
     kept_servers,
     resolve_gateway_name,
     visible_in_istiod_order,
@@ -131,13 +132,8 @@ class _View:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self.gateways = sorted(
-            snapshot.gateways, key=lambda g: creation_key(g.meta.creation_timestamp, g.meta.name, g.meta.namespace)
-        )
-        ordered = sorted(
-            (vs for vs in snapshot.virtual_services if vs.hosts and (vs.tcp or vs.tls)),
-            key=lambda v: creation_key(v.meta.creation_timestamp, v.meta.name, v.meta.namespace),
-        )
+        self.gateways = gateways_in_istiod_order(snapshot.gateways)
+        ordered = in_istiod_order(vs for vs in snapshot.virtual_services if vs.hosts and (vs.tcp or vs.tls))
         self.hosts = {id(vs): tuple(resolve_shortname_to_fqdn(h, vs.meta.namespace) for h in vs.hosts) for vs in ordered}
         self.by_gateway: dict[str, list[VirtualService]] = {}
         for vs in ordered:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from ..istio.hosts import convert_host_to_fqdn, host_matches, resolve_shortname_to_fqdn
-from ..istio.translation import creation_key, vs_gateways, vs_visibility
+from ..istio.translation import creation_key, in_istiod_order, vs_gateways, vs_visibility
 from ..resources.model import HTTPMatch, HTTPRule, Snapshot, VirtualService
 from .findings import Finding, finding, go_list
 
@@ -162,10 +162,7 @@ def _resolved_hosts(vs: VirtualService) -> tuple[str, ...]:
 
 def unused_at_sidecars_findings(snapshot: Snapshot) -> Iterator[Finding]:
     """MSH0203: a mesh VirtualService whose every host is taken, at every sidecar that sees it, by another."""
-    mesh = sorted(
-        (vs for vs in snapshot.virtual_services if vs.hosts and MESH in vs_gateways(vs)),
-        key=lambda v: creation_key(v.meta.creation_timestamp, v.meta.name, v.meta.namespace),
-    )
+    mesh = in_istiod_order(vs for vs in snapshot.virtual_services if vs.hosts and MESH in vs_gateways(vs))
     # A winner holds every host of the loser, so its first one too: winners by (namespace, host), each list in
     # istiod's order (a namespace of thousands of mesh VirtualServices compared each with every other: quadratic)
     winners_by_host: dict[tuple[str, str], list[tuple[VirtualService, frozenset[str]]]] = {}

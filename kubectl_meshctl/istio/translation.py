@@ -233,6 +233,11 @@ def in_istiod_order(virtual_services: Iterable[VirtualService]) -> list[VirtualS
     return sorted(virtual_services, key=lambda v: creation_key(v.meta.creation_timestamp, v.meta.name, v.meta.namespace))
 
 
+def gateways_in_istiod_order(gateways: Iterable[Gateway]) -> list[Gateway]:
+    """Gateways in the order istiod merges their servers: creation time, then name, then namespace."""
+    return sorted(gateways, key=lambda g: creation_key(g.meta.creation_timestamp, g.meta.name, g.meta.namespace))
+
+
 def vs_gateways(vs: VirtualService) -> tuple[str, ...]:
     if not vs.gateways:
         return ("mesh",)
@@ -298,9 +303,7 @@ class _Index:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self.gateways = sorted(
-            snapshot.gateways, key=lambda g: creation_key(g.meta.creation_timestamp, g.meta.name, g.meta.namespace)
-        )
+        self.gateways = gateways_in_istiod_order(snapshot.gateways)
         ordered = in_istiod_order(snapshot.virtual_services)
         self.delegation: Delegation = merge_delegates(ordered)
         merged = {id(m.root): m.merged for m in self.delegation.merged}
