@@ -418,29 +418,6 @@ def test_equal_matches_that_are_other_objects_are_walked_again(monkeypatch: pyte
     assert set(outcomes.dead) == {("ns", "one", 1, None), ("ns", "two", 1, None)}
 
 
-def test_a_virtual_service_at_an_http_and_an_https_server_is_walked_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The usual Gateway (HTTP 80 and HTTPS 443 for the same hosts): one walk of the VirtualService's routes, and
-    the shadowed rule found at both route configurations."""
-    from manifests import gateway, http_rule, prefix, server, to_yaml, virtual_service
-
-    from kubectl_meshctl.analysis.reachability import compute_reachability
-    from kubectl_meshctl.sources.files import FileSource
-
-    tls = {"mode": "SIMPLE", "credentialName": "cert"}
-    gw = gateway(
-        servers=[server(80, hosts=["shop.example.com"]), server(443, hosts=["shop.example.com"], protocol="HTTPS", tls=tls)]
-    )
-    vs = virtual_service(hosts=["shop.example.com"], http=[http_rule(prefix("/")), http_rule(prefix("/api"))])
-    path = tmp_path / "in.yaml"
-    path.write_text(to_yaml(gw, vs))
-    snapshot = FileSource([str(path)]).read().snapshot
-    walked = _count_calls(monkeypatch, reachability, "_walk_routes")
-    reach = compute_reachability(snapshot, witnesses=False)
-    assert walked[0] == 1
-    killer = reach.outcomes.dead[("default", "vs", 1, 0)]
-    assert (killer.source.name, killer.source.rule_index) == ("vs", 0)
-
-
 def _http_and_https_snapshot(tmp_path: Path, *rules: dict[str, object]) -> Snapshot:
     from manifests import gateway, server, to_yaml, virtual_service
 
@@ -453,6 +430,21 @@ def _http_and_https_snapshot(tmp_path: Path, *rules: dict[str, object]) -> Snaps
     path = tmp_path / "in.yaml"
     path.write_text(to_yaml(gw, virtual_service(hosts=["shop.example.com"], http=list(rules))))
     return FileSource([str(path)]).read().snapshot
+
+
+def test_a_virtual_service_at_an_http_and_an_https_server_is_walked_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The usual Gateway (HTTP 80 and HTTPS 443 for the same hosts): one walk of the VirtualService's routes, and
+    the shadowed rule found at both route configurations."""
+    from manifests import http_rule, prefix
+
+    from kubectl_meshctl.analysis.reachability import compute_reachability
+
+    snapshot = _http_and_https_snapshot(tmp_path, http_rule(prefix("/")), http_rule(prefix("/api")))
+    walked = _count_calls(monkeypatch, reachability, "_walk_routes")
+    reach = compute_reachability(snapshot, witnesses=False)
+    assert walked[0] == 1
+    killer = reach.outcomes.dead[("default", "vs", 1, 0)]
+    assert (killer.source.name, killer.source.rule_index) == ("vs", 0)
 
 
 def test_routes_bound_at_an_http_and_an_https_server_are_built_once_for_the_analysis(

@@ -708,7 +708,7 @@ def build_route_configuration(
     served: dict[ServerRef, ServerUse],
     *,
     actions: bool = True,
-    built_at_proxy: dict[tuple[str, int], BuiltRoutes] | None = None,
+    built_at_proxy: dict[tuple[str, int], BuiltRoutes],
 ) -> tuple[RouteConfiguration, list[Truncation]]:
     """One route configuration istiod would send ``proxy``.  ``built_at_proxy``: the routes of the VirtualServices
     whose routes do not depend on the gateway port (no ``port`` match, no actions asked for), by (gateway,
@@ -717,7 +717,6 @@ def build_route_configuration(
     namespace and the gateway, so it is the same at every route configuration of the proxy.)"""
     vhosts: dict[str, VirtualHost] = {}
     cache: dict[tuple[str, str], BuiltRoutes] = {}
-    at_proxy = {} if built_at_proxy is None else built_at_proxy
     truncations: list[Truncation] = []
     for gw, server, hosts, _listen, _route_name, _filed_as in servers:
         assert server.port is not None
@@ -737,15 +736,13 @@ def build_route_configuration(
             key = (gname, vs.meta.full_name)
             if key not in cache:
                 port_free = not actions and not index.port_matched(vs)
-                built_or_none = at_proxy.get((gname, id(vs))) if port_free else None
-                if built_or_none is None:
+                built = built_at_proxy.get((gname, id(vs))) if port_free else None
+                if built is None:
                     built = build_vs_routes(
                         index, vs, gateway=gname, port=gport, proxy=proxy, certain=visible_for_sure, actions=actions
                     )
                     if port_free:
-                        at_proxy[(gname, id(vs))] = built
-                else:
-                    built = built_or_none
+                        built_at_proxy[(gname, id(vs))] = built
                 if not built.routes and not built.truncations:
                     continue
                 cache[key] = built
