@@ -7,10 +7,9 @@ analyzers only pick a code and fill in arguments, and renderers never guess a le
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..records import quick_init
+from ..records import record
 from .levels import Level as Level  # re-exported: the analyzers and renderers take it from here
 
 if TYPE_CHECKING:
@@ -20,8 +19,7 @@ ISTIO_DOCS_VERSION = "1.24"
 PROJECT_CODES_URL = "https://github.com/kubectl-meshctl/kubectl-meshctl/blob/main/docs/codes.md"
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Code:
     code: str
     name: str
@@ -218,8 +216,7 @@ _CATALOGUE = (
 CODES: dict[str, Code] = {c.code: c for c in _CATALOGUE}
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Witness:
     """A concrete HTTP request the finding's dead rule (or match) accepts, and the route that takes it instead."""
 
@@ -243,8 +240,7 @@ class Witness:
         return {"headers": dict(self.headers), "method": self.method, "takenBy": self.taken_by, "url": self.url}
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ConnectionWitness:
     """A concrete connection a dead ``tcp``/``tls`` rule (or match) would take, and the rule that gets it instead.
 
@@ -283,8 +279,7 @@ def shell_quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Finding:
     code: str
     level: Level

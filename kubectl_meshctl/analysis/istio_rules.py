@@ -11,17 +11,15 @@ later one does.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from ..envoy.coverage import covers
 from ..istio.translation import resolve_gateway_name, translate_match
-from ..records import quick_init
+from ..records import record
 from ..resources.model import HTTPMatch, HTTPRule, L4Rule, Pod, StringMatch, VirtualService, labels_match
 from .findings import rule_label
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class IstioRuleFinding:
     """A structured IST0130/IST0131 so that our own rules can tell which rule/match Istio named."""
 
@@ -32,8 +30,7 @@ class IstioRuleFinding:
     args: tuple[str, ...]
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class _Descriptor:
     rule: HTTPRule
     match: HTTPMatch

@@ -51,7 +51,7 @@ from ..istio.translation import (
     visible_in_istiod_order,
     vs_gateways,
 )
-from ..records import quick_init
+from ..records import record
 from ..resources.model import (
     Gateway,
     L4Match,
@@ -156,8 +156,7 @@ class _View:
 # --------------------------------------------------------------------------- who takes what
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Taker:
     """The rule (and match) that gets a server's connections (tcp) or an SNI host's filter chain (tls)."""
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
-from ..records import quick_init
+from ..records import record
 from ..redact import escape, quote
 from ..resources.kinds import KINDS
 from ..resources.model import ObjectMeta, Snapshot
@@ -21,8 +20,7 @@ from .findings import CODES, Finding, Level
 SUPPRESS_ANNOTATION = "galley.istio.io/analyze-suppress"
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Suppression:
     code: str
     pattern: str

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..records import quick_init
+from ..records import record
 from .errors import BadInput, UsageProblem
 
 if TYPE_CHECKING:
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 SuiteFormat = Literal["router_check", "istio-config-validator"]
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouteConfigs:
     """Route configurations a router_check file can run on, and where they came from."""
 
@@ -35,8 +34,7 @@ class RouteConfigs:
     configurations: tuple[DumpedRouteConfiguration, ...]
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Suite:
     """One test file's run."""
 

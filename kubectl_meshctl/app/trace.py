@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from ..envoy.matching import Header, Request, VirtualHostChoice, evaluate, select_virtual_host
-from ..records import quick_init
+from ..records import record
 from .errors import NotFound, UsageProblem
 
 if TYPE_CHECKING:
@@ -36,8 +36,7 @@ Verdict = Literal["routed", "404", "not modelled", "tls redirect", "no listener"
 # --------------------------------------------------------------------------- the request
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class TraceQuery:
     """The request as the gateway sees it, and the gateway port it arrives on."""
 
@@ -79,8 +78,7 @@ def parse_query(url: str, *, method: str, headers: Sequence[str], port: int | No
 # --------------------------------------------------------------------------- what is known about a route
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Destination:
     host: str
     port: int | None
@@ -88,8 +86,7 @@ class Destination:
     weight: int
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouteFacts:
     """A route as a trace reports it: its match, where it came from, its action."""
 
@@ -167,8 +164,7 @@ class ProxyRoutesView:
 # --------------------------------------------------------------------------- the trace
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Tried:
     route: RouteFacts
     failed: str

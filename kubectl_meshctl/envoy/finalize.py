@@ -43,7 +43,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from ..records import quick_init
+from ..records import record
 from .from_dump import header_matcher
 from .matching import Header, compile_re2, header_matches
 from .route_model import HeaderMatcher, PathSpec, Route, VirtualHost
@@ -73,8 +73,7 @@ class FinalizeError(ValueError):
     """A route's action JSON of the wrong shape; the message says where."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Outcome:
     """What Envoy does with the request, in the fields router_check_tool compares."""
 
@@ -97,8 +96,7 @@ class Outcome:
     """Lower-case names of headers whose value the model could not compute (a check on them is not decided)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RequestFacts:
     """The request as router_check_tool builds it."""
 

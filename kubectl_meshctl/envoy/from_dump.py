@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..records import quick_init
+from ..records import record
 from .route_model import (
     HeaderMatcher,
     PathSpec,
@@ -84,8 +84,7 @@ class DumpShapeError(ValueError):
     """A route field of the wrong JSON type; the message says where."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class DumpedRoute:
     """What a dump says about one route beyond the model."""
 
@@ -102,8 +101,7 @@ class DumpedRoute:
     """The route's JSON (its action, header mutations ... for :mod:`.finalize`)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RuntimeFraction:
     """``match.runtime_fraction``: the route is enabled for ``numerator`` in ``denominator`` of requests, unless the
     runtime key says otherwise."""

@@ -37,11 +37,11 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
-from ..records import quick_init
+from ..records import record
 from .route_model import (
     PATH_KIND_TEXT,
     HeaderMatcher,
@@ -115,8 +115,7 @@ class Header(NamedTuple):
     value: str
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class MatchInput:
     """A request as Envoy's route matchers read it."""
 
@@ -131,8 +130,7 @@ class MatchInput:
     """Each value of a header sent more than once (string matchers try them one by one)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Request:
     """An HTTP request as a client sends it to the gateway."""
 
@@ -176,8 +174,7 @@ MismatchReason = Literal["path", "case", "absent", "present", "value"]
 parameter is missing; ``present``: the header is there but must not be; ``value``: its value fails."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Mismatch:
     """The first condition of a route that a request fails, and how."""
 
@@ -204,8 +201,7 @@ class Mismatch:
         return f"{label} {self.seen}: {wanted}, must not be" if inverted else f"{label} {self.seen}: not {wanted}"
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class MatchResult:
     """Whether a route takes a request; when not, the first condition that failed (see :func:`evaluate`)."""
 
@@ -381,8 +377,7 @@ def accepts(match: RouteMatch, request: MatchInput) -> bool:
 DomainKind = Literal["exact", "suffix", "prefix", "any"]
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class VirtualHostChoice:
     """The virtual host Envoy picks for a Host header, and the domain (and kind of domain) that won."""
 
@@ -457,8 +452,7 @@ def select_virtual_host(virtual_hosts: Sequence[VirtualHost] | VirtualHostIndex,
     return index.select(host)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouteAttempt:
     route: Route
     result: MatchResult
@@ -480,8 +474,7 @@ def first_route(virtual_host: VirtualHost, request: MatchInput) -> Route | None:
     return next((r for r in virtual_host.routes if accepts(r.match, request)), None)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Routing:
     """How Envoy routes one request through a route configuration's virtual hosts."""
 

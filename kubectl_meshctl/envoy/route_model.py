@@ -12,14 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..records import quick_init
+from ..records import record
 
 PSEUDO_HEADERS_AS_CONDITIONS = (":method", ":authority", ":scheme")
 """Pseudo-headers istiod matches on (an Istio ``method``, ``authority`` or ``scheme`` match)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class PathSpec:
     """A route's path specifier: ``prefix``, ``path`` (exact), ``safe_regex`` (``regex``) or ``path_separated_prefix``
     (read from dumps and route configurations; istiod does not emit it)."""
@@ -30,8 +29,7 @@ class PathSpec:
     """``None`` when the field is omitted (Envoy's default: case-sensitive)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ValueMatcher:
     """A header or query parameter condition: a ``StringMatcher`` kind, ``present_match`` or ``range_match``.
 
@@ -46,8 +44,7 @@ class ValueMatcher:
     """``range``: start (inclusive) and end (exclusive) of the integer the value must be."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class HeaderMatcher:
     name: str
     matcher: ValueMatcher
@@ -55,8 +52,7 @@ class HeaderMatcher:
     treat_missing_as_empty: bool = False
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class QueryMatcher:
     name: str
     matcher: ValueMatcher
@@ -80,8 +76,7 @@ PATH_KIND_TEXT = {"path": "exact", "prefix": "prefix", "regex": "regex", "path_s
 """How a path specifier is named to users."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouteMatch:
     path: PathSpec
     headers: tuple[HeaderMatcher, ...] = ()
@@ -104,8 +99,7 @@ class RouteMatch:
         return ", ".join(parts)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouteSource:
     """The VirtualService rule and match a route was built from (what istiod writes into its name and metadata)."""
 
@@ -118,8 +112,7 @@ class RouteSource:
     match_name: str = ""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouteAction:
     kind: Literal["route", "redirect", "direct_response", "delegate"]
     clusters: tuple[tuple[str, int], ...] = ()

@@ -42,18 +42,17 @@ delegate.  Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal, NamedTuple
 
-from ..records import quick_init
+from ..records import record
 from ..resources.model import Destination, HTTPMatch, HTTPRule, RouteDestination, StringMatch, VirtualService
 from .hosts import resolve_gateway_name, resolve_shortname_to_fqdn
 
 DelegateProblem = Literal["missing", "has hosts", "not exported"]
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RuleOrigin:
     """Where a rule of a merged VirtualService is written in the input."""
 
@@ -68,8 +67,7 @@ class RuleOrigin:
     """The root rule whose ``delegate`` brought the rule in; ``None`` for the root's own rules."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class MergedVirtualService:
     """A root VirtualService as istiod translates it: its delegating rules replaced by the merged delegate rules."""
 
@@ -81,8 +79,7 @@ class MergedVirtualService:
     """One per rule of ``merged.http``."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class UnresolvedDelegate:
     """A root rule istiod drops because its delegate cannot be used."""
 
@@ -96,8 +93,7 @@ class UnresolvedDelegate:
     """The VirtualService of that name when there is one (with hosts, or not exported)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class DroppedDelegateRule:
     """A delegate rule istiod leaves out of a root: one of its matches fits none of the root rule's matches."""
 
@@ -111,8 +107,7 @@ class DroppedDelegateRule:
     """Why it conflicts with each root match, in root match order."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Delegation:
     """Every root merged with its delegates, and what the merge left out."""
 

@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from operator import itemgetter
 from typing import Any
 
-from ..records import quick_init
+from ..records import record
 from ..resources.model import (
     BackendRef,
     Destination,
@@ -91,8 +91,7 @@ _WILDCARD_ORIGIN_REGEX = r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s?#]+$"
 _RETRY_ON_DEFAULTS = ("connect-failure", "refused-stream", "unavailable", "cancelled")
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ParentAttachment:
     """What became of one ``parentRefs`` entry of one route (its ``status.parents`` entry, as istiod writes it)."""
 
@@ -109,8 +108,7 @@ class ParentAttachment:
     message: str = ""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Conversion:
     """istiod's conversion of the snapshot's Gateway API objects."""
 
@@ -125,8 +123,7 @@ class Conversion:
 # --------------------------------------------------------------------------- listeners as route parents
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class _ListenerParent:
     """One listener of an Istio-controlled Gateway, as routes see it (istiod's ``parentInfo``)."""
 
@@ -358,8 +355,7 @@ def _convert_gateways(
 # --------------------------------------------------------------------------- attachment
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class _Binding:
     """One (parentRef, listener) pair istiod evaluated; ``reason == ""`` when the route attaches."""
 
@@ -675,8 +671,7 @@ def _cors_json(raw: Any) -> dict[str, Any]:
     return out
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class _Context:
     snapshot: Snapshot
     domain_suffix: str
@@ -1016,8 +1011,7 @@ _first = itemgetter(0)
 """The precedence key of a ``(key, ...)`` tuple."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class _RouteVirtualService:
     """One route's contribution to one (listener, hostname): istiod's per-route VirtualService before merging."""
 

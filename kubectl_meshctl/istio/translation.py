@@ -30,7 +30,7 @@ from ..envoy.route_model import (
     ValueMatcher,
     VirtualHost,
 )
-from ..records import quick_init
+from ..records import record
 from ..resources.model import (
     Gateway,
     HTTPMatch,
@@ -106,8 +106,7 @@ class MergedRoute(Route):
     written: RouteSource | None = None
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Truncation:
     """A rule/match that istiod never translated because an earlier catch-all of its VS stopped it."""
 
@@ -127,8 +126,7 @@ def written_at(item: Route | Truncation) -> RouteSource:
     return item.source if written is None else written
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class GatewayProxy:
     """An ingress-gateway pod as istiod sees it.  ``hypothetical``: made up from a Gateway selector."""
 

@@ -14,11 +14,11 @@ Normalisation rules (they make structural equality mean what Istio's duplicate c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from types import MappingProxyType
 from typing import Any, Generic, Literal, TypeVar
 
-from ..records import quick_init
+from ..records import record
 
 StringMatchKind = Literal["exact", "prefix", "regex", ""]
 _NO_SPEC: Mapping[str, Any] = MappingProxyType({})
@@ -26,8 +26,7 @@ ROUTE_SEMANTICS = "internal.istio.io/route-semantics"
 """The annotation istiod puts on the VirtualServices it generates from Gateway API routes (value ``gateway``)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Origin:
     """Where an object came from: a file (with the document's first line) or a cluster."""
 
@@ -43,8 +42,7 @@ class Origin:
     """Read from a cluster (through the context ``source`` names): there is no file or line to point at."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ObjectMeta:
     kind: str
     name: str
@@ -69,8 +67,7 @@ class ObjectMeta:
         return None
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class StringMatch:
     """Istio StringMatch.  ``kind == ""`` is a present-but-empty match (``{}``)."""
 
@@ -81,8 +78,7 @@ class StringMatch:
         return f"{self.kind} {self.value}" if self.kind else "any"
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class HTTPMatch:
     name: str = ""
     uri: StringMatch | None = None
@@ -131,16 +127,14 @@ class HTTPMatch:
         return replace(self, name="") if self.name else self
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Destination:
     host: str = ""
     subset: str = ""
     port: int = 0
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouteDestination:
     destination: Destination | None
     weight: int = 0
@@ -148,8 +142,7 @@ class RouteDestination:
     """Field path of ``destination.host`` for line lookup, e.g. ``spec.http[0].route[1].destination.host``."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class GeneratedFrom:
     """The Gateway API route rule (and match) istiod generated a VirtualService rule from."""
 
@@ -166,8 +159,7 @@ class GeneratedFrom:
         return f"{self.namespace}/{self.name}"
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class HTTPRule:
     index: int
     name: str = ""
@@ -186,8 +178,7 @@ class HTTPRule:
     """Set on the rules of a VirtualService istiod generates from the Gateway API (``istio/gateway_api.py``)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class L4Match:
     """A TCP or TLS match; compared structurally as a whole (no names in Istio)."""
 
@@ -199,16 +190,14 @@ class L4Match:
     source_namespace: str = ""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class L4Rule:
     index: int
     matches: tuple[L4Match, ...] = ()
     route: tuple[RouteDestination, ...] = ()
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class VirtualService:
     meta: ObjectMeta
     hosts: tuple[str, ...] = ()
@@ -225,8 +214,7 @@ class VirtualService:
         return self.meta.annotation(ROUTE_SEMANTICS) == "gateway"
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ServerPort:
     number: int
     name: str = ""
@@ -234,16 +222,14 @@ class ServerPort:
     target_port: int = 0
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ServerTLS:
     mode: str = ""
     credential_name: str = ""
     https_redirect: bool = False
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Server:
     index: int
     port: ServerPort | None
@@ -253,16 +239,14 @@ class Server:
     tls: ServerTLS | None = None
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Gateway:
     meta: ObjectMeta
     selector: tuple[tuple[str, str], ...] = ()
     servers: tuple[Server, ...] = ()
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ServicePort:
     port: int
     name: str = ""
@@ -272,8 +256,7 @@ class ServicePort:
     """0 when absent, an int, or a named container port."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Service:
     meta: ObjectMeta
     selector: tuple[tuple[str, str], ...] | None = None
@@ -283,16 +266,14 @@ class Service:
     external_name: str = ""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ContainerPort:
     container_port: int
     name: str = ""
     protocol: str = ""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Pod:
     meta: ObjectMeta
     container_ports: tuple[ContainerPort, ...] = ()
@@ -308,15 +289,13 @@ class Pod:
         return self.meta.labels
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Subset:
     name: str
     labels: tuple[tuple[str, str], ...] = ()
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class DestinationRule:
     meta: ObjectMeta
     host: str = ""
@@ -324,8 +303,7 @@ class DestinationRule:
     export_to: tuple[str, ...] = ()
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ServiceEntry:
     meta: ObjectMeta
     hosts: tuple[str, ...] = ()
@@ -336,8 +314,7 @@ class ServiceEntry:
 # --------------------------------------------------------------------------- the Gateway API (gateway.networking.k8s.io)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class LabelSelector:
     """A ``metav1.LabelSelector``: every ``match_labels`` pair and every expression must hold."""
 
@@ -346,8 +323,7 @@ class LabelSelector:
     """(key, operator ``In``/``NotIn``/``Exists``/``DoesNotExist``, values)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Listener:
     """One listener of a Gateway API Gateway."""
 
@@ -367,8 +343,7 @@ class Listener:
     """(group, kind) of ``allowedRoutes.kinds``; ``()``: the kinds the protocol supports."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class KubeGateway:
     """A Gateway API Gateway (``gateway.networking.k8s.io``)."""
 
@@ -384,8 +359,7 @@ class KubeGateway:
         return tuple(listener.hostname for listener in self.listeners)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ParentRef:
     """A route's ``parentRefs`` entry."""
 
@@ -398,8 +372,7 @@ class ParentRef:
     port: int = 0
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class KubeValueMatch:
     """A header or query parameter match of an HTTPRoute/GRPCRoute."""
 
@@ -408,8 +381,7 @@ class KubeValueMatch:
     type: Literal["Exact", "RegularExpression"] = "Exact"
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class KubeRouteMatch:
     """One ``matches`` entry of an HTTPRoute rule (or a GRPCRoute rule, whose method match is in ``grpc_*``)."""
 
@@ -424,8 +396,7 @@ class KubeRouteMatch:
     grpc_method: str = ""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class BackendRef:
     name: str
     namespace: str = ""
@@ -438,8 +409,7 @@ class BackendRef:
     """The backend's own filters, as written (they change headers, not routing)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class KubeRouteRule:
     index: int
     name: str = ""
@@ -455,8 +425,7 @@ class KubeRouteRule:
     memory)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class KubeRoute:
     """An HTTPRoute or a GRPCRoute (``meta.kind`` says which); both attach and translate the same way."""
 
@@ -466,8 +435,7 @@ class KubeRoute:
     rules: tuple[KubeRouteRule, ...] = ()
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ReferenceGrant:
     """Lets objects of ``from_`` kinds in other namespaces refer to objects of ``to`` kinds in this namespace."""
 
@@ -478,23 +446,20 @@ class ReferenceGrant:
     """(group, kind, name); name ``""``: every object of the kind."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class GatewayClass:
     meta: ObjectMeta
     controller_name: str = ""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Namespace:
     """A namespace and its labels (``allowedRoutes`` selectors read them)."""
 
     meta: ObjectMeta
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Snapshot:
     """Everything one run reads, read once.  Tuples keep input order."""
 

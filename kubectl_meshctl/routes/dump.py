@@ -68,12 +68,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
 from ..envoy.type_urls import ROUTES_CONFIG_DUMP_TYPE
 from ..gcpause import paused_gc
-from ..records import quick_init
+from ..records import record
 from ..resources.input_limits import find_surrogate, may_hold_surrogate, short_reason, surrogate_message
 
 __all__ = [
@@ -110,8 +109,7 @@ class RoutesError(Exception):
         self.message = message
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouteView:
     """One Envoy route: its ``match`` (proto-JSON dict), Istio's VirtualService metadata path, its cluster."""
 
@@ -125,16 +123,14 @@ class RouteView:
         return self.cluster == PASSTHROUGH_CLUSTER
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class VirtualHostView:
     name: str
     domains: tuple[str, ...] = ()
     routes: tuple[RouteView, ...] = ()
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouteConfigView:
     name: str
     virtual_hosts: tuple[VirtualHostView, ...] = ()
@@ -142,8 +138,7 @@ class RouteConfigView:
     """True for ``dynamic_route_configs`` (RDS), False for ``static_route_configs`` (inline)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouteDump:
     """A decoded route section: the views in collection order, and the raw route configurations."""
 

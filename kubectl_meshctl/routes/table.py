@@ -41,12 +41,11 @@ cell is printed Go-``%q``-quoted instead.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from ..gcpause import paused_gc
 from ..gocompat.tabwriter import TabWriterConfig
-from ..records import quick_init
+from ..records import record
 from ..redact import quote
 from .dump import PASSTHROUGH_CLUSTER, RouteConfigView, RouteDump, field_value
 from .order import route_config_order, route_config_order_of_names
@@ -75,8 +74,7 @@ _VS_PREFIX_124: Final = "/apis/networking.istio.io/"
 _VS_PREFIX_118: Final = "/apis/networking.istio.io/v1alpha3/namespaces/"
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouteRow:
     """One verbose table row before formatting.
 

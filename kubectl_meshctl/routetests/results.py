@@ -7,16 +7,14 @@ the last when the answer depends on something the model does not cover (it is sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
-from ..records import quick_init
+from ..records import record
 
 Verdict = Literal["pass", "fail", "not_modelled"]
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Check:
     """One compared field: ``expected: [..], actual: [..], test type: <field>`` in router_check's words."""
 
@@ -28,8 +26,7 @@ class Check:
     """The failure line exactly as the upstream tool prints it (empty: built from the three fields)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class CaseResult:
     name: str
     origin: str

@@ -27,7 +27,7 @@ from ..envoy.finalize import FinalizeError, Outcome, RequestFacts, duration_ms, 
 from ..envoy.from_dump import RUNTIME_FRACTION, DumpedRouteConfiguration, DumpShapeError, header_matcher
 from ..envoy.matching import Header, Request, evaluate, select_virtual_host, undecidable
 from ..envoy.route_model import Route, VirtualHost
-from ..records import quick_init
+from ..records import record
 from .results import CaseResult, Check, Verdict
 
 
@@ -89,8 +89,7 @@ def _fields(obj: Any, *, known: set[str] | frozenset[str], where: str) -> dict[s
     return out
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouterTest:
     name: str
     origin: str
@@ -314,8 +313,7 @@ def check_route_configuration(raw: Any, *, source: str) -> None:
 # --------------------------------------------------------------------------- running a test
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class _Routed:
     outcome: Outcome | None
     route: Route | None
@@ -625,8 +623,7 @@ def _seconds(ms: int) -> str:
 # --------------------------------------------------------------------------- a run and its coverage
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Uncovered:
     virtual_host: str
     route_name: str
@@ -634,8 +631,7 @@ class Uncovered:
     """The route's match in protobuf text format, as the tool prints it (``prefix: "/"``)."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class RouterCheckRun:
     results: tuple[CaseResult, ...]
     coverage: float

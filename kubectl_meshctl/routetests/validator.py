@@ -67,7 +67,7 @@ from ..istio.translation import (
     vs_visibility,
     written_at,
 )
-from ..records import quick_init
+from ..records import record
 from ..resources.model import HTTPRule, Snapshot, VirtualService
 from .results import CaseResult, Check, Verdict
 
@@ -99,8 +99,7 @@ class TestFileError(ValueError):
         self.path = path
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ValidatorRequest:
     """The requests of one case: every URI x authority x method, each with all the headers."""
 
@@ -119,8 +118,7 @@ class ValidatorRequest:
         ]
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ValidatorCase:
     name: str
     """The case's ``description`` (``testCases[i]`` when it has none)."""
@@ -332,8 +330,7 @@ class _Served:
     """By ``id`` of the virtual host."""
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class _Taken:
     """The rule a request takes: its fields as the case compares them, and where it is written."""
 
@@ -341,8 +338,7 @@ class _Taken:
     label: str
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class _Outcome:
     """What one request gets: a rule (or none, a 404), or why the model cannot say."""
 
@@ -490,8 +486,7 @@ class _Model:
 # --------------------------------------------------------------------------- the run
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class _Checked:
     check: Check
     request: Request

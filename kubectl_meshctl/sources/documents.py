@@ -11,13 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records import quick_init
+from ..records import record
 from .files import FileSource, load_document, load_json_text, split_documents
 from .result import InputError
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class LoadedDocument:
     source: str
     line: int | None

@@ -11,15 +11,14 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from ..records import quick_init
+from ..records import record
 from ..resources.model import Origin, Snapshot
 
 if TYPE_CHECKING:
     import yaml
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class InputError:
     """One input that could not be used.  ``unknown_kind`` errors can be waived with --ignore-unknown."""
 
