@@ -10,13 +10,14 @@ proxy, istioctl's own rule checks) are computed once per run by :class:`Analysis
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 from typing import Literal
 
 from ..gcpause import paused_gc
 from ..istio.gateway_api import Conversion, convert
 from ..istio.translation import vs_gateways
+from ..records import record
 from ..resources.kinds import (
     DESTINATION_RULE,
     GATEWAY,
@@ -139,7 +140,7 @@ class Analysis:
         return l4.istio_l4_witness(self.l4_outcomes, vs, section=section, rule_index=rule, match_index=match)
 
 
-@dataclass(frozen=True)
+@record
 class Analyzer:
     name: str
     """Istio's analyzer name for parity checks; the plugin's own otherwise."""

@@ -49,6 +49,7 @@ from ..istio.translation import (
     vs_visibility,
     written_at,
 )
+from ..records import record
 from ..resources.model import Gateway, GeneratedFrom, SelectorIndex, Snapshot, VirtualService, selector_itself
 from .findings import Finding, Witness, finding, go_list, rule_label
 from .istio_rules import IstioRuleFinding
@@ -408,7 +409,7 @@ def _walk_routes(routes: list[Route], outcomes: _Outcomes, where: _Where | None 
     return killers
 
 
-@dataclass(frozen=True)
+@record
 class GeneratedRules:
     """The VirtualServices istiod generates from Gateway API routes, so that a route built from one is named by the
     HTTPRoute/GRPCRoute rule and match the user wrote, never by the generated VirtualService nobody wrote."""

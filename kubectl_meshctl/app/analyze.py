@@ -7,9 +7,10 @@ exit code are decisions about the domain, not about flags; the shell only render
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..records import record
 from ..resources.kinds import GATEWAY_API_KINDS, LISTED_KINDS
 from .cluster_access import KubeOptions, connect, start_cluster_read
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from ..sources.result import InputError, ReadResult
 
 
-@dataclass(frozen=True)
+@record
 class AnalyzeRequest:
     files: tuple[str, ...]
     suppressions: tuple[Suppression, ...]
@@ -33,7 +34,7 @@ class AnalyzeRequest:
     """Prove each dead rule with a request (shown by --explain, -o json and -o yaml); the findings are the same without."""
 
 
-@dataclass(frozen=True)
+@record
 class AnalyzeOutcome:
     shown: tuple[Finding, ...]
     """The findings at --output-threshold or above, in istioctl's order, each with its field's line."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..records import record
 from ..resources.kinds import GATEWAY, POD
 from .cluster_access import KubeOptions, connect, read_cluster
 from .errors import NotFound
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ..sources.result import InputError
 
 
-@dataclass(frozen=True)
+@record
 class GatewayPods:
     pods: list[Pod]
     selector: str

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..records import record
 from ..resources.kinds import GATEWAY_API_KINDS, LISTED_KINDS, POD
 from .cluster_access import KubeOptions, connect, read_cluster
 from .errors import BadInput
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..sources.result import ReadResult
 
 
-@dataclass(frozen=True)
+@record
 class RenderOptions:
     """How to print a route dump: istioctl's flags."""
 
@@ -180,7 +180,7 @@ def read_resources(paths: Sequence[str], *, default_namespace: str) -> ReadResul
     return result
 
 
-@dataclass(frozen=True)
+@record
 class ProxyCandidates:
     """The gateway pods a target may name, with the resources read beside them."""
 
@@ -192,7 +192,7 @@ class ProxyCandidates:
     notes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class ProxyTarget:
     """A gateway pod in the cluster, as istiod sees it."""
 
@@ -237,7 +237,7 @@ def fetch_dump(found: ProxyTarget, *, admin_port: int) -> tuple[bytes, str]:
     return fetch_config_dump(found.api, found.pod.meta.name, found.pod.meta.namespace, port=admin_port)
 
 
-@dataclass(frozen=True)
+@record
 class RoutesDiff:
     header: list[str]
     only_proxy: list[str]

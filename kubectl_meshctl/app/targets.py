@@ -8,9 +8,9 @@ Why this module exists: ``routes`` (and later ``trace``) address a proxy the way
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..records import record
 from .errors import NotFound, UsageProblem
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..resources.model import Pod
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """A ``[TYPE/]NAME[.NS]`` argument, split."""
 
@@ -27,7 +27,7 @@ class Target:
     namespace: str
 
 
-@dataclass(frozen=True)
+@record
 class ResolvedPod:
     pod: Pod
     note: str | None = None

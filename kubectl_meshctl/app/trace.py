@@ -16,7 +16,7 @@ so an ``https://`` request picks the HTTPS route configuration whose virtual hos
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -147,7 +147,7 @@ def destinations(route: Route) -> tuple[Destination, ...]:
 Facts = Callable[["Route"], RouteFacts]
 
 
-@dataclass(frozen=True)
+@record
 class ProxyRoutesView:
     """One proxy's route configurations, with what is known about each route beyond the model."""
 
@@ -171,7 +171,7 @@ class Tried:
     """The first condition the request failed."""
 
 
-@dataclass(frozen=True)
+@record
 class Trace:
     proxy: str
     source_labels: Mapping[str, str]
