@@ -672,19 +672,36 @@ def test_the_build_writes_the_launcher_as_the_script_with_the_payloads_digest(bu
     assert [n for n in names if not krew_launcher.safe_member_name(n)] == []  # else the cache would never be used
 
 
-def _old_pythons() -> list[str]:
-    """Interpreters older than 3.10 that pyenv has installed here (the oldest and the newest of them)."""
+def _pyenv_pythons() -> list[tuple[tuple[int, int], str]]:
+    """The interpreters pyenv has installed here, by version."""
     roots = {os.environ.get("PYENV_ROOT") or "", os.path.expanduser("~/.pyenv")} - {""}
     found = []
     for root in sorted(roots):
         for python in glob.glob(os.path.join(root, "versions", "3.*", "bin", "python3")):
-            done = subprocess.run(
-                [python, "-c", "import sys; print(sys.version_info[:2] < (3, 10))"], capture_output=True, text=True
-            )
-            if done.stdout.strip() == "True":
-                found.append(python)
-    found.sort(key=lambda p: [int(x) for x in re.findall(r"versions/3\.(\d+)\.(\d+)", p)[0]])
+            done = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True)
+            if done.returncode == 0:
+                major, minor = map(int, done.stdout.split())
+                found.append(((major, minor), python))
+    return sorted(found)
+
+
+def _old_pythons() -> list[str]:
+    """Interpreters older than 3.10 that pyenv has installed here (the oldest and the newest of them)."""
+    found = [python for version, python in _pyenv_pythons() if version < (3, 10)]
     return sorted({found[0], found[-1]}) if found else []
+
+
+def test_every_python_the_release_supports_runs_it_alike(
+    script: Path, reference: dict[tuple[str, ...], tuple[int, str, str]], tmp_path: Path
+) -> None:
+    # a krew user's python3 is any 3.10 or later; the records lean on the standard library's dataclasses
+    # (records.py), whose insides differ from version to version
+    pythons = {version: python for version, python in _pyenv_pythons() if version >= (3, 10)}
+    if not pythons:
+        pytest.skip("no python3 of 3.10 or later installed by pyenv")
+    for (major, minor), python in sorted(pythons.items()):
+        home = tmp_path / f"{major}.{minor}"
+        _assert_like_the_zip(python, script, reference, env=_env(home, home / "cache"))
 
 
 def test_an_old_python3_gets_the_version_message_and_no_cache(script: Path, tmp_path: Path) -> None:
