@@ -18,6 +18,9 @@ At each scale, interleaved, medians over ``--reps`` (wall time and each child's 
   every page, standard library only;
 * for information, the floor with the cyclic GC disabled (``floor.py --no-gc``): at 4x the collector is most of
   the plain floor's time (it keeps every item, and each collection scans them);
+* for information, kubectl reading the big list itself, cold: ``kubectl get virtualservices… -A -o json``
+  (``httproutes…``): the same objects the plugin must read to count its warnings, where the baseline above gets a
+  table of Gateways rendered by the server;
 * ``kubectl-meshctl gateways -A --no-cache``, ``vs -A --no-cache`` (``httproutes -A --no-cache``), ``analyze -A``;
 * offline: ``analyze -f FILE`` and ``routes -f FILE --predict`` on a YAML file of the same scenario's objects.
 
@@ -260,6 +263,7 @@ def measure_scale(
         fake = FakeApiProcess(kubeconfig=kubeconfig, seed=True, yaml_files=(offline,), gateway_api=True, startup_timeout=600)
         what = f"{routes} HTTPRoutes x 10 rules (4 Gateways) + seed"
         native = [kubectl, "get", "httproutes.gateway.networking.k8s.io", "-A"]
+        native_json = Cmd("kubectl get httproutes -A -o json", [*native, "-o", "json"])
         routes_cmd = Cmd("httproutes -A --no-cache", [*meshctl, "httproutes", "-A", "--no-cache"])
         predict_flags = ["--pod-labels", "gateway.networking.k8s.io/gateway-name=public", "--pod-namespace", "istio-system"]
     else:
@@ -271,6 +275,9 @@ def measure_scale(
         )
         what = f"{gateways} Gateways, {virtual_services} VirtualServices x {rules} rules, {pods} pods + seed"
         native = [kubectl, "get", "gateways.networking.istio.io", "-A"]
+        native_json = Cmd(
+            "kubectl get vs -A -o json", [kubectl, "get", "virtualservices.networking.istio.io", "-A", "-o", "json"]
+        )
         routes_cmd = Cmd("vs -A --no-cache", [*meshctl, "vs", "-A", "--no-cache"])
         predict_flags = []
     print(f"\n== {tag} at {scale:g}x: {what}; offline file {offline.stat().st_size / 1e6:.1f} MB", flush=True)
@@ -297,6 +304,7 @@ def measure_scale(
                     *floor_args,
                 ],
             ),
+            native_json,
             Cmd("gateways -A --no-cache", [*meshctl, "gateways", "-A", "--no-cache"]),
             routes_cmd,
             Cmd("analyze -A", [*meshctl, "analyze", "-A"], ok=ANALYZE_OK),
