@@ -19,7 +19,9 @@ one selector, one Gateway per namespace and no ReferenceGrant, so it cannot show
   tenant host, and an HTTPRoute per host.
 
 "Analysis" is ``analysis.analyze`` on the snapshot read from the generated file (the read is not timed), the median
-of 3 runs with the cyclic collector paused (as the console script runs).  Goal: every fitted exponent <= 1.1 (exit
+of ``--reps`` runs (7) with the cyclic collector paused (as the console script runs); a shape's three sizes are timed
+in turn within each repetition, so that a slow spell of a shared machine falls on all of them, not on one size
+(timed one size after another, the same shape's exponent moved by 0.3 between runs on a noisy VM).  Goal: every fitted exponent <= 1.1 (exit
 status 1 otherwise).  Before the indexes that made them linear, the exponents were 2.0-2.2 (tenants), 1.9-2.0
 (one-gateway), 1.8-2.2 (grants), 1.6-1.7 (mesh) and 1.6-1.7 (listeners): 26.6 s, 8.3 s, 1.2 s, 0.17 s and 0.46 s
 at 2,000.
@@ -215,37 +217,43 @@ SHAPES: dict[str, Callable[[int], list[Doc]]] = {
 }
 
 
-def analysis_seconds(path: Path) -> tuple[float, int]:
+def analysis_seconds(paths: list[Path], *, reps: int) -> list[tuple[float, int]]:
+    """Per file: the median time of the analysis and its number of findings, the files timed in turn each repetition."""
     from kubectl_meshctl.analysis import analyze
     from kubectl_meshctl.istio import gateway_api
     from kubectl_meshctl.sources.files import FileSource
 
-    snapshot = FileSource([str(path)]).read().snapshot
-    times, count = [], 0
-    for _ in range(3):
-        gateway_api._LAST.clear()  # the conversion is cached by snapshot: time it every run
-        gc.disable()
-        start = time.perf_counter()
-        count = len(analyze(snapshot, witnesses=False))
-        times.append(time.perf_counter() - start)
-        gc.enable()
-    return statistics.median(times), count
+    snapshots = [FileSource([str(path)]).read().snapshot for path in paths]
+    times: list[list[float]] = [[] for _ in paths]
+    counts = [0] * len(paths)
+    for _ in range(reps):
+        for i, snapshot in enumerate(snapshots):
+            gateway_api._LAST.clear()  # the conversion is cached by snapshot: time it every run
+            gc.disable()
+            start = time.perf_counter()
+            counts[i] = len(analyze(snapshot, witnesses=False))
+            times[i].append(time.perf_counter() - start)
+            gc.enable()
+    return [(statistics.median(t), c) for t, c in zip(times, counts, strict=True)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="200, 400 and 800 of each shape")
+    parser.add_argument("--reps", type=int, default=7, help="timed runs per size (median)")
     args = parser.parse_args(argv)
     sizes = (200, 400, 800) if args.quick else (1000, 2000, 4000)
     failed = False
     with tempfile.TemporaryDirectory(prefix="meshctl-bench-pathological-") as tmp:
         print(f"{'shape':12} {'size':>6} {'analysis s':>11} {'findings':>9}")
         for shape, make in SHAPES.items():
-            points = []
+            paths = []
             for n in sizes:
                 path = Path(tmp) / f"{shape}-{n}.yaml"
                 path.write_text(yaml.safe_dump_all(make(n)))
-                seconds, count = analysis_seconds(path)
+                paths.append(path)
+            points = []
+            for n, (seconds, count) in zip(sizes, analysis_seconds(paths, reps=args.reps), strict=True):
                 points.append((n, seconds))
                 print(f"{shape:12} {n:6} {seconds:11.3f} {count:9}")
             xs = [math.log(n) for n, _ in points]
