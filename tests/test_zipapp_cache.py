@@ -13,6 +13,7 @@ output must always be what the zip alone prints.
 from __future__ import annotations
 
 import ast
+import functools
 import glob
 import hashlib
 import io
@@ -672,8 +673,9 @@ def test_the_build_writes_the_launcher_as_the_script_with_the_payloads_digest(bu
     assert [n for n in names if not krew_launcher.safe_member_name(n)] == []  # else the cache would never be used
 
 
+@functools.cache
 def _pyenv_pythons() -> list[tuple[tuple[int, int], str]]:
-    """The interpreters pyenv has installed here, by version."""
+    """The interpreters pyenv has installed here, by version (asked once: two tests read them)."""
     roots = {os.environ.get("PYENV_ROOT") or "", os.path.expanduser("~/.pyenv")} - {""}
     found = []
     for root in sorted(roots):
